@@ -1,0 +1,272 @@
+//! The client commands that act on services or the daemon: parse, send one
+//! request, print the answer as text or JSON, and map it to an exit code.
+
+use super::client::{self, CallError};
+use super::{print_stdout, usage_error, Exit};
+use crate::core::paths;
+use crate::core::spec::parse_signal;
+use crate::core::supervisor::clock;
+use crate::wire::{Action, AdoptSpec, List, Request, Response, ServiceInfo, Text};
+use argh::FromArgs;
+use nanoserde::SerJson;
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+/// Act on services of a supervisor instance.
+#[derive(FromArgs)]
+struct TargetArgs {
+    /// instance number, 0 to 99 (default $SV_INSTANCE, else 0)
+    #[argh(option, short = 'i')]
+    instance: Option<String>,
+    /// print one JSON document instead of the table
+    #[argh(switch)]
+    json: bool,
+    /// adopted service's name (open-service)
+    #[argh(option)]
+    name: Option<String>,
+    /// services: names, pids, PROGRAM:* or all
+    #[argh(positional)]
+    targets: Vec<String>,
+}
+
+/// Parses `args` (args[0] is the command) with argh; Err is the exit code
+/// already reported.
+pub fn parse<T: FromArgs>(args: &[OsString]) -> Result<T, ExitCode> {
+    let name = args[0].to_string_lossy().into_owned();
+    let mut strs = Vec::new();
+    for a in &args[1..] {
+        match a.to_str() {
+            Some(s) => strs.push(s),
+            None => return Err(usage_error(&name, &format!("argument {a:?} is not UTF-8"))),
+        }
+    }
+    T::from_args(&[&name], &strs).map_err(|e| match e.status {
+        Ok(()) => {
+            print_stdout(&e.output);
+            Exit::Ok.into()
+        }
+        Err(()) => usage_error(&name, e.output.trim()),
+    })
+}
+
+/// `-i N`, else `$SV_INSTANCE`, else 0.
+pub fn instance(arg: Option<&str>) -> Result<u8, String> {
+    match arg {
+        Some(s) => paths::parse_instance(s),
+        None => paths::default_instance(),
+    }
+}
+
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let cmd = args[0].to_string_lossy().into_owned();
+    let a: TargetArgs = match parse(&args) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let n = match instance(a.instance.as_deref()) {
+        Ok(n) => n,
+        Err(e) => return usage_error(&cmd, &e),
+    };
+    let json_ok = matches!(
+        cmd.as_str(),
+        "status" | "list-supervisor" | "service-status"
+    );
+    if a.json && !json_ok {
+        return usage_error(
+            &cmd,
+            "--json applies to status, list-supervisor and service-status",
+        );
+    }
+    if a.name.is_some() && cmd != "open-service" {
+        return usage_error(&cmd, "--name applies to open-service and create-service");
+    }
+    let targets =
+        |t: &[String]| -> List<Text> { t.iter().map(|s| Text::from(s.as_str())).collect() };
+    let need_targets = !matches!(
+        cmd.as_str(),
+        "status" | "list-supervisor" | "close" | "quit" | "shutdown"
+    );
+    if need_targets && a.targets.is_empty() {
+        return usage_error(
+            &cmd,
+            "name at least one TARGET (a name, a pid, PROGRAM:* or all)",
+        );
+    }
+    let act = |action| Request::Act(action, targets(&a.targets));
+    let req = match cmd.as_str() {
+        "close" | "quit" | "shutdown" | "list-supervisor" if !a.targets.is_empty() => {
+            return usage_error(&cmd, "takes no TARGET")
+        }
+        "close" | "quit" | "shutdown" => return close(n),
+        "status" | "service-status" => Request::Status(targets(&a.targets)),
+        "list-supervisor" => Request::Status(List::default()),
+        "start" => act(Action::Start),
+        "stop" | "close-service" => act(Action::Stop),
+        "restart" => act(Action::Restart),
+        "suspend-service" => act(Action::Suspend),
+        "resume-service" => act(Action::Resume),
+        "remove-service" | "supervisor-freelist" => act(Action::Remove),
+        "supervisor-cancel" => act(Action::Cancel),
+        "signal" => {
+            let sig = match parse_signal(&a.targets[0]) {
+                Ok(s) => s,
+                Err(e) => return usage_error(&cmd, &e),
+            };
+            if a.targets.len() < 2 {
+                return usage_error(&cmd, "name at least one TARGET after the signal");
+            }
+            Request::Act(Action::Signal(sig), targets(&a.targets[1..]))
+        }
+        "open-service" => {
+            if a.targets.len() != 1 {
+                return usage_error(&cmd, "give exactly one PID");
+            }
+            let pid = match a.targets[0].parse::<i32>() {
+                Ok(p) if p > 0 => p,
+                _ => return usage_error(&cmd, &format!("'{}' is not a process id", a.targets[0])),
+            };
+            Request::Adopt(AdoptSpec {
+                pid,
+                name: a.name.map(Text::from),
+            })
+        }
+        other => return usage_error(other, "is not a command of this applet"),
+    };
+    match client::call(n, &req) {
+        Ok(resp) => print_response(&cmd, resp, a.json),
+        Err(e) => fail(e),
+    }
+}
+
+/// Reports a failed call.
+pub fn fail(e: CallError) -> ExitCode {
+    eprintln!("sv: {}", e.message);
+    e.exit.into()
+}
+
+/// Prints a response the way `cmd` shows it; returns the exit code.
+pub fn print_response(cmd: &str, resp: Response, json: bool) -> ExitCode {
+    match resp {
+        Response::Ok(text) => {
+            if !text.is_empty() {
+                print_stdout(&format!("{text}\n"));
+            }
+            Exit::Ok.into()
+        }
+        Response::Error(text) => {
+            eprintln!("sv: {text}");
+            Exit::Failed.into()
+        }
+        Response::Outcomes(list) => {
+            let mut code = Exit::Ok;
+            for o in list.iter() {
+                if o.ok {
+                    print_stdout(&format!("{}: {}\n", o.name, o.message));
+                } else {
+                    eprintln!("{}: {}", o.name, o.message);
+                    code = Exit::Failed;
+                }
+            }
+            code.into()
+        }
+        Response::Status(rows) => {
+            if json {
+                if cmd == "service-status" && rows.len() == 1 {
+                    print_stdout(&format!("{}\n", rows[0].serialize_json()));
+                } else {
+                    print_stdout(&format!("{}\n", rows.serialize_json()));
+                }
+            } else if cmd == "service-status" {
+                print_stdout(&service_status(&rows));
+            } else {
+                print_stdout(&status_table(&rows));
+            }
+            Exit::Ok.into()
+        }
+        Response::Info(info) => {
+            print_stdout(&format!("{}\n", info.serialize_json()));
+            Exit::Ok.into()
+        }
+    }
+}
+
+/// `NAME  STATE  detail` rows in aligned columns, no header (SPEC §11).
+pub fn status_table(rows: &[ServiceInfo]) -> String {
+    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0).max(4);
+    let mut out = String::new();
+    for r in rows {
+        let line = format!("{:<width$}  {:<9}  {}", r.name, r.state, r.detail);
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// One block per service: every fact on its own line.
+fn service_status(rows: &[ServiceInfo]) -> String {
+    let mut out = String::new();
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let pid = if r.pid > 0 {
+            r.pid.to_string()
+        } else {
+            "-".into()
+        };
+        let uptime = if r.pid > 0 {
+            clock(r.uptime_secs)
+        } else {
+            "-".into()
+        };
+        let last = if r.last_exit.is_empty() {
+            "-"
+        } else {
+            &r.last_exit
+        };
+        out.push_str(&format!(
+            "name:      {}\nstate:     {}\npid:       {pid}\nuptime:    {uptime}\nrestarts:  {}\nlast exit: {last}\ndetail:    {}\ncommand:   {}{}\n",
+            r.name,
+            r.state,
+            r.restarts,
+            r.detail,
+            r.command,
+            if r.adopted { "\nadopted:   yes" } else { "" },
+        ));
+    }
+    out
+}
+
+/// `close`: ask the daemon to stop everything and exit, then wait until it
+/// has let go of the instance lock.
+fn close(n: u8) -> ExitCode {
+    let mut stream = match client::connect(n) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let resp = match client::exchange(&mut stream, n, &Request::Shutdown) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if !matches!(resp, Response::Ok(_)) {
+        return print_response("close", resp, false);
+    }
+    wait_unlocked(n);
+    print_response("close", resp, false)
+}
+
+/// Waits for the daemon to release the instance lock, which happens when
+/// it exits. A bounded loop, not a fixed sleep.
+fn wait_unlocked(n: u8) {
+    let path = paths::InstancePaths::new(n).lock();
+    let Ok(f) = std::fs::File::open(&path) else {
+        return;
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if matches!(crate::core::sys::try_lock(&f), Ok(true) | Err(_)) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}

@@ -1,0 +1,55 @@
+//! The client side of the control socket: connect, send one request, read
+//! the answer(s). Blocking is fine here: a client serves one user.
+
+use super::Exit;
+use crate::core::paths::InstancePaths;
+use crate::wire::{frame, Request, Response};
+use std::io;
+use std::os::unix::net::UnixStream;
+
+/// Why a call did not get an answer.
+#[derive(Debug)]
+pub struct CallError {
+    pub exit: Exit,
+    pub message: String,
+}
+
+/// Connects to instance `n`; exit 3 with a clear line when it is not running.
+pub fn connect(n: u8) -> Result<UnixStream, CallError> {
+    let path = InstancePaths::new(n).sock();
+    UnixStream::connect(&path).map_err(|e| CallError {
+        exit: Exit::Unreachable,
+        message: match e.kind() {
+            io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
+                format!(
+                    "supervisor {n} is not running (no daemon at {})",
+                    path.display()
+                )
+            }
+            _ => format!("cannot reach supervisor {n} at {}: {e}", path.display()),
+        },
+    })
+}
+
+/// Sends `req` on `stream` and reads one response.
+pub fn exchange(stream: &mut UnixStream, n: u8, req: &Request) -> Result<Response, CallError> {
+    let lost = |e: io::Error| CallError {
+        exit: Exit::Unreachable,
+        message: format!("lost supervisor {n}: {e}"),
+    };
+    frame::write_msg(stream, req).map_err(lost)?;
+    match frame::read_msg::<Response>(stream) {
+        Ok(Some(resp)) => Ok(resp),
+        Ok(None) => Err(CallError {
+            exit: Exit::Unreachable,
+            message: format!("supervisor {n} closed the connection without an answer"),
+        }),
+        Err(e) => Err(lost(e)),
+    }
+}
+
+/// One request, one response.
+pub fn call(n: u8, req: &Request) -> Result<Response, CallError> {
+    let mut stream = connect(n)?;
+    exchange(&mut stream, n, req)
+}

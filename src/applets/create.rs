@@ -1,0 +1,177 @@
+//! `sv create-service`: options may stand before or after the program's
+//! arguments (`sv create-service /bin/sleep 60 -r 3 -i 4`), and everything
+//! after `--` goes to the program unchanged (SPEC §11). argh cannot mix the
+//! two, so this one parser is written by hand.
+
+use super::cli::{fail, instance, print_response};
+use super::{client, usage_error};
+use crate::wire::{CreateSpec, List, Request, Setting, Text};
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+/// What the command line says.
+#[derive(Debug, PartialEq)]
+pub struct Parsed {
+    pub instance: Option<String>,
+    pub spec: CreateSpec,
+}
+
+/// Parses the arguments after `create-service`.
+pub fn parse(args: &[String]) -> Result<Parsed, String> {
+    let mut spec = CreateSpec::default();
+    let mut inst = None;
+    let mut argv = Vec::new();
+    let mut settings = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |flag: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match a.as_str() {
+            "--" => {
+                argv.extend(it.by_ref().cloned());
+                break;
+            }
+            "-c" | "--delay" => {
+                let v = value(a)?;
+                spec.delay_secs = Some(
+                    v.parse()
+                        .map_err(|_| format!("-c '{v}' is not a whole number of seconds"))?,
+                );
+            }
+            "-r" | "--restarts" => {
+                let v = value(a)?;
+                spec.restarts = Some(
+                    v.parse()
+                        .map_err(|_| format!("-r '{v}' is not a whole number of restarts"))?,
+                );
+            }
+            "-i" | "--instance" => inst = Some(value(a)?),
+            "--name" => spec.name = Some(Text(value(a)?)),
+            "--create-stopped" => spec.stopped = true,
+            "--set" => {
+                let v = value(a)?;
+                let (k, val) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("--set '{v}' is not KEY=VALUE"))?;
+                settings.push(Setting {
+                    key: k.trim().into(),
+                    value: val.into(),
+                });
+            }
+            s if s.starts_with('-') && s.len() > 1 && !argv.is_empty() || s.starts_with("--") => {
+                return Err(format!(
+                    "unknown option '{s}' (arguments for the program that begin with '-' go after --)"
+                ))
+            }
+            s if s.starts_with('-') && s.len() > 1 => {
+                return Err(format!("unknown option '{s}'"))
+            }
+            _ => argv.push(a.clone()),
+        }
+    }
+    if argv.is_empty() {
+        return Err("give the PATH of the program to run".into());
+    }
+    if spec.stopped && spec.delay_secs.is_some() {
+        return Err("--create-stopped and -c exclude each other".into());
+    }
+    spec.argv = argv.into_iter().map(Text).collect::<List<Text>>();
+    spec.settings = settings.into();
+    Ok(Parsed {
+        instance: inst,
+        spec,
+    })
+}
+
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let cmd = "create-service";
+    let mut strs = Vec::new();
+    for a in &args[1..] {
+        match a.to_str() {
+            Some(s) => strs.push(s.to_string()),
+            None => return usage_error(cmd, &format!("argument {a:?} is not UTF-8")),
+        }
+    }
+    let mut parsed = match parse(&strs) {
+        Ok(p) => p,
+        Err(e) => return usage_error(cmd, &e),
+    };
+    let n = match instance(parsed.instance.as_deref()) {
+        Ok(n) => n,
+        Err(e) => return usage_error(cmd, &e),
+    };
+    match std::env::current_dir() {
+        Ok(dir) => parsed.spec.cwd = Text(dir.to_string_lossy().into_owned()),
+        Err(e) => {
+            eprintln!("sv: cannot read the current directory: {e}");
+            return super::Exit::Failed.into();
+        }
+    }
+    match client::call(n, &Request::Create(parsed.spec)) {
+        Ok(resp) => print_response(cmd, resp, false),
+        Err(e) => fail(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(args: &[&str]) -> Result<Parsed, String> {
+        parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn options_may_follow_the_arguments() {
+        let got = p(&["/bin/sleep", "60", "-r", "3", "-i", "4"]).unwrap();
+        assert_eq!(got.instance.as_deref(), Some("4"));
+        assert_eq!(got.spec.restarts, Some(3));
+        let argv: Vec<&str> = got.spec.argv.iter().map(|t| t.0.as_str()).collect();
+        assert_eq!(argv, ["/bin/sleep", "60"]);
+    }
+
+    #[test]
+    fn options_may_precede_and_double_dash_passes_through() {
+        let got = p(&[
+            "--name",
+            "web",
+            "-c",
+            "5",
+            "/bin/echo",
+            "--",
+            "-n",
+            "-r",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(got.spec.name.as_deref(), Some("web"));
+        assert_eq!(got.spec.delay_secs, Some(5));
+        let argv: Vec<&str> = got.spec.argv.iter().map(|t| t.0.as_str()).collect();
+        assert_eq!(argv, ["/bin/echo", "-n", "-r", "x"]);
+    }
+
+    #[test]
+    fn settings_and_stopped() {
+        let got = p(&["--create-stopped", "/bin/true", "--set", "startsecs=0"]).unwrap();
+        assert!(got.spec.stopped);
+        assert_eq!(got.spec.settings[0].key.0, "startsecs");
+        assert_eq!(got.spec.settings[0].value.0, "0");
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_a_reason() {
+        assert!(p(&[]).unwrap_err().contains("PATH"));
+        assert!(p(&["/bin/true", "-r"])
+            .unwrap_err()
+            .contains("needs a value"));
+        assert!(p(&["/bin/true", "-r", "x"]).unwrap_err().contains("'x'"));
+        assert!(p(&["/bin/true", "-z"]).unwrap_err().contains("after --"));
+        assert!(p(&["/bin/true", "--set", "novalue"])
+            .unwrap_err()
+            .contains("KEY=VALUE"));
+        assert!(p(&["-c", "1", "--create-stopped", "/bin/true"]).is_err());
+    }
+}

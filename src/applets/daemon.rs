@@ -1,0 +1,170 @@
+//! The daemon's lifecycle commands: `daemon` (foreground), `init`
+//! (detached), `list-supervisors`. `close` is a plain client call in `cli`.
+
+use super::cli::{fail, instance, parse};
+use super::{client, print_stdout, usage_error, Exit};
+use crate::core::paths::{self, InstancePaths};
+use crate::core::supervisor::clock;
+use crate::core::{Daemon, Options};
+use crate::wire::{DaemonInfo, Request, Response};
+use argh::FromArgs;
+use nanoserde::SerJson;
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitCode, Stdio};
+
+/// Run supervisor instance N in the foreground.
+#[derive(FromArgs)]
+struct DaemonArgs {
+    /// instance number, 0 to 99
+    #[argh(positional)]
+    instance: Option<String>,
+    /// internal, used by init: detach stdio once ready
+    #[argh(switch)]
+    detach: bool,
+}
+
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let a: DaemonArgs = match parse(&args) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let n = match instance(a.instance.as_deref()) {
+        Ok(n) => n,
+        Err(e) => return usage_error("daemon", &e),
+    };
+    let daemon = match Daemon::open(Options {
+        instance: n,
+        config: None,
+        detach: a.detach,
+    }) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("sv daemon: supervisor {n}: {}", e.message);
+            return Exit::Failed.into();
+        }
+    };
+    match daemon.run() {
+        Ok(()) => Exit::Ok.into(),
+        Err(e) => {
+            eprintln!("sv daemon: supervisor {n}: {e}");
+            Exit::Failed.into()
+        }
+    }
+}
+
+/// Start supervisor instance N detached.
+#[derive(FromArgs)]
+struct InitArgs {
+    /// instance number, 0 to 99 (default $SV_INSTANCE, else 0)
+    #[argh(option, short = 'i')]
+    instance: Option<String>,
+}
+
+/// `init`: starts `sv daemon N --detach` in its own session and returns once
+/// it answers. Its stderr comes through a pipe until it is ready, so a
+/// failed start is reported with the daemon's own words.
+pub fn init_main(args: Vec<OsString>) -> ExitCode {
+    let a: InitArgs = match parse(&args) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let n = match instance(a.instance.as_deref()) {
+        Ok(n) => n,
+        Err(e) => return usage_error("init", &e),
+    };
+    let exe = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("sv init: cannot find the sv binary: {e}");
+            return Exit::Failed.into();
+        }
+    };
+    let mut cmd = Command::new(exe);
+    cmd.arg("daemon")
+        .arg(n.to_string())
+        .arg("--detach")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: setsid is async-signal-safe; it detaches from our terminal.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sv init: cannot start the daemon: {e}");
+            return Exit::Failed.into();
+        }
+    };
+    // EOF comes when the daemon points its stderr at /dev/null (ready) or exits.
+    let mut said = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut said);
+    }
+    if let Ok(Some(status)) = child.try_wait() {
+        eprint!("{said}");
+        if !said.ends_with('\n') && !said.is_empty() {
+            eprintln!();
+        }
+        eprintln!("sv init: supervisor {n} did not start ({status})");
+        return Exit::Failed.into();
+    }
+    match client::call(n, &Request::Ping) {
+        Ok(_) => {
+            print_stdout(&format!("supervisor {n}: started, pid {}\n", child.id()));
+            Exit::Ok.into()
+        }
+        Err(e) => {
+            eprint!("{said}");
+            fail(e)
+        }
+    }
+}
+
+/// Every live supervisor instance of this user.
+#[derive(FromArgs)]
+struct ListArgs {
+    /// print one JSON document instead of the table
+    #[argh(switch)]
+    json: bool,
+}
+
+pub fn list_main(args: Vec<OsString>) -> ExitCode {
+    let a: ListArgs = match parse(&args) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let runtime = paths::runtime_dir();
+    let mut found: Vec<DaemonInfo> = Vec::new();
+    for n in 0..=paths::MAX_INSTANCE {
+        if !InstancePaths::under(&runtime, n).sock().exists() {
+            continue;
+        }
+        if let Ok(Response::Info(info)) = client::call(n, &Request::Info) {
+            found.push(info);
+        }
+    }
+    if a.json {
+        print_stdout(&format!("{}\n", found.serialize_json()));
+        return Exit::Ok.into();
+    }
+    let mut out = String::new();
+    for i in &found {
+        let config = if i.config.is_empty() { "-" } else { &i.config };
+        out.push_str(&format!(
+            "{:<2}  pid {:<7}  uptime {}  services {:<4}  config {config}\n",
+            i.instance,
+            i.pid,
+            clock(i.uptime_secs),
+            i.services
+        ));
+    }
+    print_stdout(&out);
+    Exit::Ok.into()
+}

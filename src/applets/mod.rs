@@ -1,0 +1,334 @@
+//! The applet table and dispatch (SPEC §1), busybox-style: the basename of
+//! argv[0] picks an applet (`parrot_service -> sv`), else the first argument
+//! does (`sv status`). Every applet is `fn(Vec<OsString>) -> ExitCode` with
+//! its own name as args[0]; errors flow up to the one exit-code map, [`Exit`].
+
+pub mod cli;
+pub mod client;
+pub mod create;
+pub mod daemon;
+pub mod parrot;
+pub mod shell;
+pub mod test_restart;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Exit status of every client command (SPEC §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Done.
+    Ok = 0,
+    /// The daemon refused or the operation failed.
+    Failed = 1,
+    /// Usage error.
+    Usage = 2,
+    /// The instance is not running or cannot be reached.
+    Unreachable = 3,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+pub struct Applet {
+    pub name: &'static str,
+    /// One line for `sv --help`.
+    pub summary: &'static str,
+    /// Usage, for `sv NAME --help`.
+    pub usage: &'static str,
+    pub main: fn(Vec<OsString>) -> ExitCode,
+}
+
+/// Every applet, sorted by name (a test checks).
+pub static APPLETS: &[Applet] = &[
+    Applet {
+        name: "close",
+        summary: "stop every service, then the daemon (aliases: quit, shutdown)",
+        usage: "sv close [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "close-service",
+        summary: "stop a service (stop signal, SIGKILL after the wait); it is not restarted",
+        usage: "sv close-service TARGET... [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "create-service",
+        summary: "register a program as a service and start it",
+        usage: "sv create-service PATH [ARGS...] [-c SECS] [-r N] [--create-stopped] [--name NAME]\n                  [--set KEY=VALUE]... [-i N] [-- ARGS...]\n\n  -c SECS            start SECS seconds from now (PENDING until then)\n  -r N               restart up to N times after unexpected exits, then FATAL\n  --create-stopped   register only (STOPPED)\n  --name NAME        the service's name (default: basename of PATH)\n  --set KEY=VALUE    any config key of one process (startsecs, stopsignal, ...)\n  --                 everything after goes to the program unchanged",
+        main: create::main,
+    },
+    Applet {
+        name: "daemon",
+        summary: "run supervisor instance N in the foreground",
+        usage: "sv daemon N [-c FILE]",
+        main: daemon::main,
+    },
+    Applet {
+        name: "init",
+        summary: "start supervisor instance N detached; returns once it accepts commands",
+        usage: "sv init [-i N] [-c FILE]",
+        main: daemon::init_main,
+    },
+    Applet {
+        name: "list-supervisor",
+        summary: "every service of the instance",
+        usage: "sv list-supervisor [--json] [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "list-supervisors",
+        summary: "every live supervisor instance of this user",
+        usage: "sv list-supervisors [--json]",
+        main: daemon::list_main,
+    },
+    Applet {
+        name: "open-service",
+        summary: "adopt a running process sv did not start (watched by pidfd)",
+        usage: "sv open-service PID [--name NAME] [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "parrot_service",
+        summary: "toy: append a timestamped line to a file every few seconds",
+        usage: "parrot_service [--file PATH] [--interval SECS] [--message TEXT]",
+        main: parrot::main,
+    },
+    Applet {
+        name: "quit",
+        summary: "same as close",
+        usage: "sv quit [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "remove-service",
+        summary: "forget a service; one sv started is stopped first, an adopted one is left running",
+        usage: "sv remove-service TARGET... [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "restart",
+        summary: "stop then start services",
+        usage: "sv restart TARGET... [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "resume-service",
+        summary: "SIGCONT a suspended service: SUSPENDED -> RUNNING",
+        usage: "sv resume-service TARGET... [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "service-status",
+        summary: "one service's state, pid, uptime, restarts and last exit",
+        usage: "sv service-status TARGET... [--json] [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "shell",
+        summary: "interactive prompt for every command (also reads commands from a pipe)",
+        usage: "sv shell [-i N]",
+        main: shell::main,
+    },
+    Applet {
+        name: "shutdown",
+        summary: "same as close",
+        usage: "sv shutdown [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "signal",
+        summary: "send any signal to services' processes",
+        usage: "sv signal SIGNAL TARGET... [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "start",
+        summary: "start services; returns when each is RUNNING or has failed",
+        usage: "sv start TARGET... [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "status",
+        summary: "state of every (or the named) service",
+        usage: "sv status [TARGET...] [--json] [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "stop",
+        summary: "stop services gracefully; returns when each is STOPPED",
+        usage: "sv stop TARGET... [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "supervisor-cancel",
+        summary: "cancel a PENDING start and remove the service",
+        usage: "sv supervisor-cancel TARGET... [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "supervisor-freelist",
+        summary: "remove several services",
+        usage: "sv supervisor-freelist TARGET... [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "suspend-service",
+        summary: "SIGSTOP a service: RUNNING -> SUSPENDED",
+        usage: "sv suspend-service TARGET... [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "test_restart",
+        summary: "toy: run for SECS seconds, then die by SIGSEGV",
+        usage: "test_restart SECS",
+        main: test_restart::main,
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static Applet> {
+    APPLETS
+        .binary_search_by(|a| a.name.cmp(name))
+        .ok()
+        .map(|i| &APPLETS[i])
+}
+
+const TARGETS_HELP: &str = "TARGET is a service name, a pid, PROGRAM:* (every copy of a program or\nmember of a group) or all. -i N picks the instance (default $SV_INSTANCE, else 0).";
+
+fn print_overview() {
+    let mut out = String::from(
+        "sv: a process supervisor\n\nusage: sv COMMAND [ARGS...]   (or: sv with no command for the shell)\n\ncommands:\n",
+    );
+    for a in APPLETS {
+        out.push_str(&format!("  {:<21} {}\n", a.name, a.summary));
+    }
+    out.push_str("\nsv COMMAND --help explains one command. Exit status: 0 done, 1 refused or\nfailed, 2 usage error, 3 the instance is not running or cannot be reached.\n");
+    print_stdout(&out);
+}
+
+/// Writes to stdout; a closed pipe (`sv --help | head`) is not an error.
+pub fn print_stdout(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.flush();
+}
+
+/// Prints one applet's usage.
+pub fn print_usage(a: &Applet) {
+    let mut s = format!("usage: {}\n\n{}.\n", a.usage, a.summary);
+    if a.usage.contains("TARGET") {
+        s.push('\n');
+        s.push_str(TARGETS_HELP);
+        s.push('\n');
+    }
+    print_stdout(&s);
+}
+
+/// A usage error: one line to stderr, exit 2.
+pub fn usage_error(applet: &str, msg: &str) -> ExitCode {
+    eprintln!("sv {applet}: {msg} (see: sv {applet} --help)");
+    Exit::Usage.into()
+}
+
+/// True when args hold `--help` or `-h` before any `--`.
+pub fn wants_help(args: &[OsString]) -> bool {
+    args.iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--help" || a == "-h")
+}
+
+/// Entry point: dispatches on argv[0], then on argv[1].
+pub fn run(args: Vec<OsString>) -> ExitCode {
+    let argv0 = args
+        .first()
+        .map(|a| {
+            std::path::Path::new(a)
+                .file_name()
+                .unwrap_or(a)
+                .to_string_lossy()
+                .trim_start_matches('-')
+                .to_string()
+        })
+        .unwrap_or_default();
+    if let Some(applet) = find(&argv0).filter(|a| a.name != "sv") {
+        let mut args = args;
+        args[0] = applet.name.into();
+        return dispatch(applet, args);
+    }
+    let Some(first) = args.get(1).map(|a| a.to_string_lossy().into_owned()) else {
+        return shell::main(vec!["shell".into()]);
+    };
+    match first.as_str() {
+        "--help" | "-h" | "help" => {
+            print_overview();
+            Exit::Ok.into()
+        }
+        "--version" | "-V" | "version" => {
+            print_stdout(&format!("sv {}\n", env!("CARGO_PKG_VERSION")));
+            Exit::Ok.into()
+        }
+        // `sv -i N` with no command opens the shell on N.
+        "-i" | "--instance" => {
+            let mut rest = vec![OsString::from("shell")];
+            rest.extend(args.into_iter().skip(1));
+            shell::main(rest)
+        }
+        name => match find(name) {
+            Some(applet) => dispatch(applet, args.into_iter().skip(1).collect()),
+            None => {
+                eprintln!("sv: unknown command '{name}' (see: sv --help)");
+                Exit::Usage.into()
+            }
+        },
+    }
+}
+
+fn dispatch(applet: &Applet, args: Vec<OsString>) -> ExitCode {
+    // parrot_service parses its own --help.
+    if applet.name != "parrot_service" && wants_help(&args[1..]) {
+        print_usage(applet);
+        return Exit::Ok.into();
+    }
+    (applet.main)(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applets_are_sorted_and_unique() {
+        for pair in APPLETS.windows(2) {
+            assert!(
+                pair[0].name < pair[1].name,
+                "{} >= {}",
+                pair[0].name,
+                pair[1].name
+            );
+        }
+    }
+
+    #[test]
+    fn every_applet_is_found_by_name() {
+        for a in APPLETS {
+            assert_eq!(find(a.name).map(|f| f.name), Some(a.name));
+        }
+        assert!(find("no-such-thing").is_none());
+    }
+
+    #[test]
+    fn help_stops_at_double_dash() {
+        let args: Vec<OsString> = ["/bin/echo", "--", "--help"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert!(!wants_help(&args));
+        let args: Vec<OsString> = ["x", "--help"].iter().map(OsString::from).collect();
+        assert!(wants_help(&args));
+    }
+}

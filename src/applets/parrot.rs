@@ -1,0 +1,405 @@
+//! `parrot_service`: a toy service for testing the supervisor (SPEC section 10).
+//!
+//! It appends a line `YYYY-MM-DDTHH:MM:SSZ MESSAGE` (UTC) to a file every
+//! interval, writing the first line at once, and echoes each line to stdout
+//! so that log capture can be seen working. It exits 0 on SIGTERM or SIGINT,
+//! promptly: the wait between lines is a `poll` on a self-pipe that the signal
+//! handler writes to, so there are no wake-ups between lines and no delay
+//! after the signal.
+//!
+//! Exit codes: 0 on SIGTERM/SIGINT or `--help`, 1 on an I/O error (the file
+//! cannot be written), 2 on a usage error.
+
+use std::ffi::OsString;
+use std::fs::OpenOptions;
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use argh::FromArgs;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
+
+const DEFAULT_NAME: &str = "parrot_service";
+const DEFAULT_FILE: &str = "parrot.log";
+const DEFAULT_INTERVAL: &str = "2";
+const DEFAULT_MESSAGE: &str = "parrot says hello";
+
+/// Toy service for testing sv: appends a timestamped line to a file every
+/// interval and exits 0 on SIGTERM.
+#[derive(FromArgs, Debug)]
+struct Args {
+    /// file to append to (default: parrot.log in the working directory)
+    #[argh(option, default = "String::from(DEFAULT_FILE)")]
+    file: String,
+
+    /// seconds between lines, fractions allowed (default: 2)
+    #[argh(option, default = "String::from(DEFAULT_INTERVAL)")]
+    interval: String,
+
+    /// text after the timestamp (default: "parrot says hello")
+    #[argh(option, default = "String::from(DEFAULT_MESSAGE)")]
+    message: String,
+}
+
+/// What to run, once the arguments have been checked.
+#[derive(Debug, PartialEq)]
+struct Config {
+    file: PathBuf,
+    interval: Duration,
+    message: String,
+}
+
+/// Why not to run: what to print, where, and the exit code.
+#[derive(Debug, PartialEq)]
+struct Exit {
+    code: u8,
+    message: String,
+    to_stdout: bool,
+}
+
+impl Exit {
+    fn usage(message: String) -> Self {
+        Exit {
+            code: 2,
+            message,
+            to_stdout: false,
+        }
+    }
+
+    fn report(self) -> ExitCode {
+        let text = self.message.trim_end();
+        if self.to_stdout {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+            let _ = out.flush();
+        } else {
+            eprintln!("{text}");
+        }
+        ExitCode::from(self.code)
+    }
+}
+
+/// Entry point: `args[0]` is the applet name, the rest are its arguments.
+pub fn main(args: Vec<std::ffi::OsString>) -> std::process::ExitCode {
+    match parse(&args) {
+        Ok(config) => run(&config),
+        Err(exit) => exit.report(),
+    }
+}
+
+fn applet_name(args: &[OsString]) -> String {
+    args.first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| DEFAULT_NAME.to_string())
+}
+
+fn parse(args: &[OsString]) -> Result<Config, Exit> {
+    let name = applet_name(args);
+    let mut rest = Vec::with_capacity(args.len().saturating_sub(1));
+    for arg in args.iter().skip(1) {
+        match arg.to_str() {
+            Some(s) => rest.push(s),
+            None => {
+                return Err(Exit::usage(format!(
+                    "{name}: argument is not valid UTF-8: {arg:?}"
+                )))
+            }
+        }
+    }
+    let parsed = Args::from_args(&[name.as_str()], &rest).map_err(|e| Exit {
+        code: if e.status.is_ok() { 0 } else { 2 },
+        message: e.output,
+        to_stdout: e.status.is_ok(),
+    })?;
+    let interval = parse_interval(&parsed.interval).ok_or_else(|| {
+        Exit::usage(format!(
+            "{name}: bad --interval {:?}: expected a positive number of seconds",
+            parsed.interval
+        ))
+    })?;
+    Ok(Config {
+        file: PathBuf::from(parsed.file),
+        interval,
+        message: parsed.message,
+    })
+}
+
+/// A positive, finite number of seconds (`2`, `0.2`, `1e-1`) that is at
+/// least a nanosecond long; `None` for anything else.
+fn parse_interval(text: &str) -> Option<Duration> {
+    let secs: f64 = text.trim().parse().ok()?;
+    if !secs.is_finite() || secs <= 0.0 {
+        return None;
+    }
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for a count of seconds since the Unix epoch.
+fn format_utc(secs: u64) -> String {
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let rem = secs % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3_600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// (year, month, day) of the proleptic Gregorian calendar for a count of
+/// days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    // Shift the epoch to 0000-03-01 so leap days fall at the end of a year.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097; // day of era, [0, 146096]
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of year from March 1st
+    let mp = (5 * doy + 2) / 153; // month from March, [0, 11]
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+fn now_line(message: &str) -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("{} {message}\n", format_utc(secs))
+}
+
+/// Appends one line to `path`, opening it each time so that a rotated or
+/// deleted log is recreated rather than written into the void.
+fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
+    let mut file = OpenOptions::new().append(true).create(true).open(path)?;
+    file.write_all(line.as_bytes())?;
+    file.flush()
+}
+
+/// Echoes a line to stdout; a closed or broken stdout is not our problem.
+fn echo_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(line.as_bytes());
+    let _ = out.flush();
+}
+
+/// The flag set by SIGTERM/SIGINT and the read end of the self-pipe that the
+/// same signals write to.
+struct StopSignal {
+    flag: Arc<AtomicBool>,
+    wake: UnixStream,
+}
+
+impl StopSignal {
+    fn install() -> std::io::Result<Self> {
+        let flag = Arc::new(AtomicBool::new(false));
+        let (wake, wake_tx) = UnixStream::pair()?;
+        wake.set_nonblocking(true)?;
+        for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+            // The flag first: actions run in registration order, so the flag
+            // is set by the time the poll below sees the pipe readable.
+            signal_hook::flag::register(sig, Arc::clone(&flag))?;
+            signal_hook::low_level::pipe::register(sig, wake_tx.try_clone()?)?;
+        }
+        // Whoever started us may have left these blocked; then they would
+        // never arrive.
+        let mut set = SigSet::empty();
+        set.add(Signal::SIGTERM);
+        set.add(Signal::SIGINT);
+        set.thread_unblock().map_err(std::io::Error::from)?;
+        Ok(StopSignal { flag, wake })
+    }
+
+    fn raised(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `deadline` or a stop signal, whichever comes first.
+    /// Returns true if a stop signal has arrived.
+    fn wait_until(&self, deadline: Instant) -> bool {
+        loop {
+            if self.raised() {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            // Round up so we never wake a hair early and spin.
+            let ms = left.as_nanos().div_ceil(1_000_000);
+            let timeout = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
+            let mut fds = [PollFd::new(self.wake.as_fd(), PollFlags::POLLIN)];
+            // EINTR and timeouts alike: go round and look again.
+            if let Ok(n) = poll(&mut fds, timeout) {
+                if n > 0 {
+                    self.drain();
+                }
+            }
+        }
+    }
+
+    fn drain(&self) {
+        let mut buf = [0u8; 64];
+        loop {
+            match (&self.wake).read(&mut buf) {
+                Ok(0) => return,
+                Ok(_) => continue,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+fn run(config: &Config) -> ExitCode {
+    let stop = match StopSignal::install() {
+        Ok(stop) => stop,
+        Err(e) => {
+            eprintln!("{DEFAULT_NAME}: cannot set up signal handling: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut next = Instant::now();
+    loop {
+        if stop.raised() {
+            return ExitCode::SUCCESS;
+        }
+        let line = now_line(&config.message);
+        if let Err(e) = append_line(&config.file, &line) {
+            eprintln!(
+                "{DEFAULT_NAME}: cannot write {}: {e}",
+                config.file.display()
+            );
+            return ExitCode::from(1);
+        }
+        echo_line(&line);
+        // Keep to a fixed schedule, but after falling behind (a stopped
+        // process, a slow disk) start afresh instead of catching up in a burst.
+        next += config.interval;
+        let now = Instant::now();
+        if next < now {
+            next = now + config.interval;
+        }
+        if stop.wait_until(next) {
+            return ExitCode::SUCCESS;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let config = parse(&args(&["parrot_service"])).unwrap();
+        assert_eq!(
+            config,
+            Config {
+                file: PathBuf::from("parrot.log"),
+                interval: Duration::from_secs(2),
+                message: "parrot says hello".to_string(),
+            }
+        );
+    }
+
+    #[test]
+    fn good_args() {
+        let config = parse(&args(&[
+            "parrot_service",
+            "--file",
+            "/tmp/x.log",
+            "--interval",
+            "0.2",
+            "--message",
+            "hi there",
+        ]))
+        .unwrap();
+        assert_eq!(config.file, PathBuf::from("/tmp/x.log"));
+        assert_eq!(config.interval, Duration::from_millis(200));
+        assert_eq!(config.message, "hi there");
+    }
+
+    #[test]
+    fn bad_interval() {
+        for bad in ["0", "-1", "abc", "", "nan", "inf", "1e-30"] {
+            let err = parse(&args(&["parrot_service", "--interval", bad])).unwrap_err();
+            assert_eq!(err.code, 2, "{bad:?}");
+            assert!(!err.to_stdout);
+            assert!(err.message.contains("--interval"), "{}", err.message);
+            assert!(err.message.contains(&format!("{bad:?}")), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn unknown_option_and_stray_argument() {
+        for list in [
+            &["parrot_service", "--bogus"][..],
+            &["parrot_service", "extra"][..],
+            &["parrot_service", "--interval"][..],
+        ] {
+            let err = parse(&args(list)).unwrap_err();
+            assert_eq!(err.code, 2);
+            assert!(!err.to_stdout);
+        }
+    }
+
+    #[test]
+    fn help() {
+        let exit = parse(&args(&["parrot_service", "--help"])).unwrap_err();
+        assert_eq!(exit.code, 0);
+        assert!(exit.to_stdout);
+        assert!(
+            exit.message.contains("Usage: parrot_service"),
+            "{}",
+            exit.message
+        );
+        assert!(exit.message.contains("--interval"));
+    }
+
+    #[test]
+    fn non_utf8_argument() {
+        use std::os::unix::ffi::OsStringExt;
+        let list = vec![
+            OsString::from("parrot_service"),
+            OsString::from("--file"),
+            OsString::from_vec(vec![b'a', 0xff]),
+        ];
+        let err = parse(&list).unwrap_err();
+        assert_eq!(err.code, 2);
+        assert!(err.message.contains("UTF-8"), "{}", err.message);
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_utc(951_868_799), "2000-02-29T23:59:59Z");
+        assert_eq!(format_utc(951_868_800), "2000-03-01T00:00:00Z");
+        assert_eq!(format_utc(1_234_567_890), "2009-02-13T23:31:30Z");
+        assert_eq!(format_utc(4_107_542_399), "2100-02-28T23:59:59Z");
+        assert_eq!(format_utc(4_107_542_400), "2100-03-01T00:00:00Z");
+        assert_eq!(format_utc(253_402_300_799), "9999-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn line_shape() {
+        let line = now_line("hello");
+        assert!(line.ends_with("Z hello\n"), "{line:?}");
+        assert_eq!(line.len(), "YYYY-MM-DDTHH:MM:SSZ hello\n".len());
+    }
+}

@@ -1,0 +1,211 @@
+//! `test_restart SECS`: a toy service for testing the supervisor's restarts
+//! (SPEC section 10).
+//!
+//! It prints `test_restart: pid P, crashing in SECS s`, sleeps SECS seconds
+//! (fractions allowed, 0 crashes at once) and then dies by SIGSEGV, so that
+//! the supervisor sees a process killed by a signal, not a plain exit. Core
+//! dumps are switched off first (soft RLIMIT_CORE = 0): the crash is on
+//! purpose and should not litter the working directory.
+//!
+//! Exit codes: 0 for `--help`, 2 on a usage error; otherwise it does not exit,
+//! it is killed.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use argh::FromArgs;
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
+use nix::sys::signal::{SigSet, Signal};
+
+const DEFAULT_NAME: &str = "test_restart";
+
+/// Toy service for testing sv: runs for SECS seconds, then dies by SIGSEGV.
+#[derive(FromArgs, Debug)]
+struct Args {
+    /// seconds to run before crashing, fractions allowed
+    #[argh(positional)]
+    secs: String,
+}
+
+/// Why not to run: what to print, where, and the exit code.
+#[derive(Debug, PartialEq)]
+struct Exit {
+    code: u8,
+    message: String,
+    to_stdout: bool,
+}
+
+impl Exit {
+    fn usage(message: String) -> Self {
+        Exit {
+            code: 2,
+            message,
+            to_stdout: false,
+        }
+    }
+
+    fn report(self) -> ExitCode {
+        let text = self.message.trim_end();
+        if self.to_stdout {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+            let _ = out.flush();
+        } else {
+            eprintln!("{text}");
+        }
+        ExitCode::from(self.code)
+    }
+}
+
+/// Entry point: `args[0]` is the applet name, the rest are its arguments.
+pub fn main(args: Vec<std::ffi::OsString>) -> std::process::ExitCode {
+    match parse(&args) {
+        Ok(secs) => run(secs),
+        Err(exit) => exit.report(),
+    }
+}
+
+fn applet_name(args: &[OsString]) -> String {
+    args.first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| DEFAULT_NAME.to_string())
+}
+
+/// The number of seconds to live.
+fn parse(args: &[OsString]) -> Result<f64, Exit> {
+    let name = applet_name(args);
+    let mut rest = Vec::with_capacity(args.len().saturating_sub(1));
+    for arg in args.iter().skip(1) {
+        match arg.to_str() {
+            Some(s) => rest.push(s),
+            None => {
+                return Err(Exit::usage(format!(
+                    "{name}: argument is not valid UTF-8: {arg:?}"
+                )))
+            }
+        }
+    }
+    let parsed = Args::from_args(&[name.as_str()], &rest).map_err(|e| Exit {
+        code: if e.status.is_ok() { 0 } else { 2 },
+        message: e.output,
+        to_stdout: e.status.is_ok(),
+    })?;
+    parse_secs(&parsed.secs).ok_or_else(|| {
+        Exit::usage(format!(
+            "{name}: bad SECS {:?}: expected a number of seconds, 0 or more",
+            parsed.secs
+        ))
+    })
+}
+
+/// A finite, non-negative number of seconds that fits in a `Duration`.
+fn parse_secs(text: &str) -> Option<f64> {
+    let secs: f64 = text.trim().parse().ok()?;
+    if !secs.is_finite() || secs < 0.0 || Duration::try_from_secs_f64(secs).is_err() {
+        return None;
+    }
+    // "-0" parses as negative zero; print it as plain 0.
+    Some(secs + 0.0)
+}
+
+fn run(secs: f64) -> ExitCode {
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "{DEFAULT_NAME}: pid {}, crashing in {secs} s",
+            std::process::id()
+        );
+        let _ = out.flush();
+    }
+    // parse_secs has checked that this converts.
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    crash()
+}
+
+/// Dies by SIGSEGV, whatever handler or mask we inherited or the Rust
+/// runtime installed (it catches SIGSEGV to report stack overflows).
+fn crash() -> ! {
+    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_CORE) {
+        let _ = setrlimit(Resource::RLIMIT_CORE, 0, hard);
+    }
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGSEGV);
+    // SAFETY: restoring the default disposition of SIGSEGV and raising it
+    // touch no memory of ours; abort() is the fallback should we survive.
+    unsafe {
+        libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+        let _ = set.thread_unblock();
+        libc::raise(libc::SIGSEGV);
+        libc::abort()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn good_args() {
+        assert_eq!(parse(&args(&["test_restart", "5"])), Ok(5.0));
+        assert_eq!(parse(&args(&["test_restart", "0.3"])), Ok(0.3));
+        assert_eq!(parse(&args(&["test_restart", "0"])), Ok(0.0));
+        assert!(parse(&args(&["test_restart", "-0"]))
+            .unwrap()
+            .is_sign_positive());
+    }
+
+    #[test]
+    fn bad_secs() {
+        for bad in ["-1", "abc", "", "nan", "inf", "1e300"] {
+            let err = parse(&args(&["test_restart", bad])).unwrap_err();
+            assert_eq!(err.code, 2, "{bad:?}");
+            assert!(!err.to_stdout);
+            assert!(err.message.contains(&format!("{bad:?}")), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn missing_or_extra_argument() {
+        for list in [
+            &["test_restart"][..],
+            &["test_restart", "1", "2"][..],
+            &["test_restart", "--bogus", "1"][..],
+        ] {
+            let err = parse(&args(list)).unwrap_err();
+            assert_eq!(err.code, 2, "{list:?}");
+            assert!(!err.to_stdout);
+        }
+    }
+
+    #[test]
+    fn help() {
+        let exit = parse(&args(&["test_restart", "--help"])).unwrap_err();
+        assert_eq!(exit.code, 0);
+        assert!(exit.to_stdout);
+        assert!(
+            exit.message.contains("Usage: test_restart"),
+            "{}",
+            exit.message
+        );
+    }
+
+    #[test]
+    fn non_utf8_argument() {
+        use std::os::unix::ffi::OsStringExt;
+        let list = vec![
+            OsString::from("test_restart"),
+            OsString::from_vec(vec![b'1', 0xff]),
+        ];
+        let err = parse(&list).unwrap_err();
+        assert_eq!(err.code, 2);
+        assert!(err.message.contains("UTF-8"), "{}", err.message);
+    }
+}

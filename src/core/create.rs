@@ -1,0 +1,62 @@
+//! `create-service`: an ad hoc service from a command line (SPEC §4.1, §11).
+
+use super::service::{Event, RestartRule, State};
+use super::spec::ServiceSpec;
+use super::supervisor::Supervisor;
+use crate::wire::{CreateSpec, Response};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Registers the service and starts it (now, later, or not at all).
+pub fn create(sup: &mut Supervisor, req: CreateSpec, now: Instant) -> Response {
+    let argv: Vec<String> = req.argv.iter().map(|a| a.0.clone()).collect();
+    let Some(program) = argv.first().filter(|p| !p.is_empty()) else {
+        return Response::Error("create-service needs a program to run".into());
+    };
+    let name = match &req.name {
+        Some(n) if n.is_empty() || n.contains(char::is_whitespace) || n.contains(':') => {
+            return Response::Error(
+                format!("service name '{n}' must be non-empty, without spaces or ':'").into(),
+            )
+        }
+        Some(n) if sup.name_taken(n) => {
+            return Response::Error(format!("a service named {n} already exists").into())
+        }
+        Some(n) => n.0.clone(),
+        None => {
+            let base = Path::new(program)
+                .file_name()
+                .map(|b| b.to_string_lossy().into_owned())
+                .unwrap_or_else(|| program.clone());
+            sup.free_name(&base)
+        }
+    };
+    let mut spec = ServiceSpec::new(&name, argv);
+    if !req.cwd.is_empty() {
+        spec.cwd = Some(PathBuf::from(&req.cwd.0));
+    }
+    if let Some(n) = req.restarts {
+        spec.policy.restart = RestartRule::Budget(n);
+    }
+    for s in req.settings.iter() {
+        if let Err(e) = spec.set(&s.key, &s.value) {
+            return Response::Error(format!("--set {}={}: {e}", s.key, s.value).into());
+        }
+    }
+    let id = sup.add(spec);
+    if req.stopped {
+        return Response::Ok(format!("{name}: created").into());
+    }
+    if let Some(secs) = req.delay_secs.filter(|s| *s > 0) {
+        sup.apply(id, Event::StartAt(now + Duration::from_secs(secs)), now);
+        return Response::Ok(format!("{name}: pending, starts in {secs} s").into());
+    }
+    sup.apply(id, Event::Start, now);
+    match sup.info(id, now) {
+        Some(info) if info.state.0 == State::Fatal.name() => {
+            Response::Error(format!("{name}: {}", info.detail).into())
+        }
+        Some(info) => Response::Ok(format!("{name}: started, pid {}", info.pid).into()),
+        None => Response::Error(format!("{name}: removed while starting").into()),
+    }
+}

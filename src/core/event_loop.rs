@@ -1,0 +1,542 @@
+//! The daemon: setup, then the only poll(2) loop.
+//!
+//! Each pass rebuilds the pollfd array and a parallel token list from the
+//! current state, polls once with the time to the earliest deadline (or no
+//! timeout at all when nothing is due: zero idle wake-ups, SPEC §6), then
+//! drains every ready source until it would block. Only setup may fail the
+//! process; inside the loop every error becomes a log line or a state.
+
+use super::control::{Conn, MAX_CONNS};
+use super::log::Logger;
+use super::output::{self, Drain};
+use super::paths::InstancePaths;
+use super::service::{Event, ExitKind};
+use super::supervisor::{ConnId, Supervisor};
+use super::sys;
+use crate::wire::{DaemonInfo, Request, Response};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// How the daemon was asked to run.
+pub struct Options {
+    pub instance: u8,
+    pub config: Option<PathBuf>,
+    /// After setup, point stdio at /dev/null (`sv init`: the parent reads
+    /// stderr until then to learn whether startup worked).
+    pub detach: bool,
+}
+
+/// A failure before the loop runs; the daemon exits with it.
+#[derive(Debug)]
+pub struct SetupError {
+    pub message: String,
+    /// Another daemon holds the instance.
+    pub already_running: bool,
+}
+
+impl SetupError {
+    fn new(message: String) -> SetupError {
+        SetupError {
+            message,
+            already_running: false,
+        }
+    }
+}
+
+pub struct Daemon {
+    sup: Supervisor,
+    signals: SignalFd,
+    listener: UnixListener,
+    conns: BTreeMap<ConnId, Conn>,
+    next_conn: ConnId,
+    uid: u32,
+    /// Held for the daemon's life: the instance lock.
+    _lock: File,
+    sock_path: PathBuf,
+}
+
+#[derive(Clone, Copy)]
+enum Token {
+    Signals,
+    Listener,
+    Conn(ConnId),
+    Pipe(usize),
+    Pidfd(u64),
+}
+
+impl Daemon {
+    /// Takes the instance lock, blocks the handled signals into a signalfd,
+    /// and binds the control socket.
+    pub fn open(opts: Options) -> Result<Daemon, SetupError> {
+        let paths = InstancePaths::new(opts.instance);
+        paths.create().map_err(|e| SetupError::new(e.to_string()))?;
+        let lock = open_lock(&paths)?;
+
+        let mut mask = SigSet::empty();
+        for s in [
+            Signal::SIGCHLD,
+            Signal::SIGTERM,
+            Signal::SIGINT,
+            Signal::SIGHUP,
+            Signal::SIGUSR2,
+        ] {
+            mask.add(s);
+        }
+        mask.thread_block()
+            .map_err(|e| SetupError::new(format!("cannot block signals: {e}")))?;
+        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+            .map_err(|e| SetupError::new(format!("cannot create signalfd: {e}")))?;
+        if let Err(e) = sys::set_child_subreaper() {
+            eprintln!(
+                "supervisor {}: cannot become child subreaper: {e}",
+                opts.instance
+            );
+        }
+
+        let sock_path = paths.sock();
+        // We hold the lock, so any socket file left here is stale.
+        let _ = std::fs::remove_file(&sock_path);
+        let listener = UnixListener::bind(&sock_path).map_err(|e| {
+            SetupError::new(format!("cannot listen on {}: {e}", sock_path.display()))
+        })?;
+        std::fs::set_permissions(&sock_path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| SetupError::new(format!("cannot chmod {}: {e}", sock_path.display())))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| SetupError::new(format!("cannot set the socket non-blocking: {e}")))?;
+
+        let mut log = Logger::new(opts.instance);
+        let config = opts.config.clone();
+        log.info(&format!(
+            "started, pid {}, socket {}",
+            std::process::id(),
+            sock_path.display()
+        ));
+        if opts.detach {
+            detach_stdio();
+        }
+        Ok(Daemon {
+            sup: Supervisor::new(paths, log, config),
+            signals,
+            listener,
+            conns: BTreeMap::new(),
+            next_conn: 1,
+            uid: sys::getuid(),
+            _lock: lock,
+            sock_path,
+        })
+    }
+
+    /// The supervisor, for setting up services before the loop runs.
+    pub fn supervisor(&mut self) -> &mut Supervisor {
+        &mut self.sup
+    }
+
+    // ================================================================ loop
+
+    /// Runs until a clean shutdown has stopped every service.
+    pub fn run(mut self) -> io::Result<()> {
+        let mut fds: Vec<libc::pollfd> = Vec::new();
+        let mut tokens: Vec<Token> = Vec::new();
+        loop {
+            let now = Instant::now();
+            if self.sup.shutdown.is_some() && self.sup.all_down() {
+                self.finish_shutdown();
+                return Ok(());
+            }
+
+            // ---- rebuild ----
+            fds.clear();
+            tokens.clear();
+            let mut add = |fd: RawFd, events: libc::c_short, t: Token| {
+                fds.push(libc::pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                });
+                tokens.push(t);
+            };
+            add(
+                self.signals.as_fd().as_raw_fd(),
+                libc::POLLIN,
+                Token::Signals,
+            );
+            if self.conns.len() < MAX_CONNS {
+                add(self.listener.as_raw_fd(), libc::POLLIN, Token::Listener);
+            }
+            for (id, c) in &self.conns {
+                let mut ev = 0;
+                if c.wants_read() {
+                    ev |= libc::POLLIN;
+                }
+                if c.wants_write() {
+                    ev |= libc::POLLOUT;
+                }
+                add(c.stream.as_raw_fd(), ev, Token::Conn(*id));
+            }
+            for (i, p) in self.sup.pipes.iter().enumerate() {
+                add(p.fd.as_raw_fd(), libc::POLLIN, Token::Pipe(i));
+            }
+            for s in self.sup.services() {
+                if let Some(fd) = &s.pidfd {
+                    add(fd.as_raw_fd(), libc::POLLIN, Token::Pidfd(s.id));
+                }
+            }
+
+            // ---- poll ----
+            let timeout = match self.sup.timeout(now) {
+                None => -1,
+                // Round up so a timer is never run a hair early.
+                Some(d) => d.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32,
+            };
+            // SAFETY: fds is a valid array of fds.len() pollfds.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    self.sup.log.error(&format!("poll failed: {e}"));
+                }
+                continue;
+            }
+
+            // ---- dispatch ----
+            let now = Instant::now();
+            let mut closed_pipes = Vec::new();
+            for (pfd, token) in fds.iter().zip(tokens.iter()) {
+                // HUP and ERR count as readable: the read finds out what happened.
+                if pfd.revents == 0 {
+                    continue;
+                }
+                match *token {
+                    Token::Signals => self.on_signals(now),
+                    Token::Listener => self.on_accept(),
+                    Token::Conn(id) => self.on_conn(id, pfd.revents, now),
+                    Token::Pipe(i) => {
+                        if self.on_pipe(i) {
+                            closed_pipes.push(i);
+                        }
+                    }
+                    Token::Pidfd(id) => self.sup.apply(id, Event::Exited(ExitKind::Unknown), now),
+                }
+            }
+            for i in closed_pipes.into_iter().rev() {
+                self.sup.pipes.swap_remove(i);
+            }
+
+            // ---- timers and answers ----
+            self.sup.run_timers(Instant::now());
+            self.answer_waiters(now);
+            self.conns.retain(|_, c| !c.finished());
+        }
+    }
+
+    // ============================================================ handlers
+
+    fn on_signals(&mut self, now: Instant) {
+        loop {
+            match self.signals.read_signal() {
+                Ok(Some(info)) => match Signal::try_from(info.ssi_signo as i32) {
+                    Ok(Signal::SIGCHLD) => self.reap(now),
+                    Ok(Signal::SIGTERM) | Ok(Signal::SIGINT) => {
+                        self.sup.log.info("received a signal to terminate");
+                        self.sup.begin_shutdown(None, now);
+                    }
+                    Ok(Signal::SIGHUP) => {
+                        self.sup.log.info("SIGHUP: no config file to reload");
+                    }
+                    Ok(Signal::SIGUSR2) => {
+                        self.sup.log.info("SIGUSR2: reopening log files");
+                        let ids: Vec<u64> = self.sup.services().map(|s| s.id).collect();
+                        for id in ids {
+                            if let Some(s) = self.sup.service_mut(id) {
+                                s.logs.iter_mut().for_each(|l| l.reopen());
+                            }
+                        }
+                    }
+                    _ => {}
+                },
+                Ok(None) => return,
+                Err(e) => {
+                    self.sup
+                        .log
+                        .error(&format!("reading the signalfd failed: {e}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Reaps every child that changed state. signalfd merges SIGCHLDs, so
+    /// one signal can stand for many children: loop until none is left.
+    fn reap(&mut self, now: Instant) {
+        let flags = WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED | WaitPidFlag::WCONTINUED;
+        loop {
+            let (pid, ev) = match waitpid(None, Some(flags)) {
+                Ok(WaitStatus::Exited(pid, code)) => (pid, Event::Exited(ExitKind::Code(code))),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => {
+                    (pid, Event::Exited(ExitKind::Signal(sig as i32)))
+                }
+                Ok(WaitStatus::Stopped(pid, _)) => (pid, Event::Suspended),
+                Ok(WaitStatus::Continued(pid)) => (pid, Event::Continued),
+                Ok(WaitStatus::StillAlive) => return,
+                Ok(_) => continue,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => return, // ECHILD: no children left
+            };
+            self.sup.child_event(pid.as_raw(), ev, now);
+        }
+    }
+
+    fn on_accept(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    if self.conns.len() >= MAX_CONNS {
+                        self.sup.log.warn("too many connections: refusing one");
+                        continue;
+                    }
+                    if stream.set_nonblocking(true).is_err() {
+                        continue;
+                    }
+                    let mut conn = Conn::new(stream);
+                    match sys::peer_uid(&conn.stream) {
+                        Ok(uid) if uid == self.uid || uid == 0 => {}
+                        Ok(uid) => {
+                            self.sup.log.warn(&format!(
+                                "refused a client of uid {uid}: only uid {} and root may connect",
+                                self.uid
+                            ));
+                            conn.send(&Response::Error(
+                                format!("permission denied: uid {uid} may not use this supervisor")
+                                    .into(),
+                            ));
+                            conn.closing = true;
+                        }
+                        Err(e) => {
+                            self.sup
+                                .log
+                                .warn(&format!("cannot check a client's uid: {e}"));
+                            conn.dead = true;
+                        }
+                    }
+                    let id = self.next_conn;
+                    self.next_conn += 1;
+                    self.conns.insert(id, conn);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // EMFILE and friends: say so, and try again next pass.
+                    self.sup.log.warn(&format!("accept failed: {e}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_conn(&mut self, id: ConnId, revents: libc::c_short, now: Instant) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if revents & libc::POLLOUT != 0 {
+            conn.flush();
+        }
+        if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 && conn.wants_read() {
+            conn.fill();
+        }
+        while let Some(req) = self.conns.get_mut(&id).and_then(|c| c.next_request()) {
+            self.sup.log.info(&format!("request: {}", describe(&req)));
+            match self.handle(id, req, now) {
+                Some(resp) => self.reply(id, resp),
+                None => {
+                    if let Some(c) = self.conns.get_mut(&id) {
+                        c.busy = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Copies what a child wrote to its log. True when the pipe is done.
+    fn on_pipe(&mut self, i: usize) -> bool {
+        // The pipe list and the service table both live in `sup`: lend the
+        // list out while the closure writes into the table.
+        let pipes = std::mem::take(&mut self.sup.pipes);
+        let result = pipes.get(i).map(|pipe| {
+            let sup = &mut self.sup;
+            output::drain(&pipe.fd, |data| {
+                if let Some(s) = sup.service_mut(pipe.service) {
+                    s.logs[pipe.stream].write(data);
+                }
+            })
+        });
+        self.sup.pipes = pipes;
+        !matches!(result, Some(Ok(Drain::Open)))
+    }
+
+    // ============================================================ requests
+
+    /// Serves one request: Some(answer) now, or None when a waiter answers later.
+    fn handle(&mut self, conn: ConnId, req: Request, now: Instant) -> Option<Response> {
+        match req {
+            Request::Ping => Some(Response::Ok("pong".into())),
+            Request::Info => Some(Response::Info(DaemonInfo {
+                instance: self.sup.paths.instance,
+                pid: std::process::id() as i32,
+                uptime_secs: now.saturating_duration_since(self.sup.started).as_secs(),
+                services: self.sup.len() as u32,
+                config: self
+                    .sup
+                    .config
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+                    .into(),
+            })),
+            Request::Shutdown => {
+                self.sup.begin_shutdown(Some(conn), now);
+                None
+            }
+            Request::Create(spec) => Some(super::create::create(&mut self.sup, spec, now)),
+            Request::Adopt(a) => Some(match self.sup.adopt(a.pid, a.name.map(|n| n.0), now) {
+                Ok(name) => Response::Ok(format!("{name}: adopted, pid {}", a.pid).into()),
+                Err(e) => Response::Error(e.into()),
+            }),
+            Request::Act(action, targets) => self.sup.act(conn, action, &targets, now),
+            Request::Status(targets) => Some(self.sup.status(&targets, now)),
+        }
+    }
+
+    fn reply(&mut self, id: ConnId, resp: Response) {
+        self.sup
+            .log
+            .info(&format!("answer: {}", describe_response(&resp)));
+        if let Some(c) = self.conns.get_mut(&id) {
+            c.busy = false;
+            c.send(&resp);
+        }
+    }
+
+    fn answer_waiters(&mut self, now: Instant) {
+        for (conn, resp) in self.sup.settle_waiters(now) {
+            self.reply(conn, resp);
+        }
+    }
+
+    /// Everything is stopped: answer `close`, flush, and leave.
+    fn finish_shutdown(&mut self) {
+        if let Some(Some(conn)) = self.sup.shutdown {
+            let msg = format!("supervisor {}: stopped", self.sup.paths.instance);
+            self.reply(conn, Response::Ok(msg.into()));
+        }
+        for c in self.conns.values_mut() {
+            // Best effort: a client that does not read loses its answer.
+            let _ = c.stream.set_nonblocking(false);
+            let _ = c
+                .stream
+                .set_write_timeout(Some(std::time::Duration::from_millis(200)));
+            c.flush();
+        }
+        let _ = std::fs::remove_file(&self.sock_path);
+        self.sup.log.info("stopped");
+    }
+}
+
+fn open_lock(paths: &InstancePaths) -> Result<File, SetupError> {
+    let path = paths.lock();
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| SetupError::new(format!("cannot open {}: {e}", path.display())))?;
+    match sys::try_lock(&f) {
+        Ok(true) => {}
+        Ok(false) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            return Err(SetupError {
+                message: format!(
+                    "supervisor {} is already running{}",
+                    paths.instance,
+                    if holder.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (pid {holder})")
+                    }
+                ),
+                already_running: true,
+            });
+        }
+        Err(e) => {
+            return Err(SetupError::new(format!(
+                "cannot lock {}: {e}",
+                path.display()
+            )))
+        }
+    }
+    let _ = f.set_len(0);
+    let _ = writeln!(f, "{}", std::process::id());
+    Ok(f)
+}
+
+/// Points stdin, stdout and stderr at /dev/null.
+fn detach_stdio() {
+    if let Ok(null) = OpenOptions::new().read(true).write(true).open("/dev/null") {
+        for fd in 0..3 {
+            // SAFETY: dup2 onto our own standard descriptors.
+            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        }
+    }
+}
+
+/// A request, for the log.
+fn describe(req: &Request) -> String {
+    match req {
+        Request::Ping => "ping".into(),
+        Request::Info => "info".into(),
+        Request::Shutdown => "close".into(),
+        Request::Create(c) => format!(
+            "create-service {}",
+            c.argv
+                .iter()
+                .map(|a| a.0.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        Request::Adopt(a) => format!("open-service {}", a.pid),
+        Request::Act(action, t) => format!(
+            "{action:?} {}",
+            t.iter().map(|a| a.0.as_str()).collect::<Vec<_>>().join(" ")
+        )
+        .to_lowercase(),
+        Request::Status(t) => format!(
+            "status {}",
+            t.iter().map(|a| a.0.as_str()).collect::<Vec<_>>().join(" ")
+        ),
+    }
+}
+
+fn describe_response(resp: &Response) -> String {
+    match resp {
+        Response::Ok(t) => format!("ok {t}"),
+        Response::Error(t) => format!("error {t}"),
+        Response::Outcomes(o) => o
+            .iter()
+            .map(|o| format!("{}: {}", o.name, o.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        Response::Status(s) => format!("{} services", s.len()),
+        Response::Info(_) => "info".into(),
+    }
+}

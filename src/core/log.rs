@@ -1,0 +1,166 @@
+//! The daemon's own log: every command, answer and state change goes to
+//! stderr and to syslog with the ident `supervisor` (SPEC §7).
+//!
+//! Syslog is a non-blocking datagram socket written by hand (RFC 3164 lines)
+//! rather than the `syslog` crate, whose blocking socket could stall the poll
+//! loop when the log daemon falls behind. A dropped line is better than a
+//! stuck supervisor. With no syslog on the machine it goes on without.
+
+use std::io::Write;
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+
+const IDENT: &str = "supervisor";
+/// LOG_DAEMON facility.
+const FACILITY: u8 = 3;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Level {
+    Err = 3,
+    Warning = 4,
+    Info = 6,
+}
+
+pub struct Logger {
+    syslog: Option<UnixDatagram>,
+    target: PathBuf,
+    prefix: String,
+    pid: u32,
+}
+
+impl Logger {
+    /// Connects to `$SV_SYSLOG_SOCKET`, else `/dev/log`, if it is there.
+    pub fn new(instance: u8) -> Logger {
+        let target = std::env::var_os("SV_SYSLOG_SOCKET")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/dev/log"));
+        let mut logger = Logger {
+            syslog: None,
+            target,
+            prefix: format!("supervisor {instance}: "),
+            pid: std::process::id(),
+        };
+        logger.connect();
+        logger
+    }
+
+    fn connect(&mut self) {
+        self.syslog = UnixDatagram::unbound()
+            .and_then(|s| {
+                s.connect(&self.target)?;
+                s.set_nonblocking(true)?;
+                Ok(s)
+            })
+            .ok();
+    }
+
+    pub fn info(&mut self, msg: &str) {
+        self.log(Level::Info, msg)
+    }
+
+    pub fn warn(&mut self, msg: &str) {
+        self.log(Level::Warning, msg)
+    }
+
+    pub fn error(&mut self, msg: &str) {
+        self.log(Level::Err, msg)
+    }
+
+    pub fn log(&mut self, level: Level, msg: &str) {
+        // stderr may be closed or a dead pipe (detached daemon): never mind.
+        let _ = writeln!(std::io::stderr(), "{}{}", self.prefix, msg);
+        let line = format!(
+            "<{}>{} {}[{}]: {}",
+            FACILITY * 8 + level as u8,
+            timestamp(),
+            IDENT,
+            self.pid,
+            msg
+        );
+        let sent = match &self.syslog {
+            Some(s) => s.send(line.as_bytes()),
+            None => return,
+        };
+        if let Err(e) = sent {
+            // The log daemon may have restarted: reconnect once; drop the line
+            // if it is merely busy (EAGAIN).
+            if e.kind() != std::io::ErrorKind::WouldBlock {
+                self.connect();
+                if let Some(s) = &self.syslog {
+                    let _ = s.send(line.as_bytes());
+                }
+            }
+        }
+    }
+}
+
+/// `Mmm dd hh:mm:ss` in UTC, as RFC 3164 wants.
+fn timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (_, month, day) = civil_from_days((secs / 86_400) as i64);
+    let t = secs % 86_400;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{} {:>2} {:02}:{:02}:{:02}",
+        MONTHS[(month - 1) as usize],
+        day,
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month 1..=12, day 1..=31); Howard Hinnant's algorithm.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(20_781), (2026, 11, 24));
+    }
+
+    #[test]
+    fn lines_reach_the_syslog_socket() {
+        let dir = std::env::temp_dir().join(format!("sv-log-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("log.sock");
+        let _ = std::fs::remove_file(&path);
+        let server = UnixDatagram::bind(&path).unwrap();
+        let mut logger = Logger {
+            syslog: None,
+            target: path.clone(),
+            prefix: String::new(),
+            pid: 7,
+        };
+        logger.connect();
+        logger.info("hello there");
+        let mut buf = [0u8; 512];
+        let n = server.recv(&mut buf).unwrap();
+        let line = std::str::from_utf8(&buf[..n]).unwrap();
+        assert!(line.starts_with("<30>"), "{line}");
+        assert!(line.ends_with("supervisor[7]: hello there"), "{line}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,445 @@
+//! One service's state machine (SPEC §4.3, §6, §11), pure: no processes, no
+//! clock, no I/O.
+//!
+//! [`step`] takes the machine, its policy, one event and the time, updates
+//! the machine and returns the effects for the supervisor to carry out. The
+//! body is a `match (state, event)` with every cell written out and no `_`
+//! arm, so a new state or event forces a decision everywhere. Operator intent
+//! (`want`) is kept apart from what the process is doing (`state`).
+
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Stopped,
+    Pending,
+    Starting,
+    Running,
+    Backoff,
+    Stopping,
+    Exited,
+    Fatal,
+    Suspended,
+}
+
+impl State {
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Stopped => "STOPPED",
+            State::Pending => "PENDING",
+            State::Starting => "STARTING",
+            State::Running => "RUNNING",
+            State::Backoff => "BACKOFF",
+            State::Stopping => "STOPPING",
+            State::Exited => "EXITED",
+            State::Fatal => "FATAL",
+            State::Suspended => "SUSPENDED",
+        }
+    }
+
+    /// States in which a process of ours exists.
+    pub fn has_process(self) -> bool {
+        matches!(
+            self,
+            State::Starting | State::Running | State::Stopping | State::Suspended
+        )
+    }
+}
+
+/// What the operator wants, apart from what is happening.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    Up,
+    Down,
+    /// Forget the service once its process is gone.
+    Gone,
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitKind {
+    Code(i32),
+    Signal(i32),
+    /// Adopted processes: only their disappearance is seen.
+    Unknown,
+}
+
+impl ExitKind {
+    pub fn describe(self) -> String {
+        match self {
+            ExitKind::Code(c) => format!("exit {c}"),
+            ExitKind::Signal(s) => format!("killed by {}", signal_name(s)),
+            ExitKind::Unknown => "exit status unknown".to_string(),
+        }
+    }
+}
+
+/// `SIGKILL` for 9, or `signal 77` for a number with no name.
+pub fn signal_name(sig: i32) -> String {
+    match nix::sys::signal::Signal::try_from(sig) {
+        Ok(s) => s.as_str().to_string(),
+        Err(_) => format!("signal {sig}"),
+    }
+}
+
+/// When an exit leads to a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestartRule {
+    /// Ad hoc service without `-r`, or an adopted process: any exit is final.
+    Never,
+    /// Ad hoc `-r N`: every unexpected exit spends one restart (at once after
+    /// startsecs, after the backoff before); the next one past N is FATAL.
+    Budget(u32),
+    /// Config programs, supervisord-style.
+    Auto {
+        autorestart: AutoRestart,
+        /// Attempts before FATAL; 0 = forever (SPEC §5).
+        startretries: u32,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoRestart {
+    Always,
+    Never,
+    Unexpected,
+}
+
+/// The per-service settings `step` needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub startsecs: Duration,
+    pub stopsignal: i32,
+    pub stopwait: Duration,
+    /// Signal the process group rather than the process (stopasgroup).
+    pub group: bool,
+    pub exitcodes: Vec<i32>,
+    pub restart: RestartRule,
+    /// Adopted: not our child, signalled by pid, never restarted.
+    pub adopted: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            startsecs: Duration::from_secs(1),
+            stopsignal: libc::SIGTERM,
+            stopwait: Duration::from_secs(10),
+            group: true,
+            exitcodes: vec![0],
+            restart: RestartRule::Never,
+            adopted: false,
+        }
+    }
+}
+
+/// Why a service is FATAL or how it last ended; shown in `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    None,
+    SpawnError(String),
+    TooQuickly,
+    RestartLimit(u32),
+}
+
+/// The mutable part: what `step` reads and writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Machine {
+    pub state: State,
+    pub want: Want,
+    pub pid: Option<i32>,
+    pub started_at: Option<Instant>,
+    /// Failed start attempts in a row (backoff and startretries).
+    pub attempts: u32,
+    /// Restarts done after unexpected exits.
+    pub restarts: u32,
+    pub last_exit: Option<ExitKind>,
+    pub reason: Reason,
+    pub deadline: Option<Instant>,
+    /// Set once a process has ever been started.
+    pub ever_started: bool,
+}
+
+impl Machine {
+    pub fn new() -> Machine {
+        Machine {
+            state: State::Stopped,
+            want: Want::Down,
+            pid: None,
+            started_at: None,
+            attempts: 0,
+            restarts: 0,
+            last_exit: None,
+            reason: Reason::None,
+            deadline: None,
+            ever_started: false,
+        }
+    }
+}
+
+impl Default for Machine {
+    fn default() -> Self {
+        Machine::new()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// Operator start (also autostart and create-service).
+    Start,
+    /// Start at the given time (create-service -c).
+    StartAt(Instant),
+    Stop,
+    Remove,
+    Spawned(i32),
+    SpawnFailed,
+    Exited(ExitKind),
+    /// Seen stopped by a signal (WUNTRACED), or suspended by a command.
+    Suspended,
+    /// Seen continued (WCONTINUED), or resumed by a command.
+    Continued,
+    /// The machine's deadline has passed.
+    Timer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Fork and exec; the supervisor answers with `Spawned` or `SpawnFailed`.
+    Spawn,
+    /// Send a signal: to the group when `group`, else to the pid.
+    Signal { sig: i32, group: bool },
+    /// Drop the service from the table.
+    Forget,
+}
+
+pub type Effects = Vec<Effect>;
+
+/// Applies one event. See the module doc.
+pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
+    use Event as E;
+    use State as S;
+    let mut fx = Effects::new();
+    match (m.state, ev) {
+        // ---- start ----
+        (S::Stopped | S::Exited | S::Fatal | S::Pending | S::Backoff, E::Start) => {
+            m.want = Want::Up;
+            m.attempts = 0;
+            m.restarts = 0;
+            m.reason = Reason::None;
+            m.deadline = None;
+            fx.push(Effect::Spawn);
+        }
+        (S::Starting | S::Running | S::Stopping | S::Suspended, E::Start) => {}
+
+        (S::Stopped | S::Exited | S::Fatal, E::StartAt(at)) => {
+            m.want = Want::Up;
+            m.state = S::Pending;
+            m.deadline = Some(at);
+        }
+        (
+            S::Pending | S::Starting | S::Running | S::Backoff | S::Stopping | S::Suspended,
+            E::StartAt(_),
+        ) => {}
+
+        // ---- stop and remove ----
+        (S::Starting | S::Running | S::Suspended, E::Stop | E::Remove) => {
+            m.want = if ev == E::Remove {
+                Want::Gone
+            } else {
+                Want::Down
+            };
+            if p.adopted && ev == E::Remove {
+                fx.push(Effect::Forget);
+            } else {
+                let group = p.group && !p.adopted;
+                fx.push(Effect::Signal {
+                    sig: p.stopsignal,
+                    group,
+                });
+                if m.state == S::Suspended {
+                    // A stopped process cannot act on its stop signal.
+                    fx.push(Effect::Signal {
+                        sig: libc::SIGCONT,
+                        group,
+                    });
+                }
+                m.state = S::Stopping;
+                m.deadline = Some(now + p.stopwait);
+            }
+        }
+        (S::Stopping, E::Stop) => {}
+        (S::Stopping, E::Remove) => m.want = Want::Gone,
+        (S::Pending | S::Backoff, E::Stop) => {
+            m.want = Want::Down;
+            m.state = S::Stopped;
+            m.deadline = None;
+        }
+        (S::Stopped | S::Exited | S::Fatal, E::Stop) => m.want = Want::Down,
+        (S::Stopped | S::Exited | S::Fatal | S::Pending | S::Backoff, E::Remove) => {
+            m.want = Want::Gone;
+            m.deadline = None;
+            fx.push(Effect::Forget);
+        }
+
+        // ---- spawn results ----
+        (_, E::Spawned(pid)) => {
+            m.pid = Some(pid);
+            m.started_at = Some(now);
+            m.ever_started = true;
+            if p.startsecs.is_zero() {
+                m.state = S::Running;
+                m.attempts = 0;
+                m.deadline = None;
+            } else {
+                m.state = S::Starting;
+                m.deadline = Some(now + p.startsecs);
+            }
+        }
+        (_, E::SpawnFailed) => {
+            m.pid = None;
+            m.state = S::Fatal;
+            m.deadline = None;
+        }
+
+        // ---- exits ----
+        (S::Stopping, E::Exited(kind)) => {
+            m.pid = None;
+            m.last_exit = Some(kind);
+            m.deadline = None;
+            m.state = S::Stopped;
+            if m.want == Want::Gone {
+                fx.push(Effect::Forget);
+            }
+        }
+        (S::Starting | S::Running | S::Suspended, E::Exited(kind)) => {
+            let early = m.state == S::Starting;
+            m.pid = None;
+            m.last_exit = Some(kind);
+            m.deadline = None;
+            on_exit(m, p, kind, early, now, &mut fx);
+        }
+        (S::Stopped | S::Pending | S::Backoff | S::Exited | S::Fatal, E::Exited(_)) => {}
+
+        // ---- suspend / continue ----
+        (S::Starting | S::Running, E::Suspended) => {
+            m.state = S::Suspended;
+            m.deadline = None;
+        }
+        (
+            S::Stopped
+            | S::Pending
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal
+            | S::Suspended,
+            E::Suspended,
+        ) => {}
+        (S::Suspended, E::Continued) => m.state = S::Running,
+        (
+            S::Stopped
+            | S::Pending
+            | S::Starting
+            | S::Running
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal,
+            E::Continued,
+        ) => {}
+
+        // ---- timers ----
+        (S::Pending | S::Backoff, E::Timer) => {
+            m.deadline = None;
+            fx.push(Effect::Spawn);
+        }
+        (S::Starting, E::Timer) => {
+            m.state = S::Running;
+            m.attempts = 0;
+            m.deadline = None;
+        }
+        (S::Stopping, E::Timer) => {
+            m.deadline = None;
+            fx.push(Effect::Signal {
+                sig: libc::SIGKILL,
+                group: p.group && !p.adopted,
+            });
+        }
+        (S::Stopped | S::Running | S::Exited | S::Fatal | S::Suspended, E::Timer) => {
+            m.deadline = None;
+        }
+    }
+    fx
+}
+
+/// An exit the operator did not ask for: restart, back off, or settle.
+fn on_exit(
+    m: &mut Machine,
+    p: &Policy,
+    kind: ExitKind,
+    early: bool,
+    now: Instant,
+    fx: &mut Effects,
+) {
+    let expected = matches!(kind, ExitKind::Code(c) if p.exitcodes.contains(&c));
+    if m.want != Want::Up {
+        m.state = State::Stopped;
+        if m.want == Want::Gone {
+            fx.push(Effect::Forget);
+        }
+        return;
+    }
+    match &p.restart {
+        RestartRule::Never => m.state = State::Exited,
+        RestartRule::Budget(_) if expected => m.state = State::Exited,
+        RestartRule::Budget(n) => {
+            if m.restarts >= *n {
+                m.state = State::Fatal;
+                m.reason = Reason::RestartLimit(*n);
+            } else {
+                m.restarts += 1;
+                if early {
+                    m.attempts += 1;
+                    backoff(m, now);
+                } else {
+                    fx.push(Effect::Spawn);
+                }
+            }
+        }
+        RestartRule::Auto {
+            autorestart,
+            startretries,
+        } => {
+            if early {
+                m.attempts += 1;
+                if *startretries != 0 && m.attempts >= *startretries {
+                    m.state = State::Fatal;
+                    m.reason = Reason::TooQuickly;
+                } else {
+                    backoff(m, now);
+                }
+            } else {
+                let again = match autorestart {
+                    AutoRestart::Always => true,
+                    AutoRestart::Never => false,
+                    AutoRestart::Unexpected => !expected,
+                };
+                if again {
+                    m.restarts += 1;
+                    fx.push(Effect::Spawn);
+                } else {
+                    m.state = State::Exited;
+                }
+            }
+        }
+    }
+}
+
+/// BACKOFF for one more second per failed attempt (SPEC §6).
+fn backoff(m: &mut Machine, now: Instant) {
+    m.state = State::Backoff;
+    m.deadline = Some(now + Duration::from_secs(u64::from(m.attempts.max(1))));
+}
+
+#[cfg(test)]
+mod tests;

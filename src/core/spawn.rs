@@ -1,0 +1,368 @@
+//! The only fork and exec in sv (SPEC §6).
+//!
+//! Everything the child needs (argv, env, paths, ids) is built as C strings
+//! before the fork, so the child calls only async-signal-safe functions: it
+//! joins its own process group, resets signal dispositions and the mask the
+//! daemon blocked for its signalfd, wires stdin to /dev/null and stdout and
+//! stderr to their targets, closes every other descriptor, applies umask,
+//! cwd and user, then execs. If any of that fails it writes errno to a
+//! close-on-exec pipe and exits 127, so the parent learns the OS reason at
+//! once (`spawn error: No such file or directory`) instead of seeing a
+//! mysterious quick exit.
+
+use std::ffi::{CString, OsStr};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// Where one of the child's output streams goes.
+#[derive(Debug)]
+pub enum Target {
+    /// A fresh pipe; the daemon reads the other end.
+    Pipe,
+    /// An existing descriptor, e.g. the daemon's own stdout (containers).
+    Fd(RawFd),
+    /// `/dev/null`.
+    Null,
+    /// stderr only: wherever stdout goes (redirect_stderr).
+    SameAsStdout,
+}
+
+/// A user to run as: uid, primary gid and supplementary groups.
+#[derive(Debug, Clone)]
+pub struct RunAs {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+/// A process to start, with its strings already built.
+#[derive(Debug)]
+pub struct Command {
+    path: CString,
+    argv: Vec<CString>,
+    env: Vec<CString>,
+    cwd: Option<CString>,
+    pub umask: Option<u32>,
+    pub user: Option<RunAs>,
+    pub stdout: Target,
+    pub stderr: Target,
+}
+
+/// A started child and the read ends of its output pipes.
+#[derive(Debug)]
+pub struct Child {
+    pub pid: i32,
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+}
+
+fn cstring(bytes: &[u8], what: &str) -> io::Result<CString> {
+    CString::new(bytes).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{what} contains a NUL byte"),
+        )
+    })
+}
+
+impl Command {
+    /// Resolves `argv[0]` (a path, relative to `cwd`, or a name looked up in
+    /// the PATH of `env`) and builds the C strings. A program that cannot be
+    /// found fails here, before any fork.
+    pub fn new(
+        argv: &[String],
+        env: &[(String, String)],
+        cwd: Option<&Path>,
+    ) -> io::Result<Command> {
+        let program = argv
+            .first()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command line"))?;
+        let path_var = env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("/usr/local/bin:/usr/bin:/bin");
+        let path = resolve(program, path_var, cwd)?;
+        Ok(Command {
+            path: cstring(path.as_os_str().as_bytes(), "program path")?,
+            argv: argv
+                .iter()
+                .map(|a| cstring(a.as_bytes(), "an argument"))
+                .collect::<io::Result<_>>()?,
+            env: env
+                .iter()
+                .map(|(k, v)| cstring(format!("{k}={v}").as_bytes(), "an environment variable"))
+                .collect::<io::Result<_>>()?,
+            cwd: cwd
+                .map(|c| cstring(c.as_os_str().as_bytes(), "working directory"))
+                .transpose()?,
+            umask: None,
+            user: None,
+            stdout: Target::Pipe,
+            stderr: Target::Pipe,
+        })
+    }
+
+    /// Forks and execs. Returns once the child has exec'd (or failed to).
+    pub fn spawn(&self) -> io::Result<Child> {
+        let devnull = open_devnull()?;
+        let (out_r, out_w) = stream(&self.stdout)?;
+        let (err_r, err_w) = match self.stderr {
+            Target::SameAsStdout => (None, out_w.as_ref().map(|f| f.try_clone()).transpose()?),
+            ref t => stream(t)?,
+        };
+        let out_fd = out_w
+            .as_ref()
+            .map_or_else(|| raw_target(&self.stdout, &devnull), |f| f.as_raw_fd());
+        let err_fd = match self.stderr {
+            Target::SameAsStdout => out_fd,
+            ref t => err_w
+                .as_ref()
+                .map_or_else(|| raw_target(t, &devnull), |f| f.as_raw_fd()),
+        };
+        let (report_r, report_w) = super::sys::pipe()?;
+
+        let argv: Vec<*const libc::c_char> = self
+            .argv
+            .iter()
+            .map(|a| a.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect();
+        let envp: Vec<*const libc::c_char> = self
+            .env
+            .iter()
+            .map(|a| a.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect();
+        let groups: Vec<libc::gid_t> = self
+            .user
+            .as_ref()
+            .map(|u| u.groups.clone())
+            .unwrap_or_default();
+
+        // SAFETY: fork in a single-threaded daemon; the child below only makes
+        // async-signal-safe calls on data prepared above, then execs or exits.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if pid == 0 {
+            // SAFETY: see above; child_exec never returns.
+            unsafe {
+                child_exec(
+                    self,
+                    &argv,
+                    &envp,
+                    &groups,
+                    [devnull.as_raw_fd(), out_fd, err_fd],
+                    report_w.as_raw_fd(),
+                )
+            }
+        }
+        drop(report_w);
+        drop(out_w);
+        drop(err_w);
+        match read_errno(&report_r) {
+            None => Ok(Child {
+                pid,
+                stdout: out_r,
+                stderr: err_r,
+            }),
+            Some(errno) => {
+                // The child exits 127 at once; reap it here so the SIGCHLD
+                // handler never sees a pid it does not know.
+                let mut status = 0;
+                // SAFETY: waiting for our own child.
+                unsafe { libc::waitpid(pid, &mut status, 0) };
+                Err(io::Error::from_raw_os_error(errno))
+            }
+        }
+    }
+}
+
+/// A pipe for a `Pipe` target: (read end for the daemon, write end for the child).
+fn stream(target: &Target) -> io::Result<(Option<OwnedFd>, Option<OwnedFd>)> {
+    match target {
+        Target::Pipe => {
+            let (r, w) = super::sys::pipe()?;
+            super::sys::set_nonblocking(&r)?;
+            Ok((Some(r), Some(w)))
+        }
+        Target::Fd(_) | Target::Null | Target::SameAsStdout => Ok((None, None)),
+    }
+}
+
+fn raw_target(t: &Target, devnull: &OwnedFd) -> RawFd {
+    match t {
+        Target::Fd(fd) => *fd,
+        Target::Pipe | Target::Null | Target::SameAsStdout => devnull.as_raw_fd(),
+    }
+}
+
+fn open_devnull() -> io::Result<OwnedFd> {
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    Ok(f.into())
+}
+
+/// Reads the child's errno report: None when the pipe closed empty (exec
+/// succeeded and close-on-exec shut it).
+fn read_errno(fd: &OwnedFd) -> Option<i32> {
+    let mut buf = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        // SAFETY: reading into a local buffer.
+        let n = unsafe { libc::read(fd.as_raw_fd(), buf[got..].as_mut_ptr().cast(), 4 - got) };
+        if n < 0 {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return None;
+        }
+        if n == 0 {
+            break;
+        }
+        got += n as usize;
+    }
+    (got == 4).then(|| i32::from_ne_bytes(buf))
+}
+
+/// Runs in the forked child. Async-signal-safe calls only.
+unsafe fn child_exec(
+    cmd: &Command,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    groups: &[libc::gid_t],
+    stdio: [RawFd; 3],
+    report: RawFd,
+) -> ! {
+    let fail = |report: RawFd| -> ! {
+        let errno = *libc::__errno_location();
+        let bytes = errno.to_ne_bytes();
+        libc::write(report, bytes.as_ptr().cast(), 4);
+        libc::_exit(127)
+    };
+    libc::setpgid(0, 0);
+    for sig in 1..libc::SIGRTMAX() {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+    }
+    let mut empty: libc::sigset_t = std::mem::zeroed();
+    libc::sigemptyset(&mut empty);
+    libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+
+    // Move the report pipe above the stdio numbers we are about to fill.
+    let report = if report <= 2 {
+        let moved = libc::fcntl(report, libc::F_DUPFD_CLOEXEC, 3);
+        if moved < 0 {
+            libc::_exit(127);
+        }
+        moved
+    } else {
+        report
+    };
+    for (target, &fd) in stdio.iter().enumerate() {
+        if fd == target as RawFd {
+            // Already in place (the daemon's own stdout): just clear CLOEXEC.
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+        } else if libc::dup2(fd, target as RawFd) < 0 {
+            fail(report);
+        }
+    }
+    close_others(report);
+
+    if let Some(mask) = cmd.umask {
+        libc::umask(mask as libc::mode_t);
+    }
+    if let Some(cwd) = &cmd.cwd {
+        if libc::chdir(cwd.as_ptr()) < 0 {
+            fail(report);
+        }
+    }
+    if let Some(user) = &cmd.user {
+        if libc::setgroups(groups.len(), groups.as_ptr()) < 0
+            || libc::setgid(user.gid) < 0
+            || libc::setuid(user.uid) < 0
+        {
+            fail(report);
+        }
+    }
+    libc::execve(cmd.path.as_ptr(), argv.as_ptr(), envp.as_ptr());
+    fail(report)
+}
+
+/// Closes every descriptor above 2 but `keep` (close_range(2), with a
+/// bounded loop where the kernel lacks it).
+unsafe fn close_others(keep: RawFd) {
+    let ranges = [(3, keep - 1), (keep + 1, RawFd::MAX)];
+    for (lo, hi) in ranges {
+        if lo > hi {
+            continue;
+        }
+        if libc::syscall(libc::SYS_close_range, lo as u32, hi as u32, 0) < 0 {
+            let top = hi.min(65_536);
+            for fd in lo..=top {
+                libc::close(fd);
+            }
+        }
+    }
+}
+
+/// Finds the program: a path with a `/` is taken as is (relative to `cwd`),
+/// a bare name is searched in `path_var`.
+pub fn resolve(program: &str, path_var: &str, cwd: Option<&Path>) -> io::Result<PathBuf> {
+    if program.contains('/') {
+        let p = Path::new(program);
+        let full = match cwd {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p.to_path_buf(),
+        };
+        return Ok(full);
+    }
+    for dir in path_var.split(':').filter(|d| !d.is_empty()) {
+        let candidate = Path::new(dir).join(OsStr::new(program));
+        if is_executable(&candidate) {
+            return Ok(candidate);
+        }
+    }
+    Err(io::Error::from_raw_os_error(libc::ENOENT))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_names_are_searched_in_path() {
+        let p = resolve("sh", "/nonexistent:/bin:/usr/bin", None).unwrap();
+        assert!(p.ends_with("sh"));
+        let e = resolve("no-such-program-sv", "/bin:/usr/bin", None).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_cwd() {
+        let p = resolve("./run.sh", "/bin", Some(Path::new("/srv/app"))).unwrap();
+        assert_eq!(p, PathBuf::from("/srv/app/./run.sh"));
+    }
+
+    #[test]
+    fn exec_failure_reports_errno() {
+        let cmd = Command::new(&["/nonexistent/prog".to_string()], &[], None).unwrap();
+        let err = cmd.spawn().unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+    }
+}

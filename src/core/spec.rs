@@ -1,0 +1,388 @@
+//! What a service is made of, whether it came from `create-service` or from a
+//! config file: the command, where and as whom it runs, its output targets
+//! and its [`Policy`]. [`ServiceSpec::set`] applies one SPEC §5 key, in
+//! either spelling, so `create-service --set KEY=VALUE` and the config parser
+//! share one definition of every key.
+
+use super::service::{AutoRestart, Policy, RestartRule};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where a stream of the child's output goes (SPEC §5 `stdout`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputSpec {
+    /// `logs/NAME-stdout.log` of the instance.
+    Auto,
+    /// `/dev/null` or `NONE`.
+    Discard,
+    /// The daemon's own stdout (1) or stderr (2).
+    Daemon(i32),
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSpec {
+    pub name: String,
+    /// The config program this came from (for `PROGRAM:*`), if any.
+    pub program: Option<String>,
+    pub group: Option<String>,
+    pub argv: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    /// Added to the daemon's environment, in order.
+    pub env: Vec<(String, String)>,
+    pub umask: Option<u32>,
+    pub user: Option<String>,
+    pub autostart: bool,
+    pub priority: i32,
+    pub stdout: OutputSpec,
+    pub stderr: OutputSpec,
+    pub redirect_stderr: bool,
+    pub maxbytes: [u64; 2],
+    pub backups: [u32; 2],
+    pub policy: Policy,
+}
+
+impl ServiceSpec {
+    /// An ad hoc service with the defaults of SPEC §5 and §11.
+    pub fn new(name: &str, argv: Vec<String>) -> ServiceSpec {
+        ServiceSpec {
+            name: name.to_string(),
+            program: None,
+            group: None,
+            argv,
+            cwd: None,
+            env: Vec::new(),
+            umask: None,
+            user: None,
+            autostart: true,
+            priority: 999,
+            stdout: OutputSpec::Auto,
+            stderr: OutputSpec::Auto,
+            redirect_stderr: false,
+            maxbytes: [50 << 20; 2],
+            backups: [10; 2],
+            policy: Policy::default(),
+        }
+    }
+
+    /// Applies one `key = value` of SPEC §5. Err names what is wrong with
+    /// the value; an unknown key is `Err` too.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let v = value.trim();
+        match key {
+            "cmd" | "command" => {
+                self.argv = split_words(v)?;
+                if self.argv.is_empty() {
+                    return Err("command is empty".into());
+                }
+            }
+            "workingdir" | "directory" => self.cwd = Some(PathBuf::from(v)),
+            "env" | "environment" => self.env.extend(parse_env(v)?),
+            "umask" => {
+                self.umask = Some(
+                    u32::from_str_radix(v, 8)
+                        .ok()
+                        .filter(|m| *m <= 0o777)
+                        .ok_or_else(|| format!("umask '{v}' is not an octal mode like 022"))?,
+                )
+            }
+            "user" => self.user = Some(v.to_string()).filter(|u| !u.is_empty()),
+            "autostart" => self.autostart = parse_bool(v)?,
+            "priority" => self.priority = parse_num(v, "priority")?,
+            "autorestart" => {
+                let a = match v.to_ascii_lowercase().as_str() {
+                    "always" | "true" | "yes" | "on" | "1" => AutoRestart::Always,
+                    "never" | "false" | "no" | "off" | "0" => AutoRestart::Never,
+                    "unexpected" => AutoRestart::Unexpected,
+                    _ => {
+                        return Err(format!(
+                            "autorestart '{v}' must be always, never, unexpected, true or false"
+                        ))
+                    }
+                };
+                let startretries = self.startretries();
+                self.policy.restart = RestartRule::Auto {
+                    autorestart: a,
+                    startretries,
+                };
+            }
+            "startretries" => {
+                let n = parse_num(v, "startretries")?;
+                let autorestart = match self.policy.restart {
+                    RestartRule::Auto { autorestart, .. } => autorestart,
+                    RestartRule::Never | RestartRule::Budget(_) => AutoRestart::Unexpected,
+                };
+                self.policy.restart = RestartRule::Auto {
+                    autorestart,
+                    startretries: n,
+                };
+            }
+            "exitcodes" => {
+                self.policy.exitcodes = v
+                    .split(',')
+                    .map(|c| parse_num(c.trim(), "exitcodes"))
+                    .collect::<Result<_, _>>()?
+            }
+            "startsecs" => self.policy.startsecs = Duration::from_secs(parse_num(v, "startsecs")?),
+            "stopwaitsecs" => {
+                self.policy.stopwait = Duration::from_secs(parse_num(v, "stopwaitsecs")?)
+            }
+            "stopsignal" => self.policy.stopsignal = parse_signal(v)?,
+            "stopasgroup" | "killasgroup" => self.policy.group = parse_bool(v)?,
+            "stdout" | "stdout_logfile" => self.stdout = parse_output(v),
+            "stderr" | "stderr_logfile" => self.stderr = parse_output(v),
+            "stdout_maxbytes" | "stdout_logfile_maxbytes" => self.maxbytes[0] = parse_size(v)?,
+            "stderr_maxbytes" | "stderr_logfile_maxbytes" => self.maxbytes[1] = parse_size(v)?,
+            "stdout_backups" | "stdout_logfile_backups" => {
+                self.backups[0] = parse_num(v, "stdout_backups")?
+            }
+            "stderr_backups" | "stderr_logfile_backups" => {
+                self.backups[1] = parse_num(v, "stderr_backups")?
+            }
+            "redirect_stderr" => self.redirect_stderr = parse_bool(v)?,
+            _ => return Err(format!("unknown key '{key}'")),
+        }
+        Ok(())
+    }
+
+    fn startretries(&self) -> u32 {
+        match self.policy.restart {
+            RestartRule::Auto { startretries, .. } => startretries,
+            RestartRule::Never | RestartRule::Budget(_) => 3,
+        }
+    }
+}
+
+pub fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" => Ok(false),
+        _ => Err(format!("'{v}' is not a boolean (true or false)")),
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(v: &str, key: &str) -> Result<T, String> {
+    v.parse()
+        .map_err(|_| format!("{key} '{v}' is not a valid number"))
+}
+
+/// `50MB`, `10KB`, `1GB` (powers of 1024) or plain bytes.
+pub fn parse_size(v: &str) -> Result<u64, String> {
+    let upper = v.to_ascii_uppercase();
+    let (num, mult) = [
+        ("GB", 1u64 << 30),
+        ("MB", 1 << 20),
+        ("KB", 1 << 10),
+        ("B", 1),
+    ]
+    .iter()
+    .find_map(|(suffix, m)| upper.strip_suffix(suffix).map(|n| (n.trim(), *m)))
+    .unwrap_or((upper.as_str(), 1));
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("size '{v}' is not like 50MB, 10KB or 1GB"))
+}
+
+/// `TERM`, `SIGTERM` or `15`.
+pub fn parse_signal(v: &str) -> Result<i32, String> {
+    if let Ok(n) = v.parse::<i32>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+        return Err(format!("signal number {n} is out of range"));
+    }
+    let upper = v.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    name.parse::<nix::sys::signal::Signal>()
+        .map(|s| s as i32)
+        .map_err(|_| format!("'{v}' is not a signal name or number"))
+}
+
+/// `AUTO`, `NONE`, `/dev/null`, `/dev/stdout`, a path...
+pub fn parse_output(v: &str) -> OutputSpec {
+    match v {
+        "AUTO" | "auto" | "" => OutputSpec::Auto,
+        "NONE" | "none" | "/dev/null" => OutputSpec::Discard,
+        "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1" | "/proc/1/fd/1" => OutputSpec::Daemon(1),
+        "/dev/stderr" | "/dev/fd/2" | "/proc/self/fd/2" | "/proc/1/fd/2" => OutputSpec::Daemon(2),
+        path => OutputSpec::File(PathBuf::from(path)),
+    }
+}
+
+/// `KEY=VAL,KEY2="value, with commas"`.
+pub fn parse_env(v: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    let mut chars = v.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ',') {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            return Ok(out);
+        }
+        let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+        let key = key.trim().to_string();
+        if key.is_empty() || key.contains(|c: char| c.is_whitespace() || c == '"') {
+            return Err(format!("environment entry '{key}' is not KEY=VALUE"));
+        }
+        let mut val = String::new();
+        let mut quote = None;
+        while let Some(&c) = chars.peek() {
+            match (quote, c) {
+                (None, ',') => break,
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (_, '\\') => {
+                    chars.next();
+                    if let Some(n) = chars.next() {
+                        val.push(n);
+                    }
+                    continue;
+                }
+                _ => val.push(c),
+            }
+            chars.next();
+        }
+        if quote.is_some() {
+            return Err(format!("environment value of {key} has an unclosed quote"));
+        }
+        out.push((key, val.trim().to_string()));
+    }
+}
+
+/// Splits a command line as a shell splits words: whitespace separates,
+/// single quotes are literal, double quotes allow `\"` and `\\`, a backslash
+/// outside quotes escapes the next character. No expansion is done.
+pub fn split_words(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => cur.push(c),
+                        None => return Err("unclosed single quote in command".into()),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\' | '$' | '`')) => cur.push(c),
+                            Some(c) => {
+                                cur.push('\\');
+                                cur.push(c);
+                            }
+                            None => return Err("unclosed double quote in command".into()),
+                        },
+                        Some(c) => cur.push(c),
+                        None => return Err("unclosed double quote in command".into()),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                match chars.next() {
+                    Some(c) => cur.push(c),
+                    None => return Err("command ends with a lone backslash".into()),
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_like_a_shell() {
+        assert_eq!(
+            split_words(r#"/bin/sh -c 'echo "hi there"' a\ b "x\"y""#).unwrap(),
+            vec!["/bin/sh", "-c", "echo \"hi there\"", "a b", "x\"y"]
+        );
+        assert_eq!(split_words("  ").unwrap(), Vec::<String>::new());
+        assert!(split_words("'open").is_err());
+        assert!(split_words("\"open").is_err());
+    }
+
+    #[test]
+    fn env_values_may_hold_quoted_commas() {
+        assert_eq!(
+            parse_env(r#"A=1,B="x, y",C=z"#).unwrap(),
+            vec![
+                ("A".into(), "1".into()),
+                ("B".into(), "x, y".into()),
+                ("C".into(), "z".into())
+            ]
+        );
+        assert!(parse_env("=1").is_err());
+        assert!(parse_env("A=\"open").is_err());
+    }
+
+    #[test]
+    fn sizes_signals_and_booleans() {
+        assert_eq!(parse_size("50MB").unwrap(), 50 << 20);
+        assert_eq!(parse_size("10kb").unwrap(), 10 << 10);
+        assert_eq!(parse_size("0").unwrap(), 0);
+        assert!(parse_size("lots").is_err());
+        assert_eq!(parse_signal("TERM").unwrap(), libc::SIGTERM);
+        assert_eq!(parse_signal("sigkill").unwrap(), libc::SIGKILL);
+        assert_eq!(parse_signal("10").unwrap(), 10);
+        assert!(parse_signal("NOPE").is_err());
+        assert!(parse_bool("Yes").unwrap());
+        assert!(!parse_bool("FALSE").unwrap());
+        assert!(parse_bool("maybe").is_err());
+    }
+
+    #[test]
+    fn set_applies_either_spelling() {
+        let mut s = ServiceSpec::new("x", vec!["/bin/true".into()]);
+        s.set("directory", "/tmp").unwrap();
+        s.set("stopsignal", "INT").unwrap();
+        s.set("startsecs", "0").unwrap();
+        s.set("autorestart", "always").unwrap();
+        s.set("startretries", "0").unwrap();
+        s.set("stdout_logfile", "/dev/stdout").unwrap();
+        assert_eq!(s.cwd, Some(PathBuf::from("/tmp")));
+        assert_eq!(s.policy.stopsignal, libc::SIGINT);
+        assert!(s.policy.startsecs.is_zero());
+        assert_eq!(
+            s.policy.restart,
+            RestartRule::Auto {
+                autorestart: AutoRestart::Always,
+                startretries: 0
+            }
+        );
+        assert_eq!(s.stdout, OutputSpec::Daemon(1));
+        assert!(s.set("bogus", "1").unwrap_err().contains("bogus"));
+        assert!(s.set("umask", "999").is_err());
+    }
+}

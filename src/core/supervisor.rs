@@ -1,0 +1,787 @@
+//! The table of services and the only executor of [`Effect`]s.
+//!
+//! Everything that happens to a service goes through [`Supervisor::apply`]:
+//! it runs the pure [`step`], carries out the effects (spawn, signal,
+//! forget), feeds spawn results back in, and logs every state change.
+//! Requests that must wait for an outcome (`start` waits for RUNNING, `stop`
+//! for STOPPED) become [`Waiter`]s, checked after every loop pass.
+
+use super::log::Logger;
+use super::output::LogFile;
+use super::paths::InstancePaths;
+use super::service::{step, Effect, Event, ExitKind, Machine, Reason, State, Want};
+use super::spawn::{self, Target};
+use super::spec::{OutputSpec, ServiceSpec};
+use super::sys;
+use crate::wire::{Action, Outcome, Response, ServiceInfo};
+use std::collections::{BTreeMap, HashMap};
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub type Id = u64;
+pub type ConnId = u64;
+
+/// One supervised service.
+pub struct Service {
+    pub id: Id,
+    pub spec: ServiceSpec,
+    pub m: Machine,
+    /// Adopted processes: readable when the process exits.
+    pub pidfd: Option<OwnedFd>,
+    pub logs: [LogFile; 2],
+}
+
+impl Service {
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+}
+
+/// A pipe from a child's stdout (0) or stderr (1) to a service's log.
+pub struct OutPipe {
+    pub fd: OwnedFd,
+    pub service: Id,
+    pub stream: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Stopping,
+    Starting,
+    Removing,
+    Done,
+}
+
+struct Item {
+    id: Id,
+    name: String,
+    phase: Phase,
+    /// Start again once stopped.
+    restart: bool,
+    /// Lines to print, in order; `finished` once the last is known.
+    outcomes: Vec<Outcome>,
+    finished: bool,
+}
+
+impl Item {
+    fn finish(&mut self, o: Outcome) {
+        self.outcomes.push(o);
+        self.finished = true;
+    }
+}
+
+/// A request whose answer depends on how its services turn out.
+pub struct Waiter {
+    conn: ConnId,
+    items: Vec<Item>,
+}
+
+pub struct Supervisor {
+    pub paths: InstancePaths,
+    pub log: Logger,
+    pub started: Instant,
+    pub config: Option<PathBuf>,
+    services: BTreeMap<Id, Service>,
+    by_pid: HashMap<i32, Id>,
+    next_id: Id,
+    pub pipes: Vec<OutPipe>,
+    waiters: Vec<Waiter>,
+    /// Set by `close` or SIGTERM: the connection to answer, if any.
+    pub shutdown: Option<Option<ConnId>>,
+    /// The daemon's environment, passed to every child.
+    base_env: Vec<(String, String)>,
+}
+
+fn ok(name: &str, message: impl Into<String>) -> Outcome {
+    Outcome {
+        name: name.into(),
+        ok: true,
+        message: message.into().into(),
+    }
+}
+
+fn err(name: &str, message: impl Into<String>) -> Outcome {
+    Outcome {
+        name: name.into(),
+        ok: false,
+        message: format!("ERROR ({})", message.into()).into(),
+    }
+}
+
+/// `H:MM:SS`.
+pub fn clock(secs: u64) -> String {
+    format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+impl Supervisor {
+    pub fn new(paths: InstancePaths, log: Logger, config: Option<PathBuf>) -> Supervisor {
+        Supervisor {
+            paths,
+            log,
+            started: Instant::now(),
+            config,
+            services: BTreeMap::new(),
+            by_pid: HashMap::new(),
+            next_id: 1,
+            pipes: Vec::new(),
+            waiters: Vec::new(),
+            shutdown: None,
+            base_env: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        }
+    }
+
+    pub fn services(&self) -> impl Iterator<Item = &Service> {
+        self.services.values()
+    }
+
+    pub fn service_mut(&mut self, id: Id) -> Option<&mut Service> {
+        self.services.get_mut(&id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.services.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty()
+    }
+
+    // ---------------------------------------------------------------- table
+
+    /// A free name: `base`, else `base-2`, `base-3`, ...
+    pub fn free_name(&self, base: &str) -> String {
+        if !self.name_taken(base) {
+            return base.to_string();
+        }
+        (2..)
+            .map(|n| format!("{base}-{n}"))
+            .find(|n| !self.name_taken(n))
+            .unwrap_or_default()
+    }
+
+    pub fn name_taken(&self, name: &str) -> bool {
+        self.services.values().any(|s| s.spec.name == name)
+    }
+
+    /// Adds a service in STOPPED and returns its id.
+    pub fn add(&mut self, spec: ServiceSpec) -> Id {
+        let id = self.next_id;
+        self.next_id += 1;
+        let logs = [0, 1].map(|i| LogFile::new(self.log_path(&spec, i)));
+        self.log.info(&format!("{}: added", spec.name));
+        self.services.insert(
+            id,
+            Service {
+                id,
+                spec,
+                m: Machine::new(),
+                pidfd: None,
+                logs,
+            },
+        );
+        id
+    }
+
+    fn log_path(&self, spec: &ServiceSpec, stream: usize) -> Option<PathBuf> {
+        let out = if stream == 0 {
+            &spec.stdout
+        } else {
+            &spec.stderr
+        };
+        match out {
+            OutputSpec::Auto => Some(self.paths.logs().join(format!(
+                "{}-{}.log",
+                spec.name,
+                ["stdout", "stderr"][stream]
+            ))),
+            OutputSpec::File(p) => Some(p.clone()),
+            OutputSpec::Discard | OutputSpec::Daemon(_) => None,
+        }
+    }
+
+    /// Adopts a running process that sv did not start.
+    pub fn adopt(
+        &mut self,
+        pid: i32,
+        name: Option<String>,
+        now: Instant,
+    ) -> Result<String, String> {
+        if pid <= 0 {
+            return Err(format!("pid {pid} is not a valid process id"));
+        }
+        if let Some(s) = self.by_pid.get(&pid).and_then(|id| self.services.get(id)) {
+            return Err(format!("pid {pid} is already supervised as {}", s.name()));
+        }
+        let pidfd = sys::pidfd_open(pid).map_err(|e| format!("cannot watch pid {pid}: {e}"))?;
+        let base = match name {
+            Some(n) => {
+                if self.name_taken(&n) {
+                    return Err(format!("a service named {n} already exists"));
+                }
+                n
+            }
+            None => sys::comm(pid).map_err(|e| format!("cannot read /proc/{pid}/comm: {e}"))?,
+        };
+        let name = self.free_name(&base);
+        let mut spec = ServiceSpec::new(&name, vec![format!("(adopted pid {pid})")]);
+        spec.policy.adopted = true;
+        spec.stdout = OutputSpec::Discard;
+        spec.stderr = OutputSpec::Discard;
+        let id = self.add(spec);
+        if let Some(s) = self.services.get_mut(&id) {
+            s.pidfd = Some(pidfd);
+            s.m.state = State::Running;
+            s.m.want = Want::Up;
+            s.m.pid = Some(pid);
+            s.m.started_at = Some(now);
+            s.m.ever_started = true;
+        }
+        self.by_pid.insert(pid, id);
+        self.log
+            .info(&format!("{name}: adopted pid {pid}, RUNNING"));
+        Ok(name)
+    }
+
+    // ------------------------------------------------------------ executor
+
+    /// Runs one event through the machine and carries out its effects.
+    pub fn apply(&mut self, id: Id, ev: Event, now: Instant) {
+        let mut queue = vec![ev];
+        while let Some(ev) = queue.pop() {
+            let Some(svc) = self.services.get_mut(&id) else {
+                return;
+            };
+            let before = svc.m.state;
+            let old_pid = svc.m.pid;
+            let effects = step(&mut svc.m, &svc.spec.policy, ev, now);
+            let after = svc.m.state;
+            let name = svc.spec.name.clone();
+            if old_pid.is_some() && svc.m.pid != old_pid {
+                if let Some(p) = old_pid {
+                    self.by_pid.remove(&p);
+                }
+                if svc.spec.policy.adopted {
+                    svc.pidfd = None;
+                }
+            }
+            if before != after {
+                let detail = match (after, svc.m.last_exit) {
+                    (State::Exited | State::Fatal | State::Backoff | State::Stopped, Some(k))
+                        if before.has_process() =>
+                    {
+                        format!(" ({})", k.describe())
+                    }
+                    _ => String::new(),
+                };
+                self.log.info(&format!(
+                    "{name}: {} -> {}{detail}",
+                    before.name(),
+                    after.name()
+                ));
+            }
+            for fx in effects {
+                match fx {
+                    Effect::Spawn => queue.push(self.spawn(id)),
+                    Effect::Signal { sig, group } => self.signal(id, sig, group),
+                    Effect::Forget => self.forget(id),
+                }
+            }
+        }
+    }
+
+    fn spawn(&mut self, id: Id) -> Event {
+        let Some(svc) = self.services.get(&id) else {
+            return Event::SpawnFailed;
+        };
+        let spec = &svc.spec;
+        let mut env = self.base_env.clone();
+        env.extend(spec.env.iter().cloned());
+        env.push(("SV_INSTANCE".into(), self.paths.instance.to_string()));
+        env.push(("SV_PROCESS_NAME".into(), spec.name.clone()));
+        env.push(("SUPERVISOR_PROCESS_NAME".into(), spec.name.clone()));
+        env.push(("SUPERVISOR_ENABLED".into(), "1".into()));
+        let result =
+            spawn::Command::new(&spec.argv, &env, spec.cwd.as_deref()).and_then(|mut cmd| {
+                cmd.umask = spec.umask;
+                cmd.stdout = target(&spec.stdout);
+                cmd.stderr = if spec.redirect_stderr {
+                    Target::SameAsStdout
+                } else {
+                    target(&spec.stderr)
+                };
+                if let Some(user) = &spec.user {
+                    cmd.user = Some(super::users::lookup(user)?);
+                }
+                cmd.spawn()
+            });
+        let name = spec.name.clone();
+        match result {
+            Ok(child) => {
+                self.by_pid.insert(child.pid, id);
+                for (stream, fd) in [child.stdout, child.stderr].into_iter().enumerate() {
+                    if let Some(fd) = fd {
+                        self.pipes.push(OutPipe {
+                            fd,
+                            service: id,
+                            stream,
+                        });
+                    }
+                }
+                self.log.info(&format!("{name}: spawned pid {}", child.pid));
+                Event::Spawned(child.pid)
+            }
+            Err(e) => {
+                let why = format!("spawn error: {}", os_reason(&e));
+                self.log.error(&format!("{name}: {why}"));
+                if let Some(s) = self.services.get_mut(&id) {
+                    s.m.reason = Reason::SpawnError(why);
+                }
+                Event::SpawnFailed
+            }
+        }
+    }
+
+    fn signal(&mut self, id: Id, sig: i32, group: bool) {
+        let Some(svc) = self.services.get(&id) else {
+            return;
+        };
+        let Some(pid) = svc.m.pid else { return };
+        if let Err(e) = sys::send_signal(pid, sig, group) {
+            // The group may be gone already while the leader is a zombie.
+            if group
+                && e.raw_os_error() == Some(libc::ESRCH)
+                && sys::send_signal(pid, sig, false).is_ok()
+            {
+                return;
+            }
+            let msg = format!(
+                "{}: cannot send {} to pid {pid}: {e}",
+                svc.name(),
+                super::service::signal_name(sig)
+            );
+            self.log.warn(&msg);
+        }
+    }
+
+    fn forget(&mut self, id: Id) {
+        if let Some(svc) = self.services.remove(&id) {
+            if let Some(pid) = svc.m.pid {
+                self.by_pid.remove(&pid);
+            }
+            self.log.info(&format!("{}: removed", svc.name()));
+        }
+    }
+
+    // ------------------------------------------------------------- events
+
+    /// A child changed state (from waitpid). Unknown pids (reaped orphans
+    /// of the subreaper) are ignored.
+    pub fn child_event(&mut self, pid: i32, ev: Event, now: Instant) {
+        if let Some(&id) = self.by_pid.get(&pid) {
+            self.apply(id, ev, now);
+        }
+    }
+
+    /// Runs every due timer.
+    pub fn run_timers(&mut self, now: Instant) {
+        let due: Vec<Id> = self
+            .services
+            .values()
+            .filter(|s| s.m.deadline.is_some_and(|d| d <= now))
+            .map(|s| s.id)
+            .collect();
+        for id in due {
+            self.apply(id, Event::Timer, now);
+        }
+    }
+
+    /// The earliest deadline of any service.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.services.values().filter_map(|s| s.m.deadline).min()
+    }
+
+    // ------------------------------------------------------------ targets
+
+    /// Resolves a target: a name, a pid, `PROGRAM:*` or `all`.
+    pub fn resolve(&self, target: &str) -> Result<Vec<Id>, String> {
+        if target == "all" {
+            return Ok(self.services.keys().copied().collect());
+        }
+        if let Some(s) = self.services.values().find(|s| s.spec.name == target) {
+            return Ok(vec![s.id]);
+        }
+        if let Some(prog) = target.strip_suffix(":*") {
+            let ids: Vec<Id> = self
+                .services
+                .values()
+                .filter(|s| {
+                    s.spec.program.as_deref() == Some(prog) || s.spec.group.as_deref() == Some(prog)
+                })
+                .map(|s| s.id)
+                .collect();
+            if !ids.is_empty() {
+                return Ok(ids);
+            }
+            return Err(format!("no such program or group: {prog}"));
+        }
+        if let Ok(pid) = target.parse::<i32>() {
+            if let Some(&id) = self.by_pid.get(&pid) {
+                return Ok(vec![id]);
+            }
+            return Err(format!("no service has pid {pid}"));
+        }
+        Err(format!("no such service: {target}"))
+    }
+
+    /// Resolves several targets, in order, without duplicates.
+    pub fn resolve_all(&self, targets: &[crate::wire::Text]) -> Result<Vec<Id>, String> {
+        let mut ids = Vec::new();
+        for t in targets {
+            for id in self.resolve(t)? {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    // ------------------------------------------------------------ actions
+
+    /// Carries out an action. Returns the response now, or None when a
+    /// waiter will answer `conn` later.
+    pub fn act(
+        &mut self,
+        conn: ConnId,
+        action: Action,
+        targets: &[crate::wire::Text],
+        now: Instant,
+    ) -> Option<Response> {
+        if targets.is_empty() {
+            return Some(Response::Error(
+                "no service named (give a name, a pid, PROGRAM:* or all)".into(),
+            ));
+        }
+        let ids = match self.resolve_all(targets) {
+            Ok(ids) => ids,
+            Err(e) => return Some(Response::Error(e.into())),
+        };
+        // `stop all` passes over what is not running, as supervisorctl does;
+        // a service named on its own gets an error instead.
+        let all = targets.iter().any(|t| &**t == "all");
+        let mut items = Vec::new();
+        for id in ids {
+            let Some(svc) = self.services.get(&id) else {
+                continue;
+            };
+            let name = svc.spec.name.clone();
+            let state = svc.m.state;
+            let mut item = Item {
+                id,
+                name: name.clone(),
+                phase: Phase::Done,
+                restart: action == Action::Restart,
+                outcomes: Vec::new(),
+                finished: false,
+            };
+            match action {
+                Action::Start | Action::Stop if all && skip_for_all(action, state) => continue,
+                Action::Start => {
+                    if state.has_process() {
+                        item.finish(err(&name, "already started"));
+                    } else {
+                        self.apply(id, Event::Start, now);
+                        item.phase = Phase::Starting;
+                    }
+                }
+                Action::Stop => match state {
+                    State::Stopped | State::Exited | State::Fatal => {
+                        item.finish(err(&name, "not running"))
+                    }
+                    _ => {
+                        self.apply(id, Event::Stop, now);
+                        item.phase = Phase::Stopping;
+                    }
+                },
+                Action::Restart => {
+                    if state.has_process() {
+                        self.apply(id, Event::Stop, now);
+                        item.phase = Phase::Stopping;
+                    } else {
+                        self.apply(id, Event::Start, now);
+                        item.phase = Phase::Starting;
+                    }
+                }
+                Action::Remove => {
+                    self.apply(id, Event::Remove, now);
+                    item.phase = Phase::Removing;
+                }
+                Action::Cancel => {
+                    if state == State::Pending {
+                        self.apply(id, Event::Remove, now);
+                        item.finish(ok(&name, "cancelled"));
+                    } else {
+                        item.finish(err(&name, format!("not pending but {}", state.name())));
+                    }
+                }
+                Action::Suspend => item.finish(match state {
+                    State::Starting | State::Running => {
+                        let group = svc.spec.policy.group && !svc.spec.policy.adopted;
+                        self.signal(id, libc::SIGSTOP, group);
+                        self.apply(id, Event::Suspended, now);
+                        ok(&name, "suspended")
+                    }
+                    State::Suspended => err(&name, "already suspended"),
+                    _ => err(&name, "not running"),
+                }),
+                Action::Resume => item.finish(if state == State::Suspended {
+                    let group = svc.spec.policy.group && !svc.spec.policy.adopted;
+                    self.signal(id, libc::SIGCONT, group);
+                    self.apply(id, Event::Continued, now);
+                    ok(&name, "resumed")
+                } else {
+                    err(&name, "not suspended")
+                }),
+                Action::Signal(sig) => item.finish(match svc.m.pid {
+                    Some(pid) if state.has_process() => match sys::send_signal(pid, sig, false) {
+                        Ok(()) => ok(
+                            &name,
+                            format!("signalled {}", super::service::signal_name(sig)),
+                        ),
+                        Err(e) => err(&name, format!("cannot signal pid {pid}: {e}")),
+                    },
+                    _ => err(&name, "not running"),
+                }),
+            }
+            items.push(item);
+        }
+        self.waiters.push(Waiter { conn, items });
+        None
+    }
+
+    /// Begins a clean shutdown: every service is stopped by its rules.
+    pub fn begin_shutdown(&mut self, conn: Option<ConnId>, now: Instant) {
+        if self.shutdown.is_none() {
+            self.log.info("shutting down: stopping every service");
+        }
+        if self.shutdown.is_none() || conn.is_some() {
+            self.shutdown = Some(conn);
+        }
+        let mut ids: Vec<(i32, Id)> = self
+            .services
+            .values()
+            .map(|s| (s.spec.priority, s.id))
+            .collect();
+        ids.sort_by(|a, b| b.cmp(a));
+        for (_, id) in ids {
+            let Some(svc) = self.services.get(&id) else {
+                continue;
+            };
+            if svc.spec.policy.adopted {
+                continue;
+            }
+            match svc.m.state {
+                State::Starting
+                | State::Running
+                | State::Suspended
+                | State::Pending
+                | State::Backoff => self.apply(id, Event::Stop, now),
+                State::Stopped | State::Stopping | State::Exited | State::Fatal => {}
+            }
+        }
+    }
+
+    /// True once no process of ours is left (adopted ones are not ours).
+    pub fn all_down(&self) -> bool {
+        self.services
+            .values()
+            .all(|s| s.spec.policy.adopted || !s.m.state.has_process())
+    }
+
+    /// Answers every waiter whose services have all settled.
+    pub fn settle_waiters(&mut self, now: Instant) -> Vec<(ConnId, Response)> {
+        let mut answers = Vec::new();
+        let mut waiters = std::mem::take(&mut self.waiters);
+        for w in &mut waiters {
+            for item in &mut w.items {
+                self.advance(item, now);
+            }
+        }
+        for w in waiters {
+            if w.items.iter().all(|i| i.finished) {
+                let outcomes = w.items.into_iter().flat_map(|i| i.outcomes).collect();
+                answers.push((w.conn, Response::Outcomes(outcomes)));
+            } else {
+                self.waiters.push(w);
+            }
+        }
+        answers
+    }
+
+    /// Moves one item of a waiter on, as far as its service has come.
+    fn advance(&mut self, item: &mut Item, now: Instant) {
+        while !item.finished {
+            let Some(svc) = self.services.get(&item.id) else {
+                let o = match item.phase {
+                    Phase::Removing => ok(&item.name, "removed"),
+                    Phase::Stopping | Phase::Starting | Phase::Done => {
+                        err(&item.name, "removed meanwhile")
+                    }
+                };
+                item.finish(o);
+                return;
+            };
+            let state = svc.m.state;
+            match item.phase {
+                Phase::Done => item.finished = true,
+                Phase::Removing => return,
+                Phase::Stopping if state.has_process() => return,
+                Phase::Stopping => {
+                    item.outcomes.push(ok(&item.name, "stopped"));
+                    if item.restart {
+                        self.apply(item.id, Event::Start, now);
+                        item.phase = Phase::Starting;
+                    } else {
+                        item.finished = true;
+                    }
+                }
+                Phase::Starting => {
+                    let o = match state {
+                        State::Starting | State::Backoff | State::Pending => return,
+                        State::Running => ok(&item.name, "started"),
+                        State::Suspended => ok(&item.name, "started (suspended)"),
+                        State::Fatal => err(&item.name, svc_reason(svc)),
+                        State::Exited => err(
+                            &item.name,
+                            format!(
+                                "exited: {}",
+                                svc.m.last_exit.map(ExitKind::describe).unwrap_or_default()
+                            ),
+                        ),
+                        State::Stopped | State::Stopping => err(&item.name, "stopped meanwhile"),
+                    };
+                    item.finish(o);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------- status
+
+    pub fn info(&self, id: Id, now: Instant) -> Option<ServiceInfo> {
+        let s = self.services.get(&id)?;
+        let m = &s.m;
+        let uptime = match (m.state.has_process(), m.started_at) {
+            (true, Some(t)) => now.saturating_duration_since(t).as_secs(),
+            _ => 0,
+        };
+        let mut detail = match m.state {
+            State::Running => format!("pid {}, uptime {}", m.pid.unwrap_or(0), clock(uptime)),
+            State::Starting | State::Stopping | State::Suspended => {
+                format!("pid {}", m.pid.unwrap_or(0))
+            }
+            State::Pending => format!(
+                "starts in {} s",
+                m.deadline
+                    .map(|d| d.saturating_duration_since(now).as_secs_f64().ceil() as u64)
+                    .unwrap_or(0)
+            ),
+            State::Backoff => format!(
+                "Exited too quickly (process log may have details), retry in {} s",
+                m.deadline
+                    .map(|d| d.saturating_duration_since(now).as_secs_f64().ceil() as u64)
+                    .unwrap_or(0)
+            ),
+            State::Stopped if !m.ever_started => "Not started".to_string(),
+            State::Stopped => match m.last_exit {
+                Some(k) => format!("Stopped ({})", k.describe()),
+                None => "Stopped".to_string(),
+            },
+            State::Exited => m.last_exit.map(ExitKind::describe).unwrap_or_default(),
+            State::Fatal => svc_reason(s),
+        };
+        for log in &s.logs {
+            if let Some(e) = &log.error {
+                detail.push_str(&format!(", log error: {e}"));
+            }
+        }
+        Some(ServiceInfo {
+            name: s.spec.name.clone().into(),
+            state: m.state.name().into(),
+            pid: m.pid.unwrap_or(0),
+            uptime_secs: uptime,
+            restarts: m.restarts,
+            last_exit: m
+                .last_exit
+                .map(ExitKind::describe)
+                .unwrap_or_default()
+                .into(),
+            detail: detail.into(),
+            command: s.spec.argv.join(" ").into(),
+            adopted: s.spec.policy.adopted,
+        })
+    }
+
+    pub fn status(&self, targets: &[crate::wire::Text], now: Instant) -> Response {
+        let ids = if targets.is_empty() {
+            self.services.keys().copied().collect()
+        } else {
+            match self.resolve_all(targets) {
+                Ok(ids) => ids,
+                Err(e) => return Response::Error(e.into()),
+            }
+        };
+        Response::Status(
+            ids.into_iter()
+                .filter_map(|id| self.info(id, now))
+                .collect(),
+        )
+    }
+
+    /// The time left until the next deadline, for poll's timeout.
+    pub fn timeout(&self, now: Instant) -> Option<Duration> {
+        self.next_deadline()
+            .map(|d| d.saturating_duration_since(now))
+    }
+}
+
+/// Whether `all` leaves this service out of a start or stop.
+fn skip_for_all(action: Action, state: State) -> bool {
+    match action {
+        Action::Start => state.has_process(),
+        Action::Stop => matches!(state, State::Stopped | State::Exited | State::Fatal),
+        _ => false,
+    }
+}
+
+fn svc_reason(s: &Service) -> String {
+    match &s.m.reason {
+        Reason::SpawnError(e) => e.clone(),
+        Reason::TooQuickly => "Exited too quickly (process log may have details)".to_string(),
+        Reason::RestartLimit(n) => format!(
+            "restart limit of {n} reached, last {}",
+            s.m.last_exit.map(ExitKind::describe).unwrap_or_default()
+        ),
+        Reason::None => s.m.last_exit.map(ExitKind::describe).unwrap_or_default(),
+    }
+}
+
+fn target(out: &OutputSpec) -> Target {
+    match out {
+        OutputSpec::Auto | OutputSpec::File(_) => Target::Pipe,
+        OutputSpec::Discard => Target::Null,
+        OutputSpec::Daemon(fd) => Target::Fd(*fd),
+    }
+}
+
+/// `No such file or directory`, without Rust's ` (os error 2)` suffix.
+pub fn os_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
