@@ -84,7 +84,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         |t: &[String]| -> List<Text> { t.iter().map(|s| Text::from(s.as_str())).collect() };
     let need_targets = !matches!(
         cmd.as_str(),
-        "status" | "list-supervisor" | "close" | "quit" | "shutdown"
+        "status" | "list-supervisor" | "close" | "quit" | "shutdown" | "reload"
     );
     if need_targets && a.targets.is_empty() {
         return usage_error(
@@ -94,12 +94,13 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     }
     let act = |action| Request::Act(action, targets(&a.targets));
     let req = match cmd.as_str() {
-        "close" | "quit" | "shutdown" | "list-supervisor" if !a.targets.is_empty() => {
+        "close" | "quit" | "shutdown" | "list-supervisor" | "reload" if !a.targets.is_empty() => {
             return usage_error(&cmd, "takes no TARGET")
         }
         "close" | "quit" | "shutdown" => return close(n),
         "status" | "service-status" => Request::Status(targets(&a.targets)),
         "list-supervisor" => Request::Status(List::default()),
+        "reload" => Request::Reload,
         "start" => act(Action::Start),
         "stop" | "close-service" => act(Action::Stop),
         "restart" => act(Action::Restart),
@@ -185,6 +186,10 @@ pub fn print_response(cmd: &str, resp: Response, json: bool) -> ExitCode {
         }
         Response::Info(info) => {
             print_stdout(&format!("{}\n", info.serialize_json()));
+            Exit::Ok.into()
+        }
+        Response::Bytes(b) => {
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &b);
             Exit::Ok.into()
         }
     }

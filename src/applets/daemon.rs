@@ -20,6 +20,9 @@ struct DaemonArgs {
     /// instance number, 0 to 99
     #[argh(positional)]
     instance: Option<String>,
+    /// config file with [program:x] sections (supervisord format)
+    #[argh(option, short = 'c')]
+    config: Option<String>,
     /// internal, used by init: detach stdio once ready
     #[argh(switch)]
     detach: bool,
@@ -34,9 +37,17 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(n) => n,
         Err(e) => return usage_error("daemon", &e),
     };
+    let config = match a.config.as_deref().map(absolute) {
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
+            eprintln!("sv daemon: {e}");
+            return Exit::Failed.into();
+        }
+        None => None,
+    };
     let daemon = match Daemon::open(Options {
         instance: n,
-        config: None,
+        config,
         detach: a.detach,
     }) {
         Ok(d) => d,
@@ -60,6 +71,14 @@ struct InitArgs {
     /// instance number, 0 to 99 (default $SV_INSTANCE, else 0)
     #[argh(option, short = 'i')]
     instance: Option<String>,
+    /// config file with [program:x] sections (supervisord format)
+    #[argh(option, short = 'c')]
+    config: Option<String>,
+}
+
+/// A config path made absolute, so `reload` finds it whatever the cwd.
+fn absolute(p: &str) -> Result<std::path::PathBuf, String> {
+    std::path::absolute(p).map_err(|e| format!("config file {p}: {e}"))
 }
 
 /// `init`: starts `sv daemon N --detach` in its own session and returns once
@@ -85,6 +104,7 @@ pub fn init_main(args: Vec<OsString>) -> ExitCode {
     cmd.arg("daemon")
         .arg(n.to_string())
         .arg("--detach")
+        .args(a.config.iter().flat_map(|c| ["-c", c.as_str()]))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

@@ -3,12 +3,14 @@
 //! does (`sv status`). Every applet is `fn(Vec<OsString>) -> ExitCode` with
 //! its own name as args[0]; errors flow up to the one exit-code map, [`Exit`].
 
+pub mod check;
 pub mod cli;
 pub mod client;
 pub mod create;
 pub mod daemon;
 pub mod parrot;
 pub mod shell;
+pub mod tail;
 pub mod test_restart;
 
 use std::ffi::OsString;
@@ -45,6 +47,12 @@ pub struct Applet {
 
 /// Every applet, sorted by name (a test checks).
 pub static APPLETS: &[Applet] = &[
+    Applet {
+        name: "check",
+        summary: "read a config file as the daemon would and report, starting nothing",
+        usage: "sv check -c FILE",
+        main: check::main,
+    },
     Applet {
         name: "close",
         summary: "stop every service, then the daemon (aliases: quit, shutdown)",
@@ -103,6 +111,12 @@ pub static APPLETS: &[Applet] = &[
         name: "quit",
         summary: "same as close",
         usage: "sv quit [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "reload",
+        summary: "re-read the config file: unchanged programs keep running, changed ones restart",
+        usage: "sv reload [-i N]",
         main: cli::main,
     },
     Applet {
@@ -182,6 +196,12 @@ pub static APPLETS: &[Applet] = &[
         summary: "SIGSTOP a service: RUNNING -> SUSPENDED",
         usage: "sv suspend-service TARGET... [-i N]",
         main: cli::main,
+    },
+    Applet {
+        name: "tail",
+        summary: "the end of a service's captured output; -f follows",
+        usage: "sv tail [-f] [-n LINES] TARGET [stdout|stderr] [-i N]",
+        main: tail::main,
     },
     Applet {
         name: "test_restart",

@@ -88,6 +88,16 @@ fn parse(args: &[OsString]) -> Result<f64, Exit> {
             }
         }
     }
+    // argh takes `-1` for an unknown option; pass a negative number on as
+    // SECS (after a `--`) so it gets a clear "bad SECS" message instead.
+    if !rest.contains(&"--") {
+        if let Some(i) = rest
+            .iter()
+            .position(|a| a.starts_with('-') && a.parse::<f64>().is_ok())
+        {
+            rest.insert(i, "--");
+        }
+    }
     let parsed = Args::from_args(&[name.as_str()], &rest).map_err(|e| Exit {
         code: if e.status.is_ok() { 0 } else { 2 },
         message: e.output,
@@ -157,6 +167,7 @@ mod tests {
         assert_eq!(parse(&args(&["test_restart", "5"])), Ok(5.0));
         assert_eq!(parse(&args(&["test_restart", "0.3"])), Ok(0.3));
         assert_eq!(parse(&args(&["test_restart", "0"])), Ok(0.0));
+        assert_eq!(parse(&args(&["test_restart", "--", "2"])), Ok(2.0));
         assert!(parse(&args(&["test_restart", "-0"]))
             .unwrap()
             .is_sign_positive());
@@ -164,7 +175,7 @@ mod tests {
 
     #[test]
     fn bad_secs() {
-        for bad in ["-1", "abc", "", "nan", "inf", "1e300"] {
+        for bad in ["-1", "-0.5", "-inf", "abc", "", "nan", "inf", "1e300"] {
             let err = parse(&args(&["test_restart", bad])).unwrap_err();
             assert_eq!(err.code, 2, "{bad:?}");
             assert!(!err.to_stdout);

@@ -120,7 +120,14 @@ impl Conn {
 
     /// Queues a response and sends what the socket takes now.
     pub fn send(&mut self, resp: &Response) {
-        self.wbuf.extend_from_slice(&wire::encode(resp));
+        let mut frame = wire::encode(resp);
+        if frame.len() > wire::MAX_FRAME + 4 {
+            // The peer would refuse it; say so in a frame it can read.
+            frame = wire::encode(&Response::Error(
+                format!("the answer is {} bytes, over the frame limit", frame.len()).into(),
+            ));
+        }
+        self.wbuf.extend_from_slice(&frame);
         self.flush();
         if self.wbuf.len() > WBUF_LIMIT {
             self.dead = true;

@@ -13,7 +13,10 @@ use super::paths::InstancePaths;
 use super::service::{Event, ExitKind};
 use super::supervisor::{ConnId, Supervisor};
 use super::sys;
-use crate::wire::{DaemonInfo, Request, Response};
+use crate::wire::{DaemonInfo, Request, Response, TailSpec};
+
+/// The most `tail` sends at once, well under the frame limit.
+const TAIL_LIMIT: usize = 512 * 1024;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -58,6 +61,8 @@ pub struct Daemon {
     listener: UnixListener,
     conns: BTreeMap<ConnId, Conn>,
     next_conn: ConnId,
+    /// `tail -f` clients: (connection, service, stream).
+    followers: Vec<(ConnId, u64, usize)>,
     uid: u32,
     /// Held for the daemon's life: the instance lock.
     _lock: File,
@@ -114,6 +119,14 @@ impl Daemon {
             .set_nonblocking(true)
             .map_err(|e| SetupError::new(format!("cannot set the socket non-blocking: {e}")))?;
 
+        // Read the config before anything is bound: a broken one is refused
+        // with its file and line, and nothing starts.
+        let cfg = match &opts.config {
+            Some(path) => Some(
+                super::config::load(path).map_err(|e| SetupError::new(format!("error: {e}")))?,
+            ),
+            None => None,
+        };
         let mut log = Logger::new(opts.instance);
         let config = opts.config.clone();
         log.info(&format!(
@@ -121,15 +134,21 @@ impl Daemon {
             std::process::id(),
             sock_path.display()
         ));
+        let mut sup = Supervisor::new(paths, log, config);
+        // Detach before the first spawn, so no child holds `init`'s pipe.
         if opts.detach {
             detach_stdio();
         }
+        if let Some(cfg) = cfg {
+            sup.load_programs(cfg, Instant::now());
+        }
         Ok(Daemon {
-            sup: Supervisor::new(paths, log, config),
+            sup,
             signals,
             listener,
             conns: BTreeMap::new(),
             next_conn: 1,
+            followers: Vec::new(),
             uid: sys::getuid(),
             _lock: lock,
             sock_path,
@@ -236,6 +255,8 @@ impl Daemon {
             self.sup.run_timers(Instant::now());
             self.answer_waiters(now);
             self.conns.retain(|_, c| !c.finished());
+            let conns = &self.conns;
+            self.followers.retain(|f| conns.contains_key(&f.0));
         }
     }
 
@@ -251,7 +272,8 @@ impl Daemon {
                         self.sup.begin_shutdown(None, now);
                     }
                     Ok(Signal::SIGHUP) => {
-                        self.sup.log.info("SIGHUP: no config file to reload");
+                        self.sup.log.info("SIGHUP: reloading the config file");
+                        self.reload(now);
                     }
                     Ok(Signal::SIGUSR2) => {
                         self.sup.log.info("SIGUSR2: reopening log files");
@@ -350,6 +372,12 @@ impl Daemon {
         if revents & libc::POLLOUT != 0 {
             conn.flush();
         }
+        // A client that hung up while we hold its answer (or follow a log
+        // for it) is gone: HUP keeps being reported, so drop it now.
+        if revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 && !conn.wants_read() {
+            conn.dead = true;
+            return;
+        }
         if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 && conn.wants_read() {
             conn.fill();
         }
@@ -366,21 +394,91 @@ impl Daemon {
         }
     }
 
-    /// Copies what a child wrote to its log. True when the pipe is done.
+    /// Copies what a child wrote to its log, and to any `tail -f` of it.
+    /// True when the pipe is done.
     fn on_pipe(&mut self, i: usize) -> bool {
+        let Some((service, stream)) = self.sup.pipes.get(i).map(|p| (p.service, p.stream)) else {
+            return false;
+        };
+        let followed = self
+            .followers
+            .iter()
+            .any(|f| f.1 == service && f.2 == stream);
+        let mut copy = Vec::new();
         // The pipe list and the service table both live in `sup`: lend the
         // list out while the closure writes into the table.
         let pipes = std::mem::take(&mut self.sup.pipes);
         let result = pipes.get(i).map(|pipe| {
             let sup = &mut self.sup;
             output::drain(&pipe.fd, |data| {
-                if let Some(s) = sup.service_mut(pipe.service) {
-                    s.logs[pipe.stream].write(data);
+                if let Some(s) = sup.service_mut(service) {
+                    s.logs[stream].write(data);
+                }
+                if followed {
+                    copy.extend_from_slice(data);
                 }
             })
         });
         self.sup.pipes = pipes;
+        for chunk in copy.chunks(256 * 1024) {
+            let resp = Response::Bytes(chunk.to_vec().into());
+            for f in self
+                .followers
+                .iter()
+                .filter(|f| f.1 == service && f.2 == stream)
+            {
+                if let Some(c) = self.conns.get_mut(&f.0) {
+                    c.send(&resp);
+                }
+            }
+        }
         !matches!(result, Some(Ok(Drain::Open)))
+    }
+
+    /// `tail`: the last lines now; with `follow`, every new chunk after.
+    fn tail(&mut self, conn: ConnId, t: TailSpec) -> Option<Response> {
+        let id = match self.sup.resolve(&t.target) {
+            Ok(ids) if ids.len() == 1 => ids[0],
+            Ok(_) => {
+                return Some(Response::Error(
+                    format!("tail takes one service, and {} names several", t.target).into(),
+                ))
+            }
+            Err(e) => return Some(Response::Error(e.into())),
+        };
+        let stream = usize::from(t.stream.min(1));
+        let name = ["stdout", "stderr"][stream];
+        let svc = self.sup.services().find(|s| s.id == id)?;
+        if stream == 1 && svc.spec.redirect_stderr {
+            return Some(Response::Error(
+                format!(
+                    "{}: stderr is redirected to stdout; tail its stdout",
+                    svc.name()
+                )
+                .into(),
+            ));
+        }
+        let Some(path) = svc.logs[stream].path.clone() else {
+            return Some(Response::Error(
+                format!("{}: {name} is not captured to a log file", svc.name()).into(),
+            ));
+        };
+        let data = match output::tail(&path, t.lines as usize, TAIL_LIMIT) {
+            Ok(d) => d,
+            Err(e) => {
+                return Some(Response::Error(
+                    format!("cannot read {}: {e}", path.display()).into(),
+                ))
+            }
+        };
+        if !t.follow {
+            return Some(Response::Bytes(data.into()));
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.send(&Response::Bytes(data.into()));
+        }
+        self.followers.push((conn, id, stream));
+        None
     }
 
     // ============================================================ requests
@@ -413,7 +511,23 @@ impl Daemon {
             }),
             Request::Act(action, targets) => self.sup.act(conn, action, &targets, now),
             Request::Status(targets) => Some(self.sup.status(&targets, now)),
+            Request::Tail(t) => self.tail(conn, t),
+            Request::Reload => Some(self.reload(now)),
         }
+    }
+
+    /// `reload` and SIGHUP: re-read the config file and apply the difference.
+    fn reload(&mut self, now: Instant) -> Response {
+        let resp = self.sup.reload(now);
+        match &resp {
+            Response::Ok(t) | Response::Error(t) => {
+                for line in t.lines() {
+                    self.sup.log.info(&format!("reload: {line}"));
+                }
+            }
+            _ => {}
+        }
+        resp
     }
 
     fn reply(&mut self, id: ConnId, resp: Response) {
@@ -434,6 +548,10 @@ impl Daemon {
 
     /// Everything is stopped: answer `close`, flush, and leave.
     fn finish_shutdown(&mut self) {
+        // The last words of the stopped children are still in their pipes.
+        for i in 0..self.sup.pipes.len() {
+            self.on_pipe(i);
+        }
         if let Some(Some(conn)) = self.sup.shutdown {
             let msg = format!("supervisor {}: stopped", self.sup.paths.instance);
             self.reply(conn, Response::Ok(msg.into()));
@@ -524,6 +642,14 @@ fn describe(req: &Request) -> String {
             "status {}",
             t.iter().map(|a| a.0.as_str()).collect::<Vec<_>>().join(" ")
         ),
+        Request::Tail(t) => format!(
+            "tail{} -n {} {} {}",
+            if t.follow { " -f" } else { "" },
+            t.lines,
+            t.target,
+            ["stdout", "stderr"][usize::from(t.stream.min(1))]
+        ),
+        Request::Reload => "reload".into(),
     }
 }
 
@@ -538,5 +664,6 @@ fn describe_response(resp: &Response) -> String {
             .join("; "),
         Response::Status(s) => format!("{} services", s.len()),
         Response::Info(_) => "info".into(),
+        Response::Bytes(b) => format!("{} bytes", b.len()),
     }
 }

@@ -10,7 +10,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Reads per pipe per loop pass before yielding to other work.
 const READS_PER_PASS: usize = 16;
@@ -21,29 +21,51 @@ const CHUNK: usize = 64 * 1024;
 pub struct LogFile {
     pub path: Option<PathBuf>,
     file: Option<File>,
+    /// Bytes in the current file, for rotation.
+    size: u64,
+    /// Rotate past this size; 0 = never.
+    pub maxbytes: u64,
+    /// Rotated files kept: FILE.1 (newest) .. FILE.backups.
+    pub backups: u32,
     pub error: Option<String>,
 }
 
 impl LogFile {
-    pub fn new(path: Option<PathBuf>) -> LogFile {
+    pub fn new(path: Option<PathBuf>, maxbytes: u64, backups: u32) -> LogFile {
         LogFile {
             path,
             file: None,
+            size: 0,
+            maxbytes,
+            backups,
             error: None,
         }
     }
 
-    /// Appends; on failure records the error once and drops the data.
+    /// Appends, rotating first when the file would pass maxbytes. On
+    /// failure records the error (shown in `status`) and drops the data.
     pub fn write(&mut self, data: &[u8]) {
-        let Some(path) = &self.path else { return };
+        let Some(path) = self.path.clone() else {
+            return;
+        };
+        if self.maxbytes > 0 && self.size > 0 && self.size + data.len() as u64 > self.maxbytes {
+            self.file = None;
+            if let Err(e) = rotate(&path, self.backups) {
+                self.error = Some(format!("cannot rotate {}: {e}", path.display()));
+            }
+            self.size = 0;
+        }
         if self.file.is_none() {
             match OpenOptions::new()
                 .append(true)
                 .create(true)
                 .mode(0o644)
-                .open(path)
+                .open(&path)
             {
-                Ok(f) => self.file = Some(f),
+                Ok(f) => {
+                    self.size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                    self.file = Some(f);
+                }
                 Err(e) => {
                     self.error = Some(format!("{}: {e}", path.display()));
                     return;
@@ -52,7 +74,10 @@ impl LogFile {
         }
         if let Some(f) = &mut self.file {
             match f.write_all(data) {
-                Ok(()) => self.error = None,
+                Ok(()) => {
+                    self.size += data.len() as u64;
+                    self.error = None;
+                }
                 Err(e) => self.error = Some(format!("{}: {e}", path.display())),
             }
         }
@@ -62,6 +87,61 @@ impl LogFile {
     pub fn reopen(&mut self) {
         self.file = None;
     }
+}
+
+/// FILE.(n-1) -> FILE.n ... FILE -> FILE.1; with no backups the file is
+/// just emptied.
+fn rotate(path: &Path, backups: u32) -> io::Result<()> {
+    let numbered = |n: u32| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(format!(".{n}"));
+        PathBuf::from(p)
+    };
+    if backups == 0 {
+        return File::create(path).map(drop);
+    }
+    let _ = std::fs::remove_file(numbered(backups));
+    for n in (1..backups).rev() {
+        match std::fs::rename(numbered(n), numbered(n + 1)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match std::fs::rename(path, numbered(1)) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// The last `lines` lines of a file, at most `limit` bytes of them. A file
+/// that does not exist yet has no lines.
+pub fn tail(path: &Path, lines: usize, limit: usize) -> io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let len = f.metadata()?.len();
+    let take = len.min(limit as u64);
+    f.seek(SeekFrom::Start(len - take))?;
+    let mut buf = Vec::with_capacity(take as usize);
+    f.take(take).read_to_end(&mut buf)?;
+    // Count newlines from the end; a final newline ends the last line.
+    let body = buf.strip_suffix(b"\n").unwrap_or(&buf);
+    let start = if lines == 0 {
+        buf.len()
+    } else {
+        body.iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(lines - 1)
+            .map(|(i, _)| i + 1)
+            .unwrap_or(0)
+    };
+    Ok(buf.split_off(start))
 }
 
 /// What draining a pipe found.
@@ -93,4 +173,66 @@ pub fn drain(pipe: &OwnedFd, mut sink: impl FnMut(&[u8])) -> io::Result<Drain> {
         sink(&buf[..n as usize]);
     }
     Ok(Drain::Open)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("sv-out-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn rotation_keeps_backups_newest_first() {
+        let d = tmp("rot");
+        let p = d.join("x.log");
+        let mut log = LogFile::new(Some(p.clone()), 10, 2);
+        for chunk in ["aaaaaaaa\n", "bbbbbbbb\n", "cccccccc\n", "dddddddd\n"] {
+            log.write(chunk.as_bytes());
+        }
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "dddddddd\n");
+        assert_eq!(
+            std::fs::read_to_string(d.join("x.log.1")).unwrap(),
+            "cccccccc\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(d.join("x.log.2")).unwrap(),
+            "bbbbbbbb\n"
+        );
+        assert!(!d.join("x.log.3").exists());
+        assert!(log.error.is_none());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn unwritable_log_records_an_error_and_goes_on() {
+        let mut log = LogFile::new(Some(PathBuf::from("/dev/full")), 0, 0);
+        log.write(b"hello\n");
+        assert!(
+            log.error.as_deref().unwrap_or("").contains("/dev/full"),
+            "{:?}",
+            log.error
+        );
+        let mut log = LogFile::new(Some(PathBuf::from("/nonexistent-dir/x.log")), 0, 0);
+        log.write(b"hello\n");
+        assert!(log.error.is_some());
+    }
+
+    #[test]
+    fn tail_takes_the_last_lines() {
+        let d = tmp("tail");
+        let p = d.join("t.log");
+        std::fs::write(&p, "1\n2\n3\n4\n").unwrap();
+        assert_eq!(tail(&p, 2, 1 << 20).unwrap(), b"3\n4\n");
+        assert_eq!(tail(&p, 10, 1 << 20).unwrap(), b"1\n2\n3\n4\n");
+        assert_eq!(tail(&p, 0, 1 << 20).unwrap(), b"");
+        std::fs::write(&p, "1\n2\npartial").unwrap();
+        assert_eq!(tail(&p, 1, 1 << 20).unwrap(), b"partial");
+        assert_eq!(tail(&d.join("none"), 5, 100).unwrap(), b"");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 }

@@ -312,7 +312,9 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
             }
         }
         (S::Starting | S::Running | S::Suspended, E::Exited(kind)) => {
-            let early = m.state == S::Starting;
+            // Before startsecs: STARTING, or suspended before it was up.
+            let early = m.state == S::Starting
+                || m.state == S::Suspended && m.started_at.is_some_and(|t| now < t + p.startsecs);
             m.pid = None;
             m.last_exit = Some(kind);
             m.deadline = None;
@@ -335,7 +337,19 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
             | S::Suspended,
             E::Suspended,
         ) => {}
-        (S::Suspended, E::Continued) => m.state = S::Running,
+        (S::Suspended, E::Continued) => {
+            // Back to STARTING if startsecs has not run out since the spawn.
+            match m.started_at.map(|t| t + p.startsecs).filter(|d| *d > now) {
+                Some(due) => {
+                    m.state = S::Starting;
+                    m.deadline = Some(due);
+                }
+                None => {
+                    m.state = S::Running;
+                    m.attempts = 0;
+                }
+            }
+        }
         (
             S::Stopped
             | S::Pending

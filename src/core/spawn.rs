@@ -32,6 +32,8 @@ pub enum Target {
 /// A user to run as: uid, primary gid and supplementary groups.
 #[derive(Debug, Clone)]
 pub struct RunAs {
+    pub name: String,
+    pub home: String,
     pub uid: u32,
     pub gid: u32,
     pub groups: Vec<u32>,

@@ -13,7 +13,7 @@ use super::service::{step, Effect, Event, ExitKind, Machine, Reason, State, Want
 use super::spawn::{self, Target};
 use super::spec::{OutputSpec, ServiceSpec};
 use super::sys;
-use crate::wire::{Action, Outcome, Response, ServiceInfo};
+use crate::wire::{Outcome, Response, ServiceInfo};
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -30,6 +30,8 @@ pub struct Service {
     /// Adopted processes: readable when the process exits.
     pub pidfd: Option<OwnedFd>,
     pub logs: [LogFile; 2],
+    /// Stopped by a command: reload does not autostart it.
+    pub held: bool,
 }
 
 impl Service {
@@ -45,37 +47,9 @@ pub struct OutPipe {
     pub stream: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Stopping,
-    Starting,
-    Removing,
-    Done,
-}
-
-struct Item {
-    id: Id,
-    name: String,
-    phase: Phase,
-    /// Start again once stopped.
-    restart: bool,
-    /// Lines to print, in order; `finished` once the last is known.
-    outcomes: Vec<Outcome>,
-    finished: bool,
-}
-
-impl Item {
-    fn finish(&mut self, o: Outcome) {
-        self.outcomes.push(o);
-        self.finished = true;
-    }
-}
-
-/// A request whose answer depends on how its services turn out.
-pub struct Waiter {
-    conn: ConnId,
-    items: Vec<Item>,
-}
+mod actions;
+mod reload;
+use actions::{Plan, Waiter};
 
 pub struct Supervisor {
     pub paths: InstancePaths,
@@ -87,13 +61,16 @@ pub struct Supervisor {
     next_id: Id,
     pub pipes: Vec<OutPipe>,
     waiters: Vec<Waiter>,
+    plans: Vec<Plan>,
+    /// Services waiting in a later level of a plan.
+    queued: std::collections::HashSet<Id>,
     /// Set by `close` or SIGTERM: the connection to answer, if any.
     pub shutdown: Option<Option<ConnId>>,
     /// The daemon's environment, passed to every child.
     base_env: Vec<(String, String)>,
 }
 
-fn ok(name: &str, message: impl Into<String>) -> Outcome {
+pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
     Outcome {
         name: name.into(),
         ok: true,
@@ -101,7 +78,7 @@ fn ok(name: &str, message: impl Into<String>) -> Outcome {
     }
 }
 
-fn err(name: &str, message: impl Into<String>) -> Outcome {
+pub(crate) fn err(name: &str, message: impl Into<String>) -> Outcome {
     Outcome {
         name: name.into(),
         ok: false,
@@ -126,6 +103,8 @@ impl Supervisor {
             next_id: 1,
             pipes: Vec::new(),
             waiters: Vec::new(),
+            plans: Vec::new(),
+            queued: Default::default(),
             shutdown: None,
             base_env: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -170,7 +149,8 @@ impl Supervisor {
     pub fn add(&mut self, spec: ServiceSpec) -> Id {
         let id = self.next_id;
         self.next_id += 1;
-        let logs = [0, 1].map(|i| LogFile::new(self.log_path(&spec, i)));
+        let logs = [0, 1]
+            .map(|i| LogFile::new(self.log_path(&spec, i), spec.maxbytes[i], spec.backups[i]));
         self.log.info(&format!("{}: added", spec.name));
         self.services.insert(
             id,
@@ -180,12 +160,13 @@ impl Supervisor {
                 m: Machine::new(),
                 pidfd: None,
                 logs,
+                held: false,
             },
         );
         id
     }
 
-    fn log_path(&self, spec: &ServiceSpec, stream: usize) -> Option<PathBuf> {
+    pub fn log_path(&self, spec: &ServiceSpec, stream: usize) -> Option<PathBuf> {
         let out = if stream == 0 {
             &spec.stdout
         } else {
@@ -267,20 +248,13 @@ impl Supervisor {
                     svc.pidfd = None;
                 }
             }
+            if let (Event::Exited(kind), Some(pid)) = (ev, old_pid) {
+                self.log
+                    .info(&format!("{name}: pid {pid} ended: {}", kind.describe()));
+            }
             if before != after {
-                let detail = match (after, svc.m.last_exit) {
-                    (State::Exited | State::Fatal | State::Backoff | State::Stopped, Some(k))
-                        if before.has_process() =>
-                    {
-                        format!(" ({})", k.describe())
-                    }
-                    _ => String::new(),
-                };
-                self.log.info(&format!(
-                    "{name}: {} -> {}{detail}",
-                    before.name(),
-                    after.name()
-                ));
+                self.log
+                    .info(&format!("{name}: {} -> {}", before.name(), after.name()));
             }
             for fx in effects {
                 match fx {
@@ -297,7 +271,17 @@ impl Supervisor {
             return Event::SpawnFailed;
         };
         let spec = &svc.spec;
+        let user = match spec.user.as_deref().map(super::users::lookup).transpose() {
+            Ok(u) => u,
+            Err(e) => return self.spawn_failed(id, &e),
+        };
         let mut env = self.base_env.clone();
+        if let Some(u) = &user {
+            // As login(1) would: the user's own HOME, USER and LOGNAME.
+            env.push(("HOME".into(), u.home.clone()));
+            env.push(("USER".into(), u.name.clone()));
+            env.push(("LOGNAME".into(), u.name.clone()));
+        }
         env.extend(spec.env.iter().cloned());
         env.push(("SV_INSTANCE".into(), self.paths.instance.to_string()));
         env.push(("SV_PROCESS_NAME".into(), spec.name.clone()));
@@ -312,9 +296,7 @@ impl Supervisor {
                 } else {
                     target(&spec.stderr)
                 };
-                if let Some(user) = &spec.user {
-                    cmd.user = Some(super::users::lookup(user)?);
-                }
+                cmd.user = user;
                 cmd.spawn()
             });
         let name = spec.name.clone();
@@ -333,15 +315,19 @@ impl Supervisor {
                 self.log.info(&format!("{name}: spawned pid {}", child.pid));
                 Event::Spawned(child.pid)
             }
-            Err(e) => {
-                let why = format!("spawn error: {}", os_reason(&e));
-                self.log.error(&format!("{name}: {why}"));
-                if let Some(s) = self.services.get_mut(&id) {
-                    s.m.reason = Reason::SpawnError(why);
-                }
-                Event::SpawnFailed
-            }
+            Err(e) => self.spawn_failed(id, &e),
         }
+    }
+
+    /// Records why a spawn failed; the machine goes FATAL with it.
+    fn spawn_failed(&mut self, id: Id, e: &std::io::Error) -> Event {
+        let why = format!("spawn error: {}", os_reason(e));
+        if let Some(s) = self.services.get_mut(&id) {
+            s.m.reason = Reason::SpawnError(why.clone());
+            let msg = format!("{}: {why}", s.spec.name);
+            self.log.error(&msg);
+        }
+        Event::SpawnFailed
     }
 
     fn signal(&mut self, id: Id, sig: i32, group: bool) {
@@ -449,226 +435,6 @@ impl Supervisor {
         Ok(ids)
     }
 
-    // ------------------------------------------------------------ actions
-
-    /// Carries out an action. Returns the response now, or None when a
-    /// waiter will answer `conn` later.
-    pub fn act(
-        &mut self,
-        conn: ConnId,
-        action: Action,
-        targets: &[crate::wire::Text],
-        now: Instant,
-    ) -> Option<Response> {
-        if targets.is_empty() {
-            return Some(Response::Error(
-                "no service named (give a name, a pid, PROGRAM:* or all)".into(),
-            ));
-        }
-        let ids = match self.resolve_all(targets) {
-            Ok(ids) => ids,
-            Err(e) => return Some(Response::Error(e.into())),
-        };
-        // `stop all` passes over what is not running, as supervisorctl does;
-        // a service named on its own gets an error instead.
-        let all = targets.iter().any(|t| &**t == "all");
-        let mut items = Vec::new();
-        for id in ids {
-            let Some(svc) = self.services.get(&id) else {
-                continue;
-            };
-            let name = svc.spec.name.clone();
-            let state = svc.m.state;
-            let mut item = Item {
-                id,
-                name: name.clone(),
-                phase: Phase::Done,
-                restart: action == Action::Restart,
-                outcomes: Vec::new(),
-                finished: false,
-            };
-            match action {
-                Action::Start | Action::Stop if all && skip_for_all(action, state) => continue,
-                Action::Start => {
-                    if state.has_process() {
-                        item.finish(err(&name, "already started"));
-                    } else {
-                        self.apply(id, Event::Start, now);
-                        item.phase = Phase::Starting;
-                    }
-                }
-                Action::Stop => match state {
-                    State::Stopped | State::Exited | State::Fatal => {
-                        item.finish(err(&name, "not running"))
-                    }
-                    _ => {
-                        self.apply(id, Event::Stop, now);
-                        item.phase = Phase::Stopping;
-                    }
-                },
-                Action::Restart => {
-                    if state.has_process() {
-                        self.apply(id, Event::Stop, now);
-                        item.phase = Phase::Stopping;
-                    } else {
-                        self.apply(id, Event::Start, now);
-                        item.phase = Phase::Starting;
-                    }
-                }
-                Action::Remove => {
-                    self.apply(id, Event::Remove, now);
-                    item.phase = Phase::Removing;
-                }
-                Action::Cancel => {
-                    if state == State::Pending {
-                        self.apply(id, Event::Remove, now);
-                        item.finish(ok(&name, "cancelled"));
-                    } else {
-                        item.finish(err(&name, format!("not pending but {}", state.name())));
-                    }
-                }
-                Action::Suspend => item.finish(match state {
-                    State::Starting | State::Running => {
-                        let group = svc.spec.policy.group && !svc.spec.policy.adopted;
-                        self.signal(id, libc::SIGSTOP, group);
-                        self.apply(id, Event::Suspended, now);
-                        ok(&name, "suspended")
-                    }
-                    State::Suspended => err(&name, "already suspended"),
-                    _ => err(&name, "not running"),
-                }),
-                Action::Resume => item.finish(if state == State::Suspended {
-                    let group = svc.spec.policy.group && !svc.spec.policy.adopted;
-                    self.signal(id, libc::SIGCONT, group);
-                    self.apply(id, Event::Continued, now);
-                    ok(&name, "resumed")
-                } else {
-                    err(&name, "not suspended")
-                }),
-                Action::Signal(sig) => item.finish(match svc.m.pid {
-                    Some(pid) if state.has_process() => match sys::send_signal(pid, sig, false) {
-                        Ok(()) => ok(
-                            &name,
-                            format!("signalled {}", super::service::signal_name(sig)),
-                        ),
-                        Err(e) => err(&name, format!("cannot signal pid {pid}: {e}")),
-                    },
-                    _ => err(&name, "not running"),
-                }),
-            }
-            items.push(item);
-        }
-        self.waiters.push(Waiter { conn, items });
-        None
-    }
-
-    /// Begins a clean shutdown: every service is stopped by its rules.
-    pub fn begin_shutdown(&mut self, conn: Option<ConnId>, now: Instant) {
-        if self.shutdown.is_none() {
-            self.log.info("shutting down: stopping every service");
-        }
-        if self.shutdown.is_none() || conn.is_some() {
-            self.shutdown = Some(conn);
-        }
-        let mut ids: Vec<(i32, Id)> = self
-            .services
-            .values()
-            .map(|s| (s.spec.priority, s.id))
-            .collect();
-        ids.sort_by(|a, b| b.cmp(a));
-        for (_, id) in ids {
-            let Some(svc) = self.services.get(&id) else {
-                continue;
-            };
-            if svc.spec.policy.adopted {
-                continue;
-            }
-            match svc.m.state {
-                State::Starting
-                | State::Running
-                | State::Suspended
-                | State::Pending
-                | State::Backoff => self.apply(id, Event::Stop, now),
-                State::Stopped | State::Stopping | State::Exited | State::Fatal => {}
-            }
-        }
-    }
-
-    /// True once no process of ours is left (adopted ones are not ours).
-    pub fn all_down(&self) -> bool {
-        self.services
-            .values()
-            .all(|s| s.spec.policy.adopted || !s.m.state.has_process())
-    }
-
-    /// Answers every waiter whose services have all settled.
-    pub fn settle_waiters(&mut self, now: Instant) -> Vec<(ConnId, Response)> {
-        let mut answers = Vec::new();
-        let mut waiters = std::mem::take(&mut self.waiters);
-        for w in &mut waiters {
-            for item in &mut w.items {
-                self.advance(item, now);
-            }
-        }
-        for w in waiters {
-            if w.items.iter().all(|i| i.finished) {
-                let outcomes = w.items.into_iter().flat_map(|i| i.outcomes).collect();
-                answers.push((w.conn, Response::Outcomes(outcomes)));
-            } else {
-                self.waiters.push(w);
-            }
-        }
-        answers
-    }
-
-    /// Moves one item of a waiter on, as far as its service has come.
-    fn advance(&mut self, item: &mut Item, now: Instant) {
-        while !item.finished {
-            let Some(svc) = self.services.get(&item.id) else {
-                let o = match item.phase {
-                    Phase::Removing => ok(&item.name, "removed"),
-                    Phase::Stopping | Phase::Starting | Phase::Done => {
-                        err(&item.name, "removed meanwhile")
-                    }
-                };
-                item.finish(o);
-                return;
-            };
-            let state = svc.m.state;
-            match item.phase {
-                Phase::Done => item.finished = true,
-                Phase::Removing => return,
-                Phase::Stopping if state.has_process() => return,
-                Phase::Stopping => {
-                    item.outcomes.push(ok(&item.name, "stopped"));
-                    if item.restart {
-                        self.apply(item.id, Event::Start, now);
-                        item.phase = Phase::Starting;
-                    } else {
-                        item.finished = true;
-                    }
-                }
-                Phase::Starting => {
-                    let o = match state {
-                        State::Starting | State::Backoff | State::Pending => return,
-                        State::Running => ok(&item.name, "started"),
-                        State::Suspended => ok(&item.name, "started (suspended)"),
-                        State::Fatal => err(&item.name, svc_reason(svc)),
-                        State::Exited => err(
-                            &item.name,
-                            format!(
-                                "exited: {}",
-                                svc.m.last_exit.map(ExitKind::describe).unwrap_or_default()
-                            ),
-                        ),
-                        State::Stopped | State::Stopping => err(&item.name, "stopped meanwhile"),
-                    };
-                    item.finish(o);
-                }
-            }
-        }
-    }
-
     // ------------------------------------------------------------- status
 
     pub fn info(&self, id: Id, now: Instant) -> Option<ServiceInfo> {
@@ -748,16 +514,7 @@ impl Supervisor {
     }
 }
 
-/// Whether `all` leaves this service out of a start or stop.
-fn skip_for_all(action: Action, state: State) -> bool {
-    match action {
-        Action::Start => state.has_process(),
-        Action::Stop => matches!(state, State::Stopped | State::Exited | State::Fatal),
-        _ => false,
-    }
-}
-
-fn svc_reason(s: &Service) -> String {
+pub(crate) fn svc_reason(s: &Service) -> String {
     match &s.m.reason {
         Reason::SpawnError(e) => e.clone(),
         Reason::TooQuickly => "Exited too quickly (process log may have details)".to_string(),

@@ -28,6 +28,8 @@ pub fn lookup(name: &str) -> io::Result<RunAs> {
         .map(|g| g.into_iter().map(|g| g.as_raw()).collect())
         .unwrap_or_else(|_| vec![user.gid.as_raw()]);
     Ok(RunAs {
+        name: user.name.clone(),
+        home: user.dir.to_string_lossy().into_owned(),
         uid: user.uid.as_raw(),
         gid: user.gid.as_raw(),
         groups,

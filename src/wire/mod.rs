@@ -33,6 +33,19 @@ pub enum Request {
     Act(Action, List<Text>),
     /// State of the named services, or of every service when the list is empty.
     Status(List<Text>),
+    /// The end of a service's captured output, and with `follow` what comes next.
+    Tail(TailSpec),
+    /// Re-read the config file.
+    Reload,
+}
+
+#[derive(SerBin, DeBin, Debug, Clone, PartialEq, Default)]
+pub struct TailSpec {
+    pub target: Text,
+    /// 0 stdout, 1 stderr.
+    pub stream: u8,
+    pub lines: u32,
+    pub follow: bool,
 }
 
 /// The verbs that act on targets. Append-only.
@@ -92,6 +105,8 @@ pub enum Response {
     Status(List<ServiceInfo>),
     /// The daemon's facts, for `list-supervisors`.
     Info(DaemonInfo),
+    /// Raw output bytes (`tail`); a followed tail sends many.
+    Bytes(List<u8>),
 }
 
 #[derive(SerBin, DeBin, SerJson, Debug, Clone, PartialEq, Default)]

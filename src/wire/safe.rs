@@ -13,8 +13,8 @@ use std::ops::Deref;
 #[derive(Clone, PartialEq, Eq, Default, PartialOrd, Ord, Hash)]
 pub struct Text(pub String);
 
-/// A list on the wire. Every item encodes to at least one byte, which is what
-/// makes "length ≤ bytes left" a sound bound.
+/// A list on the wire. Every item encodes to at least one byte, so a length
+/// beyond the bytes left is refused before anything is allocated.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct List<T>(pub Vec<T>);
 
@@ -58,7 +58,9 @@ impl<T: SerBin> SerBin for List<T> {
 impl<T: DeBin> DeBin for List<T> {
     fn de_bin(o: &mut usize, d: &[u8]) -> Result<Self, DeBinErr> {
         let len = read_len(o, d)?;
-        let mut out = Vec::with_capacity(len);
+        // Reserve little: `len` items of size_of::<T>() each could be many
+        // times the frame. The Vec grows only as items really decode.
+        let mut out = Vec::with_capacity(len.min(64));
         for _ in 0..len {
             out.push(T::de_bin(o, d)?);
         }

@@ -1,0 +1,390 @@
+//! Requests that act on services and wait for the outcome: `start` waits
+//! for RUNNING (or failure), `stop` for STOPPED, `restart` for both, `close`
+//! for every process to be gone. Each becomes a [`Waiter`] whose items are
+//! moved on after every loop pass; the answer goes out when all are done.
+
+use super::{err, ok, svc_reason, ConnId, Id, Supervisor};
+use crate::core::service::{Event, ExitKind, State};
+use crate::core::sys;
+use crate::wire::{Action, Outcome, Response};
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    Stopping,
+    Starting,
+    Removing,
+    Done,
+}
+
+pub(super) struct Item {
+    id: Id,
+    name: String,
+    phase: Phase,
+    /// Start again once stopped.
+    restart: bool,
+    /// Lines to print, in order; `finished` once the last is known.
+    outcomes: Vec<Outcome>,
+    finished: bool,
+}
+
+impl Item {
+    fn finish(&mut self, o: Outcome) {
+        self.outcomes.push(o);
+        self.finished = true;
+    }
+}
+
+/// Starts or stops a set of services one priority level at a time: each
+/// level together, the next once the level before has settled (SPEC §4.2:
+/// lower priority starts first and stops last).
+pub(super) struct Plan {
+    event: Event,
+    levels: std::collections::VecDeque<Vec<Id>>,
+    current: Vec<Id>,
+}
+
+/// A request whose answer depends on how its services turn out.
+pub(super) struct Waiter {
+    conn: ConnId,
+    items: Vec<Item>,
+}
+
+impl Supervisor {
+    // ------------------------------------------------------------ actions
+
+    /// Carries out an action. Returns the response now, or None when a
+    /// waiter will answer `conn` later.
+    pub fn act(
+        &mut self,
+        conn: ConnId,
+        action: Action,
+        targets: &[crate::wire::Text],
+        now: Instant,
+    ) -> Option<Response> {
+        if targets.is_empty() {
+            return Some(Response::Error(
+                "no service named (give a name, a pid, PROGRAM:* or all)".into(),
+            ));
+        }
+        let ids = match self.resolve_all(targets) {
+            Ok(ids) => ids,
+            Err(e) => return Some(Response::Error(e.into())),
+        };
+        // `stop all` passes over what is not running, as supervisorctl does;
+        // a service named on its own gets an error instead.
+        let all = targets.iter().any(|t| &**t == "all");
+        let mut items = Vec::new();
+        let (mut to_start, mut to_stop) = (Vec::new(), Vec::new());
+        for id in ids {
+            let Some(svc) = self.services.get(&id) else {
+                continue;
+            };
+            let name = svc.spec.name.clone();
+            let state = svc.m.state;
+            let mut item = Item {
+                id,
+                name: name.clone(),
+                phase: Phase::Done,
+                restart: action == Action::Restart,
+                outcomes: Vec::new(),
+                finished: false,
+            };
+            match action {
+                Action::Start | Action::Stop if all && skip_for_all(action, state) => continue,
+                Action::Start => {
+                    if state.has_process() {
+                        item.finish(err(&name, "already started"));
+                    } else {
+                        self.hold(id, false);
+                        to_start.push(id);
+                        item.phase = Phase::Starting;
+                    }
+                }
+                Action::Stop => match state {
+                    State::Stopped | State::Exited | State::Fatal => {
+                        item.finish(err(&name, "not running"))
+                    }
+                    _ => {
+                        self.hold(id, true);
+                        to_stop.push(id);
+                        item.phase = Phase::Stopping;
+                    }
+                },
+                Action::Restart => {
+                    self.hold(id, false);
+                    if state.has_process() {
+                        to_stop.push(id);
+                        item.phase = Phase::Stopping;
+                    } else {
+                        to_start.push(id);
+                        item.phase = Phase::Starting;
+                    }
+                }
+                Action::Remove => {
+                    self.apply(id, Event::Remove, now);
+                    item.phase = Phase::Removing;
+                }
+                Action::Cancel => {
+                    if state == State::Pending {
+                        self.apply(id, Event::Remove, now);
+                        item.finish(ok(&name, "cancelled"));
+                    } else {
+                        item.finish(err(&name, format!("not pending but {}", state.name())));
+                    }
+                }
+                Action::Suspend => item.finish(match state {
+                    State::Starting | State::Running => {
+                        let group = svc.spec.policy.group && !svc.spec.policy.adopted;
+                        self.signal(id, libc::SIGSTOP, group);
+                        self.apply(id, Event::Suspended, now);
+                        ok(&name, "suspended")
+                    }
+                    State::Suspended => err(&name, "already suspended"),
+                    _ => err(&name, "not running"),
+                }),
+                Action::Resume => item.finish(if state == State::Suspended {
+                    let group = svc.spec.policy.group && !svc.spec.policy.adopted;
+                    self.signal(id, libc::SIGCONT, group);
+                    self.apply(id, Event::Continued, now);
+                    ok(&name, "resumed")
+                } else {
+                    err(&name, "not suspended")
+                }),
+                Action::Signal(sig) => item.finish(match svc.m.pid {
+                    Some(pid) if state.has_process() => match sys::send_signal(pid, sig, false) {
+                        Ok(()) => ok(
+                            &name,
+                            format!("signalled {}", crate::core::service::signal_name(sig)),
+                        ),
+                        Err(e) => err(&name, format!("cannot signal pid {pid}: {e}")),
+                    },
+                    _ => err(&name, "not running"),
+                }),
+            }
+            items.push(item);
+        }
+        self.plan(Event::Stop, to_stop, now);
+        self.plan(Event::Start, to_start, now);
+        self.waiters.push(Waiter { conn, items });
+        None
+    }
+
+    /// Restarts services with no client waiting (a reload's changed
+    /// programs): a waiter for connection 0, which no client ever has.
+    pub(super) fn restart_quietly(&mut self, ids: Vec<Id>, now: Instant) {
+        if ids.is_empty() {
+            return;
+        }
+        let items = ids
+            .iter()
+            .filter_map(|&id| {
+                Some(Item {
+                    id,
+                    name: self.services.get(&id)?.spec.name.clone(),
+                    phase: Phase::Stopping,
+                    restart: true,
+                    outcomes: Vec::new(),
+                    finished: false,
+                })
+            })
+            .collect();
+        self.plan(Event::Stop, ids, now);
+        self.waiters.push(Waiter { conn: 0, items });
+    }
+
+    /// Records operator intent: a service stopped by a command stays
+    /// stopped across reload until a command starts it.
+    fn hold(&mut self, id: Id, held: bool) {
+        if let Some(s) = self.services.get_mut(&id) {
+            s.held = held;
+        }
+    }
+
+    // -------------------------------------------------------------- plans
+
+    /// Starts (or stops) `ids` level by level of priority.
+    pub fn plan(&mut self, event: Event, ids: Vec<Id>, now: Instant) {
+        if ids.is_empty() {
+            return;
+        }
+        let mut keyed: Vec<(i32, Id)> = ids
+            .into_iter()
+            .filter_map(|id| self.services.get(&id).map(|s| (s.spec.priority, id)))
+            .collect();
+        keyed.sort();
+        if event == Event::Stop {
+            keyed.reverse();
+        }
+        let mut levels: std::collections::VecDeque<Vec<Id>> = Default::default();
+        let mut last = None;
+        for (prio, id) in keyed {
+            if last != Some(prio) {
+                levels.push_back(Vec::new());
+                last = Some(prio);
+            }
+            if let Some(l) = levels.back_mut() {
+                l.push(id);
+            }
+            self.queued.insert(id);
+        }
+        self.plans.push(Plan {
+            event,
+            levels,
+            current: Vec::new(),
+        });
+        self.advance_plans(now);
+    }
+
+    /// Moves every plan on to its next level once the current one settled.
+    pub fn advance_plans(&mut self, now: Instant) {
+        let mut plans = std::mem::take(&mut self.plans);
+        plans.retain_mut(|plan| loop {
+            let settled = plan.current.iter().all(|id| match self.services.get(id) {
+                None => true,
+                Some(s) if plan.event == Event::Stop => !s.m.state.has_process(),
+                Some(s) => !matches!(s.m.state, State::Starting | State::Backoff | State::Pending),
+            });
+            if !settled {
+                return true;
+            }
+            let Some(level) = plan.levels.pop_front() else {
+                return false;
+            };
+            for &id in &level {
+                self.queued.remove(&id);
+                self.apply(id, plan.event, now);
+            }
+            plan.current = level;
+        });
+        // Plans made while these ran (none today) go after them.
+        plans.append(&mut self.plans);
+        self.plans = plans;
+    }
+
+    /// Begins a clean shutdown: every service is stopped by its rules.
+    pub fn begin_shutdown(&mut self, conn: Option<ConnId>, now: Instant) {
+        if self.shutdown.is_none() {
+            self.log.info("shutting down: stopping every service");
+        }
+        if self.shutdown.is_none() || conn.is_some() {
+            self.shutdown = Some(conn);
+        }
+        let ids: Vec<Id> = self
+            .services
+            .values()
+            .filter(|s| !s.spec.policy.adopted && !self.queued.contains(&s.id))
+            .filter(|s| {
+                matches!(
+                    s.m.state,
+                    State::Starting | State::Running | State::Suspended
+                )
+            })
+            .map(|s| s.id)
+            .collect();
+        // Nothing runs for these: cancel their timers at once.
+        let waiting: Vec<Id> = self
+            .services
+            .values()
+            .filter(|s| matches!(s.m.state, State::Pending | State::Backoff))
+            .map(|s| s.id)
+            .collect();
+        for id in waiting {
+            self.apply(id, Event::Stop, now);
+        }
+        // Pending plans to start things are void now.
+        self.plans.retain(|p| p.event == Event::Stop);
+        self.queued.clear();
+        self.plan(Event::Stop, ids, now);
+    }
+
+    /// True once no process of ours is left (adopted ones are not ours).
+    pub fn all_down(&self) -> bool {
+        self.plans.is_empty()
+            && self
+                .services
+                .values()
+                .all(|s| s.spec.policy.adopted || !s.m.state.has_process())
+    }
+
+    /// Answers every waiter whose services have all settled.
+    pub fn settle_waiters(&mut self, now: Instant) -> Vec<(ConnId, Response)> {
+        self.advance_plans(now);
+        let mut answers = Vec::new();
+        let mut waiters = std::mem::take(&mut self.waiters);
+        for w in &mut waiters {
+            for item in &mut w.items {
+                self.advance(item, now);
+            }
+        }
+        for w in waiters {
+            if w.items.iter().all(|i| i.finished) {
+                let outcomes = w.items.into_iter().flat_map(|i| i.outcomes).collect();
+                answers.push((w.conn, Response::Outcomes(outcomes)));
+            } else {
+                self.waiters.push(w);
+            }
+        }
+        answers
+    }
+
+    /// Moves one item of a waiter on, as far as its service has come.
+    fn advance(&mut self, item: &mut Item, now: Instant) {
+        while !item.finished {
+            let Some(svc) = self.services.get(&item.id) else {
+                let o = match item.phase {
+                    Phase::Removing => ok(&item.name, "removed"),
+                    Phase::Stopping | Phase::Starting | Phase::Done => {
+                        err(&item.name, "removed meanwhile")
+                    }
+                };
+                item.finish(o);
+                return;
+            };
+            let state = svc.m.state;
+            if self.queued.contains(&item.id) {
+                return;
+            }
+            match item.phase {
+                Phase::Done => item.finished = true,
+                Phase::Removing => return,
+                Phase::Stopping if state.has_process() => return,
+                Phase::Stopping => {
+                    item.outcomes.push(ok(&item.name, "stopped"));
+                    if item.restart {
+                        self.plan(Event::Start, vec![item.id], now);
+                        item.phase = Phase::Starting;
+                    } else {
+                        item.finished = true;
+                    }
+                }
+                Phase::Starting => {
+                    let o = match state {
+                        State::Starting | State::Backoff | State::Pending => return,
+                        State::Running => ok(&item.name, "started"),
+                        State::Suspended => ok(&item.name, "started (suspended)"),
+                        State::Fatal => err(&item.name, svc_reason(svc)),
+                        State::Exited => err(
+                            &item.name,
+                            format!(
+                                "exited: {}",
+                                svc.m.last_exit.map(ExitKind::describe).unwrap_or_default()
+                            ),
+                        ),
+                        State::Stopped | State::Stopping => err(&item.name, "stopped meanwhile"),
+                    };
+                    item.finish(o);
+                }
+            }
+        }
+    }
+}
+
+/// Whether `all` leaves this service out of a start or stop.
+fn skip_for_all(action: Action, state: State) -> bool {
+    match action {
+        Action::Start => state.has_process(),
+        Action::Stop => matches!(state, State::Stopped | State::Exited | State::Fatal),
+        _ => false,
+    }
+}
