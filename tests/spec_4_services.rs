@@ -1154,3 +1154,211 @@ fn signal_usr1_reaches_the_process() {
     let r = sv.sv(&["signal", "BOGUS", "u"]);
     assert_eq!(r.code, 2, "{r:?}");
 }
+
+#[test]
+fn signal_goes_to_the_process_not_its_group() {
+    let sv = Sv::daemon(77);
+    let r = create(
+        &sv,
+        &[
+            "/bin/sh",
+            "--name",
+            "g",
+            "--set",
+            "startsecs=0",
+            "--",
+            "-c",
+            "sleep 60 & echo $! > bg; trap 'echo got >> usr1.txt' USR1; echo ready > ready; \
+             while :; do sleep 0.1; done",
+        ],
+    );
+    let pid = pid_in(r.ok().trim_end());
+    let ready = sv.work.path().join("ready");
+    assert!(wait_until(10, || std::fs::read_to_string(&ready)
+        .is_ok_and(|s| s == "ready\n")));
+    let bg: i32 = std::fs::read_to_string(sv.work.path().join("bg"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let r = sv.sv(&["signal", "USR1", &pid.to_string()]);
+    assert_eq!(r.ok(), "g: signalled SIGUSR1\n");
+    let file = sv.work.path().join("usr1.txt");
+    assert!(wait_until(10, || std::fs::read_to_string(&file)
+        .is_ok_and(|s| s == "got\n")));
+    // A grandchild in the same group did not get it (USR1 would kill it).
+    assert!(alive(bg), "sv signal must not signal the whole group");
+    // The stop rules, though, do signal the group.
+    let r = sv.sv(&["stop", "g"]);
+    assert_eq!(r.ok(), "g: stopped\n");
+    wait_gone(bg);
+}
+
+#[test]
+fn stop_of_an_externally_stopped_process_does_not_wait_for_sigkill() {
+    let sv = Sv::daemon(78);
+    let r = create(
+        &sv,
+        &[
+            "/bin/sleep",
+            "60",
+            "--set",
+            "startsecs=0",
+            "--set",
+            "stopwaitsecs=30",
+        ],
+    );
+    let pid = pid_in(r.ok().trim_end());
+    sv.wait_state("sleep", "RUNNING", 10);
+    kill(pid, libc::SIGSTOP);
+    sv.wait_state("sleep", "SUSPENDED", 5);
+    let t = std::time::Instant::now();
+    let r = sv.sv(&["stop", "sleep"]);
+    assert_eq!(r.ok(), "sleep: stopped\n");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "a stopped process must be continued so TERM can act: {:?}",
+        t.elapsed()
+    );
+    assert_eq!(
+        row(&sv, "sleep"),
+        "sleep STOPPED Stopped (killed by SIGTERM)"
+    );
+    wait_gone(pid);
+}
+
+#[test]
+fn json_escapes_quotes_and_backslashes() {
+    let sv = Sv::daemon(79);
+    let r = create(
+        &sv,
+        &[
+            "/bin/sh",
+            "--name",
+            "q\"x",
+            "--set",
+            "startsecs=30",
+            "--",
+            "-c",
+            "echo \"a\\b\"; sleep 60",
+        ],
+    );
+    let pid = pid_in(r.ok().trim_end());
+    for args in [
+        &["status", "--json"][..],
+        &["list-supervisor", "--json"][..],
+    ] {
+        let r = sv.sv(args);
+        let v = parse_json(r.ok().trim()).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+        let Json::Arr(items) = v else {
+            panic!("not an array: {r:?}")
+        };
+        assert_eq!(items.len(), 1, "{r:?}");
+        assert_eq!(items[0].str("name"), Some("q\"x"));
+        assert_eq!(items[0].str("state"), Some("STARTING"));
+        assert_eq!(items[0].num("pid"), Some(pid as f64));
+    }
+    let r = sv.sv(&["service-status", "q\"x", "--json"]);
+    let v = parse_json(r.ok().trim()).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+    assert_eq!(v.str("name"), Some("q\"x"));
+    if let Some(cmd) = v.str("command") {
+        assert!(cmd.contains("echo \"a\\b\""), "{cmd:?}");
+    }
+}
+
+#[test]
+fn concurrent_starts_spawn_one_process() {
+    let sv = Sv::daemon(80);
+    create(&sv, &["/bin/sleep", "60", "--create-stopped"]).ok();
+    let n = sv.instance.to_string();
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            sv.command()
+                .args(["start", "sleep", "-i", &n])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn sv start")
+        })
+        .collect();
+    let outs: Vec<_> = clients
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("sv start"))
+        .collect();
+    let ok = outs.iter().filter(|o| o.status.code() == Some(0)).count();
+    assert_eq!(ok, 1, "{outs:?}");
+    for o in &outs {
+        let (out, err) = (
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr),
+        );
+        if o.status.code() == Some(0) {
+            assert_eq!(out, "sleep: started\n");
+        } else {
+            assert_eq!(o.status.code(), Some(1), "{o:?}");
+            assert_eq!(err, "sleep: ERROR (already started)\n");
+        }
+    }
+    let pid = sv.pid("sleep").expect("pid");
+    let daemon = sv.child.as_ref().unwrap().id() as i32;
+    let kids: Vec<i32> = children(daemon).into_iter().filter(|p| alive(*p)).collect();
+    assert_eq!(kids, [pid], "exactly one process runs");
+}
+
+#[test]
+fn stopped_or_removed_pending_and_backoff_services_never_start_later() {
+    let sv = Sv::daemon(81);
+    create(&sv, &["/bin/sleep", "60", "-c", "1", "--name", "p-stop"]).ok();
+    create(&sv, &["/bin/sleep", "60", "-c", "1", "--name", "p-rm"]).ok();
+    create(&sv, &["/bin/false", "-r", "3", "--name", "bo"]).ok();
+    sv.wait_state("bo", "BACKOFF", 10);
+    assert_eq!(sv.sv(&["stop", "p-stop"]).ok(), "p-stop: stopped\n");
+    assert_eq!(sv.sv(&["remove-service", "p-rm"]).ok(), "p-rm: removed\n");
+    assert_eq!(sv.sv(&["stop", "bo"]).ok(), "bo: stopped\n");
+    assert_eq!(row(&sv, "p-stop"), "p-stop STOPPED Not started");
+    assert_eq!(sv.state("bo").map(|s| s.0).as_deref(), Some("STOPPED"));
+    // A sentinel due after all of them: once it runs, their times are past.
+    create(
+        &sv,
+        &[
+            "/bin/sleep",
+            "60",
+            "-c",
+            "2",
+            "--name",
+            "sentinel",
+            "--set",
+            "startsecs=0",
+        ],
+    )
+    .ok();
+    sv.wait_state("sentinel", "RUNNING", 15);
+    assert_eq!(row(&sv, "p-stop"), "p-stop STOPPED Not started");
+    assert_eq!(sv.state("p-rm"), None);
+    assert_eq!(sv.state("bo").map(|s| s.0).as_deref(), Some("STOPPED"));
+    assert_eq!(sv.pid("bo"), None);
+    let daemon = sv.child.as_ref().unwrap().id() as i32;
+    let kids: Vec<i32> = children(daemon).into_iter().filter(|p| alive(*p)).collect();
+    assert_eq!(kids, [sv.pid("sentinel").unwrap()]);
+}
+
+#[test]
+fn open_service_takes_the_next_free_name_and_can_be_stopped() {
+    let sv = Sv::daemon(82);
+    create(&sv, &["/bin/sleep", "60", "--set", "startsecs=0"]).ok();
+    let mut child = own_sleep();
+    let pid = child.id() as i32;
+    let r = sv.sv(&["open-service", &pid.to_string()]);
+    assert_eq!(r.ok(), format!("sleep-2: adopted, pid {pid}\n"));
+    let r = sv.sv(&["service-status", "sleep-2", "--json"]);
+    let v = parse_json(r.ok().trim()).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+    assert_eq!(v.get("adopted"), Some(&Json::Bool(true)), "{r:?}");
+    // `stop` applies its stop rules to an adopted process too.
+    let r = sv.sv(&["stop", "sleep-2"]);
+    assert_eq!(r.ok(), "sleep-2: stopped\n");
+    let _ = child.wait();
+    assert_eq!(sv.state("sleep-2").map(|s| s.0).as_deref(), Some("STOPPED"));
+    // It is not restarted, and `sleep` was not touched.
+    assert_eq!(sv.pid("sleep-2"), None);
+    assert_eq!(sv.state("sleep").map(|s| s.0).as_deref(), Some("RUNNING"));
+}

@@ -567,7 +567,8 @@ fn client_of_another_uid_is_told_permission_denied() {
     }
     let sv = Sv::daemon(4);
     open_to_everyone(&sv);
-    for _ in 0..10 {
+    // Timing decides which way it goes, so try many times.
+    for _ in 0..40 {
         let r = status_as_nobody(&sv);
         assert_eq!(r.code, 1, "{r:?}");
         assert!(r.stderr.contains("permission denied"), "{r:?}");

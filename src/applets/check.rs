@@ -4,6 +4,7 @@
 use super::cli::parse;
 use super::{print_stdout, Exit};
 use crate::core::config;
+use crate::core::spec::join_words;
 use argh::FromArgs;
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -27,7 +28,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             let width = procs.iter().map(|s| s.name.len()).max().unwrap_or(0);
             let mut out = String::new();
             for s in procs {
-                out.push_str(&format!("{:<width$}  {}\n", s.name, s.argv.join(" ")));
+                out.push_str(&format!("{:<width$}  {}\n", s.name, join_words(&s.argv)));
             }
             print_stdout(&out);
             for w in &cfg.warnings {

@@ -37,7 +37,16 @@ pub fn exchange(stream: &mut UnixStream, n: u8, req: &Request) -> Result<Respons
         exit: Exit::Unreachable,
         message: format!("lost supervisor {n}: {e}"),
     };
-    frame::write_msg(stream, req).map_err(lost)?;
+    // A daemon that refuses us (another uid) answers and hangs up before
+    // reading: the write may fail, but its answer is there to read.
+    if let Err(e) = frame::write_msg(stream, req) {
+        if !matches!(
+            e.kind(),
+            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+        ) {
+            return Err(lost(e));
+        }
+    }
     match frame::read_msg::<Response>(stream) {
         Ok(Some(resp)) => Ok(resp),
         Ok(None) => Err(CallError {

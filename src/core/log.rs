@@ -23,6 +23,9 @@ pub enum Level {
 
 pub struct Logger {
     syslog: Option<UnixDatagram>,
+    /// When connecting last failed: retried at most once a second, so a
+    /// machine with no syslog costs one connect(2) per second of logging.
+    failed_at: Option<std::time::Instant>,
     target: PathBuf,
     prefix: String,
     pid: u32,
@@ -37,6 +40,7 @@ impl Logger {
             .unwrap_or_else(|| PathBuf::from("/dev/log"));
         let mut logger = Logger {
             syslog: None,
+            failed_at: None,
             target,
             prefix: format!("supervisor {instance}: "),
             pid: std::process::id(),
@@ -53,6 +57,10 @@ impl Logger {
                 Ok(s)
             })
             .ok();
+        self.failed_at = match self.syslog {
+            Some(_) => None,
+            None => Some(std::time::Instant::now()),
+        };
     }
 
     pub fn info(&mut self, msg: &str) {
@@ -78,6 +86,13 @@ impl Logger {
             self.pid,
             msg
         );
+        if self.syslog.is_none()
+            && self
+                .failed_at
+                .is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1))
+        {
+            self.connect();
+        }
         let sent = match &self.syslog {
             Some(s) => s.send(line.as_bytes()),
             None => return,
@@ -150,6 +165,7 @@ mod tests {
         let server = UnixDatagram::bind(&path).unwrap();
         let mut logger = Logger {
             syslog: None,
+            failed_at: None,
             target: path.clone(),
             prefix: String::new(),
             pid: 7,

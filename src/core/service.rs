@@ -148,6 +148,9 @@ pub struct Machine {
     pub state: State,
     pub want: Want,
     pub pid: Option<i32>,
+    /// The process group of our child (its pid: it calls setpgid(0, 0)),
+    /// kept while any member may be alive so stop can wait for all of them.
+    pub pgid: Option<i32>,
     pub started_at: Option<Instant>,
     /// Failed start attempts in a row (backoff and startretries).
     pub attempts: u32,
@@ -166,6 +169,7 @@ impl Machine {
             state: State::Stopped,
             want: Want::Down,
             pid: None,
+            pgid: None,
             started_at: None,
             attempts: 0,
             restarts: 0,
@@ -200,6 +204,8 @@ pub enum Event {
     Continued,
     /// The machine's deadline has passed.
     Timer,
+    /// No process is left in the stopped service's group.
+    GroupGone,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,6 +216,9 @@ pub enum Effect {
     Signal { sig: i32, group: bool },
     /// Drop the service from the table.
     Forget,
+    /// The leader is gone but its group may not be: answer with
+    /// `GroupGone` once no member is left.
+    AwaitGroup,
 }
 
 pub type Effects = Vec<Effect>;
@@ -284,6 +293,7 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
         // ---- spawn results ----
         (_, E::Spawned(pid)) => {
             m.pid = Some(pid);
+            m.pgid = (!p.adopted).then_some(pid);
             m.started_at = Some(now);
             m.ever_started = true;
             if p.startsecs.is_zero() {
@@ -305,12 +315,27 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
         (S::Stopping, E::Exited(kind)) => {
             m.pid = None;
             m.last_exit = Some(kind);
-            m.deadline = None;
-            m.state = S::Stopped;
-            if m.want == Want::Gone {
-                fx.push(Effect::Forget);
+            if p.group && m.pgid.is_some() {
+                // Grandchildren may still be winding down: STOPPING lasts
+                // until the whole group is gone (SIGKILL at the deadline).
+                fx.push(Effect::AwaitGroup);
+            } else {
+                settle_stopped(m, &mut fx);
             }
         }
+        (S::Stopping, E::GroupGone) if m.pid.is_none() => settle_stopped(m, &mut fx),
+        (S::Stopping, E::GroupGone) => m.pgid = None,
+        (
+            S::Stopped
+            | S::Pending
+            | S::Starting
+            | S::Running
+            | S::Backoff
+            | S::Exited
+            | S::Fatal
+            | S::Suspended,
+            E::GroupGone,
+        ) => m.pgid = None,
         (S::Starting | S::Running | S::Suspended, E::Exited(kind)) => {
             // Before startsecs: STARTING, or suspended before it was up.
             let early = m.state == S::Starting
@@ -373,17 +398,33 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
             m.deadline = None;
         }
         (S::Stopping, E::Timer) => {
-            m.deadline = None;
             fx.push(Effect::Signal {
                 sig: libc::SIGKILL,
                 group: p.group && !p.adopted,
             });
+            if m.pid.is_none() {
+                // Only group members are left: look again shortly.
+                fx.push(Effect::AwaitGroup);
+                m.deadline = Some(now + Duration::from_secs(1));
+            } else {
+                m.deadline = None;
+            }
         }
         (S::Stopped | S::Running | S::Exited | S::Fatal | S::Suspended, E::Timer) => {
             m.deadline = None;
         }
     }
     fx
+}
+
+/// STOPPING is over: nothing of the service is left.
+fn settle_stopped(m: &mut Machine, fx: &mut Effects) {
+    m.pgid = None;
+    m.deadline = None;
+    m.state = State::Stopped;
+    if m.want == Want::Gone {
+        fx.push(Effect::Forget);
+    }
 }
 
 /// An exit the operator did not ask for: restart, back off, or settle.

@@ -235,6 +235,17 @@ fn read_errno(fd: &OwnedFd) -> Option<i32> {
     (got == 4).then(|| i32::from_ne_bytes(buf))
 }
 
+/// The kernel's `struct sigaction` (x86_64 and aarch64 layout); all zero is
+/// SIG_DFL with no flags and an empty mask.
+#[repr(C)]
+#[derive(Default)]
+struct KernelSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
+}
+
 /// Runs in the forked child. Async-signal-safe calls only.
 unsafe fn child_exec(
     cmd: &Command,
@@ -251,9 +262,18 @@ unsafe fn child_exec(
         libc::_exit(127)
     };
     libc::setpgid(0, 0);
-    for sig in 1..libc::SIGRTMAX() {
+    // rt_sigaction(2) directly: libc's wrappers refuse the signals they keep
+    // for themselves (32, 33), which a parent may still have left ignored.
+    let default = KernelSigaction::default();
+    for sig in 1..=64 {
         if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            libc::signal(sig, libc::SIG_DFL);
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &default as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                8usize,
+            );
         }
     }
     let mut empty: libc::sigset_t = std::mem::zeroed();

@@ -318,9 +318,42 @@ pub fn split_words(line: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// The inverse of [`split_words`], for showing a command line: words with
+/// spaces or quotes are single-quoted so the line reads back the same.
+pub fn join_words(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            let plain = !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+%@^".contains(c));
+            if plain {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn joined_words_split_back_the_same() {
+        let words: Vec<String> = ["/bin/sh", "-c", "echo 'hi' $X", "", "a b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let line = join_words(&words);
+        assert_eq!(split_words(&line).unwrap(), words);
+        assert_eq!(
+            join_words(&["/bin/sleep".into(), "60".into()]),
+            "/bin/sleep 60"
+        );
+    }
 
     #[test]
     fn words_split_like_a_shell() {

@@ -62,6 +62,8 @@ pub struct Supervisor {
     pub pipes: Vec<OutPipe>,
     waiters: Vec<Waiter>,
     plans: Vec<Plan>,
+    /// Stopping services whose leader is gone but whose group may not be.
+    lingering: std::collections::HashSet<Id>,
     /// Services waiting in a later level of a plan.
     queued: std::collections::HashSet<Id>,
     /// Set by `close` or SIGTERM: the connection to answer, if any.
@@ -105,6 +107,7 @@ impl Supervisor {
             waiters: Vec::new(),
             plans: Vec::new(),
             queued: Default::default(),
+            lingering: Default::default(),
             shutdown: None,
             base_env: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -261,6 +264,9 @@ impl Supervisor {
                     Effect::Spawn => queue.push(self.spawn(id)),
                     Effect::Signal { sig, group } => self.signal(id, sig, group),
                     Effect::Forget => self.forget(id),
+                    Effect::AwaitGroup => {
+                        self.lingering.insert(id);
+                    }
                 }
             }
         }
@@ -334,7 +340,12 @@ impl Supervisor {
         let Some(svc) = self.services.get(&id) else {
             return;
         };
-        let Some(pid) = svc.m.pid else { return };
+        let target = if group {
+            svc.m.pgid.or(svc.m.pid)
+        } else {
+            svc.m.pid
+        };
+        let Some(pid) = target else { return };
         if let Err(e) = sys::send_signal(pid, sig, group) {
             // The group may be gone already while the leader is a zombie.
             if group
@@ -371,8 +382,23 @@ impl Supervisor {
         }
     }
 
-    /// Runs every due timer.
+    /// Runs every due timer, and settles groups that have emptied.
     pub fn run_timers(&mut self, now: Instant) {
+        let gone: Vec<Id> = self
+            .lingering
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.services
+                    .get(id)
+                    .and_then(|s| s.m.pgid)
+                    .is_none_or(|g| !sys::group_alive(g))
+            })
+            .collect();
+        for id in gone {
+            self.lingering.remove(&id);
+            self.apply(id, Event::GroupGone, now);
+        }
         let due: Vec<Id> = self
             .services
             .values()
@@ -486,7 +512,7 @@ impl Supervisor {
                 .unwrap_or_default()
                 .into(),
             detail: detail.into(),
-            command: s.spec.argv.join(" ").into(),
+            command: super::spec::join_words(&s.spec.argv).into(),
             adopted: s.spec.policy.adopted,
         })
     }

@@ -38,6 +38,13 @@ pub fn alive(pid: i32) -> bool {
     rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// Whether any process is left in group `pgid` (`kill(-pgid, 0)`).
+pub fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks.
+    let rc = unsafe { libc::kill(-pgid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 /// `pipe2(2)` with O_CLOEXEC: (read end, write end).
 pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as RawFd; 2];

@@ -148,6 +148,7 @@ fn all_events(now: Instant) -> Vec<Event> {
         Event::Suspended,
         Event::Continued,
         Event::Timer,
+        Event::GroupGone,
     ];
     // Compile-time reminder: a new event variant must be added above.
     for ev in &evs {
@@ -161,7 +162,8 @@ fn all_events(now: Instant) -> Vec<Event> {
             | Event::Exited(_)
             | Event::Suspended
             | Event::Continued
-            | Event::Timer => {}
+            | Event::Timer
+            | Event::GroupGone => {}
         }
     }
     evs
@@ -232,8 +234,15 @@ impl Sim {
         }
     }
 
+    /// One event, answered as the supervisor does when the leader's group
+    /// is already empty: an `AwaitGroup` is met with `GroupGone` at once.
     fn ev(&mut self, ev: Event) -> Effects {
-        step(&mut self.m, &self.p, ev, self.now)
+        let mut fx = step(&mut self.m, &self.p, ev, self.now);
+        if let Some(i) = fx.iter().position(|e| *e == Effect::AwaitGroup) {
+            fx.remove(i);
+            fx.extend(step(&mut self.m, &self.p, Event::GroupGone, self.now));
+        }
+        fx
     }
 
     fn wait(&mut self, d: Duration) {
@@ -2199,4 +2208,77 @@ fn exit_before_startsecs_after_suspend_and_continue_is_early() {
     assert_eq!(fx, vec![], "restarted at once instead of backing off");
     assert_eq!(s.m.state, State::Backoff);
     assert_eq!(s.m.attempts, 1);
+}
+
+// ------------------------------------------------- the group outlives its leader
+
+#[test]
+fn stopping_waits_for_the_whole_group() {
+    let p = Policy::default();
+    let now = Instant::now();
+    let mut m = Machine::new();
+    step(&mut m, &p, Event::Start, now);
+    step(&mut m, &p, Event::Spawned(300), now);
+    assert_eq!(m.pgid, Some(300));
+    step(&mut m, &p, Event::Stop, now);
+    // The leader exits on SIGTERM; a grandchild in its group lives on.
+    let fx = step(
+        &mut m,
+        &p,
+        Event::Exited(ExitKind::Signal(libc::SIGTERM)),
+        now,
+    );
+    assert_eq!(fx, vec![Effect::AwaitGroup]);
+    assert_eq!(m.state, State::Stopping);
+    assert_eq!(m.pid, None);
+    assert_eq!(m.deadline, Some(now + p.stopwait));
+    // stopwaitsecs pass: SIGKILL to the group, and look again in a second.
+    let later = now + p.stopwait;
+    let fx = step(&mut m, &p, Event::Timer, later);
+    assert_eq!(
+        fx,
+        vec![
+            Effect::Signal {
+                sig: libc::SIGKILL,
+                group: true
+            },
+            Effect::AwaitGroup
+        ]
+    );
+    assert_eq!(m.deadline, Some(later + Duration::from_secs(1)));
+    let fx = step(&mut m, &p, Event::GroupGone, later);
+    assert!(fx.is_empty());
+    assert_eq!(m.state, State::Stopped);
+    assert_eq!((m.pgid, m.deadline), (None, None));
+}
+
+#[test]
+fn group_gone_before_the_leader_exits_changes_nothing_but_pgid() {
+    let p = Policy::default();
+    let now = Instant::now();
+    let mut m = Machine::new();
+    step(&mut m, &p, Event::Start, now);
+    step(&mut m, &p, Event::Spawned(301), now);
+    step(&mut m, &p, Event::Stop, now);
+    step(&mut m, &p, Event::GroupGone, now);
+    assert_eq!(m.state, State::Stopping);
+    assert_eq!(m.pgid, None);
+    // Without a group to wait for, the leader's exit settles it at once.
+    let fx = step(&mut m, &p, Event::Exited(ExitKind::Code(0)), now);
+    assert!(fx.is_empty());
+    assert_eq!(m.state, State::Stopped);
+}
+
+#[test]
+fn removal_waits_for_the_group_then_forgets() {
+    let p = Policy::default();
+    let now = Instant::now();
+    let mut m = Machine::new();
+    step(&mut m, &p, Event::Start, now);
+    step(&mut m, &p, Event::Spawned(302), now);
+    step(&mut m, &p, Event::Remove, now);
+    let fx = step(&mut m, &p, Event::Exited(ExitKind::Code(0)), now);
+    assert_eq!(fx, vec![Effect::AwaitGroup]);
+    let fx = step(&mut m, &p, Event::GroupGone, now);
+    assert_eq!(fx, vec![Effect::Forget]);
 }
