@@ -526,7 +526,6 @@ fn daemon_reconnects_to_a_restarted_syslog() {
 }
 
 #[test]
-#[ignore = "BUG: a line logged while the syslog socket is absent disables syslog for the daemon's life"]
 fn syslog_lines_resume_after_an_outage() {
     let mut sv = Sv::new(4);
     let (path, server) = daemon_with_syslog(&mut sv);

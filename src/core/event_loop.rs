@@ -405,6 +405,7 @@ impl Daemon {
             .iter()
             .any(|f| f.1 == service && f.2 == stream);
         let mut copy = Vec::new();
+        let mut failed = None;
         // The pipe list and the service table both live in `sup`: lend the
         // list out while the closure writes into the table.
         let pipes = std::mem::take(&mut self.sup.pipes);
@@ -412,7 +413,9 @@ impl Daemon {
             let sup = &mut self.sup;
             output::drain(&pipe.fd, |data| {
                 if let Some(s) = sup.service_mut(service) {
-                    s.logs[stream].write(data);
+                    if let Some(e) = s.logs[stream].write(data) {
+                        failed = Some(format!("{}: log error: {e}", s.name()));
+                    }
                 }
                 if followed {
                     copy.extend_from_slice(data);
@@ -420,6 +423,9 @@ impl Daemon {
             })
         });
         self.sup.pipes = pipes;
+        if let Some(msg) = failed {
+            self.sup.log.error(&msg);
+        }
         for chunk in copy.chunks(256 * 1024) {
             let resp = Response::Bytes(chunk.to_vec().into());
             for f in self

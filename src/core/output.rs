@@ -44,7 +44,17 @@ impl LogFile {
 
     /// Appends, rotating first when the file would pass maxbytes. On
     /// failure records the error (shown in `status`) and drops the data.
-    pub fn write(&mut self, data: &[u8]) {
+    /// Returns the error when it is new, for the daemon's log.
+    pub fn write(&mut self, data: &[u8]) -> Option<String> {
+        let before = self.error.clone();
+        self.append(data);
+        match &self.error {
+            Some(e) if before.as_ref() != Some(e) => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    fn append(&mut self, data: &[u8]) {
         let Some(path) = self.path.clone() else {
             return;
         };
