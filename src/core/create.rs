@@ -14,9 +14,13 @@ pub fn create(sup: &mut Supervisor, req: CreateSpec, now: Instant) -> Response {
         return Response::Error("create-service needs a program to run".into());
     };
     let name = match &req.name {
-        Some(n) if n.is_empty() || n.contains(char::is_whitespace) || n.contains(':') => {
+        Some(n) if !valid_name(n) => {
             return Response::Error(
-                format!("service name '{n}' must be non-empty, without spaces or ':'").into(),
+                format!(
+                    "service name '{n}' must be non-empty, not 'all' nor a number, \
+                     without spaces, ':' or '/'"
+                )
+                .into(),
             )
         }
         Some(n) if sup.name_taken(n) => {
@@ -26,8 +30,12 @@ pub fn create(sup: &mut Supervisor, req: CreateSpec, now: Instant) -> Response {
         None => {
             let base = Path::new(program)
                 .file_name()
-                .map(|b| b.to_string_lossy().into_owned())
-                .unwrap_or_else(|| program.clone());
+                .map(|b| {
+                    b.to_string_lossy()
+                        .replace(|c: char| c.is_whitespace() || c == ':', "_")
+                })
+                .filter(|b| valid_name(b))
+                .unwrap_or_else(|| "service".to_string());
             sup.free_name(&base)
         }
     };
@@ -59,4 +67,13 @@ pub fn create(sup: &mut Supervisor, req: CreateSpec, now: Instant) -> Response {
         Some(info) => Response::Ok(format!("{name}: started, pid {}", info.pid).into()),
         None => Response::Error(format!("{name}: removed while starting").into()),
     }
+}
+
+/// A name that can be told apart from the other kinds of TARGET (`all`, a
+/// pid, `PROGRAM:*`) and used in a log file name.
+pub fn valid_name(n: &str) -> bool {
+    !n.is_empty()
+        && n != "all"
+        && !n.bytes().all(|b| b.is_ascii_digit())
+        && !n.contains(|c: char| c.is_whitespace() || c == ':' || c == '/')
 }

@@ -110,7 +110,14 @@ impl Daemon {
         let sock_path = paths.sock();
         // We hold the lock, so any socket file left here is stale.
         let _ = std::fs::remove_file(&sock_path);
-        let listener = UnixListener::bind(&sock_path).map_err(|e| {
+        // Bind under umask 0177 so the socket is never, even briefly, open
+        // wider than 0600.
+        // SAFETY: umask cannot fail; the daemon is single-threaded.
+        let old_mask = unsafe { libc::umask(0o177) };
+        let bound = UnixListener::bind(&sock_path);
+        // SAFETY: as above, restoring the previous mask.
+        unsafe { libc::umask(old_mask) };
+        let listener = bound.map_err(|e| {
             SetupError::new(format!("cannot listen on {}: {e}", sock_path.display()))
         })?;
         std::fs::set_permissions(&sock_path, std::fs::Permissions::from_mode(0o600))
@@ -644,10 +651,10 @@ fn describe(req: &Request) -> String {
             t.iter().map(|a| a.0.as_str()).collect::<Vec<_>>().join(" ")
         )
         .to_lowercase(),
-        Request::Status(t) => format!(
-            "status {}",
-            t.iter().map(|a| a.0.as_str()).collect::<Vec<_>>().join(" ")
-        ),
+        Request::Status(t) => std::iter::once("status")
+            .chain(t.iter().map(|a| a.0.as_str()))
+            .collect::<Vec<_>>()
+            .join(" "),
         Request::Tail(t) => format!(
             "tail{} -n {} {} {}",
             if t.follow { " -f" } else { "" },

@@ -1,5 +1,14 @@
 //! Child output: pipes drained by the poll loop into log files (SPEC §7).
 //!
+//! Each captured stream of a service is a named pipe (FIFO) in the
+//! instance's `fifo/` directory, not an anonymous pipe. The child's end is
+//! opened read-write, so the child itself counts as a reader: if the daemon
+//! is killed, the child's writes do not raise SIGPIPE; they fill the pipe
+//! and wait, and a new daemon opens the same FIFO and carries on. Nothing
+//! is lost and the child is not killed by the daemon's death (SPEC §8). The
+//! daemon also holds its end read-write, so it never sees a hang-up between
+//! one process of a service and the next.
+//!
 //! A pipe is read until it would block, a bounded number of chunks per
 //! pass so one chatty child cannot starve the loop. A log that cannot be
 //! written records its error (shown in `status`) and drops the data; the
@@ -9,7 +18,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Reads per pipe per loop pass before yielding to other work.
@@ -152,6 +161,38 @@ pub fn tail(path: &Path, lines: usize, limit: usize) -> io::Result<Vec<u8>> {
             .unwrap_or(0)
     };
     Ok(buf.split_off(start))
+}
+
+/// Creates (or finds) the FIFO at `path` and opens the daemon's end:
+/// read-write, non-blocking, close-on-exec.
+pub fn open_fifo(path: &Path) -> io::Result<OwnedFd> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path has a NUL byte"))?;
+    // SAFETY: mkfifo on a valid C string.
+    if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::AlreadyExists {
+            return Err(e);
+        }
+    }
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !f.metadata()?.file_type().is_fifo() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a FIFO", path.display()),
+        ));
+    }
+    Ok(f.into())
+}
+
+/// Opens the child's end of a FIFO: read-write (see the module doc), blocking.
+pub fn child_end(path: &Path) -> io::Result<OwnedFd> {
+    Ok(OpenOptions::new().read(true).write(true).open(path)?.into())
 }
 
 /// What draining a pipe found.

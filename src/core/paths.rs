@@ -55,13 +55,18 @@ impl InstancePaths {
     pub fn logs(&self) -> PathBuf {
         self.dir.join("logs")
     }
+    /// Named pipes carrying children's output (see `output::Fifo`).
+    pub fn fifos(&self) -> PathBuf {
+        self.dir.join("fifo")
+    }
 
-    /// Creates the runtime, instance and logs directories, mode 0700.
+    /// Creates the runtime, instance, logs and fifo directories, mode 0700.
     pub fn create(&self) -> io::Result<()> {
         for dir in [
             self.dir.parent().unwrap_or(&self.dir),
             &self.dir,
             &self.logs(),
+            &self.fifos(),
         ] {
             make_private_dir(dir)?;
         }

@@ -317,8 +317,12 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
             m.last_exit = Some(kind);
             if p.group && m.pgid.is_some() {
                 // Grandchildren may still be winding down: STOPPING lasts
-                // until the whole group is gone (SIGKILL at the deadline).
+                // until the whole group is gone (SIGKILL at the deadline;
+                // past it, SIGKILL was sent: look again in a second).
                 fx.push(Effect::AwaitGroup);
+                if m.deadline.is_none() {
+                    m.deadline = Some(now + Duration::from_secs(1));
+                }
             } else {
                 settle_stopped(m, &mut fx);
             }

@@ -225,8 +225,19 @@ pub fn parse_env(v: &str) -> Result<Vec<(String, String)>, String> {
         if chars.peek().is_none() {
             return Ok(out);
         }
-        let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+        let mut key = String::new();
+        let mut has_eq = false;
+        for c in chars.by_ref() {
+            if c == '=' {
+                has_eq = true;
+                break;
+            }
+            key.push(c);
+        }
         let key = key.trim().to_string();
+        if !has_eq {
+            return Err(format!("environment entry '{key}' is not KEY=VALUE"));
+        }
         if key.is_empty() || key.contains(|c: char| c.is_whitespace() || c == '"') {
             return Err(format!("environment entry '{key}' is not KEY=VALUE"));
         }
@@ -377,6 +388,8 @@ mod tests {
             ]
         );
         assert!(parse_env("=1").is_err());
+        assert!(parse_env("NOEQUALS").is_err());
+        assert!(parse_env("A=1,B").is_err());
         assert!(parse_env("A=\"open").is_err());
     }
 

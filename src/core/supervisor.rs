@@ -15,7 +15,7 @@ use super::spec::{OutputSpec, ServiceSpec};
 use super::sys;
 use crate::wire::{Outcome, Response, ServiceInfo};
 use std::collections::{BTreeMap, HashMap};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,8 @@ pub struct Service {
     pub logs: [LogFile; 2],
     /// Stopped by a command: reload does not autostart it.
     pub held: bool,
+    /// The FIFO of each captured stream (see `output`).
+    pub fifos: [Option<PathBuf>; 2],
 }
 
 impl Service {
@@ -164,9 +166,50 @@ impl Supervisor {
                 pidfd: None,
                 logs,
                 held: false,
+                fifos: [None, None],
             },
         );
+        self.attach_output(id);
         id
+    }
+
+    /// Gives each captured stream of a service its FIFO, and the daemon's
+    /// end of it to the poll loop. A FIFO that cannot be made is a log error
+    /// (shown in `status`); the stream is then discarded.
+    pub fn attach_output(&mut self, id: Id) {
+        let dir = self.paths.fifos();
+        let Some(svc) = self.services.get_mut(&id) else {
+            return;
+        };
+        for stream in 0..2 {
+            let captured = svc.logs[stream].path.is_some()
+                && !(stream == 1 && svc.spec.redirect_stderr)
+                && !svc.spec.policy.adopted;
+            if !captured || svc.fifos[stream].is_some() {
+                continue;
+            }
+            let path = dir.join(format!(
+                "{}-{}",
+                svc.spec.name,
+                ["stdout", "stderr"][stream]
+            ));
+            match super::output::open_fifo(&path) {
+                Ok(fd) => {
+                    svc.fifos[stream] = Some(path);
+                    self.pipes.push(OutPipe {
+                        fd,
+                        service: id,
+                        stream,
+                    });
+                }
+                Err(e) => {
+                    let msg = format!("cannot make {}: {e}", path.display());
+                    svc.logs[stream].error = Some(msg.clone());
+                    let msg = format!("{}: log error: {msg}", svc.spec.name);
+                    self.log.error(&msg);
+                }
+            }
+        }
     }
 
     pub fn log_path(&self, spec: &ServiceSpec, stream: usize) -> Option<PathBuf> {
@@ -293,14 +336,31 @@ impl Supervisor {
         env.push(("SV_PROCESS_NAME".into(), spec.name.clone()));
         env.push(("SUPERVISOR_PROCESS_NAME".into(), spec.name.clone()));
         env.push(("SUPERVISOR_ENABLED".into(), "1".into()));
+        // The child's ends of the FIFOs live until the fork is done.
+        let mut ends: [Option<OwnedFd>; 2] = [None, None];
+        for (stream, end) in ends.iter_mut().enumerate() {
+            if let Some(path) = &svc.fifos[stream] {
+                match super::output::child_end(path) {
+                    Ok(fd) => *end = Some(fd),
+                    Err(e) => return self.spawn_failed(id, &e),
+                }
+            }
+        }
+        let out_target = |stream: usize, out: &OutputSpec| match &ends[stream] {
+            Some(fd) => Target::Fd(fd.as_raw_fd()),
+            None => match out {
+                OutputSpec::Daemon(fd) => Target::Fd(*fd),
+                OutputSpec::Auto | OutputSpec::File(_) | OutputSpec::Discard => Target::Null,
+            },
+        };
         let result =
             spawn::Command::new(&spec.argv, &env, spec.cwd.as_deref()).and_then(|mut cmd| {
                 cmd.umask = spec.umask;
-                cmd.stdout = target(&spec.stdout);
+                cmd.stdout = out_target(0, &spec.stdout);
                 cmd.stderr = if spec.redirect_stderr {
                     Target::SameAsStdout
                 } else {
-                    target(&spec.stderr)
+                    out_target(1, &spec.stderr)
                 };
                 cmd.user = user;
                 cmd.spawn()
@@ -309,15 +369,6 @@ impl Supervisor {
         match result {
             Ok(child) => {
                 self.by_pid.insert(child.pid, id);
-                for (stream, fd) in [child.stdout, child.stderr].into_iter().enumerate() {
-                    if let Some(fd) = fd {
-                        self.pipes.push(OutPipe {
-                            fd,
-                            service: id,
-                            stream,
-                        });
-                    }
-                }
                 self.log.info(&format!("{name}: spawned pid {}", child.pid));
                 Event::Spawned(child.pid)
             }
@@ -364,9 +415,20 @@ impl Supervisor {
     }
 
     fn forget(&mut self, id: Id) {
-        if let Some(svc) = self.services.remove(&id) {
+        if let Some(mut svc) = self.services.remove(&id) {
             if let Some(pid) = svc.m.pid {
                 self.by_pid.remove(&pid);
+            }
+            // Last words first, then the FIFOs go.
+            for p in self.pipes.iter().filter(|p| p.service == id) {
+                let log = &mut svc.logs[p.stream];
+                let _ = super::output::drain(&p.fd, |data| {
+                    log.write(data);
+                });
+            }
+            self.pipes.retain(|p| p.service != id);
+            for path in svc.fifos.iter().flatten() {
+                let _ = std::fs::remove_file(path);
             }
             self.log.info(&format!("{}: removed", svc.name()));
         }
@@ -549,14 +611,6 @@ pub(crate) fn svc_reason(s: &Service) -> String {
             s.m.last_exit.map(ExitKind::describe).unwrap_or_default()
         ),
         Reason::None => s.m.last_exit.map(ExitKind::describe).unwrap_or_default(),
-    }
-}
-
-fn target(out: &OutputSpec) -> Target {
-    match out {
-        OutputSpec::Auto | OutputSpec::File(_) => Target::Pipe,
-        OutputSpec::Discard => Target::Null,
-        OutputSpec::Daemon(fd) => Target::Fd(*fd),
     }
 }
 

@@ -196,6 +196,8 @@ fn machine_in(state: State, want: Want, p: &Policy, now: Instant) -> Machine {
             _ => Some(now),
         };
         m.ever_started = true;
+        // Spawned makes our child the leader of its own group.
+        m.pgid = (!p.adopted).then_some(PID);
     }
     m.deadline = match state {
         State::Pending => Some(now + secs(5)),
@@ -698,11 +700,38 @@ fn transitions_table() {
             pid: Some(PID),
         },
         Case {
-            name: "STOPPING -Exited-> STOPPED",
+            name: "STOPPING (not grouped) -Exited-> STOPPED",
+            from: State::Stopping,
+            want: Want::Down,
+            policy: Policy {
+                group: false,
+                ..auto(AutoRestart::Always, 3)
+            },
+            ev: Event::Exited(ExitKind::Signal(libc::SIGTERM)),
+            to: State::Stopped,
+            want_after: Want::Down,
+            fx: vec![],
+            deadline: None,
+            pid: None,
+        },
+        Case {
+            name: "STOPPING -Exited-> leader gone, AwaitGroup, deadline kept",
             from: State::Stopping,
             want: Want::Down,
             policy: auto(AutoRestart::Always, 3),
             ev: Event::Exited(ExitKind::Signal(libc::SIGTERM)),
+            to: State::Stopping,
+            want_after: Want::Down,
+            fx: vec![Effect::AwaitGroup],
+            deadline: Some(secs(10)),
+            pid: None,
+        },
+        Case {
+            name: "STOPPING adopted -Exited-> STOPPED (no group to wait for)",
+            from: State::Stopping,
+            want: Want::Down,
+            policy: adopted(),
+            ev: Event::Exited(ExitKind::Unknown),
             to: State::Stopped,
             want_after: Want::Down,
             fx: vec![],
@@ -916,10 +945,10 @@ fn transitions_table() {
             pid: Some(PID),
         },
         Case {
-            name: "STOPPING (Gone) -Exited-> STOPPED and Forget",
+            name: "STOPPING (Gone, not grouped) -Exited-> STOPPED and Forget",
             from: State::Stopping,
             want: Want::Gone,
-            policy: never(),
+            policy: custom_stop.clone(),
             ev: Event::Exited(ExitKind::Code(0)),
             to: State::Stopped,
             want_after: Want::Gone,
@@ -1939,27 +1968,21 @@ fn sweep_never_panics_and_keeps_invariants() {
             let reachable = reachable_wants(state).contains(&want);
             for (pname, p) in sweep_policies() {
                 for (attempts, restarts) in [(0, 0), (1, 0), (2, 2), (7, 1)] {
-                    for stopping_killed in [false, true] {
-                        if stopping_killed && state != State::Stopping {
-                            continue;
-                        }
+                    let mut base = machine_in(state, want, &p, now);
+                    base.attempts = attempts;
+                    base.restarts = restarts;
+                    for (vname, start) in variants(&base, &p, now) {
                         for ev in all_events(now) {
-                            let mut m = machine_in(state, want, &p, now);
-                            m.attempts = attempts;
-                            m.restarts = restarts;
-                            if stopping_killed {
-                                m.deadline = None;
-                            }
-                            let before = m.clone();
+                            let mut m = start.clone();
                             let fx = step(&mut m, &p, ev, now);
                             steps += 1;
                             let ctx = format!(
                                 "{} want={want:?} {pname} a={attempts} r={restarts} \
-                                 killed={stopping_killed} {ev:?} -> {} {fx:?}",
+                                 [{vname}] {ev:?} -> {} {fx:?}",
                                 state.name(),
                                 m.state.name()
                             );
-                            check(&before, &m, &p, ev, &fx, now, reachable, &ctx);
+                            check(&start, &m, &p, ev, &fx, now, reachable, &ctx);
                         }
                     }
                 }
@@ -1967,6 +1990,55 @@ fn sweep_never_panics_and_keeps_invariants() {
         }
     }
     assert!(steps > 5000, "{steps}");
+}
+
+/// The ways a machine can be found in `base.state`, all reachable (given
+/// the policy): `base` itself plus the variations the state allows.
+fn variants(base: &Machine, p: &Policy, now: Instant) -> Vec<(&'static str, Machine)> {
+    let with = |f: &dyn Fn(&mut Machine)| {
+        let mut m = base.clone();
+        f(&mut m);
+        m
+    };
+    let mut v = vec![("as built", base.clone())];
+    match base.state {
+        State::Stopped | State::Exited | State::Fatal | State::Pending | State::Backoff => {
+            // An exit other than from STOPPING leaves the old group behind.
+            v.push(("stale pgid", with(&|m| m.pgid = Some(PID))));
+        }
+        State::Starting | State::Running => {
+            v.push(("group gone", with(&|m| m.pgid = None)));
+        }
+        State::Suspended => {
+            v.push(("group gone", with(&|m| m.pgid = None)));
+            if !p.startsecs.is_zero() {
+                // Suspended while STARTING, startsecs not over yet.
+                v.push(("suspended young", with(&|m| m.started_at = Some(now))));
+            }
+        }
+        State::Stopping => {
+            v.push(("killed", with(&|m| m.deadline = None)));
+            v.push(("group gone", with(&|m| m.pgid = None)));
+            if p.group && !p.adopted {
+                v.push(("leader gone", with(&|m| m.pid = None)));
+                v.push((
+                    "leader gone, killed",
+                    with(&|m| {
+                        m.pid = None;
+                        m.deadline = Some(now + secs(1));
+                    }),
+                ));
+                v.push((
+                    "leader gone after the kill",
+                    with(&|m| {
+                        m.pid = None;
+                        m.deadline = None;
+                    }),
+                ));
+            }
+        }
+    }
+    v
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1999,10 +2071,29 @@ fn check(
         "{ctx}: signals mixed with Spawn/Forget"
     );
     assert!(signals.len() <= 2, "{ctx}");
+    let awaits = count(fx, |e| *e == Effect::AwaitGroup);
+    assert!(awaits <= 1, "{ctx}: more than one AwaitGroup");
+    if awaits == 1 {
+        assert_eq!(
+            m.state,
+            State::Stopping,
+            "{ctx}: AwaitGroup outside STOPPING"
+        );
+        assert_eq!(m.pid, None, "{ctx}: AwaitGroup with the leader alive");
+        assert!(m.pgid.is_some(), "{ctx}: AwaitGroup with no group");
+        assert!(p.group && !p.adopted, "{ctx}: AwaitGroup when not grouped");
+        assert_eq!(spawns + forgets, 0, "{ctx}");
+    }
 
     // ---- pid and process
     if m.state.has_process() && m.pid.is_none() {
-        assert_eq!(spawns, 1, "{ctx}: a process state with no pid and no Spawn");
+        // Either a restart is on its way, or the leader of a stopping
+        // service is gone and its group is being waited for.
+        let awaiting = m.state == State::Stopping && m.pgid.is_some() && p.group;
+        assert!(
+            spawns == 1 || awaiting,
+            "{ctx}: a process state with no pid, no Spawn and no group to wait for"
+        );
     }
     if !m.state.has_process() {
         assert_eq!(m.pid, None, "{ctx}: a pid kept in a state with no process");
@@ -2025,6 +2116,26 @@ fn check(
         assert_eq!(m.started_at, Some(now), "{ctx}");
         assert!(m.ever_started, "{ctx}");
         assert!(fx.is_empty(), "{ctx}");
+        let pgid = if p.adopted { None } else { Some(pid) };
+        assert_eq!(m.pgid, pgid, "{ctx}: our child leads its own group");
+    }
+    if ev == Event::GroupGone {
+        assert_eq!(m.pgid, None, "{ctx}");
+        if before.state == State::Stopping && before.pid.is_none() {
+            assert_eq!(
+                m.state,
+                State::Stopped,
+                "{ctx}: the group was all that was left"
+            );
+            assert_eq!(m.deadline, None, "{ctx}");
+            let expect: &[Effect] = if m.want == Want::Gone { &[Forget] } else { &[] };
+            assert_eq!(fx, expect, "{ctx}");
+        } else {
+            let mut expect = before.clone();
+            expect.pgid = None;
+            assert_eq!(*m, expect, "{ctx}: GroupGone changed more than pgid");
+            assert!(fx.is_empty(), "{ctx}");
+        }
     }
 
     // ---- signals
@@ -2038,7 +2149,11 @@ fn check(
     }
     if !signals.is_empty() {
         assert_eq!(m.state, State::Stopping, "{ctx}: signal outside STOPPING");
-        assert!(m.pid.is_some(), "{ctx}: signal with no pid");
+        if m.pid.is_none() {
+            // Only the leader's group is left: it can only be killed.
+            assert!(m.pgid.is_some() && group, "{ctx}: signal with no target");
+            assert_eq!(signals, vec![(libc::SIGKILL, true)], "{ctx}");
+        }
     }
     if signals.contains(&(libc::SIGCONT, group)) && p.stopsignal != libc::SIGCONT {
         assert_eq!(before.state, State::Suspended, "{ctx}: SIGCONT");
@@ -2081,9 +2196,17 @@ fn check(
             if before.state != State::Stopping {
                 assert_eq!(m.deadline, Some(now + p.stopwait), "{ctx}");
                 assert_eq!(signals.first(), Some(&(p.stopsignal, group)), "{ctx}");
-            } else if ev == Event::Timer {
+            } else if ev == Event::Timer && before.pid.is_some() {
                 assert_eq!(m.deadline, None, "{ctx}: deadline after SIGKILL");
-                assert_eq!(signals, vec![(libc::SIGKILL, group)], "{ctx}");
+                assert_eq!(fx, [sig(libc::SIGKILL, group)], "{ctx}");
+            } else if ev == Event::Timer {
+                // Only the group is left: kill it and look again in 1 s.
+                assert_eq!(m.deadline, Some(now + secs(1)), "{ctx}: group re-check");
+                assert_eq!(fx, [sig(libc::SIGKILL, true), Effect::AwaitGroup], "{ctx}");
+            } else if fx.contains(&Effect::AwaitGroup) && before.deadline.is_none() {
+                // The leader left after SIGKILL: the group is looked at again.
+                assert_eq!(m.deadline, Some(now + secs(1)), "{ctx}: group re-check");
+                assert!(signals.is_empty(), "{ctx}");
             } else {
                 assert_eq!(
                     m.deadline, before.deadline,
@@ -2117,8 +2240,59 @@ fn check(
             assert_eq!(spawns, 0, "{ctx}: Never restarted");
         }
         if before.state == State::Stopping {
-            assert_eq!(m.state, State::Stopped, "{ctx}");
             assert_eq!(spawns, 0, "{ctx}: a stopped process was restarted");
+            if p.group && before.pgid.is_some() {
+                assert_eq!(m.state, State::Stopping, "{ctx}: group not waited for");
+                assert_eq!(fx, [Effect::AwaitGroup], "{ctx}");
+                // The stop deadline stands; past SIGKILL, a 1 s re-check.
+                let expect = before.deadline.or(Some(now + secs(1)));
+                assert_eq!(m.deadline, expect, "{ctx}");
+            } else {
+                assert_eq!(m.state, State::Stopped, "{ctx}");
+                assert_eq!(m.deadline, None, "{ctx}");
+                assert_eq!(m.pgid, None, "{ctx}");
+                let expect: &[Effect] = if m.want == Want::Gone { &[Forget] } else { &[] };
+                assert_eq!(fx, expect, "{ctx}");
+            }
+        }
+        // SPEC §6: an exit before startsecs (also one suspended during
+        // startsecs) is a failed attempt; after it, a restart at once.
+        let early = before.state == State::Starting
+            || before.state == State::Suspended
+                && before.started_at.is_some_and(|t| now < t + p.startsecs);
+        let auto = matches!(p.restart, RestartRule::Auto { .. });
+        let with_process = matches!(
+            before.state,
+            State::Starting | State::Running | State::Suspended
+        );
+        if auto && before.want == Want::Up && with_process {
+            if early {
+                assert!(
+                    matches!(m.state, State::Backoff | State::Fatal),
+                    "{ctx}: an early exit neither backed off nor gave up"
+                );
+                assert_eq!(m.attempts, before.attempts + 1, "{ctx}");
+            } else {
+                assert_ne!(m.state, State::Backoff, "{ctx}: a late exit backed off");
+                assert_eq!(m.attempts, before.attempts, "{ctx}");
+            }
+        }
+    }
+    if before.state == State::Suspended && ev == Event::Continued {
+        match before
+            .started_at
+            .map(|t| t + p.startsecs)
+            .filter(|d| *d > now)
+        {
+            Some(due) => {
+                assert_eq!(m.state, State::Starting, "{ctx}: startsecs not over");
+                assert_eq!(m.deadline, Some(due), "{ctx}: startsecs from the spawn");
+                assert_eq!(m.attempts, before.attempts, "{ctx}");
+            }
+            None => {
+                assert_eq!(m.state, State::Running, "{ctx}");
+                assert_eq!(m.attempts, 0, "{ctx}: RUNNING resets attempts");
+            }
         }
     }
     if ev == Event::SpawnFailed {
@@ -2281,4 +2455,282 @@ fn removal_waits_for_the_group_then_forgets() {
     assert_eq!(fx, vec![Effect::AwaitGroup]);
     let fx = step(&mut m, &p, Event::GroupGone, now);
     assert_eq!(fx, vec![Effect::Forget]);
+}
+
+#[test]
+fn suspended_during_startsecs_exit_is_early_after_it_is_late() {
+    // Killed while still suspended: before startsecs it is a failed
+    // attempt, after startsecs an unexpected exit restarted at once.
+    let p = auto(AutoRestart::Unexpected, 3);
+    let t0 = Instant::now();
+    for (age, early) in [(millis(300), true), (secs(5), false)] {
+        let mut m = Machine::new();
+        step(&mut m, &p, Event::Start, t0);
+        step(&mut m, &p, Event::Spawned(500), t0);
+        step(&mut m, &p, Event::Suspended, t0 + millis(100));
+        assert_eq!(m.state, State::Suspended);
+        assert_eq!(m.deadline, None, "no startsecs timer while suspended");
+        let fx = step(
+            &mut m,
+            &p,
+            Event::Exited(ExitKind::Signal(libc::SIGKILL)),
+            t0 + age,
+        );
+        if early {
+            assert_eq!(fx, vec![], "{age:?}");
+            assert_eq!(m.state, State::Backoff, "{age:?}");
+            assert_eq!(m.attempts, 1);
+            assert_eq!(m.deadline, Some(t0 + age + secs(1)));
+        } else {
+            assert_eq!(fx, vec![Spawn], "{age:?}");
+            assert_eq!(m.attempts, 0);
+            assert_eq!(m.restarts, 1);
+        }
+    }
+}
+
+#[test]
+fn continued_during_startsecs_keeps_the_original_deadline() {
+    let p = Policy {
+        startsecs: secs(3),
+        ..auto(AutoRestart::Unexpected, 3)
+    };
+    let t0 = Instant::now();
+    let mut m = Machine::new();
+    step(&mut m, &p, Event::Start, t0);
+    step(&mut m, &p, Event::Spawned(501), t0);
+    step(&mut m, &p, Event::Suspended, t0 + secs(1));
+    step(&mut m, &p, Event::Continued, t0 + secs(2));
+    assert_eq!(m.state, State::Starting);
+    assert_eq!(
+        m.deadline,
+        Some(t0 + secs(3)),
+        "startsecs counts from the spawn"
+    );
+    step(&mut m, &p, Event::Timer, t0 + secs(3));
+    assert_eq!(m.state, State::Running);
+}
+
+/// The leader's group, one step at a time (`machine_in` gives a process of
+/// ours a group led by it, as `Spawned` does).
+#[test]
+fn group_transitions_table() {
+    type Setup = fn(&mut Machine);
+    let t0 = Instant::now();
+    let now = t0 + secs(100);
+    let as_built: Setup = |_| {};
+    let leader_gone: Setup = |m| m.pid = None;
+    let group_gone: Setup = |m| m.pgid = None;
+    let kill_g = sig(libc::SIGKILL, true);
+    // (name, state, want, setup, event, state after, effects, deadline
+    // after relative to now, pid after, pgid after)
+    #[allow(clippy::type_complexity)]
+    let table: Vec<(
+        &str,
+        State,
+        Want,
+        Setup,
+        Event,
+        State,
+        Vec<Effect>,
+        Option<Duration>,
+        Option<i32>,
+        Option<i32>,
+    )> = vec![
+        (
+            "leader exits, group lingers",
+            State::Stopping,
+            Want::Down,
+            as_built,
+            Event::Exited(ExitKind::Code(0)),
+            State::Stopping,
+            vec![Effect::AwaitGroup],
+            Some(secs(10)),
+            None,
+            Some(PID),
+        ),
+        (
+            "group gone after the leader: STOPPED",
+            State::Stopping,
+            Want::Down,
+            leader_gone,
+            Event::GroupGone,
+            State::Stopped,
+            vec![],
+            None,
+            None,
+            None,
+        ),
+        (
+            "group gone after the leader, removed: Forget",
+            State::Stopping,
+            Want::Gone,
+            leader_gone,
+            Event::GroupGone,
+            State::Stopped,
+            vec![Forget],
+            None,
+            None,
+            None,
+        ),
+        (
+            "stopwait over with only the group left: SIGKILL, look again in 1 s",
+            State::Stopping,
+            Want::Down,
+            leader_gone,
+            Event::Timer,
+            State::Stopping,
+            vec![kill_g, Effect::AwaitGroup],
+            Some(secs(1)),
+            None,
+            Some(PID),
+        ),
+        (
+            "group gone while the leader lives: only pgid",
+            State::Stopping,
+            Want::Down,
+            as_built,
+            Event::GroupGone,
+            State::Stopping,
+            vec![],
+            Some(secs(10)),
+            Some(PID),
+            None,
+        ),
+        (
+            "leader exits with no group left: STOPPED at once",
+            State::Stopping,
+            Want::Down,
+            group_gone,
+            Event::Exited(ExitKind::Code(0)),
+            State::Stopped,
+            vec![],
+            None,
+            None,
+            None,
+        ),
+        (
+            "removed, leader exits with no group left: Forget at once",
+            State::Stopping,
+            Want::Gone,
+            group_gone,
+            Event::Exited(ExitKind::Code(0)),
+            State::Stopped,
+            vec![Forget],
+            None,
+            None,
+            None,
+        ),
+        (
+            "Stop while only the group is left: nothing more",
+            State::Stopping,
+            Want::Down,
+            leader_gone,
+            Event::Stop,
+            State::Stopping,
+            vec![],
+            Some(secs(10)),
+            None,
+            Some(PID),
+        ),
+        (
+            "Start while only the group is left: ignored",
+            State::Stopping,
+            Want::Down,
+            leader_gone,
+            Event::Start,
+            State::Stopping,
+            vec![],
+            Some(secs(10)),
+            None,
+            Some(PID),
+        ),
+        (
+            "GroupGone while RUNNING: only pgid",
+            State::Running,
+            Want::Up,
+            as_built,
+            Event::GroupGone,
+            State::Running,
+            vec![],
+            None,
+            Some(PID),
+            None,
+        ),
+        (
+            "GroupGone while STOPPED: only pgid",
+            State::Stopped,
+            Want::Down,
+            |m| m.pgid = Some(PID),
+            Event::GroupGone,
+            State::Stopped,
+            vec![],
+            None,
+            None,
+            None,
+        ),
+    ];
+    let p = never();
+    for (name, from, want, setup, ev, to, fx, deadline, pid, pgid) in table {
+        let mut m = machine_in(from, want, &p, now);
+        setup(&mut m);
+        let got = step(&mut m, &p, ev, now);
+        assert_eq!(got, fx, "{name}: effects");
+        assert_eq!(m.state, to, "{name}: state");
+        assert_eq!(m.deadline, deadline.map(|d| now + d), "{name}: deadline");
+        assert_eq!(m.pid, pid, "{name}: pid");
+        assert_eq!(m.pgid, pgid, "{name}: pgid");
+    }
+}
+
+#[test]
+fn not_grouped_or_adopted_stop_does_not_wait_for_a_group() {
+    for p in [
+        Policy {
+            group: false,
+            ..never()
+        },
+        adopted(),
+    ] {
+        let t0 = Instant::now();
+        let mut m = Machine::new();
+        step(&mut m, &p, Event::Start, t0);
+        step(&mut m, &p, Event::Spawned(600), t0);
+        assert_eq!(m.pgid.is_some(), !p.adopted, "adopted: not our group");
+        step(&mut m, &p, Event::Stop, t0);
+        let fx = step(&mut m, &p, Event::Exited(ExitKind::Code(0)), t0);
+        assert_eq!(fx, vec![], "group={} adopted={}", p.group, p.adopted);
+        assert_eq!(m.state, State::Stopped);
+    }
+}
+
+#[test]
+fn stopping_with_only_the_group_left_always_has_a_deadline() {
+    let p = Policy::default();
+    let t0 = Instant::now();
+    let mut m = Machine::new();
+    step(&mut m, &p, Event::Start, t0);
+    step(&mut m, &p, Event::Spawned(700), t0);
+    step(&mut m, &p, Event::Stop, t0);
+    let t1 = t0 + p.stopwait;
+    // The leader ignores SIGTERM: SIGKILL to the group at the deadline.
+    assert_eq!(
+        step(&mut m, &p, Event::Timer, t1),
+        vec![sig(libc::SIGKILL, true)]
+    );
+    assert_eq!(m.deadline, None);
+    // The leader dies; a group member is still there (not yet gone).
+    let fx = step(
+        &mut m,
+        &p,
+        Event::Exited(ExitKind::Signal(libc::SIGKILL)),
+        t1 + millis(5),
+    );
+    assert_eq!(fx, vec![Effect::AwaitGroup]);
+    assert_eq!(m.state, State::Stopping);
+    assert_eq!(m.pid, None);
+    assert!(
+        m.deadline.is_some(),
+        "STOPPING with only the group left and no timer to look at it again"
+    );
 }

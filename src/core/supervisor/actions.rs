@@ -334,6 +334,8 @@ impl Supervisor {
             let Some(svc) = self.services.get(&item.id) else {
                 let o = match item.phase {
                     Phase::Removing => ok(&item.name, "removed"),
+                    // Removed by someone else while it stopped: it did stop.
+                    Phase::Stopping if !item.restart => ok(&item.name, "stopped (and removed)"),
                     Phase::Stopping | Phase::Starting | Phase::Done => {
                         err(&item.name, "removed meanwhile")
                     }

@@ -1,0 +1,837 @@
+//! SPEC 3 (`check`, a daemon on a broken config), 4.2 (the supervisord-style
+//! command set on programs from a config file: status, start, stop, restart,
+//! targets, priority, reload, the shell) and 11 (their fine points), run
+//! against a real daemon per test.
+mod common;
+use common::*;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+const N: u8 = 7;
+
+/// Writes `conf` to `sv.work/sv.conf` and returns its path.
+fn write_conf(sv: &Sv, conf: &str) -> PathBuf {
+    let path = sv.work.path().join("sv.conf");
+    std::fs::write(&path, conf).expect("write config");
+    path
+}
+
+/// Spawns `sv daemon N -c PATH` with its stderr in `work/daemon.err`.
+fn spawn_daemon(sv: &Sv, path: &Path) -> Child {
+    let err = std::fs::File::create(sv.work.path().join("daemon.err")).expect("daemon.err");
+    sv.command()
+        .args(["daemon", &N.to_string(), "-c"])
+        .arg(path)
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .expect("spawn sv daemon")
+}
+
+/// A daemon of its own running `conf`.
+fn start(conf: &str) -> Sv {
+    let mut sv = Sv::new(N);
+    let path = write_conf(&sv, conf);
+    let child = spawn_daemon(&sv, &path);
+    sv.child = Some(child);
+    sv.wait_ready();
+    sv
+}
+
+/// The daemon's pid (the child this test spawned).
+fn daemon_pid(sv: &Sv) -> i32 {
+    sv.child.as_ref().expect("daemon child").id() as i32
+}
+
+/// `(NAME, STATE)` of every row of `sv status`.
+fn rows(sv: &Sv) -> Vec<(String, String)> {
+    let r = sv.sv(&["status"]);
+    r.ok()
+        .lines()
+        .map(|l| {
+            let mut w = l.split_whitespace();
+            (
+                w.next().unwrap_or("").to_string(),
+                w.next().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Each line with its runs of blanks squeezed to one space.
+fn norm(out: &str) -> Vec<String> {
+    out.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// The status table's STATE and detail columns start at the same offset
+/// in every row.
+#[track_caller]
+fn assert_aligned(out: &str) {
+    let starts = |l: &str| -> Vec<usize> {
+        let mut v = Vec::new();
+        let b = l.as_bytes();
+        for i in 1..b.len() {
+            if b[i] != b' ' && b[i - 1] == b' ' {
+                v.push(i);
+            }
+        }
+        v
+    };
+    let cols: Vec<(usize, usize)> = out
+        .lines()
+        .map(|l| {
+            let s = starts(l);
+            (s[0], s[1])
+        })
+        .collect();
+    assert!(cols.windows(2).all(|w| w[0] == w[1]), "not aligned:\n{out}");
+}
+
+fn names(sv: &Sv) -> Vec<String> {
+    rows(sv).into_iter().map(|(n, _)| n).collect()
+}
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn lines_of(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A program that sleeps, with startsecs=0.
+fn sleeper(name: &str, extra: &str) -> String {
+    format!("[program:{name}]\ncommand=/bin/sleep 60\nstartsecs=0\n{extra}\n")
+}
+
+// ---------------------------------------------------------------- check (3)
+
+#[test]
+fn check_lists_processes_then_warnings() {
+    let sv = Sv::new(N);
+    let conf = repo("testdata/configs/supervisord-docker.conf");
+    let r = sv.run(&["check".as_ref(), "-c".as_ref(), conf.as_os_str()]);
+    let out = r.ok();
+    let lines: Vec<&str> = out.lines().collect();
+    let procs: Vec<(&str, String)> = lines
+        .iter()
+        .take_while(|l| !l.starts_with("warning: "))
+        .map(|l| {
+            let (name, cmd) = l.split_once("  ").expect("NAME  command");
+            (name, cmd.trim_start().to_string())
+        })
+        .collect();
+    assert_eq!(
+        procs,
+        vec![
+            ("nginx", "/usr/sbin/nginx -g 'daemon off;'".to_string()),
+            (
+                "php-fpm",
+                "/usr/local/sbin/php-fpm --nodaemonize".to_string()
+            ),
+            (
+                "queue-worker_00",
+                "php /var/www/html/artisan queue:work --sleep=3 --tries=3 --max-time=3600"
+                    .to_string()
+            ),
+            (
+                "queue-worker_01",
+                "php /var/www/html/artisan queue:work --sleep=3 --tries=3 --max-time=3600"
+                    .to_string()
+            ),
+            (
+                "queue-worker_02",
+                "php /var/www/html/artisan queue:work --sleep=3 --tries=3 --max-time=3600"
+                    .to_string()
+            ),
+            (
+                "queue-worker_03",
+                "php /var/www/html/artisan queue:work --sleep=3 --tries=3 --max-time=3600"
+                    .to_string()
+            ),
+            ("cron", "/usr/sbin/cron -f".to_string()),
+        ],
+        "{out}"
+    );
+    let warnings: Vec<&str> = lines[procs.len()..].to_vec();
+    assert!(warnings.iter().all(|w| w.starts_with("warning: ")), "{out}");
+    for named in [
+        "[supervisord]",
+        "[unix_http_server]",
+        "[rpcinterface:supervisor]",
+        "[supervisorctl]",
+        "stdout_events_enabled",
+    ] {
+        assert!(
+            warnings.iter().any(|w| w.contains(named)),
+            "no warning names {named}: {out}"
+        );
+    }
+    // Each warning names the file and line.
+    let file = conf.display().to_string();
+    assert!(
+        warnings
+            .iter()
+            .all(|w| w.starts_with(&format!("warning: {file}:"))),
+        "{out}"
+    );
+    assert_eq!(r.stderr, "");
+}
+
+#[test]
+fn check_accepts_the_shipped_configs() {
+    let sv = Sv::new(N);
+    let conf = repo("testdata/configs/ecommerce.conf");
+    let r = sv.run(&["check".as_ref(), "-c".as_ref(), conf.as_os_str()]);
+    let out = r.ok();
+    let got: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            vec!["ecommerce_api_00", "/bin/sleep", "3600"],
+            vec!["ecommerce_api_01", "/bin/sleep", "3600"],
+        ],
+        "{out}"
+    );
+
+    let conf = repo("testdata/demo.conf");
+    let r = sv.run(&["check".as_ref(), "-c".as_ref(), conf.as_os_str()]);
+    let out = r.ok();
+    let names: Vec<&str> = out
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "parrot",
+            "parrots_00",
+            "parrots_01",
+            "parrots_02",
+            "crasher",
+            "chatty"
+        ],
+        "{out}"
+    );
+    assert!(out.contains("--message 'copy 1 of parrots'"), "{out}");
+    assert!(!out.contains("warning"), "{out}");
+}
+
+#[test]
+fn check_reports_a_broken_config_with_file_and_line() {
+    let sv = Sv::new(N);
+    let path = write_conf(
+        &sv,
+        "[program:a]\ncommand=/bin/true\n\n[program:b]\ncommand=/bin/true\nbogus_key=1\n",
+    );
+    let r = sv.run(&["check".as_ref(), "-c".as_ref(), path.as_os_str()]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let want = format!("error: {}:6: ", path.display());
+    assert!(r.stderr.starts_with(&want), "{r:?}");
+    assert!(r.stderr.contains("bogus_key"), "{r:?}");
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+
+    // A program without a command names its section's line.
+    let path = write_conf(&sv, "; nothing\n[program:a]\nnumprocs=2\n");
+    let r = sv.run(&["check".as_ref(), "-c".as_ref(), path.as_os_str()]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .starts_with(&format!("error: {}:2: ", path.display())),
+        "{r:?}"
+    );
+    // A bad value.
+    let path = write_conf(&sv, "[program:a]\ncommand=/bin/true\nnumprocs=many\n");
+    let r = sv.run(&["check".as_ref(), "-c".as_ref(), path.as_os_str()]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .starts_with(&format!("error: {}:3: ", path.display())),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn daemon_refuses_a_broken_config_and_starts_nothing() {
+    let mut sv = Sv::new(N);
+    let path = write_conf(
+        &sv,
+        "[program:marker]\ncommand=/bin/sh -c 'touch started; exec sleep 60'\nstartsecs=0\n\ngarbage line\n",
+    );
+    let out = sv
+        .command()
+        .args(["daemon", &N.to_string(), "-c"])
+        .arg(&path)
+        .stdout(Stdio::null())
+        .output()
+        .expect("run daemon");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("error: {}:5:", path.display())),
+        "{stderr}"
+    );
+    assert!(!sv.work.path().join("started").exists());
+    let r = sv.sv(&["status"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    // Nothing to close.
+    let r = sv.close();
+    assert_eq!(r.code, 3, "{r:?}");
+}
+
+// ------------------------------------------- status/start/stop/restart (4.2)
+
+#[test]
+fn status_start_stop_restart_print_like_supervisorctl() {
+    let sv = start(&format!(
+        "{}{}",
+        sleeper("web", ""),
+        sleeper("db", "autostart=false")
+    ));
+    sv.wait_state("web", "RUNNING", 10);
+    let pid = sv.pid("web").expect("web pid");
+
+    let r = sv.sv(&["status", "db"]);
+    assert_eq!(norm(r.ok()), ["db STOPPED Not started"]);
+    let r = sv.sv(&["status"]);
+    let out = r.ok();
+    let lines = norm(out);
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with(&format!("web RUNNING pid {pid}, uptime 0:00:")),
+        "{out}"
+    );
+    assert_eq!(lines[1], "db STOPPED Not started", "{out}");
+    assert_aligned(out);
+
+    let r = sv.sv(&["start", "web"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    // Errors go to stderr (SPEC 1).
+    assert_eq!(r.stderr, "web: ERROR (already started)\n", "{r:?}");
+    assert_eq!(r.stdout, "", "{r:?}");
+
+    let r = sv.sv(&["start", "db"]);
+    assert_eq!(r.ok(), "db: started\n");
+    assert_eq!(sv.state("db").unwrap().0, "RUNNING");
+
+    let r = sv.sv(&["stop", "web"]);
+    assert_eq!(r.ok(), "web: stopped\n");
+    assert_eq!(sv.state("web").unwrap().0, "STOPPED");
+    assert!(wait_until(5, || !alive(pid)));
+
+    let dbpid = sv.pid("db").expect("db pid");
+    let r = sv.sv(&["restart", "db"]);
+    assert_eq!(r.ok(), "db: stopped\ndb: started\n");
+    let newpid = sv.pid("db").expect("db pid");
+    assert_ne!(newpid, dbpid);
+    assert!(!alive(dbpid));
+    assert!(alive(newpid));
+
+    // Restarting a stopped program only starts it.
+    let r = sv.sv(&["restart", "web"]);
+    assert!(r.ok().ends_with("web: started\n"), "{r:?}");
+    assert_eq!(sv.state("web").unwrap().0, "RUNNING");
+
+    // Status exits 0 whatever the states; unknown names fail.
+    let r = sv.sv(&["stop", "all"]);
+    r.ok();
+    assert_eq!(sv.sv(&["status"]).code, 0);
+    let r = sv.sv(&["status", "nosuch"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("nosuch"), "{r:?}");
+    let r = sv.sv(&["start", "nosuch"]);
+    assert_eq!(r.code, 1, "{r:?}");
+}
+
+#[test]
+fn start_waits_past_startsecs() {
+    let sv = start("[program:slow]\ncommand=/bin/sleep 60\nstartsecs=1\nautostart=false\n");
+    let t = Instant::now();
+    let r = sv.sv(&["start", "slow"]);
+    let took = t.elapsed();
+    assert_eq!(r.ok(), "slow: started\n");
+    assert!(
+        took >= Duration::from_millis(900),
+        "returned after {took:?}"
+    );
+    assert!(took < Duration::from_secs(5), "returned after {took:?}");
+    // Already RUNNING when start returns.
+    assert_eq!(sv.state("slow").unwrap().0, "RUNNING");
+}
+
+#[test]
+fn start_of_a_program_that_exits_quickly_fails_after_its_retries() {
+    let sv = start(
+        "[program:quick]\ncommand=/bin/sh -c 'echo try >> tries; exit 1'\nstartsecs=1\nstartretries=2\nautostart=false\n",
+    );
+    let r = sv.sv(&["start", "quick"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(
+        r.stderr, "quick: ERROR (Exited too quickly (process log may have details))\n",
+        "{r:?}"
+    );
+    let (state, detail) = sv.state("quick").unwrap();
+    assert_eq!(state, "FATAL");
+    assert_eq!(detail, "Exited too quickly (process log may have details)");
+    assert_eq!(lines_of(&sv.work.path().join("tries")).len(), 2);
+}
+
+#[test]
+fn start_of_a_missing_executable_fails_at_once() {
+    let sv = start("[program:ghost]\ncommand=/nonexistent/ghost\nautostart=false\n");
+    let t = Instant::now();
+    let r = sv.sv(&["start", "ghost"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(
+        r.stderr, "ghost: ERROR (spawn error: No such file or directory)\n",
+        "{r:?}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(3));
+    let (state, detail) = sv.state("ghost").unwrap();
+    assert_eq!(state, "FATAL");
+    assert_eq!(detail, "spawn error: No such file or directory");
+}
+
+// ------------------------------------------------------------ targets (4.2)
+
+#[test]
+fn targets_program_copies_groups_and_all() {
+    let sv = start(&format!(
+        "[program:x]\ncommand=/bin/sleep 60\nnumprocs=3\nprocess_name=%(program_name)s_%(process_num)02d\nstartsecs=0\n{}{}[group:g]\nprograms=y,z\n",
+        sleeper("y", ""),
+        sleeper("z", ""),
+    ));
+    for n in ["x_00", "x_01", "x_02", "y", "z"] {
+        sv.wait_state(n, "RUNNING", 10);
+    }
+    assert_eq!(names(&sv), ["x_00", "x_01", "x_02", "y", "z"]);
+
+    let r = sv.sv(&["status", "x:*"]);
+    let got: Vec<&str> = r
+        .ok()
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(got, ["x_00", "x_01", "x_02"]);
+
+    let r = sv.sv(&["stop", "x:*"]);
+    assert_eq!(r.ok(), "x_00: stopped\nx_01: stopped\nx_02: stopped\n");
+    assert_eq!(
+        rows(&sv)
+            .iter()
+            .map(|(_, s)| s.as_str())
+            .collect::<Vec<_>>(),
+        ["STOPPED", "STOPPED", "STOPPED", "RUNNING", "RUNNING"]
+    );
+
+    let r = sv.sv(&["stop", "g:*"]);
+    assert_eq!(r.ok(), "y: stopped\nz: stopped\n");
+    let r = sv.sv(&["start", "g:*"]);
+    assert_eq!(r.ok(), "y: started\nz: started\n");
+    let r = sv.sv(&["start", "x:*"]);
+    assert_eq!(r.ok(), "x_00: started\nx_01: started\nx_02: started\n");
+
+    // A single copy by its name.
+    let r = sv.sv(&["stop", "x_01"]);
+    assert_eq!(r.ok(), "x_01: stopped\n");
+
+    let r = sv.sv(&["stop", "all"]);
+    let out = r.ok();
+    let mut stopped: Vec<&str> = out.lines().collect();
+    stopped.sort();
+    assert_eq!(
+        stopped,
+        ["x_00: stopped", "x_02: stopped", "y: stopped", "z: stopped"],
+        "{out}"
+    );
+    assert!(rows(&sv).iter().all(|(_, s)| s == "STOPPED"));
+
+    let r = sv.sv(&["start", "all"]);
+    let out = r.ok();
+    assert_eq!(out.lines().count(), 5, "{out}");
+    assert!(out.lines().all(|l| l.ends_with(": started")), "{out}");
+    assert!(rows(&sv).iter().all(|(_, s)| s == "RUNNING"));
+
+    // Several targets in one command, and a target by pid.
+    let pid = sv.pid("y").unwrap();
+    let r = sv.sv(&["stop", &pid.to_string(), "z"]);
+    assert_eq!(r.ok(), "y: stopped\nz: stopped\n");
+    let r = sv.sv(&["status", "nosuch:*"]);
+    assert_ne!(r.code, 0, "{r:?}");
+}
+
+// ----------------------------------------------------------- priority (4.2)
+
+/// A program that appends NAME to `order` when it starts and `stop-NAME`
+/// when it gets SIGTERM.
+fn ordered(name: &str, priority: u32) -> String {
+    format!(
+        "[program:{name}]\ncommand=/bin/sh -c 'trap \"echo stop-{name} >> order; exit 0\" TERM; echo {name} >> order; while :; do sleep 0.05; done'\npriority={priority}\nstartsecs=1\n"
+    )
+}
+
+fn assert_levels(got: &[String], levels: &[&[&str]]) {
+    let mut at = 0;
+    for level in levels {
+        let mut part: Vec<&str> = got
+            .get(at..at + level.len())
+            .unwrap_or_else(|| panic!("too few lines: {got:?}"))
+            .iter()
+            .map(String::as_str)
+            .collect();
+        part.sort();
+        let mut want = level.to_vec();
+        want.sort();
+        assert_eq!(part, want, "order {got:?}");
+        at += level.len();
+    }
+    assert_eq!(at, got.len(), "order {got:?}");
+}
+
+#[test]
+fn priority_orders_start_and_reverses_stop() {
+    // Written out of order on purpose.
+    let sv = start(&format!(
+        "{}{}{}{}",
+        ordered("c", 30),
+        ordered("a1", 10),
+        ordered("b", 20),
+        ordered("a2", 10)
+    ));
+    let order = sv.work.path().join("order");
+    for n in ["a1", "a2", "b", "c"] {
+        sv.wait_state(n, "RUNNING", 15);
+    }
+    assert_levels(&lines_of(&order), &[&["a1", "a2"], &["b"], &["c"]]);
+
+    std::fs::remove_file(&order).unwrap();
+    let r = sv.sv(&["stop", "all"]);
+    r.ok();
+    assert_levels(
+        &lines_of(&order),
+        &[&["stop-c"], &["stop-b"], &["stop-a1", "stop-a2"]],
+    );
+
+    std::fs::remove_file(&order).unwrap();
+    let t = Instant::now();
+    let r = sv.sv(&["start", "all"]);
+    let out = r.ok();
+    assert_eq!(out.lines().count(), 4, "{out}");
+    // Three levels of startsecs=1, one after the other.
+    assert!(
+        t.elapsed() >= Duration::from_millis(2700),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_levels(&lines_of(&order), &[&["a1", "a2"], &["b"], &["c"]]);
+}
+
+// ------------------------------------------------------------- reload (4.2)
+
+fn env_prog(name: &str, val: &str) -> String {
+    format!(
+        "[program:{name}]\ncommand=/bin/sh -c 'echo $FOO > {name}.env; exec sleep 60'\nenvironment=FOO={val}\nstartsecs=0\n"
+    )
+}
+
+#[test]
+fn reload_adds_changes_and_removes() {
+    let sv = start(&format!(
+        "{}{}{}",
+        sleeper("keep", ""),
+        env_prog("chg", "one"),
+        sleeper("gone", "")
+    ));
+    for n in ["keep", "chg", "gone"] {
+        sv.wait_state(n, "RUNNING", 10);
+    }
+    let keep = sv.pid("keep").unwrap();
+    let chg = sv.pid("chg").unwrap();
+    let gone = sv.pid("gone").unwrap();
+    let envf = sv.work.path().join("chg.env");
+    assert!(wait_until(5, || std::fs::read_to_string(&envf)
+        .unwrap_or_default()
+        == "one\n"));
+
+    write_conf(
+        &sv,
+        &format!(
+            "{}{}{}{}",
+            sleeper("keep", ""),
+            env_prog("chg", "two"),
+            sleeper("new", ""),
+            sleeper("newoff", "autostart=false")
+        ),
+    );
+    let r = sv.sv(&["reload"]);
+    let out = r.ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.first(), Some(&"Reloading configuration..."), "{out}");
+    assert_eq!(
+        lines.last(),
+        Some(&"Configuration loaded successfully"),
+        "{out}"
+    );
+    let mut middle: Vec<&str> = lines[1..lines.len() - 1].to_vec();
+    middle.sort();
+    assert_eq!(
+        middle,
+        [
+            "chg: changed",
+            "gone: removed",
+            "new: added",
+            "newoff: added"
+        ],
+        "{out}"
+    );
+
+    // Unchanged: same pid.
+    assert_eq!(sv.pid("keep"), Some(keep));
+    assert!(alive(keep));
+    // Changed: a new process with the new settings.
+    sv.wait_state("chg", "RUNNING", 10);
+    let chg2 = sv.pid("chg").unwrap();
+    assert_ne!(chg2, chg);
+    assert!(wait_until(5, || !alive(chg)));
+    assert!(wait_until(5, || std::fs::read_to_string(&envf)
+        .unwrap_or_default()
+        == "two\n"));
+    let environ = std::fs::read(format!("/proc/{chg2}/environ")).unwrap_or_default();
+    assert!(
+        environ.split(|b| *b == 0).any(|v| v == b"FOO=two"),
+        "new env not in /proc/{chg2}/environ"
+    );
+    // Removed: stopped and gone from status.
+    assert!(wait_until(5, || !alive(gone)));
+    assert!(sv.state("gone").is_none());
+    // Added: started when autostart, else STOPPED.
+    sv.wait_state("new", "RUNNING", 10);
+    assert_eq!(sv.state("newoff").unwrap().0, "STOPPED");
+    let mut n = names(&sv);
+    n.sort();
+    assert_eq!(n, ["chg", "keep", "new", "newoff"]);
+
+    // A reload with nothing changed says so and touches nothing.
+    let new = sv.pid("new").unwrap();
+    let r = sv.sv(&["reload"]);
+    assert_eq!(
+        r.ok(),
+        "Reloading configuration...\nConfiguration loaded successfully\n"
+    );
+    assert_eq!(sv.pid("keep"), Some(keep));
+    assert_eq!(sv.pid("chg"), Some(chg2));
+    assert_eq!(sv.pid("new"), Some(new));
+}
+
+#[test]
+fn reload_of_a_broken_config_changes_nothing() {
+    let sv = start(&format!("{}{}", sleeper("a", ""), sleeper("b", "")));
+    sv.wait_state("a", "RUNNING", 10);
+    sv.wait_state("b", "RUNNING", 10);
+    let a = sv.pid("a").unwrap();
+    let b = sv.pid("b").unwrap();
+    let path = write_conf(
+        &sv,
+        &format!(
+            "{}[program:c]\ncommand=/bin/sleep 60\nstartsecs=zero\n",
+            sleeper("a", "")
+        ),
+    );
+    let r = sv.sv(&["reload"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains(&format!("error: {}:7: ", path.display())),
+        "{r:?}"
+    );
+    assert!(
+        !r.stdout.contains("Configuration loaded successfully"),
+        "{r:?}"
+    );
+    assert_eq!(names(&sv), ["a", "b"]);
+    assert_eq!(sv.pid("a"), Some(a));
+    assert_eq!(sv.pid("b"), Some(b));
+    assert!(alive(a) && alive(b));
+
+    // SIGHUP with the same broken file changes nothing either.
+    kill(daemon_pid(&sv), libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(300)); // nothing to wait for
+    assert_eq!(sv.pid("a"), Some(a));
+    assert_eq!(sv.pid("b"), Some(b));
+    assert_eq!(names(&sv), ["a", "b"]);
+}
+
+#[test]
+fn stopped_program_stays_stopped_across_reload() {
+    let sv = start(&format!(
+        "{}{}",
+        sleeper("held", "autostart=true"),
+        sleeper("other", "")
+    ));
+    sv.wait_state("held", "RUNNING", 10);
+    sv.wait_state("other", "RUNNING", 10);
+    assert_eq!(sv.sv(&["stop", "held"]).ok(), "held: stopped\n");
+    // Change another program so the reload has something to do.
+    write_conf(
+        &sv,
+        &format!(
+            "{}{}",
+            sleeper("held", "autostart=true"),
+            sleeper("other", "environment=X=1")
+        ),
+    );
+    let r = sv.sv(&["reload"]);
+    assert!(r.ok().contains("other: changed"), "{r:?}");
+    sv.wait_state("other", "RUNNING", 10);
+    assert_eq!(sv.state("held").unwrap().0, "STOPPED");
+    // Even when its own settings change.
+    write_conf(
+        &sv,
+        &format!(
+            "{}{}",
+            sleeper("held", "autostart=true\nenvironment=Y=2"),
+            sleeper("other", "environment=X=1")
+        ),
+    );
+    let r = sv.sv(&["reload"]);
+    assert!(r.ok().contains("held: changed"), "{r:?}");
+    std::thread::sleep(Duration::from_millis(300)); // give a wrong start a chance
+    assert_eq!(sv.state("held").unwrap().0, "STOPPED");
+    // Until a command starts it.
+    assert_eq!(sv.sv(&["start", "held"]).ok(), "held: started\n");
+}
+
+#[test]
+fn sighup_reloads_the_config() {
+    let sv = start(&sleeper("a", ""));
+    sv.wait_state("a", "RUNNING", 10);
+    let a = sv.pid("a").unwrap();
+    write_conf(&sv, &format!("{}{}", sleeper("a", ""), sleeper("b", "")));
+    kill(daemon_pid(&sv), libc::SIGHUP);
+    sv.wait_state("b", "RUNNING", 10);
+    assert_eq!(sv.pid("a"), Some(a));
+    write_conf(&sv, &sleeper("b", ""));
+    kill(daemon_pid(&sv), libc::SIGHUP);
+    assert!(wait_until(10, || sv.state("a").is_none()));
+    assert!(wait_until(5, || !alive(a)));
+    assert_eq!(names(&sv), ["b"]);
+}
+
+// -------------------------------------------------------------- shell (4.2)
+
+fn shell(sv: &Sv, args: &[&str], input: &str) -> (i32, String, String) {
+    let mut child = sv
+        .command()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sv shell");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn shell_runs_commands_from_a_pipe() {
+    let sv = start(&format!("{}{}", sleeper("web", ""), sleeper("db", "")));
+    sv.wait_state("web", "RUNNING", 10);
+    sv.wait_state("db", "RUNNING", 10);
+    let n = N.to_string();
+    let (code, out, err) = shell(
+        &sv,
+        &["shell", "-i", &n],
+        "status\nstop web\nstatus\nexit\nstop db\n",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let lines = norm(&out);
+    assert_eq!(lines.len(), 5, "{out}");
+    assert!(lines[0].starts_with("web RUNNING pid "), "{out}");
+    assert!(lines[1].starts_with("db RUNNING pid "), "{out}");
+    assert_eq!(lines[2], "web: stopped", "{out}");
+    assert_eq!(lines[3], "web STOPPED Stopped (killed by SIGTERM)", "{out}");
+    assert!(lines[4].starts_with("db RUNNING pid "), "{out}");
+    // No prompt on a pipe; nothing after `exit` ran.
+    assert!(!out.contains("sv:"), "{out}");
+    assert_eq!(sv.state("db").unwrap().0, "RUNNING");
+
+    // `sv -i N` with no command is the shell too; `help` prints help.
+    let (code, out, err) = shell(&sv, &["-i", &n], "help\nstart web\n");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("help"), "{out}");
+    assert!(out.contains("exit"), "{out}");
+    assert!(out.ends_with("web: started\n"), "{out}");
+    assert_eq!(sv.state("web").unwrap().0, "RUNNING");
+
+    // A failing line does not stop the rest; the exit status reports it.
+    let (code, out, err) = shell(&sv, &["shell", "-i", &n], "start web\nstop db\n");
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(err, "web: ERROR (already started)\n");
+    assert_eq!(out, "db: stopped\n");
+    let (code, _out, err) = shell(&sv, &["shell", "-i", &n], "frobnicate\n");
+    assert_ne!(code, 0);
+    assert!(err.contains("frobnicate"), "{err}");
+}
+
+// --------------------------------------------------------------- the demo
+
+#[test]
+fn demo_config_runs() {
+    let mut sv = Sv::new(N);
+    let child = spawn_daemon(&sv, &repo("testdata/demo.conf"));
+    sv.child = Some(child);
+    sv.wait_ready();
+    sv.wait_state("parrot", "RUNNING", 10);
+    for n in ["parrots_00", "parrots_01", "parrots_02", "chatty"] {
+        sv.wait_state(n, "RUNNING", 10);
+    }
+    let detail = sv.wait_state("crasher", "FATAL", 20);
+    assert_eq!(detail, "Exited too quickly (process log may have details)");
+    let pids: Vec<i32> = ["parrots_00", "parrots_01", "parrots_02"]
+        .iter()
+        .map(|n| sv.pid(n).unwrap())
+        .collect();
+    let r = sv.sv(&["stop", "parrots:*"]);
+    assert_eq!(
+        r.ok(),
+        "parrots_00: stopped\nparrots_01: stopped\nparrots_02: stopped\n"
+    );
+    for p in pids {
+        assert!(wait_until(5, || !alive(p)), "pid {p} still alive");
+    }
+    for n in ["parrots_00", "parrots_01", "parrots_02"] {
+        assert_eq!(sv.state(n).unwrap().0, "STOPPED");
+    }
+    assert_eq!(sv.state("parrot").unwrap().0, "RUNNING");
+    assert_eq!(sv.state("chatty").unwrap().0, "RUNNING");
+    // The parrot talks into its AUTO log.
+    let log = sv
+        .runtime
+        .path()
+        .join(format!("{N}/logs/parrot-stdout.log"));
+    assert!(wait_until(5, || std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("the parrot is alive")));
+    let r = sv.close();
+    assert_eq!(r.ok(), format!("supervisor {N}: stopped\n"));
+}
