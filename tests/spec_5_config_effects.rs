@@ -612,9 +612,13 @@ fn configparser_fine_points() {
     let r = sv.sv(&["stop", "fine"]);
     r.ok();
     assert_eq!(sv.state("fine").unwrap().1, "Stopped (killed by SIGUSR1)");
-    // grp:* targets the group's members.
+    // grp:* targets the group's members (g2 was never started).
     let r = sv.sv(&["stop", "grp:*"]);
-    assert_eq!(r.ok(), "g1: stopped\ng2: stopped\n");
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.stdout, "g1: stopped\n");
+    assert_eq!(r.stderr, "g2: ERROR (not running)\n");
+    let r = sv.sv(&["start", "grp:*"]);
+    assert_eq!(r.ok(), "g1: started\ng2: started\n");
 }
 
 #[test]

@@ -2,15 +2,43 @@
 
 use super::service::{Event, RestartRule, State};
 use super::spec::ServiceSpec;
+use super::state_file::Origin;
 use super::supervisor::Supervisor;
 use crate::wire::{CreateSpec, Response};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Registers the service and starts it (now, later, or not at all).
-pub fn create(sup: &mut Supervisor, req: CreateSpec, now: Instant) -> Response {
+/// Builds the service a `create-service` request describes. The request
+/// must name it (create fills the name in first); recovery after a crash
+/// rebuilds ad hoc services from their saved requests the same way.
+pub fn spec_from(req: &CreateSpec) -> Result<ServiceSpec, String> {
     let argv: Vec<String> = req.argv.iter().map(|a| a.0.clone()).collect();
-    let Some(program) = argv.first().filter(|p| !p.is_empty()) else {
+    if argv.first().is_none_or(|p| p.is_empty()) {
+        return Err("create-service needs a program to run".into());
+    }
+    let name = req.name.as_deref().unwrap_or_default();
+    let mut spec = ServiceSpec::new(name, argv);
+    if !req.cwd.is_empty() {
+        spec.cwd = Some(PathBuf::from(&req.cwd.0));
+    }
+    if let Some(n) = req.restarts {
+        spec.policy.restart = RestartRule::Budget(n);
+    }
+    for s in req.settings.iter() {
+        spec.set(&s.key, &s.value)
+            .map_err(|e| format!("--set {}={}: {e}", s.key, s.value))?;
+    }
+    Ok(spec)
+}
+
+/// Registers the service and starts it (now, later, or not at all).
+pub fn create(sup: &mut Supervisor, mut req: CreateSpec, now: Instant) -> Response {
+    let Some(program) = req
+        .argv
+        .first()
+        .filter(|p| !p.is_empty())
+        .map(|p| p.0.clone())
+    else {
         return Response::Error("create-service needs a program to run".into());
     };
     let name = match &req.name {
@@ -28,7 +56,7 @@ pub fn create(sup: &mut Supervisor, req: CreateSpec, now: Instant) -> Response {
         }
         Some(n) => n.0.clone(),
         None => {
-            let base = Path::new(program)
+            let base = Path::new(&program)
                 .file_name()
                 .map(|b| {
                     b.to_string_lossy()
@@ -39,19 +67,15 @@ pub fn create(sup: &mut Supervisor, req: CreateSpec, now: Instant) -> Response {
             sup.free_name(&base)
         }
     };
-    let mut spec = ServiceSpec::new(&name, argv);
-    if !req.cwd.is_empty() {
-        spec.cwd = Some(PathBuf::from(&req.cwd.0));
-    }
-    if let Some(n) = req.restarts {
-        spec.policy.restart = RestartRule::Budget(n);
-    }
-    for s in req.settings.iter() {
-        if let Err(e) = spec.set(&s.key, &s.value) {
-            return Response::Error(format!("--set {}={}: {e}", s.key, s.value).into());
-        }
-    }
+    req.name = Some(name.clone().into());
+    let spec = match spec_from(&req) {
+        Ok(s) => s,
+        Err(e) => return Response::Error(e.into()),
+    };
     let id = sup.add(spec);
+    if let Some(svc) = sup.service_mut(id) {
+        svc.origin = Origin::AdHoc(req.clone());
+    }
     if req.stopped {
         return Response::Ok(format!("{name}: created").into());
     }

@@ -11,6 +11,7 @@ use super::log::Logger;
 use super::output::{self, Drain};
 use super::paths::InstancePaths;
 use super::service::{Event, ExitKind};
+use super::state_file;
 use super::supervisor::{ConnId, Supervisor};
 use super::sys;
 use crate::wire::{DaemonInfo, Request, Response, TailSpec};
@@ -141,14 +142,40 @@ impl Daemon {
             std::process::id(),
             sock_path.display()
         ));
+        // A state file means the last daemon died without `close`.
+        let state_path = paths.state();
+        let saved = match state_file::read(&state_path) {
+            Ok(saved) => saved,
+            Err(why) => {
+                let kept = match state_file::set_aside(&state_path) {
+                    Ok(p) => format!("kept as {}", p.display()),
+                    Err(e) => format!("and it cannot be moved aside: {e}"),
+                };
+                log.error(&format!(
+                    "state file {} refused: {why}; {kept}; starting from the config alone",
+                    state_path.display()
+                ));
+                None
+            }
+        };
         let mut sup = Supervisor::new(paths, log, config);
         // Detach before the first spawn, so no child holds `init`'s pipe.
         if opts.detach {
             detach_stdio();
         }
-        if let Some(cfg) = cfg {
-            sup.load_programs(cfg, Instant::now());
+        match (saved, cfg) {
+            (Some(saved), cfg) => {
+                sup.log.info(&format!(
+                    "taking back {} services from {}",
+                    saved.services.len(),
+                    state_path.display()
+                ));
+                sup.recover(saved, cfg, Instant::now());
+            }
+            (None, Some(cfg)) => sup.load_programs(cfg, Instant::now()),
+            (None, None) => {}
         }
+        sup.persist(Instant::now());
         Ok(Daemon {
             sup,
             signals,
@@ -261,6 +288,8 @@ impl Daemon {
             // ---- timers and answers ----
             self.sup.run_timers(Instant::now());
             self.answer_waiters(now);
+            // One atomic write per pass, however many changes it saw.
+            self.sup.persist(Instant::now());
             self.conns.retain(|_, c| !c.finished());
             let conns = &self.conns;
             self.followers.retain(|f| conns.contains_key(&f.0));
@@ -578,6 +607,18 @@ impl Daemon {
             c.flush();
         }
         let _ = std::fs::remove_file(&self.sock_path);
+        // A clean close leaves nothing to take back: the next start begins
+        // from the config alone.
+        if let Err(e) = state_file::clear(&self.sup.paths.state()) {
+            self.sup
+                .log
+                .error(&format!("cannot remove the state file: {e}"));
+        }
+        if let Ok(dir) = std::fs::read_dir(self.sup.paths.fifos()) {
+            for entry in dir.flatten() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         self.sup.log.info("stopped");
     }
 }

@@ -17,6 +17,7 @@ pub mod paths;
 pub mod service;
 pub mod spawn;
 pub mod spec;
+pub mod state_file;
 pub mod supervisor;
 pub mod sys;
 pub mod users;

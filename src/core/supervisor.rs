@@ -12,6 +12,7 @@ use super::paths::InstancePaths;
 use super::service::{step, Effect, Event, ExitKind, Machine, Reason, State, Want};
 use super::spawn::{self, Target};
 use super::spec::{OutputSpec, ServiceSpec};
+use super::state_file::Origin;
 use super::sys;
 use crate::wire::{Outcome, Response, ServiceInfo};
 use std::collections::{BTreeMap, HashMap};
@@ -34,6 +35,10 @@ pub struct Service {
     pub held: bool,
     /// The FIFO of each captured stream (see `output`).
     pub fifos: [Option<PathBuf>; 2],
+    /// How to rebuild it after a crash of the daemon.
+    pub origin: Origin,
+    /// Start time of its process (/proc/PID/stat field 22), to recognise it.
+    pub start_time: u64,
 }
 
 impl Service {
@@ -50,6 +55,7 @@ pub struct OutPipe {
 }
 
 mod actions;
+mod persist;
 mod reload;
 use actions::{Plan, Waiter};
 
@@ -66,6 +72,8 @@ pub struct Supervisor {
     plans: Vec<Plan>,
     /// Stopping services whose leader is gone but whose group may not be.
     lingering: std::collections::HashSet<Id>,
+    /// The services changed since the state file was last written.
+    pub dirty: bool,
     /// Services waiting in a later level of a plan.
     queued: std::collections::HashSet<Id>,
     /// Set by `close` or SIGTERM: the connection to answer, if any.
@@ -110,6 +118,7 @@ impl Supervisor {
             plans: Vec::new(),
             queued: Default::default(),
             lingering: Default::default(),
+            dirty: false,
             shutdown: None,
             base_env: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -157,6 +166,12 @@ impl Supervisor {
         let logs = [0, 1]
             .map(|i| LogFile::new(self.log_path(&spec, i), spec.maxbytes[i], spec.backups[i]));
         self.log.info(&format!("{}: added", spec.name));
+        let origin = Origin::Config(
+            spec.program
+                .clone()
+                .unwrap_or_else(|| spec.name.clone())
+                .into(),
+        );
         self.services.insert(
             id,
             Service {
@@ -167,8 +182,11 @@ impl Supervisor {
                 logs,
                 held: false,
                 fifos: [None, None],
+                origin,
+                start_time: 0,
             },
         );
+        self.dirty = true;
         self.attach_output(id);
         id
     }
@@ -260,6 +278,8 @@ impl Supervisor {
         let id = self.add(spec);
         if let Some(s) = self.services.get_mut(&id) {
             s.pidfd = Some(pidfd);
+            s.origin = Origin::Adopted;
+            s.start_time = sys::start_time(pid).unwrap_or(0);
             s.m.state = State::Running;
             s.m.want = Want::Up;
             s.m.pid = Some(pid);
@@ -284,15 +304,15 @@ impl Supervisor {
             let before = svc.m.state;
             let old_pid = svc.m.pid;
             let effects = step(&mut svc.m, &svc.spec.policy, ev, now);
+            self.dirty = true;
             let after = svc.m.state;
             let name = svc.spec.name.clone();
             if old_pid.is_some() && svc.m.pid != old_pid {
                 if let Some(p) = old_pid {
                     self.by_pid.remove(&p);
                 }
-                if svc.spec.policy.adopted {
-                    svc.pidfd = None;
-                }
+                // Adopted and re-adopted processes were watched by pidfd.
+                svc.pidfd = None;
             }
             if let (Event::Exited(kind), Some(pid)) = (ev, old_pid) {
                 self.log
@@ -369,6 +389,9 @@ impl Supervisor {
         match result {
             Ok(child) => {
                 self.by_pid.insert(child.pid, id);
+                if let Some(s) = self.services.get_mut(&id) {
+                    s.start_time = sys::start_time(child.pid).unwrap_or(0);
+                }
                 self.log.info(&format!("{name}: spawned pid {}", child.pid));
                 Event::Spawned(child.pid)
             }
@@ -416,6 +439,7 @@ impl Supervisor {
 
     fn forget(&mut self, id: Id) {
         if let Some(mut svc) = self.services.remove(&id) {
+            self.dirty = true;
             if let Some(pid) = svc.m.pid {
                 self.by_pid.remove(&pid);
             }

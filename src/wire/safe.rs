@@ -15,8 +15,14 @@ pub struct Text(pub String);
 
 /// A list on the wire. Every item encodes to at least one byte, so a length
 /// beyond the bytes left is refused before anything is allocated.
-#[derive(Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct List<T>(pub Vec<T>);
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List(Vec::new())
+    }
+}
 
 fn read_len(o: &mut usize, d: &[u8]) -> Result<usize, DeBinErr> {
     let len = u64::de_bin(o, d)?;

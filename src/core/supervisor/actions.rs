@@ -198,6 +198,7 @@ impl Supervisor {
     fn hold(&mut self, id: Id, held: bool) {
         if let Some(s) = self.services.get_mut(&id) {
             s.held = held;
+            self.dirty = true;
         }
     }
 

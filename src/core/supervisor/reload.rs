@@ -11,6 +11,7 @@ use crate::core::config::{self, Config};
 use crate::core::output::LogFile;
 use crate::core::service::Event;
 use crate::core::spec::ServiceSpec;
+use crate::core::state_file::Origin;
 use crate::wire::Response;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -98,6 +99,8 @@ impl Supervisor {
                         mark(prog, "changed");
                     }
                     svc.spec = (*spec).clone();
+                    svc.origin = Origin::Config(spec.program.clone().unwrap_or_default().into());
+                    self.dirty = true;
                     let paths: Vec<_> = (0..2).map(|i| self.log_path(spec, i)).collect();
                     let Some(svc) = self.services.get_mut(id) else {
                         continue;
