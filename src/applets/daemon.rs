@@ -52,7 +52,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     }) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("sv daemon: supervisor {n}: {}", e.message);
+            eprintln!("sv daemon: {}", e.message);
             return Exit::Failed.into();
         }
     };

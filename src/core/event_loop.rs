@@ -67,6 +67,9 @@ pub struct Daemon {
     uid: u32,
     /// Held for the daemon's life: the instance lock.
     _lock: File,
+    /// A descriptor kept in reserve, given up to refuse a client cleanly
+    /// when the daemon runs out of them.
+    spare: Option<File>,
     sock_path: PathBuf,
 }
 
@@ -185,6 +188,7 @@ impl Daemon {
             followers: Vec::new(),
             uid: sys::getuid(),
             _lock: lock,
+            spare: File::open("/dev/null").ok(),
             sock_path,
         })
     }
@@ -392,8 +396,23 @@ impl Daemon {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                    // Out of descriptors: the listener stays readable, so
+                    // refusing nothing would spin. Free the spare, take the
+                    // client, tell it why, let it go, and keep the spare again.
+                    self.spare = None;
+                    if let Ok((stream, _)) = self.listener.accept() {
+                        let _ = stream.set_nonblocking(true);
+                        let mut conn = Conn::new(stream);
+                        conn.send(&Response::Error(
+                            "the supervisor is out of file descriptors; try again later".into(),
+                        ));
+                    }
+                    self.spare = File::open("/dev/null").ok();
+                    self.sup.log.warn(&format!("accept failed: {e}; refused a client"));
+                    return;
+                }
                 Err(e) => {
-                    // EMFILE and friends: say so, and try again next pass.
                     self.sup.log.warn(&format!("accept failed: {e}"));
                     return;
                 }
