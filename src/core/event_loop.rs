@@ -409,7 +409,9 @@ impl Daemon {
                         ));
                     }
                     self.spare = File::open("/dev/null").ok();
-                    self.sup.log.warn(&format!("accept failed: {e}; refused a client"));
+                    self.sup
+                        .log
+                        .warn(&format!("accept failed: {e}; refused a client"));
                     return;
                 }
                 Err(e) => {
