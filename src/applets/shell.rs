@@ -70,12 +70,15 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         };
         let mut argv: Vec<OsString> = words.iter().map(OsString::from).collect();
         argv[0] = applet.name.into();
-        if !matches!(
+        let named = words.iter().any(|w| w == "-i" || w == "--instance");
+        let takes_instance = !matches!(
             applet.name,
-            "parrot_service" | "test_restart" | "list-supervisors"
-        ) {
-            argv.push("-i".into());
-            argv.push(n.to_string().into());
+            "parrot_service" | "test_restart" | "list-supervisors" | "check"
+        );
+        if takes_instance && !named {
+            // Right after the command: after a `--` it would reach the child.
+            argv.insert(1, "-i".into());
+            argv.insert(2, n.to_string().into());
         }
         let code = if super::wants_help(&argv[1..]) {
             super::print_usage(applet);
