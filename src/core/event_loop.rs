@@ -468,6 +468,17 @@ impl Daemon {
         let pipes = std::mem::take(&mut self.sup.pipes);
         let result = pipes.get(i).map(|pipe| {
             let sup = &mut self.sup;
+            if !followed {
+                // Nobody tails it: straight from the pipe to the file.
+                let Some(s) = sup.service_mut(service) else {
+                    return output::drain(&pipe.fd, |_| {});
+                };
+                let (result, error) = s.logs[stream].splice_from(&pipe.fd);
+                if let Some(e) = error {
+                    failed = Some(format!("{}: log error: {e}", s.name()));
+                }
+                return result;
+            }
             output::drain(&pipe.fd, |data| {
                 if let Some(s) = sup.service_mut(service) {
                     if let Some(e) = s.logs[stream].write(data) {

@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 /// Reads per pipe per loop pass before yielding to other work.
 const READS_PER_PASS: usize = 16;
 const CHUNK: usize = 64 * 1024;
+/// Most bytes one splice(2) moves.
+const SPLICE_CHUNK: u64 = 1 << 20;
 
 /// One stream's log file. `path: None` discards.
 #[derive(Debug, Default)]
@@ -64,42 +66,131 @@ impl LogFile {
     }
 
     fn append(&mut self, data: &[u8]) {
-        let Some(path) = self.path.clone() else {
+        let Some(f) = self.prepare(data.len() as u64) else {
             return;
         };
-        if self.maxbytes > 0 && self.size > 0 && self.size + data.len() as u64 > self.maxbytes {
+        match f.write_all(data) {
+            Ok(()) => {
+                self.size += data.len() as u64;
+                self.error = None;
+            }
+            Err(e) => self.fail(&e),
+        }
+    }
+
+    fn fail(&mut self, e: &io::Error) {
+        let path = self.path.as_deref().unwrap_or(Path::new("?"));
+        self.error = Some(format!("{}: {e}", path.display()));
+    }
+
+    /// The file to write `incoming` more bytes to: rotated first when they
+    /// would pass maxbytes, opened (at its end) when it is not yet.
+    ///
+    /// Not O_APPEND, since splice(2) refuses append-mode files; a file
+    /// truncated behind our back (logrotate copytruncate) is noticed by its
+    /// size and written from its new end.
+    fn prepare(&mut self, incoming: u64) -> Option<&mut File> {
+        use std::io::{Seek, SeekFrom};
+        let path = self.path.clone()?;
+        if self.maxbytes > 0 && self.size > 0 && self.size + incoming > self.maxbytes {
             self.file = None;
             if let Err(e) = rotate(&path, self.backups) {
                 self.error = Some(format!("cannot rotate {}: {e}", path.display()));
             }
             self.size = 0;
         }
+        if let Some(f) = &self.file {
+            if f.metadata()
+                .is_ok_and(|m| m.is_file() && m.len() < self.size)
+            {
+                self.file = None;
+            }
+        }
         if self.file.is_none() {
-            match OpenOptions::new()
-                .append(true)
+            let opened = OpenOptions::new()
+                .write(true)
                 .create(true)
+                .truncate(false)
                 .mode(0o644)
                 .open(&path)
-            {
-                Ok(f) => {
-                    self.size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                .and_then(|mut f| f.seek(SeekFrom::End(0)).map(|end| (f, end)));
+            match opened {
+                Ok((f, end)) => {
+                    self.size = end;
                     self.file = Some(f);
                 }
                 Err(e) => {
-                    self.error = Some(format!("{}: {e}", path.display()));
-                    return;
+                    self.fail(&e);
+                    return None;
                 }
             }
         }
-        if let Some(f) = &mut self.file {
-            match f.write_all(data) {
-                Ok(()) => {
-                    self.size += data.len() as u64;
-                    self.error = None;
-                }
-                Err(e) => self.error = Some(format!("{}: {e}", path.display())),
+        self.file.as_mut()
+    }
+
+    /// Moves what `pipe` holds straight into the log with splice(2), with
+    /// no copy through the daemon. Falls back to [`drain`] (which records
+    /// the error and drops the data, so the child never blocks) when the
+    /// log cannot take it.
+    pub fn splice_from(&mut self, pipe: &OwnedFd) -> (io::Result<Drain>, Option<String>) {
+        let before = self.error.clone();
+        let result = self.splice_loop(pipe);
+        let result = match result {
+            Some(r) => r,
+            None => drain(pipe, |data| {
+                self.append(data);
+            }),
+        };
+        let new_error = match &self.error {
+            Some(e) if before.as_ref() != Some(e) => Some(e.clone()),
+            _ => None,
+        };
+        (result, new_error)
+    }
+
+    /// None: splice cannot serve this log right now; use read and write.
+    fn splice_loop(&mut self, pipe: &OwnedFd) -> Option<io::Result<Drain>> {
+        for pass in 0..READS_PER_PASS {
+            // Rotate once the file has reached maxbytes, as supervisord
+            // does: the last splice may pass it by what the pipe held, but
+            // never cuts a write of the child in two. Only rotate on the
+            // first pass, when the pipe is known to hold data, so no empty
+            // file is left behind: later, come back when poll says so.
+            let full = self.maxbytes > 0 && self.size >= self.maxbytes;
+            if pass > 0 && full {
+                return Some(Ok(Drain::Open));
             }
+            let out = self.prepare(1)?.as_raw_fd();
+            let room = SPLICE_CHUNK;
+            // SAFETY: splice between two descriptors we hold; null offsets
+            // use and advance the files' own positions.
+            let n = unsafe {
+                libc::splice(
+                    pipe.as_raw_fd(),
+                    std::ptr::null_mut(),
+                    out,
+                    std::ptr::null_mut(),
+                    room as usize,
+                    libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                return match e.kind() {
+                    io::ErrorKind::WouldBlock => Some(Ok(Drain::Open)),
+                    io::ErrorKind::Interrupted => continue,
+                    // EINVAL: a target splice cannot write to; ENOSPC and
+                    // friends: the write path reports them.
+                    _ => None,
+                };
+            }
+            if n == 0 {
+                return Some(Ok(Drain::Eof));
+            }
+            self.size += n as u64;
+            self.error = None;
         }
+        Some(Ok(Drain::Open))
     }
 
     /// Closes the file so the next write opens the path afresh (SIGUSR2).
@@ -256,6 +347,62 @@ mod tests {
         );
         assert!(!d.join("x.log.3").exists());
         assert!(log.error.is_none());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    fn pipe_with(data: &[u8]) -> OwnedFd {
+        let (r, w) = crate::core::sys::pipe().unwrap();
+        crate::core::sys::set_nonblocking(&r).unwrap();
+        let mut w = File::from(w);
+        w.write_all(data).unwrap();
+        r
+    }
+
+    #[test]
+    fn splice_moves_pipe_data_into_the_log_and_rotates() {
+        let d = tmp("splice");
+        let p = d.join("s.log");
+        let mut log = LogFile::new(Some(p.clone()), 16, 1);
+        let r = pipe_with(b"0123456789abcdefXYZ\n");
+        let (res, err) = log.splice_from(&r);
+        res.unwrap();
+        assert!(err.is_none());
+        assert_eq!(std::fs::read(&p).unwrap(), b"0123456789abcdefXYZ\n");
+        // Past maxbytes: the next output starts a new file.
+        let r = pipe_with(b"more\n");
+        log.splice_from(&r).0.unwrap();
+        assert_eq!(
+            std::fs::read(d.join("s.log.1")).unwrap(),
+            b"0123456789abcdefXYZ\n"
+        );
+        assert_eq!(std::fs::read(&p).unwrap(), b"more\n");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn splice_to_a_full_disk_records_the_error_and_drains() {
+        let mut log = LogFile::new(Some(PathBuf::from("/dev/full")), 0, 0);
+        let r = pipe_with(b"data that cannot be written\n");
+        let (res, err) = log.splice_from(&r);
+        assert_eq!(res.unwrap(), Drain::Eof);
+        assert!(err.unwrap().contains("/dev/full"));
+        // The pipe was emptied all the same (the child never blocks):
+        // nothing is left to read but the end.
+        let mut buf = [0u8; 8];
+        // SAFETY: reading into a local buffer.
+        let n = unsafe { libc::read(r.as_raw_fd(), buf.as_mut_ptr().cast(), 8) };
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn a_log_truncated_behind_our_back_is_written_from_its_new_end() {
+        let d = tmp("trunc");
+        let p = d.join("t.log");
+        let mut log = LogFile::new(Some(p.clone()), 0, 0);
+        log.write(b"first line\n");
+        std::fs::File::create(&p).unwrap(); // copytruncate
+        log.write(b"second\n");
+        assert_eq!(std::fs::read(&p).unwrap(), b"second\n");
         std::fs::remove_dir_all(&d).unwrap();
     }
 
