@@ -373,7 +373,7 @@ fn start_waits_past_startsecs() {
 #[test]
 fn start_of_a_program_that_exits_quickly_fails_after_its_retries() {
     let sv = start(
-        "[program:quick]\ncommand=/bin/sh -c 'echo try >> tries; exit 1'\nstartsecs=1\nstartretries=2\nautostart=false\n",
+        "[program:quick]\ncommand=/bin/sh -c 'echo try >> tries; exit 1'\nstartsecs=3\nstartretries=2\nautostart=false\n",
     );
     let r = sv.sv(&["start", "quick"]);
     assert_eq!(r.code, 1, "{r:?}");
@@ -473,14 +473,15 @@ fn targets_program_copies_groups_and_all() {
 
 // ----------------------------------------------------------- priority (4.2)
 
-/// A program that appends NAME to `order` when it starts and `stop-NAME`
-/// when it gets SIGTERM.
+/// A program that appends NAME to `order` once its TERM trap is set, and
+/// `stop-NAME` when it gets SIGTERM.
 fn ordered(name: &str, priority: u32) -> String {
     format!(
         "[program:{name}]\ncommand=/bin/sh -c 'trap \"echo stop-{name} >> order; exit 0\" TERM; echo {name} >> order; while :; do sleep 0.05; done'\npriority={priority}\nstartsecs=1\n"
     )
 }
 
+#[track_caller]
 fn assert_levels(got: &[String], levels: &[&[&str]]) {
     let mut at = 0;
     for level in levels {
@@ -499,6 +500,62 @@ fn assert_levels(got: &[String], levels: &[&[&str]]) {
     assert_eq!(at, got.len(), "order {got:?}");
 }
 
+/// The daemon's log (its stderr) from byte `from` on, without the
+/// `supervisor N: ` prefix.
+fn events(sv: &Sv, from: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap_or_default();
+    let prefix = format!("supervisor {N}: ");
+    text.get(from..)
+        .unwrap_or("")
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+        .collect()
+}
+
+fn log_len(sv: &Sv) -> usize {
+    std::fs::metadata(sv.work.path().join("daemon.err"))
+        .map(|m| m.len() as usize)
+        .unwrap_or(0)
+}
+
+/// From the daemon's own log: each level is spawned together (every
+/// spawn of a level before any of its processes counts as RUNNING), and
+/// only once every process of the level before is RUNNING.
+#[track_caller]
+fn assert_start_levels(ev: &[String], levels: &[&[&str]]) {
+    let at = |name: &str, what: &str| -> usize {
+        let want = format!("{name}: {what}");
+        ev.iter()
+            .position(|e| e.starts_with(&want))
+            .unwrap_or_else(|| panic!("no '{want}' in the daemon's log: {ev:#?}"))
+    };
+    for (i, level) in levels.iter().enumerate() {
+        let last_spawn = level.iter().map(|n| at(n, "spawned")).max().unwrap();
+        let first_up = level
+            .iter()
+            .map(|n| at(n, "STARTING -> RUNNING"))
+            .min()
+            .unwrap();
+        assert!(
+            last_spawn < first_up,
+            "level {level:?} not spawned together: {ev:#?}"
+        );
+        if i > 0 {
+            let prev_up = levels[i - 1]
+                .iter()
+                .map(|n| at(n, "STARTING -> RUNNING"))
+                .max()
+                .unwrap();
+            let first_spawn = level.iter().map(|n| at(n, "spawned")).min().unwrap();
+            assert!(
+                prev_up < first_spawn,
+                "{level:?} spawned before {:?} was up: {ev:#?}",
+                levels[i - 1]
+            );
+        }
+    }
+}
+
 #[test]
 fn priority_orders_start_and_reverses_stop() {
     // Written out of order on purpose.
@@ -513,7 +570,13 @@ fn priority_orders_start_and_reverses_stop() {
     for n in ["a1", "a2", "b", "c"] {
         sv.wait_state(n, "RUNNING", 15);
     }
-    assert_levels(&lines_of(&order), &[&["a1", "a2"], &["b"], &["c"]]);
+    let levels: &[&[&str]] = &[&["a1", "a2"], &["b"], &["c"]];
+    assert_start_levels(&events(&sv, 0), levels);
+    // Every TERM trap is set before the stop.
+    assert!(wait_until(10, || lines_of(&order).len() == 4));
+    let mut started = lines_of(&order);
+    started.sort();
+    assert_eq!(started, ["a1", "a2", "b", "c"]);
 
     std::fs::remove_file(&order).unwrap();
     let r = sv.sv(&["stop", "all"]);
@@ -524,17 +587,87 @@ fn priority_orders_start_and_reverses_stop() {
     );
 
     std::fs::remove_file(&order).unwrap();
+    let from = log_len(&sv);
     let t = Instant::now();
     let r = sv.sv(&["start", "all"]);
     let out = r.ok();
     assert_eq!(out.lines().count(), 4, "{out}");
+    assert!(out.lines().all(|l| l.ends_with(": started")), "{out}");
     // Three levels of startsecs=1, one after the other.
     assert!(
         t.elapsed() >= Duration::from_millis(2700),
         "{:?}",
         t.elapsed()
     );
-    assert_levels(&lines_of(&order), &[&["a1", "a2"], &["b"], &["c"]]);
+    assert_start_levels(&events(&sv, from), levels);
+    assert!(wait_until(10, || lines_of(&order).len() == 4));
+}
+
+#[test]
+fn close_stops_in_reverse_priority() {
+    let mut sv = start(&format!(
+        "{}{}{}",
+        ordered("b", 20),
+        ordered("a", 10),
+        ordered("c", 30)
+    ));
+    for n in ["a", "b", "c"] {
+        sv.wait_state(n, "RUNNING", 15);
+    }
+    let order = sv.work.path().join("order");
+    assert!(wait_until(10, || lines_of(&order).len() == 3));
+    std::fs::remove_file(&order).unwrap();
+    assert_eq!(sv.close().ok(), format!("supervisor {N}: stopped\n"));
+    assert_eq!(lines_of(&order), ["stop-c", "stop-b", "stop-a"]);
+}
+
+#[test]
+fn restart_all_stops_everything_then_starts_by_priority() {
+    let sv = start(&format!(
+        "{}{}{}{}",
+        ordered("c", 30),
+        ordered("a1", 10),
+        ordered("b", 20),
+        ordered("a2", 10)
+    ));
+    for n in ["a1", "a2", "b", "c"] {
+        sv.wait_state(n, "RUNNING", 15);
+    }
+    let order = sv.work.path().join("order");
+    assert!(wait_until(10, || lines_of(&order).len() == 4));
+    std::fs::remove_file(&order).unwrap();
+    let from = log_len(&sv);
+    let r = sv.sv(&["restart", "all"]);
+    let out = r.ok();
+    let ev = events(&sv, from);
+    // Nothing is spawned before everything has stopped.
+    let first_spawn = ev.iter().position(|e| e.contains(": spawned")).unwrap();
+    let last_stop = ev
+        .iter()
+        .rposition(|e| e.ends_with("STOPPING -> STOPPED"))
+        .unwrap();
+    assert!(last_stop < first_spawn, "{ev:#?}");
+    assert_start_levels(&ev, &[&["a1", "a2"], &["b"], &["c"]]);
+    // Both lines for each, its stop before its start.
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 8, "{out}");
+    for n in ["a1", "a2", "b", "c"] {
+        let stopped = lines.iter().position(|l| *l == format!("{n}: stopped"));
+        let started = lines.iter().position(|l| *l == format!("{n}: started"));
+        assert!(
+            stopped.is_some() && started.is_some() && stopped < started,
+            "{out}"
+        );
+    }
+    assert!(wait_until(10, || lines_of(&order).len() == 8));
+    let got = lines_of(&order);
+    assert_levels(
+        &got[..4],
+        &[&["stop-c"], &["stop-b"], &["stop-a1", "stop-a2"]],
+    );
+    let mut started = got[4..].to_vec();
+    started.sort();
+    assert_eq!(started, ["a1", "a2", "b", "c"]);
 }
 
 // ------------------------------------------------------------- reload (4.2)
@@ -665,7 +798,15 @@ fn reload_of_a_broken_config_changes_nothing() {
 
     // SIGHUP with the same broken file changes nothing either.
     kill(daemon_pid(&sv), libc::SIGHUP);
-    std::thread::sleep(Duration::from_millis(300)); // nothing to wait for
+    let log = sv.work.path().join("daemon.err");
+    assert!(
+        wait_until(10, || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            text.find("SIGHUP")
+                .is_some_and(|at| text[at..].contains("reload: error"))
+        }),
+        "no failed SIGHUP reload in the daemon's log"
+    );
     assert_eq!(sv.pid("a"), Some(a));
     assert_eq!(sv.pid("b"), Some(b));
     assert_eq!(names(&sv), ["a", "b"]);
@@ -681,32 +822,33 @@ fn stopped_program_stays_stopped_across_reload() {
     sv.wait_state("held", "RUNNING", 10);
     sv.wait_state("other", "RUNNING", 10);
     assert_eq!(sv.sv(&["stop", "held"]).ok(), "held: stopped\n");
-    // Change another program so the reload has something to do.
-    write_conf(
-        &sv,
-        &format!(
-            "{}{}",
-            sleeper("held", "autostart=true"),
-            sleeper("other", "environment=X=1")
-        ),
-    );
-    let r = sv.sv(&["reload"]);
-    assert!(r.ok().contains("other: changed"), "{r:?}");
-    sv.wait_state("other", "RUNNING", 10);
+    // `other` changes each time: once it runs again, anything the reload
+    // would start has been started.
+    let reload_with = |held: &str, other: &str, want: &str| {
+        let before = sv.pid("other").unwrap();
+        write_conf(
+            &sv,
+            &format!("{}{}", sleeper("held", held), sleeper("other", other)),
+        );
+        let r = sv.sv(&["reload"]);
+        let out = r.ok();
+        assert!(out.contains(want), "{out}");
+        assert!(out.contains("other: changed"), "{out}");
+        assert!(wait_until(10, || sv
+            .pid("other")
+            .is_some_and(|p| p != before)));
+        sv.wait_state("other", "RUNNING", 10);
+    };
+    reload_with("autostart=true", "environment=X=1", "other: changed");
     assert_eq!(sv.state("held").unwrap().0, "STOPPED");
     // Even when its own settings change.
-    write_conf(
-        &sv,
-        &format!(
-            "{}{}",
-            sleeper("held", "autostart=true\nenvironment=Y=2"),
-            sleeper("other", "environment=X=1")
-        ),
+    reload_with(
+        "autostart=true\nenvironment=Y=2",
+        "environment=X=2",
+        "held: changed",
     );
-    let r = sv.sv(&["reload"]);
-    assert!(r.ok().contains("held: changed"), "{r:?}");
-    std::thread::sleep(Duration::from_millis(300)); // give a wrong start a chance
     assert_eq!(sv.state("held").unwrap().0, "STOPPED");
+    assert!(sv.pid("held").is_none());
     // Until a command starts it.
     assert_eq!(sv.sv(&["start", "held"]).ok(), "held: started\n");
 }

@@ -333,9 +333,9 @@ fn startsecs_decides_when_a_start_counts() {
     let t = Instant::now();
     let sv = start(concat!(
         "[program:slow]\ncommand=/bin/sleep 60\nstartsecs=2\n",
-        // Lives 0.5 s: started with startsecs=0, too quick with startsecs=1.
+        // Lives 0.5 s: started with startsecs=0, too quick with startsecs=3.
         "[program:ok]\ncommand=/bin/sh -c 'sleep 0.5; exit 1'\nstartsecs=0\nautorestart=false\n",
-        "[program:quick]\ncommand=/bin/sh -c 'sleep 0.5; exit 1'\nstartsecs=1\nstartretries=1\nautorestart=false\n",
+        "[program:quick]\ncommand=/bin/sh -c 'sleep 0.5; exit 1'\nstartsecs=3\nstartretries=1\nautorestart=false\n",
     ));
     assert_eq!(sv.state("slow").unwrap().0, "STARTING");
     sv.wait_state("slow", "RUNNING", 10);
@@ -354,9 +354,9 @@ fn startsecs_decides_when_a_start_counts() {
 #[test]
 fn startretries_counts_attempts() {
     let sv = start(concat!(
-        "[program:two]\ncommand=/bin/sh -c 'echo x >> two.tries; exit 1'\nstartsecs=1\nstartretries=2\n",
-        "[program:one]\ncommand=/bin/sh -c 'echo x >> one.tries; exit 1'\nstartsecs=1\nstartretries=1\n",
-        "[program:forever]\ncommand=/bin/sh -c 'echo x >> forever.tries; exit 1'\nstartsecs=1\nstartretries=0\n",
+        "[program:two]\ncommand=/bin/sh -c 'echo x >> two.tries; exit 1'\nstartsecs=3\nstartretries=2\n",
+        "[program:one]\ncommand=/bin/sh -c 'echo x >> one.tries; exit 1'\nstartsecs=3\nstartretries=1\n",
+        "[program:forever]\ncommand=/bin/sh -c 'echo x >> forever.tries; exit 1'\nstartsecs=3\nstartretries=0\n",
     ));
     let w = sv.work.path();
     sv.wait_state("one", "FATAL", 10);
@@ -374,10 +374,11 @@ fn startretries_counts_attempts() {
 
 // ---------------------------------------------- stopsignal, stopwaitsecs
 
-/// Records which of USR1, TERM, HUP it got in `got-NAME`, then exits 0.
+/// Records which of USR1, TERM, HUP it got in `got-NAME`, then exits 0;
+/// `ready-NAME` says its traps are set.
 fn trapper(name: &str, extra: &str) -> String {
     format!(
-        "[program:{name}]\ncommand=/bin/sh -c 'for s in USR1 TERM HUP; do trap \"echo $s > got-{name}; exit 0\" $s; done; while :; do sleep 0.05; done'\nstartsecs=0\n{extra}\n"
+        "[program:{name}]\ncommand=/bin/sh -c 'for s in USR1 TERM HUP; do trap \"echo $s > got-{name}; exit 0\" $s; done; touch ready-{name}; while :; do sleep 0.05; done'\nstartsecs=0\n{extra}\n"
     )
 }
 
@@ -392,6 +393,8 @@ fn stopsignal_by_name_prefixed_name_or_number() {
     ));
     for n in ["byname", "prefixed", "number", "default"] {
         sv.wait_state(n, "RUNNING", 10);
+        let ready = sv.work.path().join(format!("ready-{n}"));
+        assert!(wait_until(10, || ready.exists()));
     }
     let r = sv.sv(&["stop", "all"]);
     r.ok();
@@ -404,10 +407,12 @@ fn stopsignal_by_name_prefixed_name_or_number() {
 
 #[test]
 fn stopwaitsecs_then_sigkill() {
-    let sv = start(concat!(
-        "[program:stubborn]\ncommand=/bin/sh -c 'trap \"\" TERM; while :; do sleep 0.05; done'\nstopwaitsecs=1\nstartsecs=0\n",
-    ));
+    let sv = start(
+        "[program:stubborn]\ncommand=/bin/sh -c 'trap \"\" TERM; touch ready; while :; do sleep 0.05; done'\nstopwaitsecs=1\nstartsecs=0\n",
+    );
     sv.wait_state("stubborn", "RUNNING", 10);
+    // TERM is ignored from here on.
+    assert!(wait_until(10, || sv.work.path().join("ready").exists()));
     let pid = sv.pid("stubborn").unwrap();
     let t = Instant::now();
     let r = sv.sv(&["stop", "stubborn"]);
@@ -551,12 +556,13 @@ fn configparser_fine_points() {
         "; a comment",
         "# another comment",
         "[program:fine]",
-        "command = /bin/sh -c 'echo \"$A|$B|$C|$D\" > fine.env; exec sleep 60' ; a comment",
+        "command = /bin/sh -c 'echo \"$A|$B|$C|$D|$E|$F\" > fine.env; exec sleep 60' ; a comment",
         "startsecs = 0",
         "autostart = Yes",
         "environment = A=100%%,",
         "  B=\"x, y\",",
-        "\tC=%(ENV_SVTEST_VAR)s,D=%(program_name)s;kept",
+        "\tC=%(ENV_SVTEST_VAR)s,D=%(program_name)s;kept,",
+        "  E=%(host_node_name)s,F=%(here)s",
         "stopsignal = KILL",
         "stopsignal = USR1",
         "[program:g1]",
@@ -602,7 +608,15 @@ fn configparser_fine_points() {
         sv.wait_state(n, "RUNNING", 10);
     }
     assert_eq!(sv.state("g2").unwrap().0, "STOPPED");
-    wait_file(&w.join("fine.env"), "100%|x, y|from-env|fine;kept\n");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    wait_file(
+        &w.join("fine.env"),
+        &format!(
+            "100%|x, y|from-env|fine;kept|{}|{}\n",
+            host.trim(),
+            w.display()
+        ),
+    );
     wait_file(&w.join("g1.grp"), "grp\n");
     wait_file(
         &w.join("included.here"),
@@ -654,7 +668,6 @@ fn config_errors_name_file_and_line() {
 }
 
 #[test]
-#[ignore = "BUG: environment=NOEQUALS is accepted and sets NOEQUALS= instead of an error"]
 fn environment_entry_without_equals_is_an_error() {
     let sv = Sv::new(N);
     let path = write_conf(
@@ -668,4 +681,79 @@ fn environment_entry_without_equals_is_an_error() {
             .starts_with(&format!("error: {}:3: ", path.display())),
         "{r:?}"
     );
+}
+
+/// A daemon running as `nobody` (the test is root): its runtime and work
+/// dirs handed to nobody first.
+fn launch_as_nobody(mut sv: Sv, conf: &str) -> Sv {
+    use std::os::unix::process::CommandExt;
+    let path = write_conf(&sv, conf);
+    for dir in [sv.runtime.path(), sv.work.path()] {
+        let c = std::ffi::CString::new(dir.to_str().unwrap()).unwrap();
+        // SAFETY: chown of this test's own temp dir.
+        assert_eq!(unsafe { libc::chown(c.as_ptr(), 65534, 65534) }, 0);
+    }
+    let err = std::fs::File::create(sv.work.path().join("daemon.err")).expect("daemon.err");
+    let child = sv
+        .command()
+        .args(["daemon", &N.to_string(), "-c"])
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(err)
+        .uid(65534)
+        .gid(65534)
+        .spawn()
+        .expect("spawn sv daemon as nobody");
+    sv.child = Some(child);
+    sv.wait_ready();
+    sv
+}
+
+#[test]
+fn user_under_a_non_root_daemon_fails_with_the_reason() {
+    if !is_root() {
+        eprintln!("skipped: needs root to start a daemon as nobody");
+        return;
+    }
+    let sv = launch_as_nobody(
+        Sv::new(N),
+        concat!(
+            "[program:asroot]\ncommand=/bin/sleep 60\nuser=root\nstartsecs=0\n",
+            "[program:ghost]\ncommand=/bin/sleep 60\nuser=no_such_user_sv\nstartsecs=0\n",
+            "[program:plain]\ncommand=/bin/sleep 60\nstartsecs=0\n",
+        ),
+    );
+    sv.wait_state("plain", "RUNNING", 10);
+    assert_eq!(
+        sv.wait_state("asroot", "FATAL", 10),
+        "spawn error: cannot run as root: the daemon is not root"
+    );
+    assert_eq!(
+        sv.wait_state("ghost", "FATAL", 10),
+        "spawn error: no such user: no_such_user_sv"
+    );
+    let pid = sv.pid("plain").unwrap();
+    assert_eq!(proc_status(pid, "Uid"), "65534 65534 65534 65534");
+}
+
+#[test]
+fn user_naming_the_daemons_own_user_runs() {
+    if !is_root() {
+        eprintln!("skipped: needs root to start a daemon as nobody");
+        return;
+    }
+    let sv = launch_as_nobody(
+        Sv::new(N),
+        "[program:same]\ncommand=/bin/sleep 60\nuser=nobody\nstartsecs=0\n",
+    );
+    let mut last = None;
+    let ok = wait_until(10, || {
+        last = sv.state("same");
+        last.as_ref()
+            .is_some_and(|(s, _)| s == "RUNNING" || s == "FATAL")
+    });
+    assert!(ok, "{last:?}");
+    assert_eq!(last.unwrap().0, "RUNNING", "{:?}", sv.state("same"));
+    let pid = sv.pid("same").unwrap();
+    assert_eq!(proc_status(pid, "Uid"), "65534 65534 65534 65534");
 }

@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
@@ -162,46 +162,66 @@ fn auto_logs_and_tail() {
 /// starts a comment, as in supervisord.)
 fn burst(name: &str, redirect: &str, extra: &str) -> String {
     format!(
-        "[program:{name}]\ncommand=/bin/sh -c 'i=0; while [ $i -lt 2000 ]; do echo \"line $i\"{redirect}; i=$((i+1)); [ $((i % 50)) -ne 0 ] || sleep 0.01; done; exec sleep 60'\nstartsecs=0\n{extra}\n"
+        "[program:{name}]\ncommand=/bin/sh -c 'i=0; while [ $i -lt 2000 ]; do echo \"line $i\"{redirect}; i=$((i+1)); [ $((i %% 50)) -ne 0 ] || sleep 0.01; done; exec sleep 60'\nstartsecs=0\n{extra}\n"
     )
+}
+
+/// FILE, FILE.1 .. FILE.(backups + 1): (path, content or None if absent).
+fn snapshot(file: &Path, backups: u32) -> Vec<(PathBuf, Option<String>)> {
+    std::iter::once(file.to_path_buf())
+        .chain((1..=backups + 1).map(|n| numbered(file, n)))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).ok();
+            (p, text)
+        })
+        .collect()
 }
 
 #[track_caller]
 fn assert_rotated(file: &Path, maxbytes: u64, backups: u32) {
-    assert!(
-        wait_until(10, || read(file).ends_with("line 1999\n")),
-        "{} ends {:?}",
-        file.display(),
-        read(file)
-    );
-    for n in 1..=backups {
-        let f = numbered(file, n);
-        assert!(f.exists(), "no {}", f.display());
-    }
-    let extra = numbered(file, backups + 1);
-    assert!(!extra.exists(), "{} kept", extra.display());
-    // Every file holds at most maxbytes, plus one chunk of the pipe.
-    let mut all = vec![file.to_path_buf()];
-    all.extend((1..=backups).map(|n| numbered(file, n)));
-    for f in &all {
+    // Wait for the whole burst to be in, and for the files to hold still
+    // (a rotation may follow the write that reached maxbytes).
+    let mut snap = snapshot(file, backups);
+    let settled = wait_until(10, || {
+        let now = snapshot(file, backups);
+        let done = now[0]
+            .1
+            .as_deref()
+            .is_some_and(|t| t.ends_with("line 1999\n"));
+        let same = now == snap;
+        snap = now;
+        if done && same {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        false
+    });
+    assert!(settled, "{} never settled: {snap:#?}", file.display());
+    let (kept, extra) = snap.split_at(backups as usize + 1);
+    for (p, text) in kept {
+        let text = text
+            .as_deref()
+            .unwrap_or_else(|| panic!("no {}", p.display()));
+        // Every file holds at most maxbytes, plus one chunk of the pipe.
         assert!(
-            size(f) <= maxbytes + CHUNK,
+            text.len() as u64 <= maxbytes + CHUNK,
             "{} has {} bytes",
-            f.display(),
-            size(f)
+            p.display(),
+            text.len()
         );
-        assert!(size(f) > 0, "{} is empty", f.display());
+        assert!(!text.is_empty(), "{} is empty", p.display());
     }
+    assert!(extra[0].1.is_none(), "{} kept", extra[0].0.display());
     // FILE.1 is newest: its lines come right before FILE's, and so on.
-    for w in all.windows(2) {
-        let newer = numbers(&read(&w[0]), "line ");
-        let older = numbers(&read(&w[1]), "line ");
+    for w in kept.windows(2) {
+        let newer = numbers(w[0].1.as_deref().unwrap(), "line ");
+        let older = numbers(w[1].1.as_deref().unwrap(), "line ");
         assert_eq!(
             older.last().map(|n| n + 1),
             newer.first().copied(),
             "{} does not follow {}",
-            w[0].display(),
-            w[1].display()
+            w[0].0.display(),
+            w[1].0.display()
         );
     }
 }
@@ -421,6 +441,11 @@ fn dev_stdout_writes_into_the_daemons_own_output() {
             "stdout_logfile_maxbytes=1KB\n",
             "stderr_logfile=/dev/stderr\n",
             "startsecs=0\n",
+            "[program:merged]\n",
+            "command=/bin/sh -c 'echo merged-err >&2; exec sleep 60'\n",
+            "stdout=/dev/stdout\n",
+            "redirect_stderr=true\n",
+            "startsecs=0\n",
             "[program:fd1]\n",
             "command=/bin/sh -c 'echo hello-fd1; exec sleep 60'\n",
             "stdout=/dev/fd/1\n",
@@ -434,10 +459,12 @@ fn dev_stdout_writes_into_the_daemons_own_output() {
     let mut got = Vec::new();
     let ok = recv_until(&rx, 10, |l| {
         got.push(l.to_string());
-        got.iter().any(|l| l == "hello-daemon-stdout") && got.iter().any(|l| l == "hello-fd1")
+        ["hello-daemon-stdout", "hello-fd1", "merged-err"]
+            .iter()
+            .all(|w| got.iter().any(|l| l == w))
     });
     assert!(ok, "daemon stdout: {got:?}");
-    for n in ["toout", "fd1"] {
+    for n in ["toout", "fd1", "merged"] {
         assert_eq!(sv.state(n).unwrap().0, "RUNNING");
     }
     // The child writes to the daemon's descriptor itself, no pipe between.
@@ -495,4 +522,122 @@ fn daemon_logs_commands_and_state_changes_to_stderr_and_syslog() {
     let err = read(&sv.work.path().join("daemon.err"));
     assert!(err.contains("request: stop p"), "{err}");
     assert!(err.contains("p: STOPPING -> STOPPED"), "{err}");
+}
+
+#[test]
+fn a_fifo_log_without_reader_does_not_block_the_daemon() {
+    let mut sv = Sv::new(N);
+    let fifo = sv.work.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a path in this test's own directory.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let conf = format!(
+        "[program:f]\ncommand=/bin/sh -c 'echo hi; exec sleep 60'\nstdout={}\nstartsecs=0\n\
+         [program:g]\ncommand=/bin/sleep 60\nstartsecs=0\n",
+        fifo.display()
+    );
+    let path = write_conf(&sv, &conf);
+    let err = std::fs::File::create(sv.work.path().join("daemon.err")).unwrap();
+    let child = sv
+        .command()
+        .args(["daemon", &N.to_string(), "-c"])
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    sv.child = Some(child);
+    // `sv status` with a time limit: (answered, stdout).
+    let status = |sv: &Sv| -> (bool, String) {
+        let mut st = sv
+            .command()
+            .args(["status", "-i", &N.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        if wait_until(3, || matches!(st.try_wait(), Ok(Some(_)))) {
+            let out = st.wait_with_output().unwrap();
+            (true, String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            // Recorded pid: the status client this test started.
+            let _ = st.kill();
+            let _ = st.wait();
+            (false, String::new())
+        }
+    };
+    // Until `f` has written its line and the daemon tried to log it, or
+    // the daemon stopped answering.
+    let mut answered = true;
+    let mut last = String::new();
+    wait_until(10, || {
+        let (ok, out) = status(&sv);
+        answered = ok;
+        last = out;
+        !ok || last.contains("log error")
+    });
+    // Unblock the daemon (a reader on the FIFO) so that it can be closed.
+    let reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    std::thread::spawn(move || {
+        let mut r = reader;
+        let mut buf = [0u8; 4096];
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            match std::io::Read::read(&mut r, &mut buf) {
+                Ok(0) | Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                Ok(_) => {}
+            }
+        }
+    });
+    assert!(answered, "sv status got no answer: the daemon is blocked");
+    assert!(last.contains("g "), "{last}");
+}
+
+#[test]
+fn a_full_stderr_pipe_does_not_block_the_daemon() {
+    let mut sv = Sv::new(N);
+    let path = write_conf(&sv, "[program:p]\ncommand=/bin/sleep 60\nstartsecs=0\n");
+    let mut child = sv
+        .command()
+        .args(["daemon", &N.to_string(), "-c"])
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sv daemon");
+    // Nobody reads the daemon's stderr for now (a stalled log reader).
+    let stderr = child.stderr.take().unwrap();
+    sv.child = Some(child);
+    sv.wait_ready();
+    // Each request is logged with its 4 KB argument: 100 of them are far
+    // more than a pipe holds.
+    let name = "x".repeat(4096);
+    let mut stuck = None;
+    for i in 0..100 {
+        let mut st = sv
+            .command()
+            .args(["status", &name, "-i", &N.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        if !wait_until(3, || matches!(st.try_wait(), Ok(Some(_)))) {
+            // Recorded pid: the status client this test started.
+            let _ = st.kill();
+            let _ = st.wait();
+            stuck = Some(i);
+            break;
+        }
+    }
+    // Drain the pipe so the daemon can go on and be closed.
+    std::thread::spawn(move || {
+        let mut e = stderr;
+        let _ = std::io::copy(&mut e, &mut std::io::sink());
+    });
+    assert_eq!(stuck, None, "the daemon stopped answering at request");
+    sv.wait_state("p", "RUNNING", 10);
 }

@@ -24,6 +24,8 @@ pub struct Conn {
     pub closing: bool,
     /// The peer is gone or broke the rules: drop now.
     pub dead: bool,
+    /// The peer has shut down its side: serve what it sent, then close.
+    eof: bool,
 }
 
 impl Conn {
@@ -35,10 +37,16 @@ impl Conn {
             busy: false,
             closing: false,
             dead: false,
+            eof: false,
         }
     }
 
     pub fn wants_read(&self) -> bool {
+        !self.busy && !self.closing && !self.dead && !self.eof
+    }
+
+    /// May another request be taken from the buffer now?
+    fn serving(&self) -> bool {
         !self.busy && !self.closing && !self.dead
     }
 
@@ -60,13 +68,9 @@ impl Conn {
             }
             match self.stream.read(&mut buf) {
                 Ok(0) => {
-                    if self.rbuf.is_empty() {
-                        self.closing = true;
-                    } else {
-                        // Hung up in the middle of a frame.
-                        self.rbuf.clear();
-                        self.reject(&FrameError::Truncated);
-                    }
+                    // Whole requests before the end are still served
+                    // (`next_request`); a partial one is refused there.
+                    self.eof = true;
                     return;
                 }
                 Ok(n) => {
@@ -92,10 +96,15 @@ impl Conn {
     /// The next whole request, if one has arrived. A bad one is answered
     /// with an error and ends the connection.
     pub fn next_request(&mut self) -> Option<Request> {
-        if !self.wants_read() {
+        if !self.serving() {
             return None;
         }
         let result = match frame::split(&self.rbuf) {
+            Ok(None) if self.eof && self.rbuf.is_empty() => {
+                self.closing = true;
+                return None;
+            }
+            Ok(None) if self.eof => Err(FrameError::Truncated),
             Ok(None) => return None,
             Ok(Some((body, used))) => frame::decode::<Request>(body).map(|r| (r, used)),
             Err(e) => Err(e),

@@ -302,37 +302,50 @@ impl Daemon {
 
     // ============================================================ handlers
 
+    /// Reads every pending signal first, then acts once per kind: a
+    /// SIGCHLD that arrives while restarts are being made waits for the
+    /// next pass, so children that die at once cannot hold the loop here.
     fn on_signals(&mut self, now: Instant) {
+        let mut seen = Vec::new();
         loop {
             match self.signals.read_signal() {
-                Ok(Some(info)) => match Signal::try_from(info.ssi_signo as i32) {
-                    Ok(Signal::SIGCHLD) => self.reap(now),
-                    Ok(Signal::SIGTERM) | Ok(Signal::SIGINT) => {
-                        self.sup.log.info("received a signal to terminate");
-                        self.sup.begin_shutdown(None, now);
-                    }
-                    Ok(Signal::SIGHUP) => {
-                        self.sup.log.info("SIGHUP: reloading the config file");
-                        self.reload(now);
-                    }
-                    Ok(Signal::SIGUSR2) => {
-                        self.sup.log.info("SIGUSR2: reopening log files");
-                        let ids: Vec<u64> = self.sup.services().map(|s| s.id).collect();
-                        for id in ids {
-                            if let Some(s) = self.sup.service_mut(id) {
-                                s.logs.iter_mut().for_each(|l| l.reopen());
-                            }
+                Ok(Some(info)) => {
+                    if let Ok(sig) = Signal::try_from(info.ssi_signo as i32) {
+                        if !seen.contains(&sig) {
+                            seen.push(sig);
                         }
                     }
-                    _ => {}
-                },
-                Ok(None) => return,
+                }
+                Ok(None) => break,
                 Err(e) => {
                     self.sup
                         .log
                         .error(&format!("reading the signalfd failed: {e}"));
-                    return;
+                    break;
                 }
+            }
+        }
+        for sig in seen {
+            match sig {
+                Signal::SIGCHLD => self.reap(now),
+                Signal::SIGTERM | Signal::SIGINT => {
+                    self.sup.log.info("received a signal to terminate");
+                    self.sup.begin_shutdown(None, now);
+                }
+                Signal::SIGHUP => {
+                    self.sup.log.info("SIGHUP: reloading the config file");
+                    self.reload(now);
+                }
+                Signal::SIGUSR2 => {
+                    self.sup.log.info("SIGUSR2: reopening log files");
+                    let ids: Vec<u64> = self.sup.services().map(|s| s.id).collect();
+                    for id in ids {
+                        if let Some(s) = self.sup.service_mut(id) {
+                            s.logs.iter_mut().for_each(|l| l.reopen());
+                        }
+                    }
+                }
+                _ => {}
             }
         }
     }
@@ -341,6 +354,14 @@ impl Daemon {
     /// one signal can stand for many children: loop until none is left.
     fn reap(&mut self, now: Instant) {
         let flags = WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED | WaitPidFlag::WCONTINUED;
+        // Restarts wait until the loop is done: a child that dies at once
+        // would otherwise keep this loop (and the daemon) busy for ever.
+        self.sup.defer_spawns = true;
+        self.reap_all(flags, now);
+        self.sup.run_deferred(now);
+    }
+
+    fn reap_all(&mut self, flags: WaitPidFlag, now: Instant) {
         loop {
             let (pid, ev) = match waitpid(None, Some(flags)) {
                 Ok(WaitStatus::Exited(pid, code)) => (pid, Event::Exited(ExitKind::Code(code))),
@@ -438,6 +459,11 @@ impl Daemon {
         if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 && conn.wants_read() {
             conn.fill();
         }
+        self.serve(id, now);
+    }
+
+    /// Serves the whole requests a connection has sent, until one must wait.
+    fn serve(&mut self, id: ConnId, now: Instant) {
         while let Some(req) = self.conns.get_mut(&id).and_then(|c| c.next_request()) {
             self.sup.log.info(&format!("request: {}", describe(&req)));
             match self.handle(id, req, now) {
@@ -605,6 +631,9 @@ impl Daemon {
     }
 
     fn reply(&mut self, id: ConnId, resp: Response) {
+        // What is answered is on disk first: a SIGKILL right after the
+        // answer loses nothing (SPEC §8).
+        self.sup.persist(Instant::now());
         self.sup
             .log
             .info(&format!("answer: {}", describe_response(&resp)));
@@ -617,6 +646,8 @@ impl Daemon {
     fn answer_waiters(&mut self, now: Instant) {
         for (conn, resp) in self.sup.settle_waiters(now) {
             self.reply(conn, resp);
+            // It may have sent more requests (or hung up) meanwhile.
+            self.serve(conn, now);
         }
     }
 

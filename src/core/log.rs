@@ -6,7 +6,6 @@
 //! loop when the log daemon falls behind. A dropped line is better than a
 //! stuck supervisor. With no syslog on the machine it goes on without.
 
-use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 
@@ -76,8 +75,7 @@ impl Logger {
     }
 
     pub fn log(&mut self, level: Level, msg: &str) {
-        // stderr may be closed or a dead pipe (detached daemon): never mind.
-        let _ = writeln!(std::io::stderr(), "{}{}", self.prefix, msg);
+        write_stderr(&format!("{}{}\n", self.prefix, msg));
         let line = format!(
             "<{}>{} {}[{}]: {}",
             FACILITY * 8 + level as u8,
@@ -108,6 +106,26 @@ impl Logger {
             }
         }
     }
+}
+
+/// Writes a line to stderr only if that cannot block: a full pipe (a
+/// reader that stopped reading) loses the line, never stalls the daemon.
+/// poll(2) reports a pipe writable when PIPE_BUF bytes fit, and a line of
+/// at most PIPE_BUF is written whole, so the write below never waits.
+fn write_stderr(line: &str) {
+    let mut pfd = libc::pollfd {
+        fd: 2,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    if unsafe { libc::poll(&mut pfd, 1, 0) } != 1 || pfd.revents & libc::POLLOUT == 0 {
+        return;
+    }
+    let bytes = line.as_bytes();
+    let bytes = &bytes[..bytes.len().min(libc::PIPE_BUF)];
+    // SAFETY: writing a valid buffer to fd 2; errors (closed, EPIPE) ignored.
+    unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
 }
 
 /// `Mmm dd hh:mm:ss` in UTC, as RFC 3164 wants.

@@ -112,6 +112,8 @@ impl LogFile {
                 .create(true)
                 .truncate(false)
                 .mode(0o644)
+                // A FIFO with no reader must not block the daemon in open(2).
+                .custom_flags(libc::O_NONBLOCK)
                 .open(&path)
                 .and_then(|mut f| f.seek(SeekFrom::End(0)).map(|end| (f, end)));
             match opened {

@@ -309,7 +309,9 @@ unsafe fn child_exec(
             fail(report);
         }
     }
-    if let Some(user) = &cmd.user {
+    // Only root changes identity; a daemon that is not root may only name
+    // its own user (checked before the fork), which needs no change.
+    if let Some(user) = cmd.user.as_ref().filter(|_| libc::geteuid() == 0) {
         if libc::setgroups(groups.len(), groups.as_ptr()) < 0
             || libc::setgid(user.gid) < 0
             || libc::setuid(user.uid) < 0

@@ -74,6 +74,10 @@ pub struct Supervisor {
     lingering: std::collections::HashSet<Id>,
     /// The services changed since the state file was last written.
     pub dirty: bool,
+    /// While reaping: restarts wait in `deferred` until the reap loop is
+    /// done, or children that die at once would keep it going for ever.
+    pub defer_spawns: bool,
+    deferred: Vec<Id>,
     /// Services waiting in a later level of a plan.
     queued: std::collections::HashSet<Id>,
     /// Set by `close` or SIGTERM: the connection to answer, if any.
@@ -119,6 +123,8 @@ impl Supervisor {
             queued: Default::default(),
             lingering: Default::default(),
             dirty: false,
+            defer_spawns: false,
+            deferred: Vec::new(),
             shutdown: None,
             base_env: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -271,11 +277,7 @@ impl Supervisor {
             None => sys::comm(pid).map_err(|e| format!("cannot read /proc/{pid}/comm: {e}"))?,
         };
         let name = self.free_name(&base);
-        let mut spec = ServiceSpec::new(&name, vec![format!("(adopted pid {pid})")]);
-        spec.policy.adopted = true;
-        spec.stdout = OutputSpec::Discard;
-        spec.stderr = OutputSpec::Discard;
-        let id = self.add(spec);
+        let id = self.add(adopted_spec(&name, pid));
         if let Some(s) = self.services.get_mut(&id) {
             s.pidfd = Some(pidfd);
             s.origin = Origin::Adopted;
@@ -324,6 +326,7 @@ impl Supervisor {
             }
             for fx in effects {
                 match fx {
+                    Effect::Spawn if self.defer_spawns => self.deferred.push(id),
                     Effect::Spawn => queue.push(self.spawn(id)),
                     Effect::Signal { sig, group } => self.signal(id, sig, group),
                     Effect::Forget => self.forget(id),
@@ -465,6 +468,22 @@ impl Supervisor {
     pub fn child_event(&mut self, pid: i32, ev: Event, now: Instant) {
         if let Some(&id) = self.by_pid.get(&pid) {
             self.apply(id, ev, now);
+        }
+    }
+
+    /// Carries out the restarts put off while reaping.
+    pub fn run_deferred(&mut self, now: Instant) {
+        self.defer_spawns = false;
+        for id in std::mem::take(&mut self.deferred) {
+            // Still waiting for its new process (not stopped meanwhile)?
+            let due = self
+                .services
+                .get(&id)
+                .is_some_and(|s| s.m.pid.is_none() && s.m.state.has_process());
+            if due {
+                let ev = self.spawn(id);
+                self.apply(id, ev, now);
+            }
         }
     }
 
@@ -624,6 +643,15 @@ impl Supervisor {
         self.next_deadline()
             .map(|d| d.saturating_duration_since(now))
     }
+}
+
+/// What sv knows of a process it did not start: a name and a pid.
+pub(crate) fn adopted_spec(name: &str, pid: i32) -> ServiceSpec {
+    let mut spec = ServiceSpec::new(name, vec![format!("(adopted pid {pid})")]);
+    spec.policy.adopted = true;
+    spec.stdout = OutputSpec::Discard;
+    spec.stderr = OutputSpec::Discard;
+    spec
 }
 
 pub(crate) fn svc_reason(s: &Service) -> String {

@@ -12,6 +12,9 @@ use std::time::Instant;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Phase {
     Stopping,
+    /// Restart: stopped, waiting for the others of its request to stop
+    /// too, so all start again together by priority.
+    Stopped,
     Starting,
     Removing,
     Done,
@@ -315,12 +318,44 @@ impl Supervisor {
         let mut waiters = std::mem::take(&mut self.waiters);
         for w in &mut waiters {
             for item in &mut w.items {
-                self.advance(item, now);
+                self.advance(item);
+            }
+            // A restart starts its services again once all have stopped,
+            // as one plan: by priority, each level together.
+            if !w
+                .items
+                .iter()
+                .any(|i| i.phase == Phase::Stopping && !i.finished)
+            {
+                let ids: Vec<Id> = w
+                    .items
+                    .iter_mut()
+                    .filter(|i| i.phase == Phase::Stopped && !i.finished)
+                    .map(|i| {
+                        i.phase = Phase::Starting;
+                        i.id
+                    })
+                    .collect();
+                if !ids.is_empty() {
+                    self.plan(Event::Start, ids, now);
+                    for item in &mut w.items {
+                        self.advance(item);
+                    }
+                }
             }
         }
         for w in waiters {
             if w.items.iter().all(|i| i.finished) {
-                let outcomes = w.items.into_iter().flat_map(|i| i.outcomes).collect();
+                // Every first line (a restart's `stopped`), then every
+                // second (its `started`), as supervisorctl prints them.
+                let depth = w.items.iter().map(|i| i.outcomes.len()).max().unwrap_or(0);
+                let outcomes = (0..depth)
+                    .flat_map(|k| {
+                        w.items
+                            .iter()
+                            .filter_map(move |i| i.outcomes.get(k).cloned())
+                    })
+                    .collect();
                 answers.push((w.conn, Response::Outcomes(outcomes)));
             } else {
                 self.waiters.push(w);
@@ -330,14 +365,14 @@ impl Supervisor {
     }
 
     /// Moves one item of a waiter on, as far as its service has come.
-    fn advance(&mut self, item: &mut Item, now: Instant) {
+    fn advance(&mut self, item: &mut Item) {
         while !item.finished {
             let Some(svc) = self.services.get(&item.id) else {
                 let o = match item.phase {
                     Phase::Removing => ok(&item.name, "removed"),
                     // Removed by someone else while it stopped: it did stop.
                     Phase::Stopping if !item.restart => ok(&item.name, "stopped (and removed)"),
-                    Phase::Stopping | Phase::Starting | Phase::Done => {
+                    Phase::Stopping | Phase::Stopped | Phase::Starting | Phase::Done => {
                         err(&item.name, "removed meanwhile")
                     }
                 };
@@ -350,16 +385,16 @@ impl Supervisor {
             }
             match item.phase {
                 Phase::Done => item.finished = true,
-                Phase::Removing => return,
+                Phase::Removing | Phase::Stopped => return,
                 Phase::Stopping if state.has_process() => return,
                 Phase::Stopping => {
                     item.outcomes.push(ok(&item.name, "stopped"));
                     if item.restart {
-                        self.plan(Event::Start, vec![item.id], now);
-                        item.phase = Phase::Starting;
+                        item.phase = Phase::Stopped;
                     } else {
                         item.finished = true;
                     }
+                    return;
                 }
                 Phase::Starting => {
                     let o = match state {

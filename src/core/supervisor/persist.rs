@@ -8,7 +8,7 @@
 //! A process that died meanwhile is handled by the restart rules as if its
 //! exit had just been seen.
 
-use super::{Id, Supervisor};
+use super::{adopted_spec, Id, Supervisor};
 use crate::core::config::Config;
 use crate::core::create;
 use crate::core::service::{Event, ExitKind, State, Want};
@@ -118,6 +118,23 @@ impl Supervisor {
                         Ok(name) => self.log.info(&format!("{name}: adopted back")),
                         Err(e) => self.log.error(&format!("{}: {e}", s.name)),
                     }
+                    continue;
+                }
+                (None, Origin::Adopted) => {
+                    // It ended while no daemon watched it: listed as EXITED
+                    // until removed, like any adopted process that ends.
+                    let id = self.add(adopted_spec(&s.name, s.pid));
+                    if let Some(svc) = self.services.get_mut(&id) {
+                        svc.origin = Origin::Adopted;
+                        svc.m.state = State::Exited;
+                        svc.m.want = Want::Up;
+                        svc.m.ever_started = true;
+                        svc.m.last_exit = Some(ExitKind::Unknown);
+                    }
+                    self.log.info(&format!(
+                        "{}: adopted pid {} ended while the daemon was down",
+                        s.name, s.pid
+                    ));
                     continue;
                 }
                 (None, _) => {
