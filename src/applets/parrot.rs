@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::toy::{self, Exit};
 use argh::FromArgs;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
@@ -55,36 +56,6 @@ struct Config {
     message: String,
 }
 
-/// Why not to run: what to print, where, and the exit code.
-#[derive(Debug, PartialEq)]
-struct Exit {
-    code: u8,
-    message: String,
-    to_stdout: bool,
-}
-
-impl Exit {
-    fn usage(message: String) -> Self {
-        Exit {
-            code: 2,
-            message,
-            to_stdout: false,
-        }
-    }
-
-    fn report(self) -> ExitCode {
-        let text = self.message.trim_end();
-        if self.to_stdout {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{text}");
-            let _ = out.flush();
-        } else {
-            eprintln!("{text}");
-        }
-        ExitCode::from(self.code)
-    }
-}
-
 /// Entry point: `args[0]` is the applet name, the rest are its arguments.
 pub fn main(args: Vec<std::ffi::OsString>) -> std::process::ExitCode {
     match parse(&args) {
@@ -93,31 +64,10 @@ pub fn main(args: Vec<std::ffi::OsString>) -> std::process::ExitCode {
     }
 }
 
-fn applet_name(args: &[OsString]) -> String {
-    args.first()
-        .map(|a| a.to_string_lossy().into_owned())
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| DEFAULT_NAME.to_string())
-}
-
 fn parse(args: &[OsString]) -> Result<Config, Exit> {
-    let name = applet_name(args);
-    let mut rest = Vec::with_capacity(args.len().saturating_sub(1));
-    for arg in args.iter().skip(1) {
-        match arg.to_str() {
-            Some(s) => rest.push(s),
-            None => {
-                return Err(Exit::usage(format!(
-                    "{name}: argument is not valid UTF-8: {arg:?}"
-                )))
-            }
-        }
-    }
-    let parsed = Args::from_args(&[name.as_str()], &rest).map_err(|e| Exit {
-        code: if e.status.is_ok() { 0 } else { 2 },
-        message: e.output,
-        to_stdout: e.status.is_ok(),
-    })?;
+    let name = toy::name(args, DEFAULT_NAME);
+    let rest = toy::strs(&name, args)?;
+    let parsed: Args = toy::parse(&name, &rest)?;
     let interval = parse_interval(&parsed.interval).ok_or_else(|| {
         Exit::usage(format!(
             "{name}: bad --interval {:?}: expected a positive number of seconds",
@@ -145,7 +95,7 @@ fn parse_interval(text: &str) -> Option<Duration> {
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for a count of seconds since the Unix epoch.
 fn format_utc(secs: u64) -> String {
-    let (year, month, day) = civil_from_days(secs / 86_400);
+    let (year, month, day) = crate::core::log::civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
@@ -153,22 +103,6 @@ fn format_utc(secs: u64) -> String {
         rem / 60 % 60,
         rem % 60
     )
-}
-
-/// (year, month, day) of the proleptic Gregorian calendar for a count of
-/// days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    // Shift the epoch to 0000-03-01 so leap days fall at the end of a year.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097; // day of era, [0, 146096]
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of year from March 1st
-    let mp = (5 * doy + 2) / 153; // month from March, [0, 11]
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 fn now_line(message: &str) -> String {

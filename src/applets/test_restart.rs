@@ -15,6 +15,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use super::toy::{self, Exit};
 use argh::FromArgs;
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use nix::sys::signal::{SigSet, Signal};
@@ -29,36 +30,6 @@ struct Args {
     secs: String,
 }
 
-/// Why not to run: what to print, where, and the exit code.
-#[derive(Debug, PartialEq)]
-struct Exit {
-    code: u8,
-    message: String,
-    to_stdout: bool,
-}
-
-impl Exit {
-    fn usage(message: String) -> Self {
-        Exit {
-            code: 2,
-            message,
-            to_stdout: false,
-        }
-    }
-
-    fn report(self) -> ExitCode {
-        let text = self.message.trim_end();
-        if self.to_stdout {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{text}");
-            let _ = out.flush();
-        } else {
-            eprintln!("{text}");
-        }
-        ExitCode::from(self.code)
-    }
-}
-
 /// Entry point: `args[0]` is the applet name, the rest are its arguments.
 pub fn main(args: Vec<std::ffi::OsString>) -> std::process::ExitCode {
     match parse(&args) {
@@ -67,27 +38,10 @@ pub fn main(args: Vec<std::ffi::OsString>) -> std::process::ExitCode {
     }
 }
 
-fn applet_name(args: &[OsString]) -> String {
-    args.first()
-        .map(|a| a.to_string_lossy().into_owned())
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| DEFAULT_NAME.to_string())
-}
-
 /// The number of seconds to live.
 fn parse(args: &[OsString]) -> Result<f64, Exit> {
-    let name = applet_name(args);
-    let mut rest = Vec::with_capacity(args.len().saturating_sub(1));
-    for arg in args.iter().skip(1) {
-        match arg.to_str() {
-            Some(s) => rest.push(s),
-            None => {
-                return Err(Exit::usage(format!(
-                    "{name}: argument is not valid UTF-8: {arg:?}"
-                )))
-            }
-        }
-    }
+    let name = toy::name(args, DEFAULT_NAME);
+    let mut rest = toy::strs(&name, args)?;
     // argh takes `-1` for an unknown option; pass a negative number on as
     // SECS (after a `--`) so it gets a clear "bad SECS" message instead.
     if !rest.contains(&"--") {
@@ -98,11 +52,7 @@ fn parse(args: &[OsString]) -> Result<f64, Exit> {
             rest.insert(i, "--");
         }
     }
-    let parsed = Args::from_args(&[name.as_str()], &rest).map_err(|e| Exit {
-        code: if e.status.is_ok() { 0 } else { 2 },
-        message: e.output,
-        to_stdout: e.status.is_ok(),
-    })?;
+    let parsed: Args = toy::parse(&name, &rest)?;
     parse_secs(&parsed.secs).ok_or_else(|| {
         Exit::usage(format!(
             "{name}: bad SECS {:?}: expected a number of seconds, 0 or more",

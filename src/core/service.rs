@@ -23,6 +23,18 @@ pub enum State {
 }
 
 impl State {
+    pub const ALL: [State; 9] = [
+        State::Stopped,
+        State::Pending,
+        State::Starting,
+        State::Running,
+        State::Backoff,
+        State::Stopping,
+        State::Exited,
+        State::Fatal,
+        State::Suspended,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             State::Stopped => "STOPPED",

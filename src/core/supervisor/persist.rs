@@ -25,19 +25,7 @@ fn unix_ms(t: SystemTime) -> u64 {
 }
 
 fn state_from_name(name: &str) -> Option<State> {
-    [
-        State::Stopped,
-        State::Pending,
-        State::Starting,
-        State::Running,
-        State::Backoff,
-        State::Stopping,
-        State::Exited,
-        State::Fatal,
-        State::Suspended,
-    ]
-    .into_iter()
-    .find(|s| s.name() == name)
+    State::ALL.into_iter().find(|s| s.name() == name)
 }
 
 impl Supervisor {
