@@ -817,7 +817,6 @@ fn adopted_process_that_died_while_down_is_not_forgotten() {
 }
 
 #[test]
-#[ignore = "BUG: stopping a re-adopted service never ends while its dead process is an unreaped zombie (kill(-pgid,0) counts zombies)"]
 fn stopping_a_taken_back_service_ends_though_its_zombie_is_not_reaped() {
     let mut c = Crashy::unbooted(None);
     c.boot_held(false);

@@ -1,8 +1,9 @@
 //! SPEC §9 under load: thousands of random, truncated, oversized and garbage
 //! frames over many connections, clients that stall in the middle of a
-//! header, and `tail -f` clients that never read. Through all of it the
-//! daemon keeps answering `sv status`, answers every frame as §9 says, and
-//! gives back every descriptor it took.
+//! header, `tail -f` clients that never read, clients that use up the
+//! daemon's descriptors, and requests followed at once by a half-close.
+//! Through all of it the daemon keeps answering `sv status`, answers every
+//! frame as §9 says, and gives back every descriptor it took.
 //!
 //! The frames are made with a small deterministic xorshift generator, so a
 //! failure names a case that replays the same way. Every byte stream is
@@ -22,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sv::wire::frame::{self, read_msg};
-use sv::wire::{encode, List, Request, Response, TailSpec, Text, MAX_FRAME};
+use sv::wire::{encode, Action, List, Request, Response, TailSpec, Text, MAX_FRAME};
 
 // ---------------------------------------------------------------- helpers
 
@@ -450,6 +451,12 @@ fn run_case(sv: &Sv, seed: u64, held: &mut Vec<UnixStream>) -> Result<(), String
         // Read every answer, as §9 says they come.
         _ => {
             send_in_pieces(&mut s, &bytes, &mut rng);
+            // Half the time end our side at once (`printf ... | nc -U`):
+            // whole requests before the end are still answered.
+            let early_eof = rng.chance(50);
+            if early_eof {
+                let _ = s.shutdown(std::net::Shutdown::Write);
+            }
             let answered = match fate {
                 Fate::Clean(n) | Fate::Partial(n) | Fate::Refused(n) => n,
             };
@@ -467,10 +474,11 @@ fn run_case(sv: &Sv, seed: u64, held: &mut Vec<UnixStream>) -> Result<(), String
             }
             match fate {
                 Fate::Refused(_) => {}
-                Fate::Clean(_) | Fate::Partial(_) => {
+                Fate::Clean(_) | Fate::Partial(_) if !early_eof => {
                     // Every request is answered: now end our side.
                     let _ = s.shutdown(std::net::Shutdown::Write);
                 }
+                Fate::Clean(_) | Fate::Partial(_) => {}
             }
             match (&fate, next_response(&mut s, &case)?) {
                 (Fate::Clean(_), None) => return Ok(()),
@@ -903,11 +911,11 @@ fn restarts_while_clients_hold_every_descriptor() {
 /// and at once shuts down its writing side (`printf ... | nc -U`) is owed
 /// the answer, not an error.
 ///
-/// BUG: `Conn::fill` (src/core/control.rs) meets the end of input in the
-/// same call that read the request, finds `rbuf` non-empty and answers
-/// "bad request: connection closed in the middle of a frame" after clearing
-/// whole, unanswered requests: `03 00 00 00 01 00 00` (Ping) then
-/// shutdown(SHUT_WR) gets `Error` instead of `Ok("pong")`.
+/// Once a bug: `Conn::fill` met the end of input in the same call that read
+/// the request, and answered "bad request: connection closed in the middle
+/// of a frame" instead of serving the whole requests it had buffered
+/// (`03 00 00 00 01 00 00`, a Ping, then shutdown(SHUT_WR) got `Error`, not
+/// `Ok("pong")`, about 6 times in 10).
 #[test]
 fn whole_requests_then_half_close_are_answered() {
     let sv = Sv::daemon(6);
@@ -930,6 +938,67 @@ fn whole_requests_then_half_close_are_answered() {
             assert!(matches!(read_msg::<Response>(&mut s), Ok(None)));
         }
     }
+    status_answers(&sv);
+}
+
+/// A request answered later (`start` waits for RUNNING) and then a
+/// half-close: the answer comes when it is ready, then the end of the
+/// connection. Bytes of an unfinished frame before a half-close are still
+/// refused as truncated, after the whole requests before them are served.
+#[test]
+fn waiting_request_then_half_close_gets_its_answer_then_eof() {
+    let sv = Sv::daemon(6);
+    sv.sv(&[
+        "create-service",
+        "/bin/sleep",
+        "600",
+        "--name",
+        "slow",
+        "--set",
+        "startsecs=1",
+        "--create-stopped",
+    ])
+    .ok();
+    let mut s = connect(&sv);
+    s.write_all(&encode(&Request::Act(
+        Action::Start,
+        vec![Text::from("slow")].into(),
+    )))
+    .unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let t0 = Instant::now();
+    match read_msg::<Response>(&mut s) {
+        Ok(Some(Response::Outcomes(o))) => {
+            assert_eq!(o.len(), 1, "{o:?}");
+            assert!(o[0].ok, "{o:?}");
+        }
+        other => panic!("start then a half-close: {other:?}"),
+    }
+    assert!(
+        t0.elapsed() >= Duration::from_millis(900),
+        "answered before startsecs"
+    );
+    assert!(
+        matches!(read_msg::<Response>(&mut s), Ok(None)),
+        "the connection stays open after the answer"
+    );
+
+    let mut s = connect(&sv);
+    let ping = encode(&Request::Ping);
+    s.write_all(&[&ping[..], &ping[..], &ping[..3]].concat())
+        .unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            read_msg::<Response>(&mut s).unwrap(),
+            Some(Response::Ok("pong".into()))
+        );
+    }
+    match read_msg::<Response>(&mut s) {
+        Ok(Some(Response::Error(t))) => assert!(t.contains("middle of a frame"), "{t}"),
+        other => panic!("a partial frame then a half-close: {other:?}"),
+    }
+    assert!(matches!(read_msg::<Response>(&mut s), Ok(None)));
     status_answers(&sv);
 }
 

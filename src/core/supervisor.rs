@@ -285,7 +285,9 @@ impl Supervisor {
             s.m.state = State::Running;
             s.m.want = Want::Up;
             s.m.pid = Some(pid);
-            s.m.started_at = Some(now);
+            s.m.started_at = sys::age(s.start_time)
+                .and_then(|a| now.checked_sub(a))
+                .or(Some(now));
             s.m.ever_started = true;
         }
         self.by_pid.insert(pid, id);
@@ -577,6 +579,10 @@ impl Supervisor {
         };
         let mut detail = match m.state {
             State::Running => format!("pid {}, uptime {}", m.pid.unwrap_or(0), clock(uptime)),
+            State::Stopping if m.pid.is_none() => format!(
+                "waiting for the rest of process group {}",
+                m.pgid.unwrap_or(0)
+            ),
             State::Starting | State::Stopping | State::Suspended => {
                 format!("pid {}", m.pid.unwrap_or(0))
             }

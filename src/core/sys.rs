@@ -38,11 +38,49 @@ pub fn alive(pid: i32) -> bool {
     rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// Whether any process is left in group `pgid` (`kill(-pgid, 0)`).
+/// Whether any live process is left in group `pgid`. `kill(-pgid, 0)`
+/// answers at once when the group is empty; when it is not, zombies still
+/// count for it, and a zombie that nobody reaps (its parent is not us after
+/// a daemon crash) must not keep a stop waiting for ever: look in /proc.
 pub fn group_alive(pgid: i32) -> bool {
     // SAFETY: signal 0 only checks.
     let rc = unsafe { libc::kill(-pgid, 0) };
-    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    if rc != 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EPERM) {
+        return false;
+    }
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .any(|stat| {
+            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+                return false;
+            };
+            let mut fields = rest.split_whitespace();
+            let state = fields.next();
+            let pgrp = fields.nth(1).and_then(|p| p.parse::<i32>().ok());
+            pgrp == Some(pgid) && state != Some("Z") && state != Some("X")
+        })
+}
+
+/// How long ago a process started, from its /proc start time (clock ticks
+/// since boot) and /proc/uptime.
+pub fn age(start_ticks: u64) -> Option<std::time::Duration> {
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if hz <= 0 {
+        return None;
+    }
+    let started = start_ticks as f64 / hz as f64;
+    std::time::Duration::try_from_secs_f64((uptime - started).max(0.0)).ok()
 }
 
 /// `pipe2(2)` with O_CLOEXEC: (read end, write end).
@@ -137,6 +175,21 @@ mod tests {
         let line = "42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10";
         assert_eq!(parse_start_time(line), Some(123456));
         assert_eq!(parse_start_time("garbage"), None);
+    }
+
+    #[test]
+    fn an_empty_group_is_not_alive_and_ours_is() {
+        // SAFETY: getpgrp cannot fail.
+        let mine = unsafe { libc::getpgrp() };
+        assert!(group_alive(mine));
+        assert!(!group_alive(i32::MAX - 7));
+    }
+
+    #[test]
+    fn own_age_is_small_and_sane() {
+        let t = start_time(std::process::id() as i32).unwrap();
+        let age = age(t).unwrap();
+        assert!(age < std::time::Duration::from_secs(24 * 3600), "{age:?}");
     }
 
     #[test]

@@ -179,7 +179,10 @@ impl Supervisor {
             svc.start_time = s.start_time;
             svc.m.pid = Some(s.pid);
             svc.m.pgid = (!svc.spec.policy.adopted).then_some(s.pid);
-            svc.m.started_at = Some(now);
+            // Uptime counts from the process's real start, not from now.
+            svc.m.started_at = sys::age(s.start_time)
+                .and_then(|a| now.checked_sub(a))
+                .or(Some(now));
             svc.m.ever_started = true;
             svc.m.state = match saved_state {
                 State::Starting | State::Suspended | State::Running => saved_state,
