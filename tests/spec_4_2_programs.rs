@@ -977,3 +977,26 @@ fn demo_config_runs() {
     let r = sv.close();
     assert_eq!(r.ok(), format!("supervisor {N}: stopped\n"));
 }
+
+/// A status larger than one frame (1 MiB) arrives whole, in parts.
+#[test]
+fn status_of_thousands_of_services_arrives_whole() {
+    let conf: String = ["a", "b", "c"]
+        .iter()
+        .map(|p| {
+            format!(
+                "[program:{p}]\ncommand=/bin/sleep 100 {}\nnumprocs=1000\nautostart=false\n",
+                "x".repeat(300)
+            )
+        })
+        .collect();
+    let sv = start(&conf);
+    let r = sv.sv(&["status"]);
+    let lines: Vec<&str> = r.ok().lines().collect();
+    assert_eq!(lines.len(), 3000);
+    assert!(lines[0].starts_with("a_00 "), "{}", lines[0]);
+    assert!(lines[2999].starts_with("c_999 "), "{}", lines[2999]);
+    assert!(lines.iter().all(|l| l.contains("STOPPED")));
+    let json = sv.sv(&["status", "--json"]);
+    assert_eq!(json.ok().matches("\"state\":\"STOPPED\"").count(), 3000);
+}

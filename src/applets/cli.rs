@@ -170,7 +170,7 @@ pub fn print_response(cmd: &str, resp: Response, json: bool) -> ExitCode {
             }
             code.into()
         }
-        Response::Status(rows) => {
+        Response::Status(rows) | Response::StatusPart(rows) => {
             if json {
                 if cmd == "service-status" && rows.len() == 1 {
                     print_stdout(&format!("{}\n", rows[0].serialize_json()));

@@ -47,13 +47,24 @@ pub fn exchange(stream: &mut UnixStream, n: u8, req: &Request) -> Result<Respons
             return Err(lost(e));
         }
     }
-    match frame::read_msg::<Response>(stream) {
-        Ok(Some(resp)) => Ok(resp),
-        Ok(None) => Err(CallError {
-            exit: Exit::Unreachable,
-            message: format!("supervisor {n} closed the connection without an answer"),
-        }),
-        Err(e) => Err(lost(e)),
+    // A long status comes in parts: gather them into one answer.
+    let mut rows = Vec::new();
+    loop {
+        match frame::read_msg::<Response>(stream) {
+            Ok(Some(Response::StatusPart(part))) => rows.extend(part.0),
+            Ok(Some(Response::Status(last))) if !rows.is_empty() => {
+                rows.extend(last.0);
+                return Ok(Response::Status(rows.into()));
+            }
+            Ok(Some(resp)) => return Ok(resp),
+            Ok(None) => {
+                return Err(CallError {
+                    exit: Exit::Unreachable,
+                    message: format!("supervisor {n} closed the connection without an answer"),
+                })
+            }
+            Err(e) => return Err(lost(e)),
+        }
     }
 }
 

@@ -11,6 +11,9 @@ use std::os::unix::net::UnixStream;
 
 /// A client whose unread responses pass this is dropped.
 pub const WBUF_LIMIT: usize = 4 << 20;
+/// Status rows per frame: a row is a few hundred bytes at most, so 1000
+/// stay well inside the 1 MiB frame.
+const STATUS_ROWS_PER_FRAME: usize = 1000;
 /// At most this many connections at once; more are closed on accept.
 pub const MAX_CONNS: usize = 512;
 
@@ -127,8 +130,27 @@ impl Conn {
         self.closing = true;
     }
 
-    /// Queues a response and sends what the socket takes now.
+    /// Queues a response and sends what the socket takes now. A status of
+    /// many services goes out in parts that each fit a frame.
     pub fn send(&mut self, resp: &Response) {
+        if let Response::Status(rows) = resp {
+            if rows.len() > STATUS_ROWS_PER_FRAME {
+                let mut chunks = rows.chunks(STATUS_ROWS_PER_FRAME).peekable();
+                while let Some(chunk) = chunks.next() {
+                    let list = chunk.to_vec().into();
+                    if chunks.peek().is_some() {
+                        self.send_one(&Response::StatusPart(list));
+                    } else {
+                        self.send_one(&Response::Status(list));
+                    }
+                }
+                return;
+            }
+        }
+        self.send_one(resp);
+    }
+
+    fn send_one(&mut self, resp: &Response) {
         let mut frame = wire::encode(resp);
         if frame.len() > wire::MAX_FRAME + 4 {
             // The peer would refuse it; say so in a frame it can read.

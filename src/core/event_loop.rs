@@ -779,7 +779,7 @@ fn describe_response(resp: &Response) -> String {
             .map(|o| format!("{}: {}", o.name, o.message))
             .collect::<Vec<_>>()
             .join("; "),
-        Response::Status(s) => format!("{} services", s.len()),
+        Response::Status(s) | Response::StatusPart(s) => format!("{} services", s.len()),
         Response::Info(_) => "info".into(),
         Response::Bytes(b) => format!("{} bytes", b.len()),
     }

@@ -107,6 +107,9 @@ pub enum Response {
     Info(DaemonInfo),
     /// Raw output bytes (`tail`); a followed tail sends many.
     Bytes(List<u8>),
+    /// The first rows of a `Status` too large for one frame; more follow,
+    /// and the final `Status` ends the answer.
+    StatusPart(List<ServiceInfo>),
 }
 
 #[derive(SerBin, DeBin, SerJson, Debug, Clone, PartialEq, Default)]

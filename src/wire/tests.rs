@@ -112,9 +112,10 @@ fn response_index(r: &Response) -> u16 {
         Response::Status(_) => 3,
         Response::Info(_) => 4,
         Response::Bytes(_) => 5,
+        Response::StatusPart(_) => 6,
     }
 }
-const RESPONSE_VARIANTS: u16 = 6;
+const RESPONSE_VARIANTS: u16 = 7;
 
 fn all_actions() -> Vec<Action> {
     vec![
@@ -308,6 +309,12 @@ fn all_responses() -> Vec<Response> {
         Response::Bytes(List(vec![])),
         Response::Bytes(List((0..=255u8).collect())),
         Response::Bytes(List((0..70_000u32).map(|i| (i * 31 % 251) as u8).collect())),
+        Response::StatusPart(List(vec![ServiceInfo {
+            name: t("part"),
+            state: t("RUNNING"),
+            pid: 9,
+            ..ServiceInfo::default()
+        }])),
     ]
 }
 
