@@ -569,3 +569,36 @@ fn early_exits_back_off_then_go_fatal() {
     assert!(took < Duration::from_secs(8), "too slow: {took:?}");
     assert!(zombie_children(daemon_pid(&sv)).is_empty());
 }
+
+/// "Max open files" soft limit of a process, from /proc/PID/limits.
+fn soft_nofile(pid: i32) -> Option<u64> {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// The daemon raises its own descriptor limit (two FIFO ends per running
+/// service) but gives children back the limit it was started with.
+#[test]
+fn children_get_the_descriptor_limit_the_daemon_was_given() {
+    let mut sv = Sv::new(4);
+    let cmd = format!("ulimit -Sn 256 && exec '{}' daemon 4", sv_bin().display());
+    // A shell in front, to start the daemon with a low soft limit.
+    let child = std::process::Command::new("/bin/sh")
+        .args(["-c", &cmd])
+        .env("SV_RUNTIME_DIR", sv.runtime.path())
+        .current_dir(sv.work.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn daemon");
+    sv.child = Some(child);
+    sv.wait_ready();
+    let d = daemon_pid(&sv);
+    let r = create(&sv, &["/bin/sleep", "60", "--name", "lim"], &[]);
+    let pid = started_pid(&r, "lim");
+    assert!(wait_until(5, || cmdline(pid).trim_end() == "/bin/sleep 60"));
+    assert!(soft_nofile(d).unwrap() > 256, "the daemon kept 256");
+    assert_eq!(soft_nofile(pid), Some(256));
+}

@@ -104,6 +104,12 @@ impl Daemon {
             .map_err(|e| SetupError::new(format!("cannot block signals: {e}")))?;
         let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
             .map_err(|e| SetupError::new(format!("cannot create signalfd: {e}")))?;
+        if let Err(e) = super::spawn::raise_nofile() {
+            eprintln!(
+                "supervisor {}: cannot raise the descriptor limit: {e}",
+                opts.instance
+            );
+        }
         if let Err(e) = sys::set_child_subreaper() {
             eprintln!(
                 "supervisor {}: cannot become child subreaper: {e}",

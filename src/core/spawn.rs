@@ -16,6 +16,34 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+/// The descriptor limit the daemon was given, before it raised its own
+/// (see [`raise_nofile`]); children get this one back.
+static CHILD_NOFILE: std::sync::OnceLock<libc::rlimit> = std::sync::OnceLock::new();
+
+/// Raises the daemon's soft RLIMIT_NOFILE to its hard limit, since every
+/// running service holds two FIFO ends, and remembers the old one for the
+/// children: a program that uses select(2) must not get more than 1024.
+pub fn raise_nofile() -> io::Result<()> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: lim is a valid rlimit to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let _ = CHILD_NOFILE.set(lim);
+    let raised = libc::rlimit {
+        rlim_cur: lim.rlim_max,
+        rlim_max: lim.rlim_max,
+    };
+    // SAFETY: as above.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Where one of the child's output streams goes.
 #[derive(Debug)]
 pub enum Target {
@@ -301,6 +329,9 @@ unsafe fn child_exec(
     }
     close_others(report);
 
+    if let Some(lim) = CHILD_NOFILE.get() {
+        libc::setrlimit(libc::RLIMIT_NOFILE, lim);
+    }
     if let Some(mask) = cmd.umask {
         libc::umask(mask as libc::mode_t);
     }

@@ -193,13 +193,13 @@ impl Supervisor {
             },
         );
         self.dirty = true;
-        self.attach_output(id);
         id
     }
 
     /// Gives each captured stream of a service its FIFO, and the daemon's
-    /// end of it to the poll loop. A FIFO that cannot be made is a log error
-    /// (shown in `status`); the stream is then discarded.
+    /// end of it to the poll loop, when it gets a process: a service that
+    /// is not running costs no descriptor. A FIFO that cannot be made is a
+    /// log error (shown in `status`); the stream is then discarded.
     pub fn attach_output(&mut self, id: Id) {
         let dir = self.paths.fifos();
         let Some(svc) = self.services.get_mut(&id) else {
@@ -325,6 +325,9 @@ impl Supervisor {
             if before != after {
                 self.log
                     .info(&format!("{name}: {} -> {}", before.name(), after.name()));
+                if matches!(after, State::Stopped | State::Exited | State::Fatal) {
+                    self.detach_output(id);
+                }
             }
             for fx in effects {
                 match fx {
@@ -341,6 +344,7 @@ impl Supervisor {
     }
 
     fn spawn(&mut self, id: Id) -> Event {
+        self.attach_output(id);
         let Some(svc) = self.services.get(&id) else {
             return Event::SpawnFailed;
         };
@@ -404,6 +408,22 @@ impl Supervisor {
         }
     }
 
+    /// A service that has settled with no process gives its FIFO ends back
+    /// (after copying what they hold); the FIFO files stay for next time.
+    fn detach_output(&mut self, id: Id) {
+        let Some(svc) = self.services.get_mut(&id) else {
+            return;
+        };
+        for p in self.pipes.iter().filter(|p| p.service == id) {
+            let log = &mut svc.logs[p.stream];
+            let _ = super::output::drain(&p.fd, |data| {
+                log.write(data);
+            });
+        }
+        self.pipes.retain(|p| p.service != id);
+        svc.fifos = [None, None];
+    }
+
     /// Records why a spawn failed; the machine goes FATAL with it.
     fn spawn_failed(&mut self, id: Id, e: &std::io::Error) -> Event {
         let why = format!("spawn error: {}", os_reason(e));
@@ -456,7 +476,11 @@ impl Supervisor {
                 });
             }
             self.pipes.retain(|p| p.service != id);
-            for path in svc.fifos.iter().flatten() {
+            for stream in ["stdout", "stderr"] {
+                let path = self
+                    .paths
+                    .fifos()
+                    .join(format!("{}-{stream}", svc.spec.name));
                 let _ = std::fs::remove_file(path);
             }
             self.log.info(&format!("{}: removed", svc.name()));

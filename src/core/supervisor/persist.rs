@@ -192,6 +192,8 @@ impl Supervisor {
                 svc.m.deadline = Some(now + svc.spec.policy.startsecs);
             }
             self.by_pid.insert(s.pid, id);
+            // Its output is waiting in the same FIFOs.
+            self.attach_output(id);
             self.log.info(&format!(
                 "{name}: adopted back pid {} ({})",
                 s.pid,
