@@ -471,6 +471,11 @@ fn open_service_default_name_from_comm_and_exit_is_unknown() {
     assert_eq!(sv.pid("sleep"), None);
     let r = sv.sv(&["service-status", "sleep"]);
     assert!(r.ok().contains("state:     EXITED\n"), "{r:?}");
+    // sv has no command line for it: start is refused, not a spawn error.
+    let r = sv.sv(&["start", "sleep"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("sleep: ERROR (adopted"), "{r:?}");
+    assert_eq!(row(&sv, "sleep"), "sleep EXITED exit status unknown");
 }
 
 #[test]

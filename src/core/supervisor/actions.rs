@@ -95,6 +95,16 @@ impl Supervisor {
             };
             match action {
                 Action::Start | Action::Stop if all && skip_for_all(action, state) => continue,
+                // sv knows no command line for a process it did not start.
+                Action::Start | Action::Restart if svc.spec.policy.adopted => {
+                    if all {
+                        continue;
+                    }
+                    item.finish(err(
+                        &name,
+                        "adopted: sv did not start it and cannot start it",
+                    ))
+                }
                 Action::Start => {
                     if state.has_process() {
                         item.finish(err(&name, "already started"));
