@@ -1367,3 +1367,21 @@ fn open_service_takes_the_next_free_name_and_can_be_stopped() {
     assert_eq!(sv.pid("sleep-2"), None);
     assert_eq!(sv.state("sleep").map(|s| s.0).as_deref(), Some("RUNNING"));
 }
+
+/// Delays past what the clock can hold are refused, not a crash of the
+/// daemon (an Instant overflow would panic it).
+#[test]
+fn absurd_delays_are_refused_and_the_daemon_goes_on() {
+    let sv = Sv::daemon(51);
+    for args in [
+        &["-c", "18446744073709551615", "/bin/true"][..],
+        &["--set", "startsecs=18446744073709551615", "/bin/true"][..],
+        &["--set", "stopwaitsecs=99999999999", "/bin/true"][..],
+    ] {
+        let r = create(&sv, args);
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        assert!(r.stderr.contains("year"), "{args:?}: {r:?}");
+    }
+    // Nothing half-made was left behind, and the daemon answers.
+    assert_eq!(sv.sv(&["status"]).ok(), "");
+}

@@ -72,6 +72,11 @@ pub fn create(sup: &mut Supervisor, mut req: CreateSpec, now: Instant) -> Respon
         Ok(s) => s,
         Err(e) => return Response::Error(e.into()),
     };
+    if let Some(secs) = req.delay_secs.filter(|s| *s > super::spec::MAX_SECS) {
+        return Response::Error(
+            format!("-c {secs}: a start more than a year away is refused").into(),
+        );
+    }
     let id = sup.add(spec);
     if let Some(svc) = sup.service_mut(id) {
         svc.origin = Origin::AdHoc(req.clone());

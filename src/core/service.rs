@@ -468,9 +468,9 @@ fn on_exit(
                 m.state = State::Fatal;
                 m.reason = Reason::RestartLimit(*n);
             } else {
-                m.restarts += 1;
+                m.restarts = m.restarts.saturating_add(1);
                 if early {
-                    m.attempts += 1;
+                    m.attempts = m.attempts.saturating_add(1);
                     backoff(m, now);
                 } else {
                     fx.push(Effect::Spawn);
@@ -482,7 +482,7 @@ fn on_exit(
             startretries,
         } => {
             if early {
-                m.attempts += 1;
+                m.attempts = m.attempts.saturating_add(1);
                 if *startretries != 0 && m.attempts >= *startretries {
                     m.state = State::Fatal;
                     m.reason = Reason::TooQuickly;
@@ -496,7 +496,7 @@ fn on_exit(
                     AutoRestart::Unexpected => !expected,
                 };
                 if again {
-                    m.restarts += 1;
+                    m.restarts = m.restarts.saturating_add(1);
                     fx.push(Effect::Spawn);
                 } else {
                     m.state = State::Exited;

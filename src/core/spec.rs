@@ -123,10 +123,8 @@ impl ServiceSpec {
                     .map(|c| parse_num(c.trim(), "exitcodes"))
                     .collect::<Result<_, _>>()?
             }
-            "startsecs" => self.policy.startsecs = Duration::from_secs(parse_num(v, "startsecs")?),
-            "stopwaitsecs" => {
-                self.policy.stopwait = Duration::from_secs(parse_num(v, "stopwaitsecs")?)
-            }
+            "startsecs" => self.policy.startsecs = parse_secs(v, "startsecs")?,
+            "stopwaitsecs" => self.policy.stopwait = parse_secs(v, "stopwaitsecs")?,
             "stopsignal" => self.policy.stopsignal = parse_signal(v)?,
             "stopasgroup" | "killasgroup" => self.policy.group = parse_bool(v)?,
             "stdout" | "stdout_logfile" => self.stdout = parse_output(v),
@@ -151,6 +149,19 @@ impl ServiceSpec {
             RestartRule::Never | RestartRule::Budget(_) => 3,
         }
     }
+}
+
+/// Longest delay sv accepts anywhere (a year): a deadline past it could
+/// overflow the clock arithmetic, and nobody means it.
+pub const MAX_SECS: u64 = 365 * 24 * 3600;
+
+/// Whole seconds, at most [`MAX_SECS`].
+pub fn parse_secs(v: &str, key: &str) -> Result<Duration, String> {
+    let n: u64 = parse_num(v, key)?;
+    if n > MAX_SECS {
+        return Err(format!("{key} '{v}' is more than a year ({MAX_SECS} s)"));
+    }
+    Ok(Duration::from_secs(n))
 }
 
 pub fn parse_bool(v: &str) -> Result<bool, String> {
@@ -429,6 +440,8 @@ mod tests {
         );
         assert_eq!(s.stdout, OutputSpec::Daemon(1));
         assert!(s.set("bogus", "1").unwrap_err().contains("bogus"));
+        assert!(s.set("startsecs", "18446744073709551615").is_err());
+        assert!(s.set("stopwaitsecs", "99999999999").is_err());
         assert!(s.set("umask", "999").is_err());
     }
 }

@@ -233,6 +233,8 @@ impl Supervisor {
         if matches!(saved_state, State::Pending | State::Backoff) {
             let wait =
                 Duration::from_millis(s.due_unix_ms.saturating_sub(unix_ms(SystemTime::now())));
+            // A file from the future (or a corrupt one) cannot push it past a year.
+            let wait = wait.min(Duration::from_secs(crate::core::spec::MAX_SECS));
             svc.m.deadline = Some(now + wait);
         }
         // A config program the dead daemon had not started yet (its plan
