@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 /// Reads per pipe per loop pass before yielding to other work.
 const READS_PER_PASS: usize = 16;
 const CHUNK: usize = 64 * 1024;
+/// Capacity asked for each output FIFO.
+const PIPE_SIZE: libc::c_int = 1 << 20;
 /// Most bytes one splice(2) moves.
 const SPLICE_CHUNK: u64 = 1 << 20;
 
@@ -90,6 +92,12 @@ impl LogFile {
     /// truncated behind our back (logrotate copytruncate) is noticed by its
     /// size and written from its new end.
     fn prepare(&mut self, incoming: u64) -> Option<&mut File> {
+        self.prepare_checked(incoming, true)
+    }
+
+    /// [`prepare`](Self::prepare); `check` looks for a truncation (one
+    /// fstat), which once per wake-up is enough.
+    fn prepare_checked(&mut self, incoming: u64, check: bool) -> Option<&mut File> {
         use std::io::{Seek, SeekFrom};
         let path = self.path.clone()?;
         if self.maxbytes > 0 && self.size > 0 && self.size + incoming > self.maxbytes {
@@ -99,7 +107,7 @@ impl LogFile {
             }
             self.size = 0;
         }
-        if let Some(f) = &self.file {
+        if let Some(f) = self.file.as_ref().filter(|_| check) {
             if f.metadata()
                 .is_ok_and(|m| m.is_file() && m.len() < self.size)
             {
@@ -162,7 +170,7 @@ impl LogFile {
             if pass > 0 && full {
                 return Some(Ok(Drain::Open));
             }
-            let out = self.prepare(1)?.as_raw_fd();
+            let out = self.prepare_checked(1, pass == 0)?.as_raw_fd();
             let room = SPLICE_CHUNK;
             // SAFETY: splice between two descriptors we hold; null offsets
             // use and advance the files' own positions.
@@ -279,6 +287,14 @@ pub fn open_fifo(path: &Path) -> io::Result<OwnedFd> {
             io::ErrorKind::InvalidInput,
             format!("{} is not a FIFO", path.display()),
         ));
+    }
+    // A bigger pipe means fewer wake-ups per megabyte of output (64 KiB
+    // makes the daemon poll every ~40 KiB). Only for root: for anyone else
+    // it counts against pipe-user-pages-soft, and past that limit every new
+    // pipe of the user (other programs' too) shrinks to a page or two.
+    // SAFETY: geteuid cannot fail; fcntl on a descriptor we hold.
+    if unsafe { libc::geteuid() } == 0 {
+        unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_SIZE) };
     }
     Ok(f.into())
 }

@@ -7,7 +7,7 @@
 //! time from `/proc/PID/stat`, which tells a live process from a reused pid)
 //! and the facts its restart rules need. It is encoded like a wire frame
 //! (bounded decoding, version byte) behind a magic line, and written the one
-//! atomic way: temporary file, fsync, rename, fsync of the directory.
+//! atomic way: temporary file, fsync, rename.
 
 use crate::wire::{self, frame, CreateSpec, List, Text};
 use nanoserde::{DeBin, SerBin};
@@ -93,11 +93,9 @@ pub fn write(path: &Path, saved: &Saved) -> io::Result<()> {
     f.write_all(&encode(saved))?;
     f.sync_all()?;
     drop(f);
-    fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        File::open(dir)?.sync_all()?;
-    }
-    Ok(())
+    // No fsync of the directory: a daemon that is killed loses nothing
+    // without it, and on every restart it would double the cost.
+    fs::rename(&tmp, path)
 }
 
 /// Moves an unusable state file aside (never silently dropped) and
