@@ -144,6 +144,15 @@ if ((size > MAX_BYTES)); then
 fi
 
 # ---------------------------------------------------------------------------
+step "scripts/bench.sh --quick (sv alone: the benchmark still runs)"
+if have python3 && have gcc; then
+    bash scripts/bench.sh --quick --sv "$bin" </dev/null
+else
+    warn "python3 or gcc missing: benchmark smoke run SKIPPED"
+    skipped+=("bench --quick")
+fi
+
+# ---------------------------------------------------------------------------
 echo
 if ((${#skipped[@]})); then
     for s in "${skipped[@]}"; do
