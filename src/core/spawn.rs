@@ -174,24 +174,35 @@ impl Command {
             .map(|u| u.groups.clone())
             .unwrap_or_default();
 
-        // SAFETY: fork in a single-threaded daemon; the child below only makes
-        // async-signal-safe calls on data prepared above, then execs or exits.
-        let pid = unsafe { libc::fork() };
+        let ctx = ChildCtx {
+            cmd: self,
+            argv: &argv,
+            envp: &envp,
+            groups: &groups,
+            stdio: [devnull.as_raw_fd(), out_fd, err_fd],
+            report: report_w.as_raw_fd(),
+        };
+        // clone(2) with CLONE_VM | CLONE_VFORK, as posix_spawn does: the
+        // child borrows our memory instead of copying our page tables (the
+        // cost of fork grows with the daemon), and we sleep until it has
+        // exec'd or died. The child runs on its own stack, touches nothing
+        // of ours but what `ctx` lends it read-only, and makes raw system
+        // calls only.
+        let mut stack = vec![0u8; CHILD_STACK];
+        // SAFETY: the stack top is within `stack`, 16-byte aligned; `ctx`
+        // outlives the call, since CLONE_VFORK returns only after exec/exit.
+        let pid = unsafe {
+            let top = stack.as_mut_ptr().add(CHILD_STACK) as usize & !15;
+            libc::clone(
+                child_entry,
+                top as *mut libc::c_void,
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                &ctx as *const ChildCtx as *mut libc::c_void,
+            )
+        };
+        drop(stack);
         if pid < 0 {
             return Err(io::Error::last_os_error());
-        }
-        if pid == 0 {
-            // SAFETY: see above; child_exec never returns.
-            unsafe {
-                child_exec(
-                    self,
-                    &argv,
-                    &envp,
-                    &groups,
-                    [devnull.as_raw_fd(), out_fd, err_fd],
-                    report_w.as_raw_fd(),
-                )
-            }
         }
         drop(report_w);
         drop(out_w);
@@ -263,6 +274,31 @@ fn read_errno(fd: &OwnedFd) -> Option<i32> {
     (got == 4).then(|| i32::from_ne_bytes(buf))
 }
 
+/// Stack for the cloned child until it execs.
+const CHILD_STACK: usize = 128 * 1024;
+
+/// What the cloned child needs, lent by the parent (which is suspended
+/// while the child uses it).
+struct ChildCtx<'a> {
+    cmd: &'a Command,
+    argv: &'a [*const libc::c_char],
+    envp: &'a [*const libc::c_char],
+    groups: &'a [libc::gid_t],
+    stdio: [RawFd; 3],
+    report: RawFd,
+}
+
+extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `ChildCtx` that `spawn` passed to clone(2); it
+    // lives until this child has exec'd or exited (CLONE_VFORK).
+    unsafe {
+        let ctx = &*(arg as *const ChildCtx);
+        child_exec(
+            ctx.cmd, ctx.argv, ctx.envp, ctx.groups, ctx.stdio, ctx.report,
+        )
+    }
+}
+
 /// The kernel's `struct sigaction` (x86_64 and aarch64 layout); all zero is
 /// SIG_DFL with no flags and an empty mask.
 #[repr(C)]
@@ -274,7 +310,8 @@ struct KernelSigaction {
     mask: u64,
 }
 
-/// Runs in the forked child. Async-signal-safe calls only.
+/// Runs in the cloned child (sharing the parent's memory until exec).
+/// Async-signal-safe calls only, and nothing that allocates or locks.
 unsafe fn child_exec(
     cmd: &Command,
     argv: &[*const libc::c_char],
@@ -304,9 +341,14 @@ unsafe fn child_exec(
             );
         }
     }
-    let mut empty: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut empty);
-    libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+    let empty: u64 = 0;
+    libc::syscall(
+        libc::SYS_rt_sigprocmask,
+        libc::SIG_SETMASK,
+        &empty as *const u64,
+        std::ptr::null_mut::<u64>(),
+        8usize,
+    );
 
     // Move the report pipe above the stdio numbers we are about to fill.
     let report = if report <= 2 {
@@ -330,7 +372,15 @@ unsafe fn child_exec(
     close_others(report);
 
     if let Some(lim) = CHILD_NOFILE.get() {
-        libc::setrlimit(libc::RLIMIT_NOFILE, lim);
+        // Raw prlimit64: musl's setrlimit synchronises with every thread it
+        // knows, and in this child those are the parent's.
+        libc::syscall(
+            libc::SYS_prlimit64,
+            0,
+            libc::RLIMIT_NOFILE,
+            lim as *const libc::rlimit,
+            std::ptr::null_mut::<libc::rlimit>(),
+        );
     }
     if let Some(mask) = cmd.umask {
         libc::umask(mask as libc::mode_t);
@@ -343,9 +393,11 @@ unsafe fn child_exec(
     // Only root changes identity; a daemon that is not root may only name
     // its own user (checked before the fork), which needs no change.
     if let Some(user) = cmd.user.as_ref().filter(|_| libc::geteuid() == 0) {
-        if libc::setgroups(groups.len(), groups.as_ptr()) < 0
-            || libc::setgid(user.gid) < 0
-            || libc::setuid(user.uid) < 0
+        // Raw calls: libc's setuid family may try to reach every thread of
+        // the process, and this child shares the parent's memory.
+        if libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) < 0
+            || libc::syscall(libc::SYS_setgid, user.gid) < 0
+            || libc::syscall(libc::SYS_setuid, user.uid) < 0
         {
             fail(report);
         }
