@@ -1,7 +1,8 @@
-//! The only fork and exec in sv (SPEC §6).
+//! The only fork and exec in sv (SPEC §6), done as posix_spawn does it:
+//! clone(2) with CLONE_VM | CLONE_VFORK, so no page tables are copied.
 //!
 //! Everything the child needs (argv, env, paths, ids) is built as C strings
-//! before the fork, so the child calls only async-signal-safe functions: it
+//! before the clone, so the child makes only raw system calls: it
 //! joins its own process group, resets signal dispositions and the mask the
 //! daemon blocked for its signalfd, wires stdin to /dev/null and stdout and
 //! stderr to their targets, closes every other descriptor, applies umask,
