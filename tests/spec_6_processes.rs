@@ -602,3 +602,26 @@ fn children_get_the_descriptor_limit_the_daemon_was_given() {
     assert!(soft_nofile(d).unwrap() > 256, "the daemon kept 256");
     assert_eq!(soft_nofile(pid), Some(256));
 }
+
+/// The child borrows the daemon's memory until it execs (CLONE_VM): its
+/// resets of signal dispositions and mask must not leak into the daemon.
+#[test]
+fn spawning_leaves_the_daemons_own_signals_alone() {
+    let sv = Sv::daemon(4);
+    let d = daemon_pid(&sv);
+    let (ign, blk) = (status_line(d, "SigIgn"), status_line(d, "SigBlk"));
+    assert_ne!(
+        blk, "0000000000000000",
+        "the daemon blocks its signalfd's signals"
+    );
+    for n in 0..5 {
+        let name = format!("s{n}");
+        let r = create(&sv, &["/bin/sleep", "60", "--name", &name], &[]);
+        started_pid(&r, &name);
+    }
+    assert_eq!(status_line(d, "SigIgn"), ign);
+    assert_eq!(status_line(d, "SigBlk"), blk);
+    // And it still answers (a SIGPIPE default would have killed it on the
+    // first client that hangs up early).
+    assert_eq!(sv.sv(&["status"]).code, 0);
+}
