@@ -12,12 +12,6 @@ use std::time::{Duration, Instant};
 const N: u8 = 7;
 
 /// Writes `conf` to `sv.work/sv.conf` and returns its path.
-fn write_conf(sv: &Sv, conf: &str) -> PathBuf {
-    let path = sv.work.path().join("sv.conf");
-    std::fs::write(&path, conf).expect("write config");
-    path
-}
-
 /// Spawns `sv daemon N -c PATH` with its stderr in `work/daemon.err`.
 fn spawn_daemon(sv: &Sv, path: &Path) -> Child {
     let err = std::fs::File::create(sv.work.path().join("daemon.err")).expect("daemon.err");
@@ -33,10 +27,8 @@ fn spawn_daemon(sv: &Sv, path: &Path) -> Child {
 /// A daemon of its own running `conf`.
 fn start(conf: &str) -> Sv {
     let mut sv = Sv::new(N);
-    let path = write_conf(&sv, conf);
-    let child = spawn_daemon(&sv, &path);
-    sv.child = Some(child);
-    sv.wait_ready();
+    let cmd = sv.config_daemon(conf);
+    sv.launch(cmd);
     sv
 }
 
@@ -231,8 +223,7 @@ fn check_accepts_the_shipped_configs() {
 #[test]
 fn check_reports_a_broken_config_with_file_and_line() {
     let sv = Sv::new(N);
-    let path = write_conf(
-        &sv,
+    let path = sv.write_conf(
         "[program:a]\ncommand=/bin/true\n\n[program:b]\ncommand=/bin/true\nbogus_key=1\n",
     );
     let r = sv.run(&["check".as_ref(), "-c".as_ref(), path.as_os_str()]);
@@ -243,7 +234,7 @@ fn check_reports_a_broken_config_with_file_and_line() {
     assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
 
     // A program without a command names its section's line.
-    let path = write_conf(&sv, "; nothing\n[program:a]\nnumprocs=2\n");
+    let path = sv.write_conf("; nothing\n[program:a]\nnumprocs=2\n");
     let r = sv.run(&["check".as_ref(), "-c".as_ref(), path.as_os_str()]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
@@ -252,7 +243,7 @@ fn check_reports_a_broken_config_with_file_and_line() {
         "{r:?}"
     );
     // A bad value.
-    let path = write_conf(&sv, "[program:a]\ncommand=/bin/true\nnumprocs=many\n");
+    let path = sv.write_conf("[program:a]\ncommand=/bin/true\nnumprocs=many\n");
     let r = sv.run(&["check".as_ref(), "-c".as_ref(), path.as_os_str()]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
@@ -265,9 +256,7 @@ fn check_reports_a_broken_config_with_file_and_line() {
 #[test]
 fn daemon_refuses_a_broken_config_and_starts_nothing() {
     let mut sv = Sv::new(N);
-    let path = write_conf(
-        &sv,
-        "[program:marker]\ncommand=/bin/sh -c 'touch started; exec sleep 60'\nstartsecs=0\n\ngarbage line\n",
+    let path = sv.write_conf("[program:marker]\ncommand=/bin/sh -c 'touch started; exec sleep 60'\nstartsecs=0\n\ngarbage line\n",
     );
     let out = sv
         .command()
@@ -697,16 +686,13 @@ fn reload_adds_changes_and_removes() {
         .unwrap_or_default()
         == "one\n"));
 
-    write_conf(
-        &sv,
-        &format!(
-            "{}{}{}{}",
-            sleeper("keep", ""),
-            env_prog("chg", "two"),
-            sleeper("new", ""),
-            sleeper("newoff", "autostart=false")
-        ),
-    );
+    sv.write_conf(&format!(
+        "{}{}{}{}",
+        sleeper("keep", ""),
+        env_prog("chg", "two"),
+        sleeper("new", ""),
+        sleeper("newoff", "autostart=false")
+    ));
     let r = sv.sv(&["reload"]);
     let out = r.ok();
     let lines: Vec<&str> = out.lines().collect();
@@ -774,13 +760,10 @@ fn reload_of_a_broken_config_changes_nothing() {
     sv.wait_state("b", "RUNNING", 10);
     let a = sv.pid("a").unwrap();
     let b = sv.pid("b").unwrap();
-    let path = write_conf(
-        &sv,
-        &format!(
-            "{}[program:c]\ncommand=/bin/sleep 60\nstartsecs=zero\n",
-            sleeper("a", "")
-        ),
-    );
+    let path = sv.write_conf(&format!(
+        "{}[program:c]\ncommand=/bin/sleep 60\nstartsecs=zero\n",
+        sleeper("a", "")
+    ));
     let r = sv.sv(&["reload"]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
@@ -826,10 +809,11 @@ fn stopped_program_stays_stopped_across_reload() {
     // would start has been started.
     let reload_with = |held: &str, other: &str, want: &str| {
         let before = sv.pid("other").unwrap();
-        write_conf(
-            &sv,
-            &format!("{}{}", sleeper("held", held), sleeper("other", other)),
-        );
+        sv.write_conf(&format!(
+            "{}{}",
+            sleeper("held", held),
+            sleeper("other", other)
+        ));
         let r = sv.sv(&["reload"]);
         let out = r.ok();
         assert!(out.contains(want), "{out}");
@@ -858,11 +842,11 @@ fn sighup_reloads_the_config() {
     let sv = start(&sleeper("a", ""));
     sv.wait_state("a", "RUNNING", 10);
     let a = sv.pid("a").unwrap();
-    write_conf(&sv, &format!("{}{}", sleeper("a", ""), sleeper("b", "")));
+    sv.write_conf(&format!("{}{}", sleeper("a", ""), sleeper("b", "")));
     kill(daemon_pid(&sv), libc::SIGHUP);
     sv.wait_state("b", "RUNNING", 10);
     assert_eq!(sv.pid("a"), Some(a));
-    write_conf(&sv, &sleeper("b", ""));
+    sv.write_conf(&sleeper("b", ""));
     kill(daemon_pid(&sv), libc::SIGHUP);
     assert!(wait_until(10, || sv.state("a").is_none()));
     assert!(wait_until(5, || !alive(a)));

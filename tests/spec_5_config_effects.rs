@@ -9,27 +9,14 @@ use std::time::{Duration, Instant};
 
 const N: u8 = 5;
 
-fn write_conf(sv: &Sv, conf: &str) -> PathBuf {
-    let path = sv.work.path().join("sv.conf");
-    std::fs::write(&path, conf).expect("write config");
-    path
-}
-
 /// Starts the daemon of `sv` on `conf` (written to `work/sv.conf`), with
 /// `env` added to its environment.
 fn launch(mut sv: Sv, conf: &str, env: &[(&str, &str)]) -> Sv {
-    let path = write_conf(&sv, conf);
-    let err = std::fs::File::create(sv.work.path().join("daemon.err")).expect("daemon.err");
-    let mut c = sv.command();
-    c.args(["daemon", &N.to_string(), "-c"])
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(err);
+    let mut c = sv.config_daemon(conf);
     for (k, v) in env {
         c.env(k, v);
     }
-    sv.child = Some(c.spawn().expect("spawn sv daemon"));
-    sv.wait_ready();
+    sv.launch(c);
     sv
 }
 
@@ -579,7 +566,7 @@ fn configparser_fine_points() {
     ]
     .join("\r\n")
         + "\r\n";
-    let path = write_conf(&sv, &conf);
+    let path = sv.write_conf(&conf);
     let r = sv.run(&["check".as_ref(), "-c".as_ref(), path.as_os_str()]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
@@ -656,7 +643,7 @@ fn config_errors_name_file_and_line() {
         ("[program:a]\ncommand='unclosed\n", 2),
     ];
     for (conf, line) in cases {
-        let path = write_conf(&sv, conf);
+        let path = sv.write_conf(conf);
         let r = sv.run(&["check".as_ref(), "-c".as_ref(), path.as_os_str()]);
         assert_eq!(r.code, 1, "{conf:?} accepted: {r:?}");
         assert!(
@@ -670,10 +657,7 @@ fn config_errors_name_file_and_line() {
 #[test]
 fn environment_entry_without_equals_is_an_error() {
     let sv = Sv::new(N);
-    let path = write_conf(
-        &sv,
-        "[program:a]\ncommand=/bin/true\nenvironment=A=1,NOEQUALS\n",
-    );
+    let path = sv.write_conf("[program:a]\ncommand=/bin/true\nenvironment=A=1,NOEQUALS\n");
     let r = sv.run(&["check".as_ref(), "-c".as_ref(), path.as_os_str()]);
     assert_eq!(r.code, 1, "accepted: {r:?}");
     assert!(
@@ -687,7 +671,7 @@ fn environment_entry_without_equals_is_an_error() {
 /// dirs handed to nobody first.
 fn launch_as_nobody(mut sv: Sv, conf: &str) -> Sv {
     use std::os::unix::process::CommandExt;
-    let path = write_conf(&sv, conf);
+    let path = sv.write_conf(conf);
     for dir in [sv.runtime.path(), sv.work.path()] {
         let c = std::ffi::CString::new(dir.to_str().unwrap()).unwrap();
         // SAFETY: chown of this test's own temp dir.

@@ -16,27 +16,15 @@ const N: u8 = 9;
 /// What one read of a child's pipe may hold (the daemon's chunk size).
 const CHUNK: u64 = 64 * 1024;
 
-fn write_conf(sv: &Sv, conf: &str) -> PathBuf {
-    let path = sv.work.path().join("sv.conf");
-    std::fs::write(&path, conf).expect("write config");
-    path
-}
-
 /// Starts the daemon of `sv` on `conf`; `stdout` is the daemon's stdout,
 /// its stderr goes to `work/daemon.err`; `env` is added to its environment.
 fn launch(mut sv: Sv, conf: &str, stdout: Stdio, env: &[(&str, &str)]) -> Sv {
-    let path = write_conf(&sv, conf);
-    let err = std::fs::File::create(sv.work.path().join("daemon.err")).expect("daemon.err");
-    let mut c = sv.command();
-    c.args(["daemon", &N.to_string(), "-c"])
-        .arg(&path)
-        .stdout(stdout)
-        .stderr(err);
+    let mut c = sv.config_daemon(conf);
+    c.stdout(stdout);
     for (k, v) in env {
         c.env(k, v);
     }
-    sv.child = Some(c.spawn().expect("spawn sv daemon"));
-    sv.wait_ready();
+    sv.launch(c);
     sv
 }
 
@@ -536,7 +524,7 @@ fn a_fifo_log_without_reader_does_not_block_the_daemon() {
          [program:g]\ncommand=/bin/sleep 60\nstartsecs=0\n",
         fifo.display()
     );
-    let path = write_conf(&sv, &conf);
+    let path = sv.write_conf(&conf);
     let err = std::fs::File::create(sv.work.path().join("daemon.err")).unwrap();
     let child = sv
         .command()
@@ -600,7 +588,7 @@ fn a_fifo_log_without_reader_does_not_block_the_daemon() {
 #[test]
 fn a_full_stderr_pipe_does_not_block_the_daemon() {
     let mut sv = Sv::new(N);
-    let path = write_conf(&sv, "[program:p]\ncommand=/bin/sleep 60\nstartsecs=0\n");
+    let path = sv.write_conf("[program:p]\ncommand=/bin/sleep 60\nstartsecs=0\n");
     let mut child = sv
         .command()
         .args(["daemon", &N.to_string(), "-c"])

@@ -112,6 +112,33 @@ impl Sv {
         sv
     }
 
+    /// Writes `conf` to `work/sv.conf` and returns its path.
+    pub fn write_conf(&self, conf: &str) -> PathBuf {
+        let path = self.work.path().join("sv.conf");
+        std::fs::write(&path, conf).expect("write config");
+        path
+    }
+
+    /// `sv daemon N -c work/sv.conf` (with `conf` written there), its
+    /// stdout to /dev/null and its stderr to `work/daemon.err`; adjust it,
+    /// then hand it to [`Sv::launch`].
+    pub fn config_daemon(&self, conf: &str) -> Command {
+        let path = self.write_conf(conf);
+        let err = std::fs::File::create(self.work.path().join("daemon.err")).expect("daemon.err");
+        let mut c = self.command();
+        c.args(["daemon", &self.instance.to_string(), "-c"])
+            .arg(path)
+            .stdout(Stdio::null())
+            .stderr(err);
+        c
+    }
+
+    /// Spawns `cmd` as this test's daemon and waits until it answers.
+    pub fn launch(&mut self, mut cmd: Command) {
+        self.child = Some(cmd.spawn().expect("spawn sv daemon"));
+        self.wait_ready();
+    }
+
     /// Starts the daemon with `sv init` (detached) and waits until it answers.
     pub fn init(instance: u8) -> Sv {
         let sv = Sv::new(instance);
