@@ -78,7 +78,9 @@ enum Token {
     Signals,
     Listener,
     Conn(ConnId),
-    Pipe(usize),
+    /// Index in `sup.pipes` when the pass began, and whose pipe it was:
+    /// handlers earlier in the same pass may have dropped pipes before it.
+    Pipe(usize, u64, usize),
     Pidfd(u64),
 }
 
@@ -247,7 +249,11 @@ impl Daemon {
                 add(c.stream.as_raw_fd(), ev, Token::Conn(*id));
             }
             for (i, p) in self.sup.pipes.iter().enumerate() {
-                add(p.fd.as_raw_fd(), libc::POLLIN, Token::Pipe(i));
+                add(
+                    p.fd.as_raw_fd(),
+                    libc::POLLIN,
+                    Token::Pipe(i, p.service, p.stream),
+                );
             }
             for s in self.sup.services() {
                 if let Some(fd) = &s.pidfd {
@@ -283,16 +289,18 @@ impl Daemon {
                     Token::Signals => self.on_signals(now),
                     Token::Listener => self.on_accept(),
                     Token::Conn(id) => self.on_conn(id, pfd.revents, now),
-                    Token::Pipe(i) => {
-                        if self.on_pipe(i) {
-                            closed_pipes.push(i);
+                    Token::Pipe(i, service, stream) => {
+                        if self.on_pipe(i, service, stream) {
+                            closed_pipes.push((service, stream));
                         }
                     }
                     Token::Pidfd(id) => self.sup.apply(id, Event::Exited(ExitKind::Unknown), now),
                 }
             }
-            for i in closed_pipes.into_iter().rev() {
-                self.sup.pipes.swap_remove(i);
+            if !closed_pipes.is_empty() {
+                self.sup
+                    .pipes
+                    .retain(|p| !closed_pipes.contains(&(p.service, p.stream)));
             }
 
             // ---- timers and answers ----
@@ -485,9 +493,15 @@ impl Daemon {
 
     /// Copies what a child wrote to its log, and to any `tail -f` of it.
     /// True when the pipe is done.
-    fn on_pipe(&mut self, i: usize) -> bool {
-        let Some((service, stream)) = self.sup.pipes.get(i).map(|p| (p.service, p.stream)) else {
-            return false;
+    fn on_pipe(&mut self, hint: usize, service: u64, stream: usize) -> bool {
+        let is_it = |p: &super::supervisor::OutPipe| p.service == service && p.stream == stream;
+        let i = match self.sup.pipes.get(hint) {
+            Some(p) if is_it(p) => hint,
+            _ => match self.sup.pipes.iter().position(is_it) {
+                Some(i) => i,
+                // Dropped earlier in this pass (its service stopped).
+                None => return false,
+            },
         };
         let followed = self
             .followers
@@ -660,8 +674,14 @@ impl Daemon {
     /// Everything is stopped: answer `close`, flush, and leave.
     fn finish_shutdown(&mut self) {
         // The last words of the stopped children are still in their pipes.
-        for i in 0..self.sup.pipes.len() {
-            self.on_pipe(i);
+        let all: Vec<(u64, usize)> = self
+            .sup
+            .pipes
+            .iter()
+            .map(|p| (p.service, p.stream))
+            .collect();
+        for (i, (service, stream)) in all.into_iter().enumerate() {
+            self.on_pipe(i, service, stream);
         }
         if let Some(Some(conn)) = self.sup.shutdown {
             let msg = format!("supervisor {}: stopped", self.sup.paths.instance);

@@ -463,19 +463,13 @@ impl Supervisor {
     }
 
     fn forget(&mut self, id: Id) {
-        if let Some(mut svc) = self.services.remove(&id) {
+        // Last words first, then the FIFOs go.
+        self.detach_output(id);
+        if let Some(svc) = self.services.remove(&id) {
             self.dirty = true;
             if let Some(pid) = svc.m.pid {
                 self.by_pid.remove(&pid);
             }
-            // Last words first, then the FIFOs go.
-            for p in self.pipes.iter().filter(|p| p.service == id) {
-                let log = &mut svc.logs[p.stream];
-                let _ = super::output::drain(&p.fd, |data| {
-                    log.write(data);
-                });
-            }
-            self.pipes.retain(|p| p.service != id);
             for stream in ["stdout", "stderr"] {
                 let path = self
                     .paths
