@@ -112,6 +112,8 @@ impl Daemon {
                 opts.instance
             );
         }
+        super::spawn::prepare()
+            .map_err(|e| SetupError::new(format!("cannot open /dev/null: {e}")))?;
         if let Err(e) = sys::set_child_subreaper() {
             eprintln!(
                 "supervisor {}: cannot become child subreaper: {e}",
@@ -172,6 +174,7 @@ impl Daemon {
         let mut sup = Supervisor::new(paths, log, config);
         // Detach before the first spawn, so no child holds `init`'s pipe.
         if opts.detach {
+            sup.log.flush();
             detach_stdio();
         }
         match (saved, cfg) {
@@ -267,6 +270,8 @@ impl Daemon {
                 // Round up so a timer is never run a hair early.
                 Some(d) => d.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32,
             };
+            // What this pass logged goes out before we sleep.
+            self.sup.log.flush();
             // SAFETY: fds is a valid array of fds.len() pollfds.
             let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
             if n < 0 {
@@ -305,6 +310,15 @@ impl Daemon {
 
             // ---- timers and answers ----
             self.sup.run_timers(Instant::now());
+            if std::mem::take(&mut self.sup.spawned) {
+                // The children just started share this CPU with us until
+                // one of us moves: let them run on to their exec and first
+                // instructions before the bookkeeping below (answers, the
+                // state file, the log) takes it. Otherwise our wake-up at
+                // their exec preempts them for all of that.
+                // SAFETY: sched_yield has no preconditions.
+                unsafe { libc::sched_yield() };
+            }
             self.answer_waiters(now);
             // One atomic write per pass, however many changes it saw.
             self.sup.persist(Instant::now());
@@ -321,22 +335,43 @@ impl Daemon {
     /// next pass, so children that die at once cannot hold the loop here.
     fn on_signals(&mut self, now: Instant) {
         let mut seen = Vec::new();
+        // Up to 16 at a time: one read(2) in the usual case of one signal.
+        const BATCH: usize = 16;
+        const SIZE: usize = std::mem::size_of::<libc::signalfd_siginfo>();
+        let mut buf = [0u8; BATCH * SIZE];
         loop {
-            match self.signals.read_signal() {
-                Ok(Some(info)) => {
-                    if let Ok(sig) = Signal::try_from(info.ssi_signo as i32) {
-                        if !seen.contains(&sig) {
-                            seen.push(sig);
-                        }
+            // SAFETY: reading into a local buffer from the signalfd we own.
+            let n = unsafe {
+                libc::read(
+                    self.signals.as_fd().as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                match e.kind() {
+                    io::ErrorKind::Interrupted => continue,
+                    io::ErrorKind::WouldBlock => {}
+                    _ => self
+                        .sup
+                        .log
+                        .error(&format!("reading the signalfd failed: {e}")),
+                }
+                break;
+            }
+            let n = n as usize;
+            for info in buf[..n - n % SIZE].chunks_exact(SIZE) {
+                // ssi_signo is the first field, a u32 in native byte order.
+                let signo = u32::from_ne_bytes([info[0], info[1], info[2], info[3]]);
+                if let Ok(sig) = Signal::try_from(signo as i32) {
+                    if !seen.contains(&sig) {
+                        seen.push(sig);
                     }
                 }
-                Ok(None) => break,
-                Err(e) => {
-                    self.sup
-                        .log
-                        .error(&format!("reading the signalfd failed: {e}"));
-                    break;
-                }
+            }
+            if n < buf.len() {
+                break;
             }
         }
         for sig in seen {
@@ -709,6 +744,7 @@ impl Daemon {
             }
         }
         self.sup.log.info("stopped");
+        self.sup.log.flush();
     }
 }
 

@@ -5,6 +5,11 @@
 //! rather than the `syslog` crate, whose blocking socket could stall the poll
 //! loop when the log daemon falls behind. A dropped line is better than a
 //! stuck supervisor. With no syslog on the machine it goes on without.
+//!
+//! Lines are gathered during a pass of the poll loop and written when the
+//! loop is about to sleep ([`Logger::flush`]): a restart is not held up by
+//! the lines that describe it, and a burst of a thousand spawns costs a
+//! few writes instead of thousands.
 
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
@@ -20,7 +25,17 @@ pub enum Level {
     Info = 6,
 }
 
+/// The most bytes of stderr lines held for the next flush; past it lines
+/// are dropped, as they would be by a stderr that cannot take them.
+const PENDING_MAX: usize = 1 << 20;
+/// The most syslog lines held for the next flush.
+const PENDING_LINES: usize = 4096;
+
 pub struct Logger {
+    /// stderr lines not yet written.
+    pending: Vec<u8>,
+    /// syslog datagrams not yet sent.
+    pending_syslog: Vec<String>,
     syslog: Option<UnixDatagram>,
     /// When connecting last failed: retried at most once a second, so a
     /// machine with no syslog costs one connect(2) per second of logging.
@@ -38,6 +53,8 @@ impl Logger {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/dev/log"));
         let mut logger = Logger {
+            pending: Vec::new(),
+            pending_syslog: Vec::new(),
             syslog: None,
             failed_at: None,
             target,
@@ -74,16 +91,49 @@ impl Logger {
         self.log(Level::Err, msg)
     }
 
+    /// Queues a line for stderr and syslog; [`flush`](Self::flush) sends it.
     pub fn log(&mut self, level: Level, msg: &str) {
-        write_stderr(&format!("{}{}\n", self.prefix, msg));
-        let line = format!(
-            "<{}>{} {}[{}]: {}",
-            FACILITY * 8 + level as u8,
-            timestamp(),
-            IDENT,
-            self.pid,
-            msg
-        );
+        if self.pending.len() < PENDING_MAX {
+            self.pending.extend_from_slice(self.prefix.as_bytes());
+            self.pending.extend_from_slice(msg.as_bytes());
+            self.pending.push(b'\n');
+        }
+        // With no syslog to be had until the next retry, nothing to queue.
+        let unreachable = self.syslog.is_none()
+            && self
+                .failed_at
+                .is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1));
+        if !unreachable && self.pending_syslog.len() < PENDING_LINES {
+            self.pending_syslog.push(format!(
+                "<{}>{} {}[{}]: {}",
+                FACILITY * 8 + level as u8,
+                timestamp(),
+                IDENT,
+                self.pid,
+                msg
+            ));
+        }
+    }
+
+    /// Writes what was logged since the last flush, without ever waiting.
+    pub fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            write_stderr(&self.pending);
+            self.pending.clear();
+        }
+        if self.pending_syslog.is_empty() {
+            return;
+        }
+        let lines = std::mem::take(&mut self.pending_syslog);
+        for line in &lines {
+            self.send_syslog(line);
+        }
+        // Keep the allocation for the next pass.
+        self.pending_syslog = lines;
+        self.pending_syslog.clear();
+    }
+
+    fn send_syslog(&mut self, line: &str) {
         if self.syslog.is_none()
             && self
                 .failed_at
@@ -108,24 +158,42 @@ impl Logger {
     }
 }
 
-/// Writes a line to stderr only if that cannot block: a full pipe (a
-/// reader that stopped reading) loses the line, never stalls the daemon.
-/// poll(2) reports a pipe writable when PIPE_BUF bytes fit, and a line of
-/// at most PIPE_BUF is written whole, so the write below never waits.
-fn write_stderr(line: &str) {
-    let mut pfd = libc::pollfd {
-        fd: 2,
-        events: libc::POLLOUT,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd, zero timeout.
-    if unsafe { libc::poll(&mut pfd, 1, 0) } != 1 || pfd.revents & libc::POLLOUT == 0 {
-        return;
+impl Drop for Logger {
+    fn drop(&mut self) {
+        self.flush();
     }
-    let bytes = line.as_bytes();
-    let bytes = &bytes[..bytes.len().min(libc::PIPE_BUF)];
-    // SAFETY: writing a valid buffer to fd 2; errors (closed, EPIPE) ignored.
-    unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
+}
+
+/// Writes lines to stderr only as far as that cannot block: a full pipe
+/// (a reader that stopped reading) loses lines, never stalls the daemon.
+/// poll(2) reports a pipe writable when PIPE_BUF bytes fit, and a write of
+/// at most PIPE_BUF is taken whole, so each write below is sent in pieces
+/// of at most PIPE_BUF that end at a line end, each after its own poll.
+fn write_stderr(mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        let mut pfd = libc::pollfd {
+            fd: 2,
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, zero timeout.
+        if unsafe { libc::poll(&mut pfd, 1, 0) } != 1 || pfd.revents & libc::POLLOUT == 0 {
+            return;
+        }
+        let mut n = bytes.len().min(libc::PIPE_BUF);
+        if n < bytes.len() {
+            // End the piece at a line end, unless one line is longer.
+            if let Some(end) = bytes[..n].iter().rposition(|&b| b == b'\n') {
+                n = end + 1;
+            }
+        }
+        // SAFETY: writing a valid buffer to fd 2; errors (closed, EPIPE) ignored.
+        let wrote = unsafe { libc::write(2, bytes.as_ptr().cast(), n) };
+        if wrote <= 0 {
+            return;
+        }
+        bytes = &bytes[wrote as usize..];
+    }
 }
 
 /// `Mmm dd hh:mm:ss` in UTC, as RFC 3164 wants.
@@ -182,6 +250,8 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let server = UnixDatagram::bind(&path).unwrap();
         let mut logger = Logger {
+            pending: Vec::new(),
+            pending_syslog: Vec::new(),
             syslog: None,
             failed_at: None,
             target: path.clone(),
@@ -190,6 +260,7 @@ mod tests {
         };
         logger.connect();
         logger.info("hello there");
+        logger.flush();
         let mut buf = [0u8; 512];
         let n = server.recv(&mut buf).unwrap();
         let line = std::str::from_utf8(&buf[..n]).unwrap();

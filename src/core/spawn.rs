@@ -6,16 +6,23 @@
 //! joins its own process group, resets signal dispositions and the mask the
 //! daemon blocked for its signalfd, wires stdin to /dev/null and stdout and
 //! stderr to their targets, closes every other descriptor, applies umask,
-//! cwd and user, then execs. If any of that fails it writes errno to a
-//! close-on-exec pipe and exits 127, so the parent learns the OS reason at
-//! once (`spawn error: No such file or directory`) instead of seeing a
-//! mysterious quick exit.
+//! cwd and user, then execs. If any of that fails it stores errno in the
+//! memory it shares with the parent and exits 127, so the parent learns the
+//! OS reason at once (`spawn error: No such file or directory`) instead of
+//! seeing a mysterious quick exit.
+//!
+//! A restart is on the critical path between a crash and the service being
+//! back, so the child's work before exec is kept to a handful of system
+//! calls: what never changes (the /dev/null descriptor, which signals need
+//! resetting, the descriptor limit to restore, the stack) is prepared once.
 
+use std::cell::RefCell;
 use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 /// The descriptor limit the daemon was given, before it raised its own
 /// (see [`raise_nofile`]); children get this one back.
@@ -68,11 +75,49 @@ pub struct RunAs {
     pub groups: Vec<u32>,
 }
 
+/// An environment many commands share (the daemon's own), as C strings
+/// built once: each command keeps only what it adds.
+#[derive(Debug, Default)]
+pub struct Env {
+    vars: Vec<CString>,
+}
+
+impl Env {
+    /// `KEY=VALUE` strings; a variable with a NUL byte (impossible in a
+    /// real environment) is left out.
+    pub fn new(vars: &[(String, String)]) -> Env {
+        Env {
+            vars: vars
+                .iter()
+                .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())
+                .collect(),
+        }
+    }
+
+    /// The value of `key`, the last one if it is there twice.
+    fn get(&self, key: &str) -> Option<&str> {
+        self.vars.iter().rev().find_map(|v| value_of(v, key))
+    }
+}
+
+/// The value of `var` (`KEY=VALUE`) when its key is `key`.
+fn value_of<'a>(var: &'a CString, key: &str) -> Option<&'a str> {
+    let value = var
+        .as_bytes()
+        .strip_prefix(key.as_bytes())?
+        .strip_prefix(b"=")?;
+    std::str::from_utf8(value).ok()
+}
+
 /// A process to start, with its strings already built.
 #[derive(Debug)]
 pub struct Command {
     path: CString,
     argv: Vec<CString>,
+    /// The shared environment; the entries at `hidden` are overridden.
+    base: std::sync::Arc<Env>,
+    hidden: Vec<usize>,
+    /// What this command adds to (or overrides in) `base`, each key once.
     env: Vec<CString>,
     cwd: Option<CString>,
     pub umask: Option<u32>,
@@ -87,6 +132,9 @@ pub struct Child {
     pub pid: i32,
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
+    /// Its start time in clock ticks since boot, as field 22 of
+    /// `/proc/PID/stat` gives it (see [`boot_ticks`]).
+    pub start_time: u64,
 }
 
 fn cstring(bytes: &[u8], what: &str) -> io::Result<CString> {
@@ -100,34 +148,54 @@ fn cstring(bytes: &[u8], what: &str) -> io::Result<CString> {
 
 impl Command {
     /// Resolves `argv[0]` (a path, relative to `cwd`, or a name looked up in
-    /// the PATH of `env`) and builds the C strings. A program that cannot be
-    /// found fails here, before any fork.
+    /// the PATH of the environment) and builds the C strings. The child's
+    /// environment is `base` with `extra` added, a later value of a key
+    /// replacing an earlier one (so every libc's getenv sees the same). A
+    /// program that cannot be found fails here, before any fork.
     pub fn new(
         argv: &[String],
-        env: &[(String, String)],
+        base: &std::sync::Arc<Env>,
+        extra: &[(String, String)],
         cwd: Option<&Path>,
     ) -> io::Result<Command> {
         let program = argv
             .first()
             .filter(|p| !p.is_empty())
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command line"))?;
-        let path_var = env
+        let path_var = extra
             .iter()
             .rev()
             .find(|(k, _)| k == "PATH")
             .map(|(_, v)| v.as_str())
+            .or_else(|| base.get("PATH"))
             .unwrap_or("/usr/local/bin:/usr/bin:/bin");
         let path = resolve(program, path_var, cwd)?;
+        let mut env: Vec<CString> = Vec::with_capacity(extra.len());
+        for (i, (k, v)) in extra.iter().enumerate() {
+            if extra[i + 1..].iter().any(|(later, _)| later == k) {
+                continue;
+            }
+            env.push(cstring(
+                format!("{k}={v}").as_bytes(),
+                "an environment variable",
+            )?);
+        }
+        let hidden = base
+            .vars
+            .iter()
+            .enumerate()
+            .filter(|(_, var)| extra.iter().any(|(k, _)| value_of(var, k).is_some()))
+            .map(|(i, _)| i)
+            .collect();
         Ok(Command {
             path: cstring(path.as_os_str().as_bytes(), "program path")?,
             argv: argv
                 .iter()
                 .map(|a| cstring(a.as_bytes(), "an argument"))
                 .collect::<io::Result<_>>()?,
-            env: env
-                .iter()
-                .map(|(k, v)| cstring(format!("{k}={v}").as_bytes(), "an environment variable"))
-                .collect::<io::Result<_>>()?,
+            base: std::sync::Arc::clone(base),
+            hidden,
+            env,
             cwd: cwd
                 .map(|c| cstring(c.as_os_str().as_bytes(), "working directory"))
                 .transpose()?,
@@ -138,9 +206,22 @@ impl Command {
         })
     }
 
+    /// The child's environment: the shared one less what is overridden,
+    /// then this command's own.
+    fn environment(&self) -> impl Iterator<Item = &CString> {
+        self.base
+            .vars
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.hidden.contains(i))
+            .map(|(_, v)| v)
+            .chain(&self.env)
+    }
+
     /// Forks and execs. Returns once the child has exec'd (or failed to).
     pub fn spawn(&self) -> io::Result<Child> {
-        let devnull = open_devnull()?;
+        let shared = shared()?;
+        let devnull = shared.devnull.as_raw_fd();
         let (out_r, out_w) = stream(&self.stdout)?;
         let (err_r, err_w) = match self.stderr {
             Target::SameAsStdout => (None, out_w.as_ref().map(|f| f.try_clone()).transpose()?),
@@ -148,14 +229,13 @@ impl Command {
         };
         let out_fd = out_w
             .as_ref()
-            .map_or_else(|| raw_target(&self.stdout, &devnull), |f| f.as_raw_fd());
+            .map_or_else(|| raw_target(&self.stdout, devnull), |f| f.as_raw_fd());
         let err_fd = match self.stderr {
             Target::SameAsStdout => out_fd,
             ref t => err_w
                 .as_ref()
-                .map_or_else(|| raw_target(t, &devnull), |f| f.as_raw_fd()),
+                .map_or_else(|| raw_target(t, devnull), |f| f.as_raw_fd()),
         };
-        let (report_r, report_w) = super::sys::pipe()?;
 
         let argv: Vec<*const libc::c_char> = self
             .argv
@@ -164,57 +244,59 @@ impl Command {
             .chain(std::iter::once(std::ptr::null()))
             .collect();
         let envp: Vec<*const libc::c_char> = self
-            .env
-            .iter()
+            .environment()
             .map(|a| a.as_ptr())
             .chain(std::iter::once(std::ptr::null()))
             .collect();
-        let groups: Vec<libc::gid_t> = self
-            .user
-            .as_ref()
-            .map(|u| u.groups.clone())
-            .unwrap_or_default();
+        let groups: &[libc::gid_t] = self.user.as_ref().map_or(&[], |u| &u.groups);
 
         let ctx = ChildCtx {
             cmd: self,
             argv: &argv,
             envp: &envp,
-            groups: &groups,
-            stdio: [devnull.as_raw_fd(), out_fd, err_fd],
-            report: report_w.as_raw_fd(),
+            groups,
+            stdio: [devnull, out_fd, err_fd],
+            shared,
+            errno: AtomicI32::new(0),
         };
         // clone(2) with CLONE_VM | CLONE_VFORK, as posix_spawn does: the
         // child borrows our memory instead of copying our page tables (the
         // cost of fork grows with the daemon), and we sleep until it has
         // exec'd or died. The child runs on its own stack, touches nothing
-        // of ours but what `ctx` lends it read-only, and makes raw system
-        // calls only.
-        let mut stack = vec![0u8; CHILD_STACK];
-        // SAFETY: the stack top is within `stack`, 16-byte aligned; `ctx`
-        // outlives the call, since CLONE_VFORK returns only after exec/exit.
-        let pid = unsafe {
-            let top = stack.as_mut_ptr().add(CHILD_STACK) as usize & !15;
-            libc::clone(
-                child_entry,
-                top as *mut libc::c_void,
-                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-                &ctx as *const ChildCtx as *mut libc::c_void,
-            )
-        };
-        drop(stack);
+        // of ours but what `ctx` lends it (and its errno slot), and makes
+        // raw system calls only.
+        let (pid, before, after) = STACK.with(|stack| {
+            let mut stack = stack.borrow_mut();
+            let before = boot_ns();
+            // SAFETY: the stack top is within `stack`, 16-byte aligned, and
+            // nothing else uses the stack meanwhile (we are suspended);
+            // `ctx` outlives the call, since CLONE_VFORK returns only after
+            // exec or exit.
+            let pid = unsafe {
+                let top = stack.as_mut_ptr().add(stack.len()) as usize & !15;
+                libc::clone(
+                    child_entry,
+                    top as *mut libc::c_void,
+                    libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                    &ctx as *const ChildCtx as *mut libc::c_void,
+                )
+            };
+            (pid, before, boot_ns())
+        });
         if pid < 0 {
             return Err(io::Error::last_os_error());
         }
-        drop(report_w);
         drop(out_w);
         drop(err_w);
-        match read_errno(&report_r) {
-            None => Ok(Child {
+        match ctx.errno.load(Ordering::SeqCst) {
+            0 => Ok(Child {
                 pid,
                 stdout: out_r,
                 stderr: err_r,
+                start_time: boot_ticks(before, after, shared.tick_ns)
+                    .map_or_else(|| super::sys::start_time(pid), Ok)?,
             }),
-            Some(errno) => {
+            errno => {
                 // The child exits 127 at once; reap it here so the SIGCHLD
                 // handler never sees a pid it does not know.
                 let mut status = 0;
@@ -224,6 +306,107 @@ impl Command {
             }
         }
     }
+}
+
+/// What every child needs that does not change while the daemon runs.
+struct Shared {
+    /// Open read-write, close-on-exec; dup'd onto stdin of every child.
+    devnull: OwnedFd,
+    /// The signals whose disposition is not SIG_DFL here (ignored, or
+    /// caught by the Rust runtime): the child resets exactly these. The
+    /// daemon never changes a disposition after it has started.
+    reset: Vec<libc::c_int>,
+    /// The descriptor limit to give back, when the daemon raised its own.
+    nofile: Option<libc::rlimit>,
+    /// Nanoseconds per clock tick of /proc (USER_HZ).
+    tick_ns: u64,
+}
+
+static SHARED: std::sync::OnceLock<Shared> = std::sync::OnceLock::new();
+
+/// Prepares what every spawn shares. The daemon calls it during setup, so
+/// the descriptor it keeps is there from the start; otherwise the first
+/// spawn does.
+pub fn prepare() -> io::Result<()> {
+    shared().map(drop)
+}
+
+fn shared() -> io::Result<&'static Shared> {
+    if let Some(s) = SHARED.get() {
+        return Ok(s);
+    }
+    let devnull: OwnedFd = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?
+        .into();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let nofile = CHILD_NOFILE.get().copied().filter(|old| {
+        let mut now = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: now is a valid rlimit to fill.
+        let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut now) };
+        rc < 0 || now.rlim_cur != old.rlim_cur || now.rlim_max != old.rlim_max
+    });
+    Ok(SHARED.get_or_init(|| Shared {
+        devnull,
+        reset: (1..=64).filter(|&sig| !is_default(sig)).collect(),
+        nofile,
+        tick_ns: if hz > 0 { 1_000_000_000 / hz as u64 } else { 0 },
+    }))
+}
+
+/// Whether `sig` has the default disposition here (rt_sigaction(2)
+/// directly: libc's wrappers refuse the signals they keep, 32 and 33).
+fn is_default(sig: libc::c_int) -> bool {
+    if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+        return true;
+    }
+    let mut old = KernelSigaction::default();
+    // SAFETY: querying only; `old` is a valid kernel sigaction to fill.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            std::ptr::null::<KernelSigaction>(),
+            &mut old as *mut KernelSigaction,
+            8usize,
+        )
+    };
+    rc == 0 && old.handler == libc::SIG_DFL
+}
+
+thread_local! {
+    /// Stack for the cloned child until it execs, reused: only one child
+    /// of a thread runs on it at a time, while that thread is suspended.
+    static STACK: RefCell<Vec<u8>> = RefCell::new(vec![0u8; CHILD_STACK]);
+}
+
+/// CLOCK_BOOTTIME in nanoseconds: the clock the kernel stamps a new
+/// process with (`start_boottime`).
+fn boot_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid timespec to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// A child's /proc start time without reading /proc: the kernel stamps it
+/// with CLOCK_BOOTTIME during clone(2) and shows it in whole clock ticks,
+/// so when the clock read just before and just after clone falls in the
+/// same tick, that tick is it. None when they straddle a tick boundary.
+pub fn boot_ticks(before_ns: u64, after_ns: u64, tick_ns: u64) -> Option<u64> {
+    if tick_ns == 0 {
+        return None;
+    }
+    let (a, b) = (before_ns / tick_ns, after_ns / tick_ns);
+    (a == b).then_some(a)
 }
 
 /// A pipe for a `Pipe` target: (read end for the daemon, write end for the child).
@@ -238,41 +421,11 @@ fn stream(target: &Target) -> io::Result<(Option<OwnedFd>, Option<OwnedFd>)> {
     }
 }
 
-fn raw_target(t: &Target, devnull: &OwnedFd) -> RawFd {
+fn raw_target(t: &Target, devnull: RawFd) -> RawFd {
     match t {
         Target::Fd(fd) => *fd,
-        Target::Pipe | Target::Null | Target::SameAsStdout => devnull.as_raw_fd(),
+        Target::Pipe | Target::Null | Target::SameAsStdout => devnull,
     }
-}
-
-fn open_devnull() -> io::Result<OwnedFd> {
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")?;
-    Ok(f.into())
-}
-
-/// Reads the child's errno report: None when the pipe closed empty (exec
-/// succeeded and close-on-exec shut it).
-fn read_errno(fd: &OwnedFd) -> Option<i32> {
-    let mut buf = [0u8; 4];
-    let mut got = 0;
-    while got < 4 {
-        // SAFETY: reading into a local buffer.
-        let n = unsafe { libc::read(fd.as_raw_fd(), buf[got..].as_mut_ptr().cast(), 4 - got) };
-        if n < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return None;
-        }
-        if n == 0 {
-            break;
-        }
-        got += n as usize;
-    }
-    (got == 4).then(|| i32::from_ne_bytes(buf))
 }
 
 /// Stack for the cloned child until it execs.
@@ -286,18 +439,16 @@ struct ChildCtx<'a> {
     envp: &'a [*const libc::c_char],
     groups: &'a [libc::gid_t],
     stdio: [RawFd; 3],
-    report: RawFd,
+    shared: &'a Shared,
+    /// Set by the child when it fails before exec; read by the parent once
+    /// clone(2) returns (the memory is shared).
+    errno: AtomicI32,
 }
 
 extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the `ChildCtx` that `spawn` passed to clone(2); it
     // lives until this child has exec'd or exited (CLONE_VFORK).
-    unsafe {
-        let ctx = &*(arg as *const ChildCtx);
-        child_exec(
-            ctx.cmd, ctx.argv, ctx.envp, ctx.groups, ctx.stdio, ctx.report,
-        )
-    }
+    unsafe { child_exec(&*(arg as *const ChildCtx)) }
 }
 
 /// The kernel's `struct sigaction` (x86_64 and aarch64 layout); all zero is
@@ -313,34 +464,26 @@ struct KernelSigaction {
 
 /// Runs in the cloned child (sharing the parent's memory until exec).
 /// Async-signal-safe calls only, and nothing that allocates or locks.
-unsafe fn child_exec(
-    cmd: &Command,
-    argv: &[*const libc::c_char],
-    envp: &[*const libc::c_char],
-    groups: &[libc::gid_t],
-    stdio: [RawFd; 3],
-    report: RawFd,
-) -> ! {
-    let fail = |report: RawFd| -> ! {
-        let errno = *libc::__errno_location();
-        let bytes = errno.to_ne_bytes();
-        libc::write(report, bytes.as_ptr().cast(), 4);
+unsafe fn child_exec(ctx: &ChildCtx) -> ! {
+    let fail = || -> ! {
+        ctx.errno.store(*libc::__errno_location(), Ordering::SeqCst);
         libc::_exit(127)
     };
+    let cmd = ctx.cmd;
     libc::setpgid(0, 0);
-    // rt_sigaction(2) directly: libc's wrappers refuse the signals they keep
-    // for themselves (32, 33), which a parent may still have left ignored.
+    // Only what is not SIG_DFL needs resetting: exec resets caught signals
+    // itself, but a handler must not run here, on the parent's memory.
+    // Raw rt_sigaction(2): libc's wrappers refuse 32 and 33, which a parent
+    // may still have left ignored.
     let default = KernelSigaction::default();
-    for sig in 1..=64 {
-        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                sig,
-                &default as *const KernelSigaction,
-                std::ptr::null_mut::<KernelSigaction>(),
-                8usize,
-            );
-        }
+    for &sig in &ctx.shared.reset {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            &default as *const KernelSigaction,
+            std::ptr::null_mut::<KernelSigaction>(),
+            8usize,
+        );
     }
     let empty: u64 = 0;
     libc::syscall(
@@ -351,28 +494,18 @@ unsafe fn child_exec(
         8usize,
     );
 
-    // Move the report pipe above the stdio numbers we are about to fill.
-    let report = if report <= 2 {
-        let moved = libc::fcntl(report, libc::F_DUPFD_CLOEXEC, 3);
-        if moved < 0 {
-            libc::_exit(127);
-        }
-        moved
-    } else {
-        report
-    };
-    for (target, &fd) in stdio.iter().enumerate() {
+    for (target, &fd) in ctx.stdio.iter().enumerate() {
         if fd == target as RawFd {
             // Already in place (the daemon's own stdout): just clear CLOEXEC.
             let flags = libc::fcntl(fd, libc::F_GETFD);
             libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
         } else if libc::dup2(fd, target as RawFd) < 0 {
-            fail(report);
+            fail();
         }
     }
-    close_others(report);
+    close_from(3);
 
-    if let Some(lim) = CHILD_NOFILE.get() {
+    if let Some(lim) = &ctx.shared.nofile {
         // Raw prlimit64: musl's setrlimit synchronises with every thread it
         // knows, and in this child those are the parent's.
         libc::syscall(
@@ -388,7 +521,7 @@ unsafe fn child_exec(
     }
     if let Some(cwd) = &cmd.cwd {
         if libc::chdir(cwd.as_ptr()) < 0 {
-            fail(report);
+            fail();
         }
     }
     // Only root changes identity; a daemon that is not root may only name
@@ -396,30 +529,23 @@ unsafe fn child_exec(
     if let Some(user) = cmd.user.as_ref().filter(|_| libc::geteuid() == 0) {
         // Raw calls: libc's setuid family may try to reach every thread of
         // the process, and this child shares the parent's memory.
-        if libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) < 0
+        if libc::syscall(libc::SYS_setgroups, ctx.groups.len(), ctx.groups.as_ptr()) < 0
             || libc::syscall(libc::SYS_setgid, user.gid) < 0
             || libc::syscall(libc::SYS_setuid, user.uid) < 0
         {
-            fail(report);
+            fail();
         }
     }
-    libc::execve(cmd.path.as_ptr(), argv.as_ptr(), envp.as_ptr());
-    fail(report)
+    libc::execve(cmd.path.as_ptr(), ctx.argv.as_ptr(), ctx.envp.as_ptr());
+    fail()
 }
 
-/// Closes every descriptor above 2 but `keep` (close_range(2), with a
-/// bounded loop where the kernel lacks it).
-unsafe fn close_others(keep: RawFd) {
-    let ranges = [(3, keep - 1), (keep + 1, RawFd::MAX)];
-    for (lo, hi) in ranges {
-        if lo > hi {
-            continue;
-        }
-        if libc::syscall(libc::SYS_close_range, lo as u32, hi as u32, 0) < 0 {
-            let top = hi.min(65_536);
-            for fd in lo..=top {
-                libc::close(fd);
-            }
+/// Closes every descriptor from `lo` up (close_range(2), with a bounded
+/// loop where the kernel lacks it).
+unsafe fn close_from(lo: RawFd) {
+    if libc::syscall(libc::SYS_close_range, lo as u32, u32::MAX, 0) < 0 {
+        for fd in lo..=65_536 {
+            libc::close(fd);
         }
     }
 }
@@ -467,9 +593,60 @@ mod tests {
         assert_eq!(p, PathBuf::from("/srv/app/./run.sh"));
     }
 
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_later_value_of_a_variable_replaces_the_earlier() {
+        let base = std::sync::Arc::new(Env::new(&pairs(&[
+            ("HOME", "/root"),
+            ("PATH", "/bin"),
+            ("HOMEDIR", "x"),
+        ])));
+        let extra = pairs(&[("HOME", "/srv"), ("C", "3"), ("C", "4")]);
+        let cmd = Command::new(&["/bin/true".to_string()], &base, &extra, None).unwrap();
+        let env: Vec<&str> = cmd.environment().map(|c| c.to_str().unwrap()).collect();
+        assert_eq!(env, ["PATH=/bin", "HOMEDIR=x", "HOME=/srv", "C=4"]);
+    }
+
+    #[test]
+    fn the_start_time_matches_proc() {
+        let base = std::sync::Arc::new(Env::default());
+        let argv = ["/bin/sleep".to_string(), "30".to_string()];
+        let mut cmd = Command::new(&argv, &base, &[], None).unwrap();
+        cmd.stdout = Target::Null;
+        cmd.stderr = Target::Null;
+        for _ in 0..20 {
+            let child = cmd.spawn().unwrap();
+            let proc = crate::core::sys::start_time(child.pid).unwrap();
+            // SAFETY: killing and reaping the child we just started.
+            unsafe {
+                libc::kill(child.pid, libc::SIGKILL);
+                libc::waitpid(child.pid, std::ptr::null_mut(), 0);
+            }
+            assert_eq!(child.start_time, proc);
+        }
+    }
+
+    #[test]
+    fn boot_ticks_only_answers_within_one_tick() {
+        assert_eq!(boot_ticks(10_000_001, 19_999_999, 10_000_000), Some(1));
+        assert_eq!(boot_ticks(19_999_999, 20_000_001, 10_000_000), None);
+        assert_eq!(boot_ticks(5, 6, 0), None);
+    }
+
     #[test]
     fn exec_failure_reports_errno() {
-        let cmd = Command::new(&["/nonexistent/prog".to_string()], &[], None).unwrap();
+        let cmd = Command::new(
+            &["/nonexistent/prog".to_string()],
+            &std::sync::Arc::new(Env::default()),
+            &[],
+            None,
+        )
+        .unwrap();
         let err = cmd.spawn().unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
     }

@@ -39,6 +39,9 @@ pub struct Service {
     pub origin: Origin,
     /// Start time of its process (/proc/PID/stat field 22), to recognise it.
     pub start_time: u64,
+    /// Its command line, environment and paths as C strings, built at the
+    /// first spawn and reused by every restart; None after a change of spec.
+    pub cmd: Option<spawn::Command>,
 }
 
 impl Service {
@@ -78,12 +81,14 @@ pub struct Supervisor {
     /// done, or children that die at once would keep it going for ever.
     pub defer_spawns: bool,
     deferred: Vec<Id>,
+    /// A process was started in this pass of the loop (see `Daemon::run`).
+    pub spawned: bool,
     /// Services waiting in a later level of a plan.
     queued: std::collections::HashSet<Id>,
     /// Set by `close` or SIGTERM: the connection to answer, if any.
     pub shutdown: Option<Option<ConnId>>,
     /// The daemon's environment, passed to every child.
-    base_env: Vec<(String, String)>,
+    base_env: std::sync::Arc<spawn::Env>,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -125,10 +130,13 @@ impl Supervisor {
             dirty: false,
             defer_spawns: false,
             deferred: Vec::new(),
+            spawned: false,
             shutdown: None,
-            base_env: std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
+            base_env: std::sync::Arc::new(spawn::Env::new(
+                &std::env::vars_os()
+                    .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                    .collect::<Vec<_>>(),
+            )),
         }
     }
 
@@ -190,6 +198,7 @@ impl Supervisor {
                 fifos: [None, None],
                 origin,
                 start_time: 0,
+                cmd: None,
             },
         );
         self.dirty = true;
@@ -353,18 +362,6 @@ impl Supervisor {
             Ok(u) => u,
             Err(e) => return self.spawn_failed(id, &e),
         };
-        let mut env = self.base_env.clone();
-        if let Some(u) = &user {
-            // As login(1) would: the user's own HOME, USER and LOGNAME.
-            env.push(("HOME".into(), u.home.clone()));
-            env.push(("USER".into(), u.name.clone()));
-            env.push(("LOGNAME".into(), u.name.clone()));
-        }
-        env.extend(spec.env.iter().cloned());
-        env.push(("SV_INSTANCE".into(), self.paths.instance.to_string()));
-        env.push(("SV_PROCESS_NAME".into(), spec.name.clone()));
-        env.push(("SUPERVISOR_PROCESS_NAME".into(), spec.name.clone()));
-        env.push(("SUPERVISOR_ENABLED".into(), "1".into()));
         // The child's ends of the FIFOs live until the fork is done.
         let mut ends: [Option<OwnedFd>; 2] = [None, None];
         for (stream, end) in ends.iter_mut().enumerate() {
@@ -382,30 +379,74 @@ impl Supervisor {
                 OutputSpec::Auto | OutputSpec::File(_) | OutputSpec::Discard => Target::Null,
             },
         };
-        let result =
-            spawn::Command::new(&spec.argv, &env, spec.cwd.as_deref()).and_then(|mut cmd| {
-                cmd.umask = spec.umask;
-                cmd.stdout = out_target(0, &spec.stdout);
-                cmd.stderr = if spec.redirect_stderr {
-                    Target::SameAsStdout
-                } else {
-                    out_target(1, &spec.stderr)
-                };
-                cmd.user = user;
-                cmd.spawn()
-            });
-        let name = spec.name.clone();
+        let stdout = out_target(0, &spec.stdout);
+        let stderr = if spec.redirect_stderr {
+            Target::SameAsStdout
+        } else {
+            out_target(1, &spec.stderr)
+        };
+        // A user's HOME, USER and LOGNAME are looked up afresh each time;
+        // anything else is built once.
+        let cached = svc.cmd.is_some() && user.is_none();
+        let mut cmd = match svc.cmd.as_ref().filter(|_| cached) {
+            Some(_) => None,
+            None => match self.build_command(spec, user.as_ref()) {
+                Ok(c) => Some(c),
+                Err(e) => return self.spawn_failed(id, &e),
+            },
+        };
+        let Some(svc) = self.services.get_mut(&id) else {
+            return Event::SpawnFailed;
+        };
+        if let Some(built) = cmd.take() {
+            svc.cmd = Some(built);
+        }
+        let Some(cmd) = svc.cmd.as_mut() else {
+            return Event::SpawnFailed;
+        };
+        cmd.stdout = stdout;
+        cmd.stderr = stderr;
+        cmd.user = user;
+        let result = cmd.spawn();
         match result {
             Ok(child) => {
+                self.spawned = true;
                 self.by_pid.insert(child.pid, id);
-                if let Some(s) = self.services.get_mut(&id) {
-                    s.start_time = sys::start_time(child.pid).unwrap_or(0);
-                }
-                self.log.info(&format!("{name}: spawned pid {}", child.pid));
+                svc.start_time = child.start_time;
+                let msg = format!("{}: spawned pid {}", svc.spec.name, child.pid);
+                self.log.info(&msg);
                 Event::Spawned(child.pid)
             }
-            Err(e) => self.spawn_failed(id, &e),
+            Err(e) => {
+                // Built afresh next time: the program may have moved.
+                svc.cmd = None;
+                self.spawn_failed(id, &e)
+            }
         }
+    }
+
+    /// The strings of a service's command: its argv, what it adds to the
+    /// daemon's environment, its working directory.
+    fn build_command(
+        &self,
+        spec: &ServiceSpec,
+        user: Option<&spawn::RunAs>,
+    ) -> std::io::Result<spawn::Command> {
+        let mut env = Vec::new();
+        if let Some(u) = user {
+            // As login(1) would: the user's own HOME, USER and LOGNAME.
+            env.push(("HOME".into(), u.home.clone()));
+            env.push(("USER".into(), u.name.clone()));
+            env.push(("LOGNAME".into(), u.name.clone()));
+        }
+        env.extend(spec.env.iter().cloned());
+        env.push(("SV_INSTANCE".into(), self.paths.instance.to_string()));
+        env.push(("SV_PROCESS_NAME".into(), spec.name.clone()));
+        env.push(("SUPERVISOR_PROCESS_NAME".into(), spec.name.clone()));
+        env.push(("SUPERVISOR_ENABLED".into(), "1".into()));
+        let mut cmd = spawn::Command::new(&spec.argv, &self.base_env, &env, spec.cwd.as_deref())?;
+        cmd.umask = spec.umask;
+        Ok(cmd)
     }
 
     /// A service that has settled with no process gives its FIFO ends back

@@ -99,6 +99,7 @@ impl Supervisor {
                         mark(prog, "changed");
                     }
                     svc.spec = (*spec).clone();
+                    svc.cmd = None;
                     svc.origin = Origin::Config(spec.program.clone().unwrap_or_default().into());
                     self.dirty = true;
                     let paths: Vec<_> = (0..2).map(|i| self.log_path(spec, i)).collect();
