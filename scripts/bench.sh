@@ -90,6 +90,10 @@ sv_desc=""
 # build if the musl target is missing); sets $sv.
 build() {
     local dir=$1 tdir=$2
+    if have rustup && ! rustup target list --installed 2>/dev/null | grep -qx "$MUSL_TARGET"; then
+        say "adding the $MUSL_TARGET target"
+        rustup target add "$MUSL_TARGET" </dev/null >&2 || true
+    fi
     say "building sv in $dir (release, $MUSL_TARGET)"
     if (cd "$dir" && CARGO_TARGET_DIR="$tdir" cargo build --release --target "$MUSL_TARGET" >&2); then
         sv="$tdir/$MUSL_TARGET/release/sv"

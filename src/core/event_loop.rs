@@ -405,9 +405,9 @@ impl Daemon {
         let flags = WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED | WaitPidFlag::WCONTINUED;
         // Restarts wait until the loop is done: a child that dies at once
         // would otherwise keep this loop (and the daemon) busy for ever.
-        self.sup.defer_spawns = true;
+        self.sup.begin_batch();
         self.reap_all(flags, now);
-        self.sup.run_deferred(now);
+        self.sup.end_batch(now);
     }
 
     fn reap_all(&mut self, flags: WaitPidFlag, now: Instant) {
@@ -692,6 +692,9 @@ impl Daemon {
         self.sup
             .log
             .info(&format!("answer: {}", describe_response(&resp)));
+        // And logged: a client that reads the log after its answer finds
+        // every line that led to it.
+        self.sup.log.flush();
         if let Some(c) = self.conns.get_mut(&id) {
             c.busy = false;
             c.send(&resp);

@@ -1,28 +1,35 @@
-//! The only fork and exec in sv (SPEC §6), done as posix_spawn does it:
-//! clone(2) with CLONE_VM | CLONE_VFORK, so no page tables are copied.
+//! The only fork and exec in sv (SPEC §6): clone(2) with CLONE_VM, so no
+//! page tables are copied, and without CLONE_VFORK, so the daemon does not
+//! wait for each child to reach its exec: it can start the next one while
+//! this one loads, on another CPU ([`Command::launch`], then
+//! [`Pending::wait`]).
 //!
 //! Everything the child needs (argv, env, paths, ids) is built as C strings
-//! before the clone, so the child makes only raw system calls: it
-//! joins its own process group, resets signal dispositions and the mask the
-//! daemon blocked for its signalfd, wires stdin to /dev/null and stdout and
-//! stderr to their targets, closes every other descriptor, applies umask,
-//! cwd and user, then execs. If any of that fails it stores errno in the
-//! memory it shares with the parent and exits 127, so the parent learns the
-//! OS reason at once (`spawn error: No such file or directory`) instead of
-//! seeing a mysterious quick exit.
+//! before the clone, and the child makes only raw system calls
+//! ([`child`]): it joins its own process group, resets signal dispositions
+//! and the mask the daemon blocked for its signalfd, wires stdin to
+//! /dev/null and stdout and stderr to their targets, closes every other
+//! descriptor, applies umask, cwd and user, then execs. If any of that
+//! fails it writes errno to a close-on-exec pipe and exits 127, so the
+//! daemon learns the OS reason at once (`spawn error: No such file or
+//! directory`) instead of seeing a mysterious quick exit. The pipe closing
+//! is also how the daemon knows the child no longer uses its memory.
 //!
 //! A restart is on the critical path between a crash and the service being
 //! back, so the child's work before exec is kept to a handful of system
 //! calls: what never changes (the /dev/null descriptor, which signals need
-//! resetting, the descriptor limit to restore, the stack) is prepared once.
+//! resetting, the descriptor limit to restore) is prepared once.
 
+mod child;
+
+use child::{ChildCtx, KernelSigaction};
 use std::cell::RefCell;
 use std::ffi::{CString, OsStr};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
 
 /// The descriptor limit the daemon was given, before it raised its own
 /// (see [`raise_nofile`]); children get this one back.
@@ -121,9 +128,29 @@ pub struct Command {
     env: Vec<CString>,
     cwd: Option<CString>,
     pub umask: Option<u32>,
-    pub user: Option<RunAs>,
+}
+
+/// How one start of a [`Command`] is wired.
+#[derive(Debug)]
+pub struct Wiring {
     pub stdout: Target,
     pub stderr: Target,
+    pub user: Option<RunAs>,
+    /// Descriptors the targets name that must stay open until the child
+    /// has them (the daemon's ends of FIFOs opened for it).
+    pub keep: Vec<OwnedFd>,
+}
+
+impl Wiring {
+    /// Output to pipes, no user change.
+    pub fn pipes() -> Wiring {
+        Wiring {
+            stdout: Target::Pipe,
+            stderr: Target::Pipe,
+            user: None,
+            keep: Vec::new(),
+        }
+    }
 }
 
 /// A started child and the read ends of its output pipes.
@@ -200,9 +227,6 @@ impl Command {
                 .map(|c| cstring(c.as_os_str().as_bytes(), "working directory"))
                 .transpose()?,
             umask: None,
-            user: None,
-            stdout: Target::Pipe,
-            stderr: Target::Pipe,
         })
     }
 
@@ -218,94 +242,213 @@ impl Command {
             .chain(&self.env)
     }
 
-    /// Forks and execs. Returns once the child has exec'd (or failed to).
-    pub fn spawn(&self) -> io::Result<Child> {
+    /// Starts a child and returns at once, before it has exec'd: the
+    /// outcome is [`Pending::wait`]'s. The command stays alive (shared)
+    /// until then, since the child reads its strings.
+    pub fn launch(self: &Arc<Self>, wiring: Wiring) -> io::Result<Pending> {
         let shared = shared()?;
         let devnull = shared.devnull.as_raw_fd();
-        let (out_r, out_w) = stream(&self.stdout)?;
-        let (err_r, err_w) = match self.stderr {
+        let (out_r, out_w) = stream(&wiring.stdout)?;
+        let (err_r, err_w) = match wiring.stderr {
             Target::SameAsStdout => (None, out_w.as_ref().map(|f| f.try_clone()).transpose()?),
             ref t => stream(t)?,
         };
         let out_fd = out_w
             .as_ref()
-            .map_or_else(|| raw_target(&self.stdout, devnull), |f| f.as_raw_fd());
-        let err_fd = match self.stderr {
+            .map_or_else(|| raw_target(&wiring.stdout, devnull), |f| f.as_raw_fd());
+        let err_fd = match wiring.stderr {
             Target::SameAsStdout => out_fd,
             ref t => err_w
                 .as_ref()
                 .map_or_else(|| raw_target(t, devnull), |f| f.as_raw_fd()),
         };
-
-        let argv: Vec<*const libc::c_char> = self
-            .argv
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain(std::iter::once(std::ptr::null()))
-            .collect();
-        let envp: Vec<*const libc::c_char> = self
-            .environment()
-            .map(|a| a.as_ptr())
-            .chain(std::iter::once(std::ptr::null()))
-            .collect();
-        let groups: &[libc::gid_t] = self.user.as_ref().map_or(&[], |u| &u.groups);
-
-        let ctx = ChildCtx {
-            cmd: self,
-            argv: &argv,
-            envp: &envp,
-            groups,
+        let (report_r, report_w) = super::sys::pipe()?;
+        // Above the stdio numbers the child is about to fill.
+        let report_w = above_stdio(report_w)?;
+        // Only root changes identity; a daemon that is not root may only
+        // name its own user (checked before), which needs no change.
+        // SAFETY: geteuid cannot fail.
+        let root = unsafe { libc::geteuid() } == 0;
+        let ctx = Box::new(ChildCtx {
+            path: self.path.as_ptr(),
+            argv: self
+                .argv
+                .iter()
+                .map(|a| a.as_ptr())
+                .chain(std::iter::once(std::ptr::null()))
+                .collect(),
+            envp: self
+                .environment()
+                .map(|a| a.as_ptr())
+                .chain(std::iter::once(std::ptr::null()))
+                .collect(),
+            cwd: self.cwd.as_ref().map(|c| c.as_ptr()),
+            umask: self.umask,
+            groups: wiring
+                .user
+                .as_ref()
+                .map(|u| u.groups.clone())
+                .unwrap_or_default(),
+            ids: wiring
+                .user
+                .as_ref()
+                .filter(|_| root)
+                .map(|u| (u.uid, u.gid)),
             stdio: [devnull, out_fd, err_fd],
+            report: report_w.as_raw_fd(),
             shared,
-            errno: AtomicI32::new(0),
-        };
-        // clone(2) with CLONE_VM | CLONE_VFORK, as posix_spawn does: the
-        // child borrows our memory instead of copying our page tables (the
-        // cost of fork grows with the daemon), and we sleep until it has
-        // exec'd or died. The child runs on its own stack, touches nothing
-        // of ours but what `ctx` lends it (and its errno slot), and makes
-        // raw system calls only.
-        let (pid, before, after) = STACK.with(|stack| {
-            let mut stack = stack.borrow_mut();
-            let before = boot_ns();
-            // SAFETY: the stack top is within `stack`, 16-byte aligned, and
-            // nothing else uses the stack meanwhile (we are suspended);
-            // `ctx` outlives the call, since CLONE_VFORK returns only after
-            // exec or exit.
-            let pid = unsafe {
-                let top = stack.as_mut_ptr().add(stack.len()) as usize & !15;
-                libc::clone(
-                    child_entry,
-                    top as *mut libc::c_void,
-                    libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-                    &ctx as *const ChildCtx as *mut libc::c_void,
-                )
-            };
-            (pid, before, boot_ns())
         });
+        let mut stack = STACKS
+            .with(|s| s.borrow_mut().pop())
+            .unwrap_or_else(|| vec![0u8; CHILD_STACK]);
+        let before = boot_ns();
+        // SAFETY: the stack top is within `stack`, 16-byte aligned; the
+        // child uses only the stack and `ctx`, which the Pending keeps
+        // (and does not touch) until the report pipe has closed, and the
+        // strings of `self`, which it keeps alive.
+        let pid = unsafe {
+            let top = stack.as_mut_ptr().add(stack.len()) as usize & !15;
+            libc::clone(
+                child::entry,
+                top as *mut libc::c_void,
+                libc::CLONE_VM | libc::SIGCHLD,
+                &*ctx as *const ChildCtx as *mut libc::c_void,
+            )
+        };
+        let after = boot_ns();
+        // Our copy of the write end goes at once, or the pipe never ends.
+        drop(report_w);
         if pid < 0 {
-            return Err(io::Error::last_os_error());
+            let e = io::Error::last_os_error();
+            STACKS.with(|s| s.borrow_mut().push(stack));
+            return Err(e);
         }
-        drop(out_w);
-        drop(err_w);
-        match ctx.errno.load(Ordering::SeqCst) {
-            0 => Ok(Child {
-                pid,
-                stdout: out_r,
-                stderr: err_r,
-                start_time: boot_ticks(before, after, shared.tick_ns)
-                    .map_or_else(|| super::sys::start_time(pid), Ok)?,
+        Ok(Pending {
+            pid,
+            report: report_r,
+            ctx: Some(ctx),
+            stack: Some(stack),
+            _cmd: Arc::clone(self),
+            stdout: out_r,
+            stderr: err_r,
+            start_time: boot_ticks(before, after, shared.tick_ns),
+            // Our copies of the child's ends: the child has its own.
+            _hold: (out_w, err_w, wiring.keep),
+        })
+    }
+
+    /// [`launch`](Self::launch) and [`Pending::wait`]: returns once the
+    /// child has exec'd (or failed to).
+    pub fn spawn(self: &Arc<Self>, wiring: Wiring) -> io::Result<Child> {
+        self.launch(wiring)?.wait()
+    }
+}
+
+/// A child started by [`Command::launch`] that may not have exec'd yet.
+/// Dropping it waits for that, since the child may be using its memory.
+pub struct Pending {
+    pid: i32,
+    report: OwnedFd,
+    ctx: Option<Box<ChildCtx>>,
+    stack: Option<Vec<u8>>,
+    _cmd: Arc<Command>,
+    stdout: Option<OwnedFd>,
+    stderr: Option<OwnedFd>,
+    start_time: Option<u64>,
+    _hold: (Option<OwnedFd>, Option<OwnedFd>, Vec<OwnedFd>),
+}
+
+impl Pending {
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Waits until the child has exec'd (Ok) or failed to (its reason).
+    pub fn wait(mut self) -> io::Result<Child> {
+        match self.settle() {
+            None => Ok(Child {
+                pid: self.pid,
+                stdout: self.stdout.take(),
+                stderr: self.stderr.take(),
+                start_time: match self.start_time {
+                    Some(t) => t,
+                    None => super::sys::start_time(self.pid)?,
+                },
             }),
-            errno => {
+            Some(errno) => {
                 // The child exits 127 at once; reap it here so the SIGCHLD
                 // handler never sees a pid it does not know.
                 let mut status = 0;
                 // SAFETY: waiting for our own child.
-                unsafe { libc::waitpid(pid, &mut status, 0) };
+                unsafe { libc::waitpid(self.pid, &mut status, 0) };
                 Err(io::Error::from_raw_os_error(errno))
             }
         }
     }
+
+    /// Reads the report pipe to its end: None once exec closed it, else
+    /// the child's errno. The child is then done with our memory.
+    fn settle(&mut self) -> Option<i32> {
+        let mut buf = [0u8; 4];
+        let mut got = 0;
+        loop {
+            // SAFETY: reading into a local buffer from a pipe we own.
+            let n = unsafe {
+                libc::read(
+                    self.report.as_raw_fd(),
+                    buf[got..].as_mut_ptr().cast(),
+                    4 - got,
+                )
+            };
+            if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            if n <= 0 {
+                break;
+            }
+            got += n as usize;
+            if got == 4 {
+                // Wait for the end too: the child still runs until it exits.
+                let mut rest = [0u8; 1];
+                // SAFETY: as above.
+                while unsafe { libc::read(self.report.as_raw_fd(), rest.as_mut_ptr().cast(), 1) }
+                    != 0
+                {
+                    if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                        break;
+                    }
+                }
+                break;
+            }
+        }
+        self.ctx = None;
+        if let Some(stack) = self.stack.take() {
+            STACKS.with(|s| s.borrow_mut().push(stack));
+        }
+        (got == 4).then(|| i32::from_ne_bytes(buf))
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.ctx.is_some() {
+            self.settle();
+        }
+    }
+}
+
+/// Moves a descriptor to 3 or above (close-on-exec), if it is not already.
+fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
+    }
+    // SAFETY: duplicating a descriptor we own.
+    let moved = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
+    if moved < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `moved` is a new descriptor and ours.
+    Ok(unsafe { OwnedFd::from_raw_fd(moved) })
 }
 
 /// What every child needs that does not change while the daemon runs.
@@ -380,9 +523,8 @@ fn is_default(sig: libc::c_int) -> bool {
 }
 
 thread_local! {
-    /// Stack for the cloned child until it execs, reused: only one child
-    /// of a thread runs on it at a time, while that thread is suspended.
-    static STACK: RefCell<Vec<u8>> = RefCell::new(vec![0u8; CHILD_STACK]);
+    /// Stacks for children until they exec, kept for the next ones.
+    static STACKS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// CLOCK_BOOTTIME in nanoseconds: the clock the kernel stamps a new
@@ -428,127 +570,8 @@ fn raw_target(t: &Target, devnull: RawFd) -> RawFd {
     }
 }
 
-/// Stack for the cloned child until it execs.
-const CHILD_STACK: usize = 128 * 1024;
-
-/// What the cloned child needs, lent by the parent (which is suspended
-/// while the child uses it).
-struct ChildCtx<'a> {
-    cmd: &'a Command,
-    argv: &'a [*const libc::c_char],
-    envp: &'a [*const libc::c_char],
-    groups: &'a [libc::gid_t],
-    stdio: [RawFd; 3],
-    shared: &'a Shared,
-    /// Set by the child when it fails before exec; read by the parent once
-    /// clone(2) returns (the memory is shared).
-    errno: AtomicI32,
-}
-
-extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
-    // SAFETY: `arg` is the `ChildCtx` that `spawn` passed to clone(2); it
-    // lives until this child has exec'd or exited (CLONE_VFORK).
-    unsafe { child_exec(&*(arg as *const ChildCtx)) }
-}
-
-/// The kernel's `struct sigaction` (x86_64 and aarch64 layout); all zero is
-/// SIG_DFL with no flags and an empty mask.
-#[repr(C)]
-#[derive(Default)]
-struct KernelSigaction {
-    handler: usize,
-    flags: u64,
-    restorer: usize,
-    mask: u64,
-}
-
-/// Runs in the cloned child (sharing the parent's memory until exec).
-/// Async-signal-safe calls only, and nothing that allocates or locks.
-unsafe fn child_exec(ctx: &ChildCtx) -> ! {
-    let fail = || -> ! {
-        ctx.errno.store(*libc::__errno_location(), Ordering::SeqCst);
-        libc::_exit(127)
-    };
-    let cmd = ctx.cmd;
-    libc::setpgid(0, 0);
-    // Only what is not SIG_DFL needs resetting: exec resets caught signals
-    // itself, but a handler must not run here, on the parent's memory.
-    // Raw rt_sigaction(2): libc's wrappers refuse 32 and 33, which a parent
-    // may still have left ignored.
-    let default = KernelSigaction::default();
-    for &sig in &ctx.shared.reset {
-        libc::syscall(
-            libc::SYS_rt_sigaction,
-            sig,
-            &default as *const KernelSigaction,
-            std::ptr::null_mut::<KernelSigaction>(),
-            8usize,
-        );
-    }
-    let empty: u64 = 0;
-    libc::syscall(
-        libc::SYS_rt_sigprocmask,
-        libc::SIG_SETMASK,
-        &empty as *const u64,
-        std::ptr::null_mut::<u64>(),
-        8usize,
-    );
-
-    for (target, &fd) in ctx.stdio.iter().enumerate() {
-        if fd == target as RawFd {
-            // Already in place (the daemon's own stdout): just clear CLOEXEC.
-            let flags = libc::fcntl(fd, libc::F_GETFD);
-            libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
-        } else if libc::dup2(fd, target as RawFd) < 0 {
-            fail();
-        }
-    }
-    close_from(3);
-
-    if let Some(lim) = &ctx.shared.nofile {
-        // Raw prlimit64: musl's setrlimit synchronises with every thread it
-        // knows, and in this child those are the parent's.
-        libc::syscall(
-            libc::SYS_prlimit64,
-            0,
-            libc::RLIMIT_NOFILE,
-            lim as *const libc::rlimit,
-            std::ptr::null_mut::<libc::rlimit>(),
-        );
-    }
-    if let Some(mask) = cmd.umask {
-        libc::umask(mask as libc::mode_t);
-    }
-    if let Some(cwd) = &cmd.cwd {
-        if libc::chdir(cwd.as_ptr()) < 0 {
-            fail();
-        }
-    }
-    // Only root changes identity; a daemon that is not root may only name
-    // its own user (checked before the fork), which needs no change.
-    if let Some(user) = cmd.user.as_ref().filter(|_| libc::geteuid() == 0) {
-        // Raw calls: libc's setuid family may try to reach every thread of
-        // the process, and this child shares the parent's memory.
-        if libc::syscall(libc::SYS_setgroups, ctx.groups.len(), ctx.groups.as_ptr()) < 0
-            || libc::syscall(libc::SYS_setgid, user.gid) < 0
-            || libc::syscall(libc::SYS_setuid, user.uid) < 0
-        {
-            fail();
-        }
-    }
-    libc::execve(cmd.path.as_ptr(), ctx.argv.as_ptr(), ctx.envp.as_ptr());
-    fail()
-}
-
-/// Closes every descriptor from `lo` up (close_range(2), with a bounded
-/// loop where the kernel lacks it).
-unsafe fn close_from(lo: RawFd) {
-    if libc::syscall(libc::SYS_close_range, lo as u32, u32::MAX, 0) < 0 {
-        for fd in lo..=65_536 {
-            libc::close(fd);
-        }
-    }
-}
+/// Stack for a child until it execs (it needs a few hundred bytes).
+const CHILD_STACK: usize = 64 * 1024;
 
 /// Finds the program: a path with a `/` is taken as is (relative to `cwd`),
 /// a bare name is searched in `path_var`.
@@ -616,11 +639,15 @@ mod tests {
     fn the_start_time_matches_proc() {
         let base = std::sync::Arc::new(Env::default());
         let argv = ["/bin/sleep".to_string(), "30".to_string()];
-        let mut cmd = Command::new(&argv, &base, &[], None).unwrap();
-        cmd.stdout = Target::Null;
-        cmd.stderr = Target::Null;
+        let cmd = Arc::new(Command::new(&argv, &base, &[], None).unwrap());
+        let quiet = || Wiring {
+            stdout: Target::Null,
+            stderr: Target::Null,
+            user: None,
+            keep: Vec::new(),
+        };
         for _ in 0..20 {
-            let child = cmd.spawn().unwrap();
+            let child = cmd.spawn(quiet()).unwrap();
             let proc = crate::core::sys::start_time(child.pid).unwrap();
             // SAFETY: killing and reaping the child we just started.
             unsafe {
@@ -640,14 +667,16 @@ mod tests {
 
     #[test]
     fn exec_failure_reports_errno() {
-        let cmd = Command::new(
-            &["/nonexistent/prog".to_string()],
-            &std::sync::Arc::new(Env::default()),
-            &[],
-            None,
-        )
-        .unwrap();
-        let err = cmd.spawn().unwrap_err();
+        let cmd = Arc::new(
+            Command::new(
+                &["/nonexistent/prog".to_string()],
+                &Arc::new(Env::default()),
+                &[],
+                None,
+            )
+            .unwrap(),
+        );
+        let err = cmd.spawn(Wiring::pipes()).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
     }
 }

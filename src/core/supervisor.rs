@@ -23,6 +23,10 @@ use std::time::{Duration, Instant};
 pub type Id = u64;
 pub type ConnId = u64;
 
+/// Children launched but not yet known to have exec'd, at most: enough to
+/// keep every CPU busy loading one while the daemon makes the next.
+const LAUNCH_WINDOW: usize = 8;
+
 /// One supervised service.
 pub struct Service {
     pub id: Id,
@@ -41,7 +45,7 @@ pub struct Service {
     pub start_time: u64,
     /// Its command line, environment and paths as C strings, built at the
     /// first spawn and reused by every restart; None after a change of spec.
-    pub cmd: Option<spawn::Command>,
+    pub cmd: Option<std::sync::Arc<spawn::Command>>,
 }
 
 impl Service {
@@ -77,9 +81,9 @@ pub struct Supervisor {
     lingering: std::collections::HashSet<Id>,
     /// The services changed since the state file was last written.
     pub dirty: bool,
-    /// While reaping: restarts wait in `deferred` until the reap loop is
-    /// done, or children that die at once would keep it going for ever.
-    pub defer_spawns: bool,
+    /// Inside a batch (see [`Supervisor::begin_batch`]), how deep: spawns
+    /// wait in `deferred` until it ends.
+    batch: u32,
     deferred: Vec<Id>,
     /// A process was started in this pass of the loop (see `Daemon::run`).
     pub spawned: bool,
@@ -128,7 +132,7 @@ impl Supervisor {
             queued: Default::default(),
             lingering: Default::default(),
             dirty: false,
-            defer_spawns: false,
+            batch: 0,
             deferred: Vec::new(),
             spawned: false,
             shutdown: None,
@@ -340,8 +344,8 @@ impl Supervisor {
             }
             for fx in effects {
                 match fx {
-                    Effect::Spawn if self.defer_spawns => self.deferred.push(id),
-                    Effect::Spawn => queue.push(self.spawn(id)),
+                    Effect::Spawn if self.batch > 0 => self.deferred.push(id),
+                    Effect::Spawn => queue.push(self.spawn_now(id)),
                     Effect::Signal { sig, group } => self.signal(id, sig, group),
                     Effect::Forget => self.forget(id),
                     Effect::AwaitGroup => {
@@ -352,23 +356,33 @@ impl Supervisor {
         }
     }
 
-    fn spawn(&mut self, id: Id) -> Event {
+    /// Starts a process for a service and waits for its exec.
+    fn spawn_now(&mut self, id: Id) -> Event {
+        match self.launch(id) {
+            Ok(pending) => self.finish_spawn(id, pending),
+            Err(ev) => ev,
+        }
+    }
+
+    /// Starts a process for a service without waiting for its exec; Err
+    /// is the event for a spawn that failed before any process existed.
+    fn launch(&mut self, id: Id) -> Result<spawn::Pending, Event> {
         self.attach_output(id);
         let Some(svc) = self.services.get(&id) else {
-            return Event::SpawnFailed;
+            return Err(Event::SpawnFailed);
         };
         let spec = &svc.spec;
         let user = match spec.user.as_deref().map(super::users::lookup).transpose() {
             Ok(u) => u,
-            Err(e) => return self.spawn_failed(id, &e),
+            Err(e) => return Err(self.spawn_failed(id, &e)),
         };
-        // The child's ends of the FIFOs live until the fork is done.
+        // The child's ends of the FIFOs live until it has exec'd.
         let mut ends: [Option<OwnedFd>; 2] = [None, None];
         for (stream, end) in ends.iter_mut().enumerate() {
             if let Some(path) = &svc.fifos[stream] {
                 match super::output::child_end(path) {
                     Ok(fd) => *end = Some(fd),
-                    Err(e) => return self.spawn_failed(id, &e),
+                    Err(e) => return Err(self.spawn_failed(id, &e)),
                 }
             }
         }
@@ -387,39 +401,44 @@ impl Supervisor {
         };
         // A user's HOME, USER and LOGNAME are looked up afresh each time;
         // anything else is built once.
-        let cached = svc.cmd.is_some() && user.is_none();
-        let mut cmd = match svc.cmd.as_ref().filter(|_| cached) {
-            Some(_) => None,
+        let cmd = match svc.cmd.as_ref().filter(|_| user.is_none()) {
+            Some(cmd) => std::sync::Arc::clone(cmd),
             None => match self.build_command(spec, user.as_ref()) {
-                Ok(c) => Some(c),
-                Err(e) => return self.spawn_failed(id, &e),
+                Ok(c) => std::sync::Arc::new(c),
+                Err(e) => return Err(self.spawn_failed(id, &e)),
             },
         };
-        let Some(svc) = self.services.get_mut(&id) else {
-            return Event::SpawnFailed;
+        let wiring = spawn::Wiring {
+            stdout,
+            stderr,
+            user,
+            keep: ends.into_iter().flatten().collect(),
         };
-        if let Some(built) = cmd.take() {
-            svc.cmd = Some(built);
+        let launched = cmd.launch(wiring);
+        if let Some(svc) = self.services.get_mut(&id) {
+            // Built afresh next time a spawn fails: the program may have moved.
+            svc.cmd = launched.is_ok().then_some(cmd);
         }
-        let Some(cmd) = svc.cmd.as_mut() else {
-            return Event::SpawnFailed;
-        };
-        cmd.stdout = stdout;
-        cmd.stderr = stderr;
-        cmd.user = user;
-        let result = cmd.spawn();
-        match result {
+        launched.map_err(|e| self.spawn_failed(id, &e))
+    }
+
+    /// Waits for a launched child's exec: its outcome as an event.
+    fn finish_spawn(&mut self, id: Id, pending: spawn::Pending) -> Event {
+        match pending.wait() {
             Ok(child) => {
                 self.spawned = true;
                 self.by_pid.insert(child.pid, id);
-                svc.start_time = child.start_time;
-                let msg = format!("{}: spawned pid {}", svc.spec.name, child.pid);
-                self.log.info(&msg);
+                if let Some(svc) = self.services.get_mut(&id) {
+                    svc.start_time = child.start_time;
+                    let msg = format!("{}: spawned pid {}", svc.spec.name, child.pid);
+                    self.log.info(&msg);
+                }
                 Event::Spawned(child.pid)
             }
             Err(e) => {
-                // Built afresh next time: the program may have moved.
-                svc.cmd = None;
+                if let Some(svc) = self.services.get_mut(&id) {
+                    svc.cmd = None;
+                }
                 self.spawn_failed(id, &e)
             }
         }
@@ -532,20 +551,61 @@ impl Supervisor {
         }
     }
 
-    /// Carries out the restarts put off while reaping.
-    pub fn run_deferred(&mut self, now: Instant) {
-        self.defer_spawns = false;
-        for id in std::mem::take(&mut self.deferred) {
-            // Still waiting for its new process (not stopped meanwhile)?
-            let due = self
-                .services
-                .get(&id)
-                .is_some_and(|s| s.m.pid.is_none() && s.m.state.has_process());
-            if due {
-                let ev = self.spawn(id);
+    /// Begins a batch of events: the processes they start are launched
+    /// together when the batch ends, several in flight at a time, so the
+    /// next child is made while the last one loads on another CPU. While
+    /// reaping it also keeps children that die at once from keeping the
+    /// reap loop (and the daemon) busy for ever.
+    pub fn begin_batch(&mut self) {
+        self.batch += 1;
+    }
+
+    /// Ends a batch; the outermost carries out its spawns.
+    pub fn end_batch(&mut self, now: Instant) {
+        self.batch = self.batch.saturating_sub(1);
+        if self.batch == 0 {
+            self.run_deferred(now);
+        }
+    }
+
+    /// Launches the spawns a batch put off, [`LAUNCH_WINDOW`] in flight at
+    /// a time, and feeds each outcome to its service in order.
+    fn run_deferred(&mut self, now: Instant) {
+        self.batch += 1;
+        while !self.deferred.is_empty() {
+            let mut ids = std::mem::take(&mut self.deferred);
+            let mut seen = std::collections::HashSet::new();
+            ids.retain(|id| seen.insert(*id));
+            let mut flight: std::collections::VecDeque<(Id, spawn::Pending)> = Default::default();
+            for id in ids {
+                // Still waiting for its new process: wanted up, with no
+                // timer of its own and not stopped meanwhile?
+                let due = self.services.get(&id).is_some_and(|s| {
+                    s.m.pid.is_none()
+                        && s.m.want == Want::Up
+                        && s.m.deadline.is_none()
+                        && s.m.state != State::Stopping
+                });
+                if !due {
+                    continue;
+                }
+                match self.launch(id) {
+                    Ok(p) => flight.push_back((id, p)),
+                    Err(ev) => self.apply(id, ev, now),
+                }
+                if flight.len() >= LAUNCH_WINDOW {
+                    if let Some((id, p)) = flight.pop_front() {
+                        let ev = self.finish_spawn(id, p);
+                        self.apply(id, ev, now);
+                    }
+                }
+            }
+            while let Some((id, p)) = flight.pop_front() {
+                let ev = self.finish_spawn(id, p);
                 self.apply(id, ev, now);
             }
         }
+        self.batch -= 1;
     }
 
     /// Runs every due timer, and settles groups that have emptied.
@@ -571,9 +631,11 @@ impl Supervisor {
             .filter(|s| s.m.deadline.is_some_and(|d| d <= now))
             .map(|s| s.id)
             .collect();
+        self.begin_batch();
         for id in due {
             self.apply(id, Event::Timer, now);
         }
+        self.end_batch(now);
     }
 
     /// The earliest deadline of any service.

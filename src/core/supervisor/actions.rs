@@ -265,10 +265,12 @@ impl Supervisor {
             let Some(level) = plan.levels.pop_front() else {
                 return false;
             };
+            self.begin_batch();
             for &id in &level {
                 self.queued.remove(&id);
                 self.apply(id, plan.event, now);
             }
+            self.end_batch(now);
             plan.current = level;
         });
         // Plans made while these ran (none today) go after them.
