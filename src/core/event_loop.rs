@@ -18,6 +18,12 @@ use crate::wire::{DaemonInfo, Request, Response, TailSpec};
 
 /// The most `tail` sends at once, well under the frame limit.
 const TAIL_LIMIT: usize = 512 * 1024;
+/// A pipe that gave at least this much in one wake-up is busy: it is left
+/// out of poll for [`COALESCE`], so the next wake-up finds much more in it
+/// (a child writing fast otherwise wakes the daemon once per write, and
+/// pays for that wake-up itself in every write).
+const HOT_BYTES: u64 = 64 * 1024;
+const COALESCE: std::time::Duration = std::time::Duration::from_micros(100);
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -71,6 +77,9 @@ pub struct Daemon {
     /// when the daemon runs out of them.
     spare: Option<File>,
     sock_path: PathBuf,
+    /// Busy pipes (service, stream) left out of poll until `hot_until`.
+    hot: Vec<(u64, usize)>,
+    hot_until: Option<Instant>,
 }
 
 #[derive(Clone, Copy)]
@@ -201,6 +210,8 @@ impl Daemon {
             _lock: lock,
             spare: File::open("/dev/null").ok(),
             sock_path,
+            hot: Vec::new(),
+            hot_until: None,
         })
     }
 
@@ -251,7 +262,14 @@ impl Daemon {
                 }
                 add(c.stream.as_raw_fd(), ev, Token::Conn(*id));
             }
+            if self.hot_until.is_some_and(|t| t <= now) {
+                self.hot.clear();
+                self.hot_until = None;
+            }
             for (i, p) in self.sup.pipes.iter().enumerate() {
+                if self.hot.contains(&(p.service, p.stream)) {
+                    continue;
+                }
                 add(
                     p.fd.as_raw_fd(),
                     libc::POLLIN,
@@ -265,15 +283,31 @@ impl Daemon {
             }
 
             // ---- poll ----
-            let timeout = match self.sup.timeout(now) {
-                None => -1,
-                // Round up so a timer is never run a hair early.
-                Some(d) => d.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32,
+            let hot_left = self.hot_until.map(|t| t.saturating_duration_since(now));
+            let timeout = match (self.sup.timeout(now), hot_left) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
             };
+            // Round up so a timer is never run a hair early.
+            let ts = timeout.map(|d| {
+                let d = d.min(std::time::Duration::from_secs(i32::MAX as u64));
+                libc::timespec {
+                    tv_sec: d.as_secs() as _,
+                    tv_nsec: d.subsec_nanos() as _,
+                }
+            });
             // What this pass logged goes out before we sleep.
             self.sup.log.flush();
-            // SAFETY: fds is a valid array of fds.len() pollfds.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+            // SAFETY: fds is a valid array of fds.len() pollfds; the
+            // timespec, if any, lives across the call; no signal mask.
+            let n = unsafe {
+                libc::ppoll(
+                    fds.as_mut_ptr(),
+                    fds.len() as libc::nfds_t,
+                    ts.as_ref().map_or(std::ptr::null(), |t| t as *const _),
+                    std::ptr::null(),
+                )
+            };
             if n < 0 {
                 let e = io::Error::last_os_error();
                 if e.kind() != io::ErrorKind::Interrupted {
@@ -297,6 +331,9 @@ impl Daemon {
                     Token::Pipe(i, service, stream) => {
                         if self.on_pipe(i, service, stream) {
                             closed_pipes.push((service, stream));
+                        } else if self.is_hot(service, stream) {
+                            self.hot.push((service, stream));
+                            self.hot_until = Some(now + COALESCE);
                         }
                     }
                     Token::Pidfd(id) => self.sup.apply(id, Event::Exited(ExitKind::Unknown), now),
@@ -588,6 +625,20 @@ impl Daemon {
             }
         }
         !matches!(result, Some(Ok(Drain::Open)))
+    }
+
+    /// Whether a pipe just gave a lot straight into its log (nobody
+    /// follows it), so more is coming at once.
+    fn is_hot(&mut self, service: u64, stream: usize) -> bool {
+        let followed = self
+            .followers
+            .iter()
+            .any(|f| f.1 == service && f.2 == stream);
+        !followed
+            && self
+                .sup
+                .service_mut(service)
+                .is_some_and(|s| s.logs[stream].moved >= HOT_BYTES)
     }
 
     /// `tail`: the last lines now; with `follow`, every new chunk after.

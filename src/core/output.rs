@@ -41,6 +41,8 @@ pub struct LogFile {
     /// Rotated files kept: FILE.1 (newest) .. FILE.backups.
     pub backups: u32,
     pub error: Option<String>,
+    /// Bytes the last [`splice_from`](Self::splice_from) moved.
+    pub moved: u64,
 }
 
 impl LogFile {
@@ -52,6 +54,7 @@ impl LogFile {
             maxbytes,
             backups,
             error: None,
+            moved: 0,
         }
     }
 
@@ -144,6 +147,7 @@ impl LogFile {
     /// log cannot take it.
     pub fn splice_from(&mut self, pipe: &OwnedFd) -> (io::Result<Drain>, Option<String>) {
         let before = self.error.clone();
+        self.moved = 0;
         let result = self.splice_loop(pipe);
         let result = match result {
             Some(r) => r,
@@ -198,7 +202,12 @@ impl LogFile {
                 return Some(Ok(Drain::Eof));
             }
             self.size += n as u64;
+            self.moved += n as u64;
             self.error = None;
+            if (n as u64) < room {
+                // It took all there was: no need to hear EAGAIN say so.
+                return Some(Ok(Drain::Open));
+            }
         }
         Some(Ok(Drain::Open))
     }
