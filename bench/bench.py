@@ -1175,6 +1175,13 @@ def render(ctx, rows, systems, skipped, targets, meta, extra_notes):
         for n in extra_notes:
             out.append(f"- {n}")
         out.append("")
+    # What profiling found and what it changed, written by hand (the
+    # figures above are this run's; those in it are from the runs it names).
+    findings = os.path.join(os.path.dirname(os.path.abspath(__file__)), "findings.md")
+    if os.path.exists(findings):
+        with open(findings) as f:
+            out.append(f.read().rstrip("\n"))
+        out.append("")
     return "\n".join(out) + "\n"
 
 

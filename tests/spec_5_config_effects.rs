@@ -217,6 +217,31 @@ fn directory_and_environment_in_both_spellings() {
     assert!(!environ(pc).iter().any(|v| v.starts_with("FOO=")));
 }
 
+/// `environment=` replaces a variable the daemon has, rather than adding a
+/// second copy: with two, glibc's getenv took the daemon's (the first).
+#[test]
+fn environment_replaces_a_variable_of_the_daemon() {
+    let sv = Sv::new(N);
+    let conf = "[program:o]\ncommand=/bin/sleep 60\nenvironment=FROM_DAEMON=mine,SV_INSTANCE=7\nstartsecs=0\n";
+    let sv = launch(sv, conf, &[("FROM_DAEMON", "inherited")]);
+    sv.wait_state("o", "RUNNING", 10);
+    let pid = sv.pid("o").unwrap();
+    let env = environ(pid);
+    let copies = |key: &str| {
+        env.iter()
+            .filter(|v| v.starts_with(&format!("{key}=")))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(copies("FROM_DAEMON"), ["FROM_DAEMON=mine"], "{env:?}");
+    // sv's own variables come last and win over the config's.
+    assert_eq!(
+        copies("SV_INSTANCE"),
+        [format!("SV_INSTANCE={}", sv.instance)],
+        "{env:?}"
+    );
+}
+
 // ------------------------------------------------------------------- umask
 
 #[test]

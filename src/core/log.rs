@@ -30,6 +30,8 @@ pub enum Level {
 const PENDING_MAX: usize = 1 << 20;
 /// The most syslog lines held for the next flush.
 const PENDING_LINES: usize = 4096;
+/// Bytes of buffer kept from one flush to the next.
+const KEEP: usize = 16 * 1024;
 
 pub struct Logger {
     /// stderr lines not yet written.
@@ -120,6 +122,8 @@ impl Logger {
         if !self.pending.is_empty() {
             write_stderr(&self.pending);
             self.pending.clear();
+            // A burst (a thousand spawns) leaves no big buffer behind.
+            self.pending.shrink_to(KEEP);
         }
         if self.pending_syslog.is_empty() {
             return;
@@ -128,9 +132,10 @@ impl Logger {
         for line in &lines {
             self.send_syslog(line);
         }
-        // Keep the allocation for the next pass.
+        // Keep the allocation for the next pass, unless a burst made it big.
         self.pending_syslog = lines;
         self.pending_syslog.clear();
+        self.pending_syslog.shrink_to(KEEP / 64);
     }
 
     fn send_syslog(&mut self, line: &str) {
