@@ -119,14 +119,20 @@ fn value_of<'a>(var: &'a CString, key: &str) -> Option<&'a str> {
 /// A process to start, with its strings already built.
 #[derive(Debug)]
 pub struct Command {
-    path: CString,
-    argv: Vec<CString>,
+    /// Every string of the command, NUL-terminated, back to back: one
+    /// allocation instead of one per string (a daemon keeps one Command
+    /// per service).
+    strings: Box<[u8]>,
+    /// Where the program path, each argument, each variable this command
+    /// adds (or overrides in `base`, each key once) and the working
+    /// directory start in `strings`.
+    path: u32,
+    argv: Box<[u32]>,
+    env: Box<[u32]>,
+    cwd: Option<u32>,
     /// The shared environment; the entries at `hidden` are overridden.
     base: std::sync::Arc<Env>,
-    hidden: Vec<usize>,
-    /// What this command adds to (or overrides in) `base`, each key once.
-    env: Vec<CString>,
-    cwd: Option<CString>,
+    hidden: Box<[usize]>,
     pub umask: Option<u32>,
 }
 
@@ -164,15 +170,6 @@ pub struct Child {
     pub start_time: u64,
 }
 
-fn cstring(bytes: &[u8], what: &str) -> io::Result<CString> {
-    CString::new(bytes).map_err(|_| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{what} contains a NUL byte"),
-        )
-    })
-}
-
 impl Command {
     /// Resolves `argv[0]` (a path, relative to `cwd`, or a name looked up in
     /// the PATH of the environment) and builds the C strings. The child's
@@ -197,16 +194,39 @@ impl Command {
             .or_else(|| base.get("PATH"))
             .unwrap_or("/usr/local/bin:/usr/bin:/bin");
         let path = resolve(program, path_var, cwd)?;
-        let mut env: Vec<CString> = Vec::with_capacity(extra.len());
+        let mut strings = Vec::new();
+        let mut put = |bytes: &[u8], what: &str| -> io::Result<u32> {
+            if bytes.contains(&0) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{what} contains a NUL byte"),
+                ));
+            }
+            let at = u32::try_from(strings.len()).map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidInput, "command line too long")
+            })?;
+            strings.extend_from_slice(bytes);
+            strings.push(0);
+            Ok(at)
+        };
+        let path = put(path.as_os_str().as_bytes(), "program path")?;
+        let argv = argv
+            .iter()
+            .map(|a| put(a.as_bytes(), "an argument"))
+            .collect::<io::Result<_>>()?;
+        let mut env = Vec::with_capacity(extra.len());
         for (i, (k, v)) in extra.iter().enumerate() {
             if extra[i + 1..].iter().any(|(later, _)| later == k) {
                 continue;
             }
-            env.push(cstring(
+            env.push(put(
                 format!("{k}={v}").as_bytes(),
                 "an environment variable",
             )?);
         }
+        let cwd = cwd
+            .map(|c| put(c.as_os_str().as_bytes(), "working directory"))
+            .transpose()?;
         let hidden = base
             .vars
             .iter()
@@ -215,31 +235,32 @@ impl Command {
             .map(|(i, _)| i)
             .collect();
         Ok(Command {
-            path: cstring(path.as_os_str().as_bytes(), "program path")?,
-            argv: argv
-                .iter()
-                .map(|a| cstring(a.as_bytes(), "an argument"))
-                .collect::<io::Result<_>>()?,
+            strings: strings.into_boxed_slice(),
+            path,
+            argv,
+            env: env.into_boxed_slice(),
+            cwd,
             base: std::sync::Arc::clone(base),
             hidden,
-            env,
-            cwd: cwd
-                .map(|c| cstring(c.as_os_str().as_bytes(), "working directory"))
-                .transpose()?,
             umask: None,
         })
     }
 
+    /// The string that starts at `at` in `strings`.
+    fn at(&self, at: u32) -> *const libc::c_char {
+        self.strings[at as usize..].as_ptr().cast()
+    }
+
     /// The child's environment: the shared one less what is overridden,
     /// then this command's own.
-    fn environment(&self) -> impl Iterator<Item = &CString> {
+    fn environment(&self) -> impl Iterator<Item = *const libc::c_char> + '_ {
         self.base
             .vars
             .iter()
             .enumerate()
             .filter(|(i, _)| !self.hidden.contains(i))
-            .map(|(_, v)| v)
-            .chain(&self.env)
+            .map(|(_, v)| v.as_ptr())
+            .chain(self.env.iter().map(|&at| self.at(at)))
     }
 
     /// Starts a child and returns at once, before it has exec'd: the
@@ -270,19 +291,18 @@ impl Command {
         // SAFETY: geteuid cannot fail.
         let root = unsafe { libc::geteuid() } == 0;
         let ctx = Box::new(ChildCtx {
-            path: self.path.as_ptr(),
+            path: self.at(self.path),
             argv: self
                 .argv
                 .iter()
-                .map(|a| a.as_ptr())
+                .map(|&at| self.at(at))
                 .chain(std::iter::once(std::ptr::null()))
                 .collect(),
             envp: self
                 .environment()
-                .map(|a| a.as_ptr())
                 .chain(std::iter::once(std::ptr::null()))
                 .collect(),
-            cwd: self.cwd.as_ref().map(|c| c.as_ptr()),
+            cwd: self.cwd.map(|at| self.at(at)),
             umask: self.umask,
             groups: wiring
                 .user
@@ -631,7 +651,11 @@ mod tests {
         ])));
         let extra = pairs(&[("HOME", "/srv"), ("C", "3"), ("C", "4")]);
         let cmd = Command::new(&["/bin/true".to_string()], &base, &extra, None).unwrap();
-        let env: Vec<&str> = cmd.environment().map(|c| c.to_str().unwrap()).collect();
+        let env: Vec<&str> = cmd
+            .environment()
+            // SAFETY: each pointer is a NUL-terminated string of `cmd` or `base`.
+            .map(|p| unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap())
+            .collect();
         assert_eq!(env, ["PATH=/bin", "HOMEDIR=x", "HOME=/srv", "C=4"]);
     }
 
@@ -655,6 +679,73 @@ mod tests {
                 libc::waitpid(child.pid, std::ptr::null_mut(), 0);
             }
             assert_eq!(child.start_time, proc);
+        }
+    }
+
+    /// Many children in flight at once, then each waited for: every one
+    /// exec'd its own command line (its /proc cmdline says so), and a
+    /// Pending dropped without a wait still settles its child first.
+    #[test]
+    fn launches_in_flight_together_each_exec_their_own_command() {
+        let base = Arc::new(Env::default());
+        let cmds: Vec<Arc<Command>> = (0..12)
+            .map(|i| {
+                let argv = ["/bin/sleep".to_string(), format!("{}", 30 + i)];
+                Arc::new(Command::new(&argv, &base, &[], None).unwrap())
+            })
+            .collect();
+        let quiet = || Wiring {
+            stdout: Target::Null,
+            stderr: Target::Null,
+            user: None,
+            keep: Vec::new(),
+        };
+        let pending: Vec<Pending> = cmds.iter().map(|c| c.launch(quiet()).unwrap()).collect();
+        let dropped = cmds[0].launch(quiet()).unwrap();
+        let dropped_pid = dropped.pid();
+        drop(dropped);
+        let mut pids = vec![dropped_pid];
+        for (i, p) in pending.into_iter().enumerate() {
+            let child = p.wait().unwrap();
+            // The new image may still be finishing its exec (its argv is
+            // set up after the report pipe closes): give it a moment.
+            let want = format!("/bin/sleep\0{}\0", 30 + i).into_bytes();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            let mut cmdline = Vec::new();
+            while std::time::Instant::now() < deadline {
+                cmdline = std::fs::read(format!("/proc/{}/cmdline", child.pid)).unwrap();
+                if cmdline == want {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            assert_eq!(cmdline, want);
+            pids.push(child.pid);
+        }
+        for pid in pids {
+            // SAFETY: killing and reaping the children we started.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_exec_in_flight_reports_its_own_errno() {
+        let base = Arc::new(Env::default());
+        let good = Arc::new(Command::new(&["/bin/true".to_string()], &base, &[], None).unwrap());
+        let bad = Arc::new(
+            Command::new(&["/nonexistent/sv-prog".to_string()], &base, &[], None).unwrap(),
+        );
+        let a = good.launch(Wiring::pipes()).unwrap();
+        let b = bad.launch(Wiring::pipes()).unwrap();
+        let c = good.launch(Wiring::pipes()).unwrap();
+        let (a, b, c) = (a.wait(), b.wait(), c.wait());
+        assert_eq!(b.unwrap_err().raw_os_error(), Some(libc::ENOENT));
+        for child in [a.unwrap(), c.unwrap()] {
+            // SAFETY: reaping the children we started.
+            unsafe { libc::waitpid(child.pid, std::ptr::null_mut(), 0) };
         }
     }
 
