@@ -625,3 +625,32 @@ fn spawning_leaves_the_daemons_own_signals_alone() {
     // first client that hangs up early).
     assert_eq!(sv.sv(&["status"]).code, 0);
 }
+
+/// A program found through PATH that moves to another directory of PATH
+/// is found again at its next start: the daemon keeps each service's
+/// command built, and builds it again when its program is not where it was.
+#[test]
+fn a_program_that_moved_within_path_is_found_again() {
+    let mut sv = Sv::new(4);
+    let (a, b) = (sv.work.path().join("a"), sv.work.path().join("b"));
+    std::fs::create_dir(&a).unwrap();
+    std::fs::create_dir(&b).unwrap();
+    let prog = a.join("sv-mover");
+    std::fs::write(&prog, "#!/bin/sh\nexec sleep 60\n").unwrap();
+    std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let conf = format!(
+        "[program:mover]\ncommand=sv-mover\nenvironment=PATH={}:{}:/usr/bin:/bin\nstartsecs=0\n",
+        a.display(),
+        b.display()
+    );
+    let c = sv.config_daemon(&conf);
+    sv.launch(c);
+    sv.wait_state("mover", "RUNNING", 10);
+    let first = sv.pid("mover").unwrap();
+    std::fs::rename(&prog, b.join("sv-mover")).unwrap();
+    // SAFETY: killing the process the daemon started for this test.
+    unsafe { libc::kill(first, libc::SIGKILL) };
+    let again = wait_until(10, || sv.pid("mover").is_some_and(|p| p != first));
+    assert!(again, "not restarted: {:?}", sv.state("mover"));
+    assert_eq!(sv.state("mover").unwrap().0, "RUNNING");
+}

@@ -472,6 +472,32 @@ fn dev_stdout_writes_into_the_daemons_own_output() {
     assert_eq!(r.code, 1, "{r:?}");
 }
 
+/// Once a bug: the child fills its descriptors 0, 1, 2 in that order, so
+/// stderr to the daemon's stdout (descriptor 1) was copied after stdout
+/// had already been pointed at its log, and went into stdout's log.
+#[test]
+fn stderr_to_the_daemons_stdout_while_stdout_goes_to_a_log() {
+    let mut sv = Sv::new(N);
+    let file = sv.work.path().join("out.log");
+    let conf = format!(
+        "[program:cross]\ncommand=/bin/sh -c 'echo to-the-log; echo to-daemon-stdout >&2; exec sleep 60'\n\
+         stdout_logfile={}\nstderr_logfile=/dev/stdout\nstartsecs=0\n",
+        file.display()
+    );
+    let mut c = sv.config_daemon(&conf);
+    c.stdout(Stdio::piped());
+    sv.launch(c);
+    let rx = lines_of(sv.child.as_mut().unwrap());
+    let mut got = Vec::new();
+    let ok = recv_until(&rx, 10, |l| {
+        got.push(l.to_string());
+        l == "to-daemon-stdout"
+    });
+    assert!(ok, "daemon stdout: {got:?}");
+    assert!(wait_until(10, || read(&file).contains("to-the-log")));
+    assert_eq!(read(&file), "to-the-log\n");
+}
+
 #[test]
 fn daemon_logs_commands_and_state_changes_to_stderr_and_syslog() {
     let sv = Sv::new(N);

@@ -283,6 +283,19 @@ impl Command {
                 .as_ref()
                 .map_or_else(|| raw_target(t, devnull), |f| f.as_raw_fd()),
         };
+        // The child fills 0, 1 and 2 in that order: a source below 3 that
+        // is not already in its place could be overwritten before it is
+        // copied (stdout to a file, stderr to the daemon's stdout), so
+        // those are copied above 2 first.
+        let mut stdio = [devnull, out_fd, err_fd];
+        let mut moved = Vec::new();
+        for (target, fd) in stdio.iter_mut().enumerate() {
+            if *fd < 3 && *fd != target as RawFd {
+                let copy = dup_above_stdio(*fd)?;
+                *fd = copy.as_raw_fd();
+                moved.push(copy);
+            }
+        }
         let (report_r, report_w) = super::sys::pipe()?;
         // Above the stdio numbers the child is about to fill.
         let report_w = above_stdio(report_w)?;
@@ -290,7 +303,7 @@ impl Command {
         // name its own user (checked before), which needs no change.
         // SAFETY: geteuid cannot fail.
         let root = unsafe { libc::geteuid() } == 0;
-        let ctx = Box::new(ChildCtx {
+        let ctx = Box::into_raw(Box::new(ChildCtx {
             path: self.at(self.path),
             argv: self
                 .argv
@@ -314,10 +327,10 @@ impl Command {
                 .as_ref()
                 .filter(|_| root)
                 .map(|u| (u.uid, u.gid)),
-            stdio: [devnull, out_fd, err_fd],
+            stdio,
             report: report_w.as_raw_fd(),
             shared,
-        });
+        }));
         let mut stack = STACKS
             .with(|s| s.borrow_mut().pop())
             .unwrap_or_else(|| vec![0u8; CHILD_STACK]);
@@ -332,7 +345,7 @@ impl Command {
                 child::entry,
                 top as *mut libc::c_void,
                 libc::CLONE_VM | libc::SIGCHLD,
-                &*ctx as *const ChildCtx as *mut libc::c_void,
+                ctx.cast::<libc::c_void>(),
             )
         };
         let after = boot_ns();
@@ -341,19 +354,21 @@ impl Command {
         if pid < 0 {
             let e = io::Error::last_os_error();
             STACKS.with(|s| s.borrow_mut().push(stack));
+            // SAFETY: from Box::into_raw above; no child was made.
+            drop(unsafe { Box::from_raw(ctx) });
             return Err(e);
         }
         Ok(Pending {
             pid,
             report: report_r,
-            ctx: Some(ctx),
+            ctx,
             stack: Some(stack),
             _cmd: Arc::clone(self),
             stdout: out_r,
             stderr: err_r,
             start_time: boot_ticks(before, after, shared.tick_ns),
             // Our copies of the child's ends: the child has its own.
-            _hold: (out_w, err_w, wiring.keep),
+            _hold: (out_w, err_w, wiring.keep, moved),
         })
     }
 
@@ -369,13 +384,15 @@ impl Command {
 pub struct Pending {
     pid: i32,
     report: OwnedFd,
-    ctx: Option<Box<ChildCtx>>,
+    /// The child's context (from Box::into_raw), freed once it is done
+    /// with it; null after that.
+    ctx: *mut ChildCtx,
     stack: Option<Vec<u8>>,
     _cmd: Arc<Command>,
     stdout: Option<OwnedFd>,
     stderr: Option<OwnedFd>,
     start_time: Option<u64>,
-    _hold: (Option<OwnedFd>, Option<OwnedFd>, Vec<OwnedFd>),
+    _hold: (Option<OwnedFd>, Option<OwnedFd>, Vec<OwnedFd>, Vec<OwnedFd>),
 }
 
 impl Pending {
@@ -390,10 +407,11 @@ impl Pending {
                 pid: self.pid,
                 stdout: self.stdout.take(),
                 stderr: self.stderr.take(),
-                start_time: match self.start_time {
-                    Some(t) => t,
-                    None => super::sys::start_time(self.pid)?,
-                },
+                // It did exec: a /proc that cannot be read must not turn
+                // that into a failure (0 then, as "unknown").
+                start_time: self
+                    .start_time
+                    .unwrap_or_else(|| super::sys::start_time(self.pid).unwrap_or(0)),
             }),
             Some(errno) => {
                 // The child exits 127 at once; reap it here so the SIGCHLD
@@ -441,7 +459,12 @@ impl Pending {
                 break;
             }
         }
-        self.ctx = None;
+        if !self.ctx.is_null() {
+            // SAFETY: made by Box::into_raw in launch, freed only here, and
+            // the child no longer uses it (the report pipe has ended).
+            drop(unsafe { Box::from_raw(self.ctx) });
+            self.ctx = std::ptr::null_mut();
+        }
         if let Some(stack) = self.stack.take() {
             STACKS.with(|s| s.borrow_mut().push(stack));
         }
@@ -451,10 +474,21 @@ impl Pending {
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        if self.ctx.is_some() {
+        if !self.ctx.is_null() {
             self.settle();
         }
     }
+}
+
+/// A close-on-exec copy of `fd` numbered 3 or above.
+fn dup_above_stdio(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: duplicating a descriptor that is open (a stdio target).
+    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if copy < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `copy` is a new descriptor and ours.
+    Ok(unsafe { OwnedFd::from_raw_fd(copy) })
 }
 
 /// Moves a descriptor to 3 or above (close-on-exec), if it is not already.
@@ -462,13 +496,7 @@ fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
     if fd.as_raw_fd() > 2 {
         return Ok(fd);
     }
-    // SAFETY: duplicating a descriptor we own.
-    let moved = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
-    if moved < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `moved` is a new descriptor and ours.
-    Ok(unsafe { OwnedFd::from_raw_fd(moved) })
+    dup_above_stdio(fd.as_raw_fd())
 }
 
 /// What every child needs that does not change while the daemon runs.

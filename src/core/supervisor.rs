@@ -359,14 +359,15 @@ impl Supervisor {
     /// Starts a process for a service and waits for its exec.
     fn spawn_now(&mut self, id: Id) -> Event {
         match self.launch(id) {
-            Ok(pending) => self.finish_spawn(id, pending),
+            Ok((pending, cached)) => self.finish_spawn(id, pending, cached),
             Err(ev) => ev,
         }
     }
 
-    /// Starts a process for a service without waiting for its exec; Err
-    /// is the event for a spawn that failed before any process existed.
-    fn launch(&mut self, id: Id) -> Result<spawn::Pending, Event> {
+    /// Starts a process for a service without waiting for its exec, and
+    /// says whether it reused the service's built command; Err is the
+    /// event for a spawn that failed before any process existed.
+    fn launch(&mut self, id: Id) -> Result<(spawn::Pending, bool), Event> {
         self.attach_output(id);
         let Some(svc) = self.services.get(&id) else {
             return Err(Event::SpawnFailed);
@@ -401,7 +402,9 @@ impl Supervisor {
         };
         // A user's HOME, USER and LOGNAME are looked up afresh each time;
         // anything else is built once.
-        let cmd = match svc.cmd.as_ref().filter(|_| user.is_none()) {
+        let cached = svc.cmd.as_ref().filter(|_| user.is_none());
+        let reused = cached.is_some();
+        let cmd = match cached {
             Some(cmd) => std::sync::Arc::clone(cmd),
             None => match self.build_command(spec, user.as_ref()) {
                 Ok(c) => std::sync::Arc::new(c),
@@ -419,11 +422,16 @@ impl Supervisor {
             // Built afresh next time a spawn fails: the program may have moved.
             svc.cmd = launched.is_ok().then_some(cmd);
         }
-        launched.map_err(|e| self.spawn_failed(id, &e))
+        launched
+            .map(|p| (p, reused))
+            .map_err(|e| self.spawn_failed(id, &e))
     }
 
-    /// Waits for a launched child's exec: its outcome as an event.
-    fn finish_spawn(&mut self, id: Id, pending: spawn::Pending) -> Event {
+    /// Waits for a launched child's exec: its outcome as an event. A built
+    /// command whose program is no longer where it was found (ENOENT,
+    /// ENOTDIR: moved to another directory of PATH) is built again and
+    /// tried once more before the spawn counts as failed.
+    fn finish_spawn(&mut self, id: Id, pending: spawn::Pending, cached: bool) -> Event {
         match pending.wait() {
             Ok(child) => {
                 self.spawned = true;
@@ -438,6 +446,13 @@ impl Supervisor {
             Err(e) => {
                 if let Some(svc) = self.services.get_mut(&id) {
                     svc.cmd = None;
+                }
+                let moved = matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR));
+                if cached && moved {
+                    return match self.launch(id) {
+                        Ok((pending, _)) => self.finish_spawn(id, pending, false),
+                        Err(ev) => ev,
+                    };
                 }
                 self.spawn_failed(id, &e)
             }
@@ -569,14 +584,16 @@ impl Supervisor {
     }
 
     /// Launches the spawns a batch put off, [`LAUNCH_WINDOW`] in flight at
-    /// a time, and feeds each outcome to its service in order.
+    /// a time, and feeds each outcome to its service as it is known (in
+    /// launch order, but for launches that fail before making a process).
     fn run_deferred(&mut self, now: Instant) {
         self.batch += 1;
         while !self.deferred.is_empty() {
             let mut ids = std::mem::take(&mut self.deferred);
             let mut seen = std::collections::HashSet::new();
             ids.retain(|id| seen.insert(*id));
-            let mut flight: std::collections::VecDeque<(Id, spawn::Pending)> = Default::default();
+            let mut flight: std::collections::VecDeque<(Id, spawn::Pending, bool)> =
+                Default::default();
             for id in ids {
                 // Still waiting for its new process: wanted up, with no
                 // timer of its own and not stopped meanwhile?
@@ -590,18 +607,18 @@ impl Supervisor {
                     continue;
                 }
                 match self.launch(id) {
-                    Ok(p) => flight.push_back((id, p)),
+                    Ok((p, cached)) => flight.push_back((id, p, cached)),
                     Err(ev) => self.apply(id, ev, now),
                 }
                 if flight.len() >= LAUNCH_WINDOW {
-                    if let Some((id, p)) = flight.pop_front() {
-                        let ev = self.finish_spawn(id, p);
+                    if let Some((id, p, cached)) = flight.pop_front() {
+                        let ev = self.finish_spawn(id, p, cached);
                         self.apply(id, ev, now);
                     }
                 }
             }
-            while let Some((id, p)) = flight.pop_front() {
-                let ev = self.finish_spawn(id, p);
+            while let Some((id, p, cached)) = flight.pop_front() {
+                let ev = self.finish_spawn(id, p, cached);
                 self.apply(id, ev, now);
             }
         }
