@@ -332,8 +332,11 @@ impl Daemon {
                         if self.on_pipe(i, service, stream) {
                             closed_pipes.push((service, stream));
                         } else if self.is_hot(service, stream) {
+                            // Join the pause under way rather than extend
+                            // it: a stream of newly busy pipes must not keep
+                            // the first ones out of poll for ever.
                             self.hot.push((service, stream));
-                            self.hot_until = Some(now + COALESCE);
+                            self.hot_until.get_or_insert(now + COALESCE);
                         }
                     }
                     Token::Pidfd(id) => self.sup.apply(id, Event::Exited(ExitKind::Unknown), now),
