@@ -82,6 +82,15 @@ pub struct Daemon {
     hot_until: Option<Instant>,
 }
 
+/// What reading a pipe found.
+enum PipeState {
+    /// Its writers are gone (or it failed): drop it.
+    Done,
+    Open,
+    /// It gave a lot straight into its log: more is coming at once.
+    Busy,
+}
+
 #[derive(Clone, Copy)]
 enum Token {
     Signals,
@@ -284,11 +293,9 @@ impl Daemon {
 
             // ---- poll ----
             let hot_left = self.hot_until.map(|t| t.saturating_duration_since(now));
-            let timeout = match (self.sup.timeout(now), hot_left) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            // Round up so a timer is never run a hair early.
+            let timeout = self.sup.timeout(now).into_iter().chain(hot_left).min();
+            // In nanoseconds: a timer is never run early, and a busy pipe's
+            // pause is not rounded up to a millisecond.
             let ts = timeout.map(|d| {
                 let d = d.min(std::time::Duration::from_secs(i32::MAX as u64));
                 libc::timespec {
@@ -328,17 +335,17 @@ impl Daemon {
                     Token::Signals => self.on_signals(now),
                     Token::Listener => self.on_accept(),
                     Token::Conn(id) => self.on_conn(id, pfd.revents, now),
-                    Token::Pipe(i, service, stream) => {
-                        if self.on_pipe(i, service, stream) {
-                            closed_pipes.push((service, stream));
-                        } else if self.is_hot(service, stream) {
+                    Token::Pipe(i, service, stream) => match self.on_pipe(i, service, stream) {
+                        PipeState::Done => closed_pipes.push((service, stream)),
+                        PipeState::Busy => {
                             // Join the pause under way rather than extend
                             // it: a stream of newly busy pipes must not keep
                             // the first ones out of poll for ever.
                             self.hot.push((service, stream));
                             self.hot_until.get_or_insert(now + COALESCE);
                         }
-                    }
+                        PipeState::Open => {}
+                    },
                     Token::Pidfd(id) => self.sup.apply(id, Event::Exited(ExitKind::Unknown), now),
                 }
             }
@@ -567,15 +574,14 @@ impl Daemon {
     }
 
     /// Copies what a child wrote to its log, and to any `tail -f` of it.
-    /// True when the pipe is done.
-    fn on_pipe(&mut self, hint: usize, service: u64, stream: usize) -> bool {
+    fn on_pipe(&mut self, hint: usize, service: u64, stream: usize) -> PipeState {
         let is_it = |p: &super::supervisor::OutPipe| p.service == service && p.stream == stream;
         let i = match self.sup.pipes.get(hint) {
             Some(p) if is_it(p) => hint,
             _ => match self.sup.pipes.iter().position(is_it) {
                 Some(i) => i,
                 // Dropped earlier in this pass (its service stopped).
-                None => return false,
+                None => return PipeState::Open,
             },
         };
         let followed = self
@@ -584,6 +590,7 @@ impl Daemon {
             .any(|f| f.1 == service && f.2 == stream);
         let mut copy = Vec::new();
         let mut failed = None;
+        let mut busy = false;
         // The pipe list and the service table both live in `sup`: lend the
         // list out while the closure writes into the table.
         let pipes = std::mem::take(&mut self.sup.pipes);
@@ -595,6 +602,7 @@ impl Daemon {
                     return output::drain(&pipe.fd, |_| {});
                 };
                 let (result, error) = s.logs[stream].splice_from(&pipe.fd);
+                busy = s.logs[stream].moved >= HOT_BYTES;
                 if let Some(e) = error {
                     failed = Some(format!("{}: log error: {e}", s.name()));
                 }
@@ -627,21 +635,11 @@ impl Daemon {
                 }
             }
         }
-        !matches!(result, Some(Ok(Drain::Open)))
-    }
-
-    /// Whether a pipe just gave a lot straight into its log (nobody
-    /// follows it), so more is coming at once.
-    fn is_hot(&mut self, service: u64, stream: usize) -> bool {
-        let followed = self
-            .followers
-            .iter()
-            .any(|f| f.1 == service && f.2 == stream);
-        !followed
-            && self
-                .sup
-                .service_mut(service)
-                .is_some_and(|s| s.logs[stream].moved >= HOT_BYTES)
+        match result {
+            Some(Ok(Drain::Open)) if busy => PipeState::Busy,
+            Some(Ok(Drain::Open)) => PipeState::Open,
+            _ => PipeState::Done,
+        }
     }
 
     /// `tail`: the last lines now; with `follow`, every new chunk after.

@@ -93,6 +93,12 @@ impl Logger {
         self.log(Level::Err, msg)
     }
 
+    /// Whether a connect may be tried: at most once a second after one failed.
+    fn may_connect(&self) -> bool {
+        self.failed_at
+            .is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1))
+    }
+
     /// Queues a line for stderr and syslog; [`flush`](Self::flush) sends it.
     pub fn log(&mut self, level: Level, msg: &str) {
         if self.pending.len() < PENDING_MAX {
@@ -101,11 +107,8 @@ impl Logger {
             self.pending.push(b'\n');
         }
         // With no syslog to be had until the next retry, nothing to queue.
-        let unreachable = self.syslog.is_none()
-            && self
-                .failed_at
-                .is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1));
-        if !unreachable && self.pending_syslog.len() < PENDING_LINES {
+        let reachable = self.syslog.is_some() || self.may_connect();
+        if reachable && self.pending_syslog.len() < PENDING_LINES {
             self.pending_syslog.push(format!(
                 "<{}>{} {}[{}]: {}",
                 FACILITY * 8 + level as u8,
@@ -139,11 +142,7 @@ impl Logger {
     }
 
     fn send_syslog(&mut self, line: &str) {
-        if self.syslog.is_none()
-            && self
-                .failed_at
-                .is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1))
-        {
+        if self.syslog.is_none() && self.may_connect() {
             self.connect();
         }
         let sent = match &self.syslog {

@@ -131,7 +131,7 @@ pub struct Command {
     env: Box<[u32]>,
     cwd: Option<u32>,
     /// The shared environment; the entries at `hidden` are overridden.
-    base: std::sync::Arc<Env>,
+    base: Arc<Env>,
     hidden: Box<[usize]>,
     pub umask: Option<u32>,
 }
@@ -178,7 +178,7 @@ impl Command {
     /// program that cannot be found fails here, before any fork.
     pub fn new(
         argv: &[String],
-        base: &std::sync::Arc<Env>,
+        base: &Arc<Env>,
         extra: &[(String, String)],
         cwd: Option<&Path>,
     ) -> io::Result<Command> {
@@ -240,7 +240,7 @@ impl Command {
             argv,
             env: env.into_boxed_slice(),
             cwd,
-            base: std::sync::Arc::clone(base),
+            base: Arc::clone(base),
             hidden,
             umask: None,
         })
@@ -427,15 +427,16 @@ impl Pending {
     /// Reads the report pipe to its end: None once exec closed it, else
     /// the child's errno. The child is then done with our memory.
     fn settle(&mut self) -> Option<i32> {
-        let mut buf = [0u8; 4];
+        // The child writes 4 bytes at most, then exits.
+        let mut buf = [0u8; 8];
         let mut got = 0;
-        loop {
+        while got < buf.len() {
             // SAFETY: reading into a local buffer from a pipe we own.
             let n = unsafe {
                 libc::read(
                     self.report.as_raw_fd(),
                     buf[got..].as_mut_ptr().cast(),
-                    4 - got,
+                    buf.len() - got,
                 )
             };
             if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
@@ -445,19 +446,6 @@ impl Pending {
                 break;
             }
             got += n as usize;
-            if got == 4 {
-                // Wait for the end too: the child still runs until it exits.
-                let mut rest = [0u8; 1];
-                // SAFETY: as above.
-                while unsafe { libc::read(self.report.as_raw_fd(), rest.as_mut_ptr().cast(), 1) }
-                    != 0
-                {
-                    if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                        break;
-                    }
-                }
-                break;
-            }
         }
         if !self.ctx.is_null() {
             // SAFETY: made by Box::into_raw in launch, freed only here, and
@@ -468,7 +456,7 @@ impl Pending {
         if let Some(stack) = self.stack.take() {
             STACKS.with(|s| s.borrow_mut().push(stack));
         }
-        (got == 4).then(|| i32::from_ne_bytes(buf))
+        (got >= 4).then(|| i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]))
     }
 }
 

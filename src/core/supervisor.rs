@@ -313,54 +313,50 @@ impl Supervisor {
 
     /// Runs one event through the machine and carries out its effects.
     pub fn apply(&mut self, id: Id, ev: Event, now: Instant) {
-        let mut queue = vec![ev];
-        while let Some(ev) = queue.pop() {
-            let Some(svc) = self.services.get_mut(&id) else {
-                return;
-            };
-            let before = svc.m.state;
-            let old_pid = svc.m.pid;
-            let effects = step(&mut svc.m, &svc.spec.policy, ev, now);
-            self.dirty = true;
-            let after = svc.m.state;
-            let name = svc.spec.name.clone();
-            if old_pid.is_some() && svc.m.pid != old_pid {
-                if let Some(p) = old_pid {
-                    self.by_pid.remove(&p);
-                }
-                // Adopted and re-adopted processes were watched by pidfd.
-                svc.pidfd = None;
-            }
-            if let (Event::Exited(kind), Some(pid)) = (ev, old_pid) {
-                self.log
-                    .info(&format!("{name}: pid {pid} ended: {}", kind.describe()));
-            }
-            if before != after {
-                self.log
-                    .info(&format!("{name}: {} -> {}", before.name(), after.name()));
-                if matches!(after, State::Stopped | State::Exited | State::Fatal) {
-                    self.detach_output(id);
-                }
-            }
-            for fx in effects {
-                match fx {
-                    Effect::Spawn if self.batch > 0 => self.deferred.push(id),
-                    Effect::Spawn => queue.push(self.spawn_now(id)),
-                    Effect::Signal { sig, group } => self.signal(id, sig, group),
-                    Effect::Forget => self.forget(id),
-                    Effect::AwaitGroup => {
-                        self.lingering.insert(id);
-                    }
-                }
-            }
-        }
+        // A spawn it calls for is launched when the outermost batch ends:
+        // at the end of this call, unless the caller holds a batch open.
+        self.begin_batch();
+        self.apply_one(id, ev, now);
+        self.end_batch(now);
     }
 
-    /// Starts a process for a service and waits for its exec.
-    fn spawn_now(&mut self, id: Id) -> Event {
-        match self.launch(id) {
-            Ok((pending, cached)) => self.finish_spawn(id, pending, cached),
-            Err(ev) => ev,
+    fn apply_one(&mut self, id: Id, ev: Event, now: Instant) {
+        let Some(svc) = self.services.get_mut(&id) else {
+            return;
+        };
+        let before = svc.m.state;
+        let old_pid = svc.m.pid;
+        let effects = step(&mut svc.m, &svc.spec.policy, ev, now);
+        self.dirty = true;
+        let after = svc.m.state;
+        let name = svc.spec.name.clone();
+        if old_pid.is_some() && svc.m.pid != old_pid {
+            if let Some(p) = old_pid {
+                self.by_pid.remove(&p);
+            }
+            // Adopted and re-adopted processes were watched by pidfd.
+            svc.pidfd = None;
+        }
+        if let (Event::Exited(kind), Some(pid)) = (ev, old_pid) {
+            self.log
+                .info(&format!("{name}: pid {pid} ended: {}", kind.describe()));
+        }
+        if before != after {
+            self.log
+                .info(&format!("{name}: {} -> {}", before.name(), after.name()));
+            if matches!(after, State::Stopped | State::Exited | State::Fatal) {
+                self.detach_output(id);
+            }
+        }
+        for fx in effects {
+            match fx {
+                Effect::Spawn => self.deferred.push(id),
+                Effect::Signal { sig, group } => self.signal(id, sig, group),
+                Effect::Forget => self.forget(id),
+                Effect::AwaitGroup => {
+                    self.lingering.insert(id);
+                }
+            }
         }
     }
 
