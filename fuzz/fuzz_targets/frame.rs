@@ -1,5 +1,6 @@
 //! Bytes as they arrive on the control socket: framing, then the body as a
-//! request and as a response; and the same bytes as a state file. Nothing
+//! request and as a response; and the same bytes as a state file (of
+//! the first format, and of the current one with its framing right). Nothing
 //! may panic, hang or allocate beyond the input (SPEC §9).
 #![no_main]
 
@@ -39,4 +40,17 @@ fuzz_target!(|data: &[u8]| {
         let again = sv::core::state_file::encode(&saved);
         assert_eq!(sv::core::state_file::decode(&again).ok(), Some(saved));
     }
+    // The current state-file framing, with a right length and checksum so
+    // the body decoder is reached; then the same with the data as header.
+    let mut framed = b"sv state 2\n".to_vec();
+    framed.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    framed.extend_from_slice(&sv::core::state_file::crc32(data).to_le_bytes());
+    framed.extend_from_slice(data);
+    if let Ok(saved) = sv::core::state_file::decode(&framed) {
+        let again = sv::core::state_file::encode(&saved);
+        assert_eq!(sv::core::state_file::decode(&again).ok(), Some(saved));
+    }
+    let mut headed = b"sv state 2\n".to_vec();
+    headed.extend_from_slice(data);
+    let _ = sv::core::state_file::decode(&headed);
 });

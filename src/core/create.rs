@@ -31,29 +31,62 @@ pub fn spec_from(req: &CreateSpec) -> Result<ServiceSpec, String> {
     Ok(spec)
 }
 
-/// Registers the service and starts it (now, later, or not at all).
-pub fn create(sup: &mut Supervisor, mut req: CreateSpec, now: Instant) -> Response {
+/// [`create`], answered as done only once the new service is in the state
+/// file: if it cannot be written, the service is removed again (its
+/// process stopped) and the answer says why, so no answer promises a
+/// service that a crash of the daemon would lose.
+pub fn create_durably(sup: &mut Supervisor, req: CreateSpec, now: Instant) -> Response {
+    let (resp, id) = create(sup, req, now);
+    let (Some(id), Response::Ok(_)) = (id, &resp) else {
+        return resp;
+    };
+    match sup.persist(now) {
+        Ok(()) => resp,
+        Err(why) => {
+            let name = sup.service_mut(id).map(|s| s.spec.name.clone());
+            sup.apply(id, Event::Remove, now);
+            Response::Error(
+                format!(
+                    "{}: not created: the state cannot be saved ({why}), and a service \
+                     the daemon would forget if it died is not kept",
+                    name.unwrap_or_default()
+                )
+                .into(),
+            )
+        }
+    }
+}
+
+/// Registers the service and starts it (now, later, or not at all); the
+/// id of the service when one was made.
+pub fn create(sup: &mut Supervisor, req: CreateSpec, now: Instant) -> (Response, Option<u64>) {
+    match register(sup, req) {
+        Ok((id, name, req)) => (start(sup, id, &name, &req, now), Some(id)),
+        Err(e) => (Response::Error(e.into()), None),
+    }
+}
+
+/// Checks the request and adds the service, STOPPED.
+fn register(
+    sup: &mut Supervisor,
+    mut req: CreateSpec,
+) -> Result<(u64, String, CreateSpec), String> {
     let Some(program) = req
         .argv
         .first()
         .filter(|p| !p.is_empty())
         .map(|p| p.0.clone())
     else {
-        return Response::Error("create-service needs a program to run".into());
+        return Err("create-service needs a program to run".into());
     };
     let name = match &req.name {
         Some(n) if !valid_name(n) => {
-            return Response::Error(
-                format!(
-                    "service name '{n}' must be non-empty, not 'all' nor a number, \
-                     without spaces, ':' or '/'"
-                )
-                .into(),
-            )
+            return Err(format!(
+                "service name '{n}' must be non-empty, not 'all' nor a number, \
+                 without spaces, ':' or '/'"
+            ))
         }
-        Some(n) if sup.name_taken(n) => {
-            return Response::Error(format!("a service named {n} already exists").into())
-        }
+        Some(n) if sup.name_taken(n) => return Err(format!("a service named {n} already exists")),
         Some(n) => n.0.clone(),
         None => {
             let base = Path::new(&program)
@@ -68,19 +101,21 @@ pub fn create(sup: &mut Supervisor, mut req: CreateSpec, now: Instant) -> Respon
         }
     };
     req.name = Some(name.clone().into());
-    let spec = match spec_from(&req) {
-        Ok(s) => s,
-        Err(e) => return Response::Error(e.into()),
-    };
+    let spec = spec_from(&req)?;
     if let Some(secs) = req.delay_secs.filter(|s| *s > super::spec::MAX_SECS) {
-        return Response::Error(
-            format!("-c {secs}: a start more than a year away is refused").into(),
-        );
+        return Err(format!(
+            "-c {secs}: a start more than a year away is refused"
+        ));
     }
     let id = sup.add(spec);
     if let Some(svc) = sup.service_mut(id) {
         svc.origin = Origin::AdHoc(req.clone());
     }
+    Ok((id, name, req))
+}
+
+/// Starts a service just registered: now, later, or not at all.
+fn start(sup: &mut Supervisor, id: u64, name: &str, req: &CreateSpec, now: Instant) -> Response {
     if req.stopped {
         return Response::Ok(format!("{name}: created").into());
     }

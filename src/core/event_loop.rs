@@ -80,6 +80,9 @@ pub struct Daemon {
     /// Busy pipes (service, stream) left out of poll until `hot_until`.
     hot: Vec<(u64, usize)>,
     hot_until: Option<Instant>,
+    /// Connections whose request under way changes the services: its
+    /// answer waits for the state file (see [`Daemon::reply`]).
+    changing: std::collections::HashSet<ConnId>,
 }
 
 /// What reading a pipe found.
@@ -195,6 +198,15 @@ impl Daemon {
             sup.log.flush();
             detach_stdio();
         }
+        // Whatever the state file says, the instance's own processes are
+        // found in /proc: those it does not record are taken back too.
+        let found = super::census::scan(&sup.marker, &sup.paths.fifos());
+        if !found.is_empty() {
+            sup.log.info(&format!(
+                "found {} processes of this instance still running",
+                found.len()
+            ));
+        }
         match (saved, cfg) {
             (Some(saved), cfg) => {
                 sup.log.info(&format!(
@@ -202,12 +214,15 @@ impl Daemon {
                     saved.services.len(),
                     state_path.display()
                 ));
-                sup.recover(saved, cfg, Instant::now());
+                sup.recover(saved, cfg, found, Instant::now());
+            }
+            (None, cfg) if !found.is_empty() => {
+                sup.recover(state_file::Saved::default(), cfg, found, Instant::now())
             }
             (None, Some(cfg)) => sup.load_programs(cfg, Instant::now()),
             (None, None) => {}
         }
-        sup.persist(Instant::now());
+        let _ = sup.persist(Instant::now());
         Ok(Daemon {
             sup,
             signals,
@@ -221,6 +236,7 @@ impl Daemon {
             sock_path,
             hot: Vec::new(),
             hot_until: None,
+            changing: Default::default(),
         })
     }
 
@@ -367,8 +383,9 @@ impl Daemon {
                 unsafe { libc::sched_yield() };
             }
             self.answer_waiters(now);
-            // One atomic write per pass, however many changes it saw.
-            self.sup.persist(Instant::now());
+            // One atomic write per pass, however many changes it saw (a
+            // failure is logged and tried again next pass).
+            let _ = self.sup.persist(Instant::now());
             self.conns.retain(|_, c| !c.finished());
             let conns = &self.conns;
             self.followers.retain(|f| conns.contains_key(&f.0));
@@ -562,6 +579,9 @@ impl Daemon {
     fn serve(&mut self, id: ConnId, now: Instant) {
         while let Some(req) = self.conns.get_mut(&id).and_then(|c| c.next_request()) {
             self.sup.log.info(&format!("request: {}", describe(&req)));
+            if changes_state(&req) {
+                self.changing.insert(id);
+            }
             match self.handle(id, req, now) {
                 Some(resp) => self.reply(id, resp),
                 None => {
@@ -711,7 +731,7 @@ impl Daemon {
                 self.sup.begin_shutdown(Some(conn), now);
                 None
             }
-            Request::Create(spec) => Some(super::create::create(&mut self.sup, spec, now)),
+            Request::Create(spec) => Some(super::create::create_durably(&mut self.sup, spec, now)),
             Request::Adopt(a) => Some(match self.sup.adopt(a.pid, a.name.map(|n| n.0), now) {
                 Ok(name) => Response::Ok(format!("{name}: adopted, pid {}", a.pid).into()),
                 Err(e) => Response::Error(e.into()),
@@ -739,8 +759,10 @@ impl Daemon {
 
     fn reply(&mut self, id: ConnId, resp: Response) {
         // What is answered is on disk first: a SIGKILL right after the
-        // answer loses nothing (SPEC §8).
-        self.sup.persist(Instant::now());
+        // answer loses nothing (SPEC §8); a change that cannot be is
+        // answered as failed.
+        let changed = self.changing.remove(&id);
+        let resp = self.sup.durable(changed, resp, Instant::now());
         self.sup
             .log
             .info(&format!("answer: {}", describe_response(&resp)));
@@ -784,6 +806,14 @@ impl Daemon {
                 .stream
                 .set_write_timeout(Some(std::time::Duration::from_millis(200)));
             c.flush();
+        }
+        // Whatever of the instance outlived its stop rules (a child that
+        // left its group, processes a crash left behind) ends now.
+        let left = super::census::sweep(&self.sup.marker, &self.sup.paths.fifos());
+        if left > 0 {
+            self.sup.log.info(&format!(
+                "killed {left} processes left behind by stopped services"
+            ));
         }
         let _ = std::fs::remove_file(&self.sock_path);
         // A clean close leaves nothing to take back: the next start begins
@@ -849,6 +879,20 @@ fn detach_stdio() {
             // SAFETY: dup2 onto our own standard descriptors.
             unsafe { libc::dup2(null.as_raw_fd(), fd) };
         }
+    }
+}
+
+/// Whether a request changes what the state file records. Creating
+/// answers for itself (`create::create_durably`).
+fn changes_state(req: &Request) -> bool {
+    match req {
+        Request::Adopt(_) | Request::Act(..) | Request::Reload => true,
+        Request::Ping
+        | Request::Info
+        | Request::Shutdown
+        | Request::Create(_)
+        | Request::Status(_)
+        | Request::Tail(_) => false,
     }
 }
 

@@ -7,6 +7,7 @@
 //! `control` the only socket I/O, `output` the only log writer. Timers are
 //! the poll timeout to the nearest deadline, so an idle daemon never wakes.
 
+pub mod census;
 pub mod config;
 pub mod control;
 pub mod create;

@@ -93,6 +93,10 @@ pub struct Supervisor {
     pub shutdown: Option<Option<ConnId>>,
     /// The daemon's environment, passed to every child.
     base_env: std::sync::Arc<spawn::Env>,
+    /// The value of [`census::MARKER`] every child of this instance carries.
+    pub marker: String,
+    /// Why the state file could not be written last time, until it can.
+    pub persist_error: Option<String>,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -119,7 +123,6 @@ pub fn clock(secs: u64) -> String {
 impl Supervisor {
     pub fn new(paths: InstancePaths, log: Logger, config: Option<PathBuf>) -> Supervisor {
         Supervisor {
-            paths,
             log,
             started: Instant::now(),
             config,
@@ -141,6 +144,9 @@ impl Supervisor {
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
                     .collect::<Vec<_>>(),
             )),
+            marker: super::census::marker_of(&paths.dir),
+            persist_error: None,
+            paths,
         }
     }
 
@@ -474,6 +480,9 @@ impl Supervisor {
         env.push(("SV_PROCESS_NAME".into(), spec.name.clone()));
         env.push(("SUPERVISOR_PROCESS_NAME".into(), spec.name.clone()));
         env.push(("SUPERVISOR_ENABLED".into(), "1".into()));
+        // How the next daemon finds this process if the state file cannot
+        // tell it (see `census`).
+        env.push((super::census::MARKER.into(), self.marker.clone()));
         let mut cmd = spawn::Command::new(&spec.argv, &self.base_env, &env, spec.cwd.as_deref())?;
         cmd.umask = spec.umask;
         Ok(cmd)

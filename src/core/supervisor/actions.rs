@@ -438,3 +438,17 @@ fn skip_for_all(action: Action, state: State) -> bool {
         _ => false,
     }
 }
+
+impl Supervisor {
+    /// Services a `restart` under way has stopped or is stopping, to start
+    /// again: the state file records them as wanted up, so a daemon killed
+    /// between the stop and the start still ends with them running.
+    pub(super) fn restarting(&self) -> std::collections::HashSet<Id> {
+        self.waiters
+            .iter()
+            .flat_map(|w| w.items.iter())
+            .filter(|i| i.restart && matches!(i.phase, Phase::Stopping | Phase::Stopped))
+            .map(|i| i.id)
+            .collect()
+    }
+}

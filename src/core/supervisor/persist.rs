@@ -9,12 +9,14 @@
 //! exit had just been seen.
 
 use super::{adopted_spec, Id, Supervisor};
+use crate::core::census::Found;
 use crate::core::config::Config;
 use crate::core::create;
-use crate::core::service::{Event, ExitKind, State, Want};
+use crate::core::service::{Event, ExitKind, Reason, State, Want};
 use crate::core::spec::ServiceSpec;
-use crate::core::state_file::{self, Origin, Saved, SavedService};
+use crate::core::state_file::{self, Origin, Saved, SavedExit, SavedReason, SavedService};
 use crate::core::sys;
+use crate::wire::{CreateSpec, Response, Text};
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -24,54 +26,196 @@ fn unix_ms(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
+/// The oldest of the leaders found for one service (the others, if any,
+/// are its own descendants that made groups of their own).
+fn oldest(mut v: Vec<Found>) -> Option<Found> {
+    v.sort_by_key(|f| (f.start_time, f.pid));
+    v.into_iter().next()
+}
+
+/// A saved service takes a found process as its own: it is running.
+fn claim(s: &mut SavedService, f: &Found) {
+    s.pid = f.pid;
+    s.start_time = f.start_time;
+    if !matches!(s.state.0.as_str(), "STARTING" | "RUNNING" | "SUSPENDED") {
+        s.state = State::Running.name().into();
+    }
+    s.want = 0;
+}
+
+/// The record of a found process that no state file recorded.
+fn unrecorded(name: &str, origin: Origin, f: &Found) -> SavedService {
+    SavedService {
+        name: name.into(),
+        origin,
+        pid: f.pid,
+        start_time: f.start_time,
+        state: State::Running.name().into(),
+        restarts: 0,
+        attempts: 0,
+        held: false,
+        want: 0,
+        due_unix_ms: 0,
+        last_exit: SavedExit::default(),
+        reason: SavedReason::default(),
+        ever_started: true,
+    }
+}
+
 fn state_from_name(name: &str) -> Option<State> {
     State::ALL.into_iter().find(|s| s.name() == name)
 }
 
+/// One service as the state file records it.
+fn saved(
+    s: &super::Service,
+    restarting: &std::collections::HashSet<super::Id>,
+    now: Instant,
+    wall: SystemTime,
+) -> SavedService {
+    SavedService {
+        name: s.spec.name.clone().into(),
+        origin: s.origin.clone(),
+        pid: s.m.pid.unwrap_or(0),
+        start_time: if s.m.pid.is_some() { s.start_time } else { 0 },
+        state: s.m.state.name().into(),
+        restarts: s.m.restarts,
+        attempts: s.m.attempts,
+        held: s.held,
+        want: match s.m.want {
+            // Stopped by a `restart` under way: it is to run again.
+            _ if restarting.contains(&s.id) => 0,
+            Want::Up => 0,
+            Want::Down => 1,
+            Want::Gone => 2,
+        },
+        due_unix_ms: s
+            .m
+            .deadline
+            .filter(|_| matches!(s.m.state, State::Pending | State::Backoff))
+            .map(|d| unix_ms(wall + d.saturating_duration_since(now)))
+            .unwrap_or(0),
+        last_exit: match s.m.last_exit {
+            None => SavedExit::default(),
+            Some(ExitKind::Code(c)) => SavedExit { kind: 1, value: c },
+            Some(ExitKind::Signal(n)) => SavedExit { kind: 2, value: n },
+            Some(ExitKind::Unknown) => SavedExit { kind: 3, value: 0 },
+        },
+        reason: match &s.m.reason {
+            Reason::None => SavedReason::default(),
+            Reason::SpawnError(t) => SavedReason {
+                kind: 1,
+                text: t.clone().into(),
+                n: 0,
+            },
+            Reason::TooQuickly => SavedReason {
+                kind: 2,
+                ..Default::default()
+            },
+            Reason::RestartLimit(n) => SavedReason {
+                kind: 3,
+                n: *n,
+                ..Default::default()
+            },
+        },
+        ever_started: s.m.ever_started,
+    }
+}
+
+/// The last exit and the reason a saved service had.
+fn detail_of(s: &SavedService) -> (Option<ExitKind>, Reason) {
+    let exit = match s.last_exit.kind {
+        1 => Some(ExitKind::Code(s.last_exit.value)),
+        2 => Some(ExitKind::Signal(s.last_exit.value)),
+        3 => Some(ExitKind::Unknown),
+        _ => None,
+    };
+    let reason = match s.reason.kind {
+        1 => Reason::SpawnError(s.reason.text.0.clone()),
+        2 => Reason::TooQuickly,
+        3 => Reason::RestartLimit(s.reason.n),
+        _ => Reason::None,
+    };
+    (exit, reason)
+}
+
 impl Supervisor {
-    /// Writes the state file if anything changed. A failure is logged and
-    /// tried again after the next change; supervision goes on.
-    pub fn persist(&mut self, now: Instant) {
+    /// Writes the state file if anything changed. A failure is logged once
+    /// (until its reason changes) and returned, so that a request whose
+    /// change it was is answered as failed; the write is tried again after
+    /// the next pass, and supervision goes on.
+    pub fn persist(&mut self, now: Instant) -> Result<(), String> {
         if !self.dirty {
-            return;
+            return Ok(());
         }
-        self.dirty = false;
         let wall = SystemTime::now();
+        let restarting = self.restarting();
         let services = self
             .services
             .values()
-            .map(|s| SavedService {
-                name: s.spec.name.clone().into(),
-                origin: s.origin.clone(),
-                pid: s.m.pid.unwrap_or(0),
-                start_time: if s.m.pid.is_some() { s.start_time } else { 0 },
-                state: s.m.state.name().into(),
-                restarts: s.m.restarts,
-                attempts: s.m.attempts,
-                held: s.held,
-                want: match s.m.want {
-                    Want::Up => 0,
-                    Want::Down => 1,
-                    Want::Gone => 2,
-                },
-                due_unix_ms: s
-                    .m
-                    .deadline
-                    .filter(|_| matches!(s.m.state, State::Pending | State::Backoff))
-                    .map(|d| unix_ms(wall + d.saturating_duration_since(now)))
-                    .unwrap_or(0),
-            })
+            .map(|s| saved(s, &restarting, now, wall))
             .collect();
         let path = self.paths.state();
-        if let Err(e) = state_file::write(&path, &Saved { services }) {
-            self.log
-                .error(&format!("cannot write {}: {e}", path.display()));
+        match state_file::write(&path, &Saved { services }) {
+            Ok(()) => {
+                self.dirty = false;
+                if self.persist_error.take().is_some() {
+                    self.log
+                        .info(&format!("{} is written again", path.display()));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let why = e.to_string();
+                if self.persist_error.as_deref() != Some(&why) {
+                    self.log.error(&format!("cannot save the state: {why}"));
+                    self.persist_error = Some(why.clone());
+                }
+                Err(why)
+            }
         }
     }
 
+    /// The answer to a request once its change is on disk. When `changed`
+    /// and the state file cannot be written, a success becomes an error
+    /// that says the change was made but would be lost with the daemon.
+    pub fn durable(&mut self, changed: bool, resp: Response, now: Instant) -> Response {
+        let Err(why) = self.persist(now) else {
+            return resp;
+        };
+        if !changed {
+            return resp;
+        }
+        let done = match &resp {
+            Response::Error(_) => return resp,
+            Response::Ok(t) => t.0.clone(),
+            Response::Outcomes(o) => o
+                .iter()
+                .map(|o| format!("{}: {}", o.name, o.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            Response::Status(_)
+            | Response::StatusPart(_)
+            | Response::Info(_)
+            | Response::Bytes(_) => return resp,
+        };
+        Response::Error(
+            format!(
+                "{done}; but the state cannot be saved ({why}): the daemon would lose this change if it died"
+            )
+            .into(),
+        )
+    }
+
     /// Takes back the services a killed daemon left in its state file, then
-    /// adds the config programs it did not know.
-    pub fn recover(&mut self, saved: Saved, cfg: Option<Config>, now: Instant) {
+    /// adds the config programs it did not know. `found` is what a scan of
+    /// /proc found of the instance's own processes (`census`): a service
+    /// whose recorded process is gone, or that the file does not record
+    /// (it was spawned or created after the last write, or the file was
+    /// refused), takes its live process from there instead of starting a
+    /// copy; a process no service claims is taken back as an ad hoc service
+    /// rebuilt from its /proc command line.
+    pub fn recover(&mut self, saved: Saved, cfg: Option<Config>, found: Vec<Found>, now: Instant) {
         let mut programs: HashMap<String, ServiceSpec> = HashMap::new();
         let mut order = Vec::new();
         if let Some(cfg) = cfg {
@@ -83,9 +227,29 @@ impl Supervisor {
                 programs.insert(spec.name.clone(), spec);
             }
         }
+        // The first process of each spawn, oldest first, by service.
+        let mut leaders: HashMap<String, Vec<Found>> = HashMap::new();
+        for f in found.into_iter().filter(Found::is_leader) {
+            leaders.entry(f.name.clone()).or_default().push(f);
+        }
         let mut start = Vec::new();
-        for s in saved.services.0 {
-            let alive = s.pid > 0 && sys::start_time(s.pid).is_ok_and(|t| t == s.start_time);
+        for mut s in saved.services.0 {
+            let mut alive = s.pid > 0 && sys::start_time(s.pid).is_ok_and(|t| t == s.start_time);
+            let claimable = !matches!(s.origin, Origin::Adopted);
+            if let Some(f) = leaders
+                .remove(&s.name.0)
+                .and_then(oldest)
+                .filter(|_| claimable)
+            {
+                if !alive {
+                    self.log.info(&format!(
+                        "{}: found pid {} running, which the state file did not record",
+                        s.name, f.pid
+                    ));
+                    claim(&mut s, &f);
+                    alive = true;
+                }
+            }
             let spec = match &s.origin {
                 Origin::Config(_) => programs.remove(&s.name.0),
                 Origin::AdHoc(req) => match create::spec_from(req) {
@@ -141,17 +305,78 @@ impl Supervisor {
                 start.push(id);
             }
         }
-        // Config programs the dead daemon did not have yet.
+        // Config programs the dead daemon did not record: running already
+        // if a process of theirs was found, else started if autostart.
         for name in order {
-            if let Some(spec) = programs.remove(&name) {
-                let autostart = spec.autostart;
-                let id = self.add(spec);
-                if autostart {
-                    start.push(id);
-                }
+            let Some(spec) = programs.remove(&name) else {
+                continue;
+            };
+            let autostart = spec.autostart;
+            let id = self.add(spec);
+            if let Some(f) = leaders.remove(&name).and_then(oldest) {
+                self.log.info(&format!(
+                    "{name}: found pid {} running, which the state file did not record",
+                    f.pid
+                ));
+                let mut s = unrecorded(&name, Origin::Config(name.clone().into()), &f);
+                s.want = 0;
+                self.take_back(id, &s, true, now);
+            } else if autostart {
+                start.push(id);
             }
         }
+        // Processes no service claims: ad hoc services whose record was
+        // lost. Rebuilt from what /proc says, so they are not forgotten and
+        // `close` ends them.
+        let mut rest: Vec<Found> = leaders.into_values().filter_map(oldest).collect();
+        rest.sort_by_key(|f| f.start_time);
+        for f in rest {
+            self.take_back_unknown(&f, now);
+        }
         self.plan(Event::Start, start, now);
+    }
+
+    /// A found process whose service nothing records: an ad hoc service
+    /// with its /proc command line and working directory, running.
+    fn take_back_unknown(&mut self, f: &Found, now: Instant) {
+        let argv: Vec<Text> = match std::fs::read(format!("/proc/{}/cmdline", f.pid)) {
+            Ok(raw) => raw
+                .split(|b| *b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| Text(String::from_utf8_lossy(a).into_owned()))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        if argv.is_empty() || self.name_taken(&f.name) || !create::valid_name(&f.name) {
+            self.log.warn(&format!(
+                "pid {} ({}) was left by the dead daemon and no service can take it back",
+                f.pid, f.name
+            ));
+            return;
+        }
+        let cwd = std::fs::read_link(format!("/proc/{}/cwd", f.pid))
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let req = CreateSpec {
+            argv: argv.into(),
+            name: Some(f.name.clone().into()),
+            cwd: cwd.into(),
+            ..Default::default()
+        };
+        let Ok(spec) = create::spec_from(&req) else {
+            return;
+        };
+        self.log.info(&format!(
+            "{}: found pid {} running, which no record knows: taken back as an ad hoc service",
+            f.name, f.pid
+        ));
+        let origin = Origin::AdHoc(req);
+        let s = unrecorded(&f.name, origin.clone(), f);
+        let id = self.add(spec);
+        if let Some(svc) = self.services.get_mut(&id) {
+            svc.origin = origin;
+        }
+        self.take_back(id, &s, true, now);
     }
 
     /// Restores one service's machine. Returns its id when it should be
@@ -172,6 +397,9 @@ impl Supervisor {
             2 => Want::Gone,
             _ => Want::Down,
         };
+        let (last_exit, reason) = detail_of(s);
+        svc.m.last_exit = last_exit;
+        svc.m.reason = reason;
         let name = svc.spec.name.clone();
         if let Some(fd) = pidfd {
             // Still running: adopt it back, same pid, nothing started twice.
@@ -199,7 +427,9 @@ impl Supervisor {
                 s.pid,
                 saved_state.name()
             ));
-            if saved_state == State::Stopping {
+            // A stop under way goes on; the stop of a `restart` (wanted up)
+            // is dropped: the process runs, as the restart would end.
+            if saved_state == State::Stopping && s.want != 0 {
                 let ev = if s.want == 2 {
                     Event::Remove
                 } else {
@@ -226,10 +456,12 @@ impl Supervisor {
                 s.pid
             ));
             self.apply(id, Event::Exited(ExitKind::Unknown), now);
-            return None;
+            // A `restart` had stopped it: it starts again.
+            let restart = saved_state == State::Stopping && s.want == 0;
+            return restart.then_some(id);
         }
         svc.m.state = saved_state;
-        svc.m.ever_started = !matches!(saved_state, State::Stopped | State::Pending);
+        svc.m.ever_started = s.ever_started;
         if matches!(saved_state, State::Pending | State::Backoff) {
             let wait =
                 Duration::from_millis(s.due_unix_ms.saturating_sub(unix_ms(SystemTime::now())));
@@ -238,11 +470,14 @@ impl Supervisor {
             svc.m.deadline = Some(now + wait);
         }
         // A config program the dead daemon had not started yet (its plan
-        // was still on an earlier priority level) starts now, if autostart.
+        // was still on an earlier priority level) starts now, if autostart;
+        // so does any service a `restart` had stopped (wanted up).
         let unstarted = saved_state == State::Stopped
             && !s.held
-            && matches!(s.origin, Origin::Config(_))
-            && (s.want == 0 || svc.spec.autostart && !svc.m.ever_started);
+            && (s.want == 0
+                || matches!(s.origin, Origin::Config(_))
+                    && svc.spec.autostart
+                    && !svc.m.ever_started);
         unstarted.then_some(id)
     }
 }
