@@ -73,6 +73,9 @@ pub struct Supervisor {
     pub config: Option<PathBuf>,
     services: BTreeMap<Id, Service>,
     by_pid: HashMap<i32, Id>,
+    /// Every service by name: resolving, creating and reloading cost the
+    /// same with ten services or ten thousand.
+    by_name: HashMap<String, Id>,
     next_id: Id,
     pub pipes: Vec<OutPipe>,
     waiters: Vec<Waiter>,
@@ -128,6 +131,7 @@ impl Supervisor {
             config,
             services: BTreeMap::new(),
             by_pid: HashMap::new(),
+            by_name: HashMap::new(),
             next_id: 1,
             pipes: Vec::new(),
             waiters: Vec::new(),
@@ -180,7 +184,7 @@ impl Supervisor {
     }
 
     pub fn name_taken(&self, name: &str) -> bool {
-        self.services.values().any(|s| s.spec.name == name)
+        self.by_name.contains_key(name)
     }
 
     /// Adds a service in STOPPED and returns its id.
@@ -190,6 +194,7 @@ impl Supervisor {
         let logs = [0, 1]
             .map(|i| LogFile::new(self.log_path(&spec, i), spec.maxbytes[i], spec.backups[i]));
         self.log.info(&format!("{}: added", spec.name));
+        self.by_name.insert(spec.name.clone(), id);
         let origin = Origin::Config(
             spec.program
                 .clone()
@@ -547,6 +552,7 @@ impl Supervisor {
         self.detach_output(id);
         if let Some(svc) = self.services.remove(&id) {
             self.dirty = true;
+            self.by_name.remove(&svc.spec.name);
             if let Some(pid) = svc.m.pid {
                 self.by_pid.remove(&pid);
             }
@@ -672,8 +678,8 @@ impl Supervisor {
         if target == "all" {
             return Ok(self.services.keys().copied().collect());
         }
-        if let Some(s) = self.services.values().find(|s| s.spec.name == target) {
-            return Ok(vec![s.id]);
+        if let Some(&id) = self.by_name.get(target) {
+            return Ok(vec![id]);
         }
         if let Some(prog) = target.strip_suffix(":*") {
             let ids: Vec<Id> = self
@@ -701,9 +707,10 @@ impl Supervisor {
     /// Resolves several targets, in order, without duplicates.
     pub fn resolve_all(&self, targets: &[crate::wire::Text]) -> Result<Vec<Id>, String> {
         let mut ids = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for t in targets {
             for id in self.resolve(t)? {
-                if !ids.contains(&id) {
+                if seen.insert(id) {
                     ids.push(id);
                 }
             }

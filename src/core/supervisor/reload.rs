@@ -50,8 +50,10 @@ impl Supervisor {
         let new: Vec<ServiceSpec> = cfg.programs.into_iter().flat_map(|p| p.processes).collect();
         for spec in &new {
             if let Some(s) = self
-                .services()
-                .find(|s| s.spec.name == spec.name && s.spec.program.is_none())
+                .by_name
+                .get(&spec.name)
+                .and_then(|id| self.services.get(id))
+                .filter(|s| s.spec.program.is_none())
             {
                 return Response::Error(
                     format!(
@@ -117,12 +119,16 @@ impl Supervisor {
                 }
             }
         }
+        let old_names: std::collections::HashSet<&str> =
+            old.iter().map(|(_, n, _)| n.as_str()).collect();
+        let old_programs: std::collections::HashSet<&str> =
+            old.iter().map(|(_, _, p)| p.as_str()).collect();
         for spec in new {
-            if old.iter().any(|(_, n, _)| *n == spec.name) {
+            if old_names.contains(spec.name.as_str()) {
                 continue;
             }
             let prog = spec.program.clone().unwrap_or_else(|| spec.name.clone());
-            let exists = old.iter().any(|(_, _, p)| *p == prog);
+            let exists = old_programs.contains(prog.as_str());
             mark(&prog, if exists { "changed" } else { "added" });
             let autostart = spec.autostart;
             let id = self.add(spec);
