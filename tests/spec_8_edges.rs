@@ -365,3 +365,33 @@ fn services_not_running_keep_their_detail_across_a_crash() {
     assert_eq!(c.sv.state("e"), Some(("EXITED".into(), exited)));
     c.close();
 }
+
+#[test]
+fn sigkills_during_reload_and_recovery_never_run_a_program_twice() {
+    const BEFORE: usize = 20;
+    const AFTER: usize = 80;
+    let (mut c, p) = crashy_with(BEFORE);
+    c.boot();
+    assert_each_once(&mut c, &p, BEFORE);
+    // Mid-reload: the new config adds 60 programs.
+    std::fs::write(c.conf.as_ref().unwrap(), programs(&p, AFTER)).unwrap();
+    let mut reload =
+        c.sv.command()
+            .args(["reload", "-i", &N.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+    std::thread::sleep(Duration::from_millis(4));
+    c.crash_now();
+    let _ = reload.wait();
+    // Mid-recovery: each daemon is killed while it takes back the last
+    // one's processes and starts the rest.
+    for ms in [1, 4, 8, 15, 30] {
+        boot_and_kill_after(&mut c, ms);
+        running(&mut c, &p);
+    }
+    c.boot();
+    assert_each_once(&mut c, &p, AFTER);
+    assert_close_leaves_nothing(&mut c, &p);
+}
