@@ -110,7 +110,17 @@ fn assert_each_once(c: &mut Crashy, prog: &Path, n: usize) {
     for i in 0..n {
         let arg = i.to_string();
         let k = count(c, prog, &["1000", &arg]);
-        assert_eq!(k, 1, "p{i:03} runs {k} times");
+        if k != 1 {
+            let pids: Vec<i32> = running(c, prog)
+                .into_iter()
+                .filter(|(_, a)| a.len() == 2 && a[1] == arg)
+                .map(|(p, _)| p)
+                .collect();
+            let logs: String = (1..=c.boots)
+                .map(|b| format!("--- daemon {b}:\n{}", c.log(b)))
+                .collect();
+            panic!("p{i:03} runs {k} times: pids {pids:?}\n{logs}");
+        }
     }
 }
 

@@ -54,32 +54,98 @@ pub fn marker_of(dir: &Path) -> String {
 
 /// Every live (not zombie) process marked with `marker`, or holding one of
 /// the FIFOs in `fifos`, oldest first. This process is never in it.
+///
+/// A child that a killed daemon had made but that had not reached its exec
+/// yet (it may wait for a CPU for a while on a busy machine) carries no
+/// marker until it execs: it is still the daemon's image. Such processes
+/// (sv's own executable, PF_FORKNOEXEC set) are waited for, up to
+/// [`UNBORN_WAIT`], before the scan is taken; otherwise one would exec
+/// after the scan and run beside the copy the new daemon starts.
 pub fn scan(marker: &str, fifos: &Path) -> Vec<Found> {
+    let deadline = std::time::Instant::now() + UNBORN_WAIT;
+    loop {
+        let pids = pids();
+        let waiting = std::time::Instant::now() < deadline && pids.iter().any(|&p| unborn(p));
+        if !waiting {
+            return scan_once(&pids, marker, fifos);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// How long a new daemon waits at most for children that are not yet exec'd.
+const UNBORN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Every pid in /proc but ours and init's.
+fn pids() -> Vec<i32> {
     let me = std::process::id() as i32;
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
-    let fifos = std::fs::canonicalize(fifos).unwrap_or_else(|_| fifos.to_path_buf());
-    let mut out: Vec<Found> = dir
-        .flatten()
+    dir.flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|&pid| pid != me && pid > 1)
-        .filter_map(|pid| examine(pid, marker, &fifos))
+        .collect()
+}
+
+fn scan_once(pids: &[i32], marker: &str, fifos: &Path) -> Vec<Found> {
+    let fifos = std::fs::canonicalize(fifos).unwrap_or_else(|_| fifos.to_path_buf());
+    let mut out: Vec<Found> = pids
+        .iter()
+        .filter_map(|&pid| examine(pid, marker, &fifos))
         .collect();
     out.sort_by_key(|f| (f.start_time, f.pid));
     out
+}
+
+/// A process running sv's own executable that was made by fork or clone
+/// and has not exec'd since (PF_FORKNOEXEC in /proc/PID/stat's flags).
+fn unborn(pid: i32) -> bool {
+    const PF_FORKNOEXEC: u64 = 0x40;
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return false;
+    };
+    let mut fields = rest.split_whitespace();
+    let state = fields.next();
+    // Field 9 is the 7th after the comm.
+    let flags: u64 = fields.nth(5).and_then(|f| f.parse().ok()).unwrap_or(0);
+    if flags & PF_FORKNOEXEC == 0 || matches!(state, Some("Z" | "X")) {
+        return false;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(theirs), Ok(ours)) = (
+        std::fs::metadata(format!("/proc/{pid}/exe")),
+        std::fs::metadata("/proc/self/exe"),
+    ) else {
+        return false;
+    };
+    theirs.dev() == ours.dev() && theirs.ino() == ours.ino()
 }
 
 /// Ends every process of the instance that is still alive: the last step
 /// of a clean `close`, after every service's stop rules have run. Returns
 /// how many were signalled.
 pub fn sweep(marker: &str, fifos: &Path) -> usize {
-    let found = scan(marker, fifos);
+    let found = scan_once(&pids(), marker, fifos);
     for f in &found {
         // SAFETY: plain kill(2) on a pid just found marked as ours.
         unsafe { libc::kill(f.pid, libc::SIGKILL) };
     }
     found.len()
+}
+
+/// Whether a process has ended and waits to be reaped (or is gone).
+pub fn is_zombie(pid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
+    matches!(state, Some("Z" | "X") | None)
 }
 
 fn examine(pid: i32, marker: &str, fifos: &Path) -> Option<Found> {

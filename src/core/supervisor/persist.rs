@@ -9,7 +9,7 @@
 //! exit had just been seen.
 
 use super::{adopted_spec, Id, Supervisor};
-use crate::core::census::Found;
+use crate::core::census::{self, Found};
 use crate::core::config::Config;
 use crate::core::create;
 use crate::core::service::{Event, ExitKind, Reason, State, Want};
@@ -234,7 +234,11 @@ impl Supervisor {
         }
         let mut start = Vec::new();
         for mut s in saved.services.0 {
-            let mut alive = s.pid > 0 && sys::start_time(s.pid).is_ok_and(|t| t == s.start_time);
+            // A zombie is not alive: it ended, and nobody has reaped it yet
+            // (init, after the daemon that made it died).
+            let mut alive = s.pid > 0
+                && sys::start_time(s.pid).is_ok_and(|t| t == s.start_time)
+                && !census::is_zombie(s.pid);
             let claimable = !matches!(s.origin, Origin::Adopted);
             if let Some(f) = leaders
                 .remove(&s.name.0)
