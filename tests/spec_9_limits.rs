@@ -144,7 +144,7 @@ fn file_size(p: &Path) -> u64 {
 
 /// 520 idle connections from one process (more than the table holds) once
 /// locked every client out for good: the listener left poll and `sv status`
-/// hung. A process now holds at most a quarter of the slots (its oldest
+/// hung. A process now holds at most half of the slots (its oldest
 /// idle connection makes room for its newest), so another process gets in.
 #[test]
 fn idle_connections_of_one_process_lock_nobody_out() {
