@@ -25,8 +25,8 @@ const FIELD_MAX: usize = 64 * 1024;
 /// At most this many connections at once; past it the oldest idle one
 /// makes room, or the newcomer is told no.
 pub const MAX_CONNS: usize = 512;
-/// Unread answers of all clients together past which a client that leaves
-/// its answer unread is dropped.
+/// Unread answers of all clients together past which the ones holding the
+/// most are dropped.
 pub const BUFFERED_MAX: usize = 64 << 20;
 /// No one process may hold more than this share of the table: at most
 /// half, so one process cannot take every slot, yet a test harness or a
@@ -396,7 +396,27 @@ pub fn count_of<K>(conns: &BTreeMap<K, Conn>, pid: i32) -> usize {
 
 /// Bytes of answers waiting for all peers together.
 pub fn buffered_total<K>(conns: &BTreeMap<K, Conn>) -> usize {
-    conns.values().map(Conn::buffered).sum()
+    conns.values().filter(|c| !c.dead).map(Conn::buffered).sum()
+}
+
+/// Drops the peers holding the most unread answers (or `tail -f` output)
+/// until all together hold at most [`BUFFERED_MAX`]; says whose.
+pub fn shed<K>(conns: &mut BTreeMap<K, Conn>) -> Vec<i32> {
+    let mut total = buffered_total(conns);
+    let mut dropped = Vec::new();
+    while total > BUFFERED_MAX {
+        let Some(c) = conns
+            .values_mut()
+            .filter(|c| !c.dead)
+            .max_by_key(|c| c.buffered())
+        else {
+            break;
+        };
+        total -= c.buffered();
+        c.dead = true;
+        dropped.push(c.pid);
+    }
+    dropped
 }
 
 #[cfg(test)]
@@ -444,5 +464,23 @@ mod tests {
         let r = fit_row(&row(3 << 20));
         assert!(row_size(&r) < FIELD_MAX + 1024);
         assert!(r.command.ends_with(&format!("... ({} bytes)", 3 << 20)));
+    }
+
+    #[test]
+    fn the_biggest_unread_buffers_are_shed_first() {
+        let now = Instant::now();
+        let mut conns = BTreeMap::new();
+        let mut peers = Vec::new();
+        for (k, size) in [(1, 30 << 20), (2, 1 << 10), (3, 40 << 20), (4, 20 << 20)] {
+            let (a, b) = UnixStream::pair().unwrap();
+            peers.push(b);
+            let mut c = Conn::new(a, k, now);
+            c.wbuf = vec![0; size];
+            conns.insert(k, c);
+        }
+        // 91 MiB: dropping the 40 MiB one leaves 51, under the budget.
+        assert_eq!(shed(&mut conns), vec![3]);
+        assert!(buffered_total(&conns) <= BUFFERED_MAX);
+        assert_eq!(shed(&mut conns), Vec::<i32>::new());
     }
 }

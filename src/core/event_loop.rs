@@ -378,12 +378,7 @@ impl Daemon {
             self.answer_waiters(now);
             // One atomic write per pass, however many changes it saw.
             self.sup.persist(Instant::now());
-            let expired = control::expire_idle(&mut self.conns, Instant::now());
-            if expired > 0 {
-                self.sup
-                    .log
-                    .info(&format!("closed {expired} idle connections"));
-            }
+            self.limit_conns();
             self.conns.retain(|_, c| !c.finished());
             let conns = &self.conns;
             self.followers.retain(|f| conns.contains_key(&f.0));
@@ -562,6 +557,24 @@ impl Daemon {
         }
     }
 
+    /// Closes the connections idle too long, and the peers that leave
+    /// the most unread when all together hold too much.
+    fn limit_conns(&mut self) {
+        let expired = control::expire_idle(&mut self.conns, Instant::now());
+        if expired > 0 {
+            self.sup
+                .log
+                .info(&format!("closed {expired} idle connections"));
+        }
+        for pid in control::shed(&mut self.conns) {
+            let msg = format!(
+                "clients hold over {} MiB of unread answers: dropped a client of pid {pid}",
+                control::BUFFERED_MAX >> 20
+            );
+            self.sup.log.warn_limited("unread answers", &msg);
+        }
+    }
+
     /// Frees a slot for a new client of `pid`, closing the connection idle
     /// the longest (its own, when it holds its whole share), or says why
     /// there is none: a full table of idle clients locks nobody out.
@@ -577,7 +590,13 @@ impl Daemon {
         };
         match control::oldest_idle(&self.conns, of) {
             Some(old) => {
-                self.conns.remove(&old);
+                if let Some(c) = self.conns.remove(&old) {
+                    let msg = format!(
+                        "closed the oldest idle connection (pid {}) to make room",
+                        c.pid
+                    );
+                    self.sup.log.warn_limited("making room", &msg);
+                }
                 Ok(())
             }
             None if of.is_some() => Err(format!(
@@ -816,21 +835,6 @@ impl Daemon {
         if let Some(c) = self.conns.get_mut(&id) {
             c.busy = false;
             c.send(&resp);
-        } else {
-            return;
-        }
-        // A client that leaves its answer unread while all of them
-        // together hold too much is let go: memory stays bounded.
-        if control::buffered_total(&self.conns) > control::BUFFERED_MAX {
-            if let Some(c) = self.conns.get_mut(&id).filter(|c| c.buffered() > 0) {
-                c.dead = true;
-                let msg = format!(
-                    "clients hold over {} MiB of unread answers: dropped one of pid {}",
-                    control::BUFFERED_MAX >> 20,
-                    c.pid
-                );
-                self.sup.log.warn_limited("unread answers", &msg);
-            }
         }
     }
 
