@@ -37,7 +37,9 @@ fn daemon_pid(sv: &Sv) -> i32 {
     sv.child.as_ref().unwrap().id() as i32
 }
 
-/// `sv daemon N -c CONF` with `env`, stderr to `work/daemon.err`.
+/// `sv daemon N -c CONF` with `env`, stderr to `work/daemon.err`. Ready
+/// when it answers a ping: a `status` too big for the old daemon must fail
+/// in the test, not here.
 fn start(conf: &str, env: &[(&str, &str)]) -> Sv {
     let mut sv = Sv::new(N);
     let mut cmd = sv.config_daemon(conf);
@@ -45,7 +47,16 @@ fn start(conf: &str, env: &[(&str, &str)]) -> Sv {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    sv.launch(cmd);
+    sv.child = Some(cmd.spawn().expect("spawn sv daemon"));
+    let ready = wait_until(10, || {
+        let Ok(mut s) = UnixStream::connect(sock_path(&sv)) else {
+            return false;
+        };
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(&encode(&Request::Ping)).is_ok()
+            && matches!(read_msg::<Response>(&mut s), Ok(Some(Response::Ok(_))))
+    });
+    assert!(ready, "daemon {N} never answered a ping");
     sv
 }
 
