@@ -7,6 +7,7 @@
 //! next request is taken only once the answers before it have left: a peer
 //! that pipelines requests and never reads holds at most one answer here.
 
+use super::log::Logger;
 use crate::wire::{self, frame, FrameError, Outcome, Request, Response, ServiceInfo, Text};
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -417,6 +418,59 @@ pub fn shed<K>(conns: &mut BTreeMap<K, Conn>) -> Vec<i32> {
         dropped.push(c.pid);
     }
     dropped
+}
+
+/// Closes the connections idle too long, and the peers that leave the
+/// most unread when all together hold too much.
+pub fn limit<K>(conns: &mut BTreeMap<K, Conn>, log: &mut Logger) {
+    let expired = expire_idle(conns, Instant::now());
+    if expired > 0 {
+        log.info(&format!("closed {expired} idle connections"));
+    }
+    for pid in shed(conns) {
+        let msg = format!(
+            "clients hold over {} MiB of unread answers: dropped a client of pid {pid}",
+            BUFFERED_MAX >> 20
+        );
+        log.warn_limited("unread answers", &msg);
+    }
+}
+
+/// Frees a slot for a new client of `pid`, closing the connection idle the
+/// longest (its own, when it holds its whole share), or says why there is
+/// none: a full table of idle clients locks nobody out.
+pub fn make_room<K: Copy + Ord>(
+    conns: &mut BTreeMap<K, Conn>,
+    pid: i32,
+    log: &mut Logger,
+) -> Result<(), String> {
+    let open = conns.values().filter(|c| !c.finished()).count();
+    let mine = count_of(conns, pid);
+    let of = if mine >= MAX_PER_PID {
+        Some(pid)
+    } else if open >= MAX_CONNS {
+        None
+    } else {
+        return Ok(());
+    };
+    match oldest_idle(conns, of) {
+        Some(old) => {
+            if let Some(c) = conns.remove(&old) {
+                let msg = format!(
+                    "closed the oldest idle connection (pid {}) to make room",
+                    c.pid
+                );
+                log.warn_limited("making room", &msg);
+            }
+            Ok(())
+        }
+        None if of.is_some() => Err(format!(
+            "too many connections: pid {pid} holds {mine}, the most one process may"
+        )),
+        None => Err(format!(
+            "too many connections: all {MAX_CONNS} are busy; try again later"
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! drains every ready source until it would block. Only setup may fail the
 //! process; inside the loop every error becomes a log line or a state.
 
-use super::control::{self, Conn, MAX_CONNS};
+use super::control::{self, Conn};
 use super::log::Logger;
 use super::output::{self, Drain};
 use super::paths::InstancePaths;
@@ -378,7 +378,7 @@ impl Daemon {
             self.answer_waiters(now);
             // One atomic write per pass, however many changes it saw.
             self.sup.persist(Instant::now());
-            self.limit_conns();
+            control::limit(&mut self.conns, &mut self.sup.log);
             self.conns.retain(|_, c| !c.finished());
             let conns = &self.conns;
             self.followers.retain(|f| conns.contains_key(&f.0));
@@ -516,7 +516,9 @@ impl Daemon {
                                 .into(),
                         ));
                         conn.closing = true;
-                    } else if let Err(why) = self.make_room(pid) {
+                    } else if let Err(why) =
+                        control::make_room(&mut self.conns, pid, &mut self.sup.log)
+                    {
                         self.sup.log.warn_limited("too many connections", &why);
                         conn.send(&Response::Error(why.into()));
                         conn.closing = true;
@@ -554,57 +556,6 @@ impl Daemon {
                     return;
                 }
             }
-        }
-    }
-
-    /// Closes the connections idle too long, and the peers that leave
-    /// the most unread when all together hold too much.
-    fn limit_conns(&mut self) {
-        let expired = control::expire_idle(&mut self.conns, Instant::now());
-        if expired > 0 {
-            self.sup
-                .log
-                .info(&format!("closed {expired} idle connections"));
-        }
-        for pid in control::shed(&mut self.conns) {
-            let msg = format!(
-                "clients hold over {} MiB of unread answers: dropped a client of pid {pid}",
-                control::BUFFERED_MAX >> 20
-            );
-            self.sup.log.warn_limited("unread answers", &msg);
-        }
-    }
-
-    /// Frees a slot for a new client of `pid`, closing the connection idle
-    /// the longest (its own, when it holds its whole share), or says why
-    /// there is none: a full table of idle clients locks nobody out.
-    fn make_room(&mut self, pid: i32) -> Result<(), String> {
-        let open = self.conns.values().filter(|c| !c.finished()).count();
-        let mine = control::count_of(&self.conns, pid);
-        let of = if mine >= control::MAX_PER_PID {
-            Some(pid)
-        } else if open >= MAX_CONNS {
-            None
-        } else {
-            return Ok(());
-        };
-        match control::oldest_idle(&self.conns, of) {
-            Some(old) => {
-                if let Some(c) = self.conns.remove(&old) {
-                    let msg = format!(
-                        "closed the oldest idle connection (pid {}) to make room",
-                        c.pid
-                    );
-                    self.sup.log.warn_limited("making room", &msg);
-                }
-                Ok(())
-            }
-            None if of.is_some() => Err(format!(
-                "too many connections: pid {pid} holds {mine}, the most one process may"
-            )),
-            None => Err(format!(
-                "too many connections: all {MAX_CONNS} are busy; try again later"
-            )),
         }
     }
 
