@@ -158,7 +158,7 @@ pub fn print_response(cmd: &str, resp: Response, json: bool) -> ExitCode {
             eprintln!("sv: {text}");
             Exit::Failed.into()
         }
-        Response::Outcomes(list) => {
+        Response::Outcomes(list) | Response::OutcomesPart(list) => {
             let mut code = Exit::Ok;
             for o in list.iter() {
                 if o.ok {

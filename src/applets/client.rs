@@ -47,14 +47,21 @@ pub fn exchange(stream: &mut UnixStream, n: u8, req: &Request) -> Result<Respons
             return Err(lost(e));
         }
     }
-    // A long status comes in parts: gather them into one answer.
+    // A long status or list of outcomes comes in parts: gather them into
+    // one answer.
     let mut rows = Vec::new();
+    let mut outcomes = Vec::new();
     loop {
         match frame::read_msg::<Response>(stream) {
             Ok(Some(Response::StatusPart(part))) => rows.extend(part.0),
             Ok(Some(Response::Status(last))) if !rows.is_empty() => {
                 rows.extend(last.0);
                 return Ok(Response::Status(rows.into()));
+            }
+            Ok(Some(Response::OutcomesPart(part))) => outcomes.extend(part.0),
+            Ok(Some(Response::Outcomes(last))) if !outcomes.is_empty() => {
+                outcomes.extend(last.0);
+                return Ok(Response::Outcomes(outcomes.into()));
             }
             Ok(Some(resp)) => return Ok(resp),
             Ok(None) => {

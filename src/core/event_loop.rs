@@ -6,7 +6,7 @@
 //! drains every ready source until it would block. Only setup may fail the
 //! process; inside the loop every error becomes a log line or a state.
 
-use super::control::{Conn, MAX_CONNS};
+use super::control::{self, Conn};
 use super::log::Logger;
 use super::output::{self, Drain};
 use super::paths::InstancePaths;
@@ -24,6 +24,8 @@ const TAIL_LIMIT: usize = 512 * 1024;
 /// pays for that wake-up itself in every write).
 const HOT_BYTES: u64 = 64 * 1024;
 const COALESCE: std::time::Duration = std::time::Duration::from_micros(100);
+/// The most of a request or an answer that the log shows.
+const DESCRIBE_MAX: usize = 512;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -274,9 +276,8 @@ impl Daemon {
                 libc::POLLIN,
                 Token::Signals,
             );
-            if self.conns.len() < MAX_CONNS {
-                add(self.listener.as_raw_fd(), libc::POLLIN, Token::Listener);
-            }
+            // Always: a full table makes room or tells the newcomer why.
+            add(self.listener.as_raw_fd(), libc::POLLIN, Token::Listener);
             for (id, c) in &self.conns {
                 let mut ev = 0;
                 if c.wants_read() {
@@ -309,7 +310,15 @@ impl Daemon {
 
             // ---- poll ----
             let hot_left = self.hot_until.map(|t| t.saturating_duration_since(now));
-            let timeout = self.sup.timeout(now).into_iter().chain(hot_left).min();
+            let idle_left =
+                control::idle_deadline(&self.conns).map(|t| t.saturating_duration_since(now));
+            let timeout = self
+                .sup
+                .timeout(now)
+                .into_iter()
+                .chain(hot_left)
+                .chain(idle_left)
+                .min();
             // In nanoseconds: a timer is never run early, and a busy pipe's
             // pause is not rounded up to a millisecond.
             let ts = timeout.map(|d| {
@@ -386,6 +395,7 @@ impl Daemon {
             // One atomic write per pass, however many changes it saw (a
             // failure is logged and tried again next pass).
             let _ = self.sup.persist(Instant::now());
+            control::limit(&mut self.conns, &mut self.sup.log);
             self.conns.retain(|_, c| !c.finished());
             let conns = &self.conns;
             self.followers.retain(|f| conns.contains_key(&f.0));
@@ -496,32 +506,42 @@ impl Daemon {
         loop {
             match self.listener.accept() {
                 Ok((stream, _)) => {
-                    if self.conns.len() >= MAX_CONNS {
-                        self.sup.log.warn("too many connections: refusing one");
-                        continue;
-                    }
                     if stream.set_nonblocking(true).is_err() {
                         continue;
                     }
-                    let mut conn = Conn::new(stream);
-                    match sys::peer_uid(&conn.stream) {
-                        Ok(uid) if uid == self.uid || uid == 0 => {}
-                        Ok(uid) => {
-                            self.sup.log.warn(&format!(
-                                "refused a client of uid {uid}: only uid {} and root may connect",
-                                self.uid
-                            ));
-                            conn.send(&Response::Error(
-                                format!("permission denied: uid {uid} may not use this supervisor")
-                                    .into(),
-                            ));
-                            conn.closing = true;
-                        }
+                    let now = Instant::now();
+                    let (pid, uid) = match control::peer_cred(&stream) {
+                        Ok(cred) => cred,
                         Err(e) => {
                             self.sup
                                 .log
-                                .warn(&format!("cannot check a client's uid: {e}"));
-                            conn.dead = true;
+                                .warn_limited("peer", &format!("cannot check a client's uid: {e}"));
+                            continue;
+                        }
+                    };
+                    let mut conn = Conn::new(stream, pid, now);
+                    if uid != self.uid && uid != 0 {
+                        self.sup.log.warn_limited(
+                            "refused uid",
+                            &format!(
+                                "refused a client of uid {uid}: only uid {} and root may connect",
+                                self.uid
+                            ),
+                        );
+                        conn.send(&Response::Error(
+                            format!("permission denied: uid {uid} may not use this supervisor")
+                                .into(),
+                        ));
+                        conn.closing = true;
+                    } else if let Err(why) =
+                        control::make_room(&mut self.conns, pid, &mut self.sup.log)
+                    {
+                        self.sup.log.warn_limited("too many connections", &why);
+                        conn.send(&Response::Error(why.into()));
+                        conn.closing = true;
+                        // Not kept: it must not count against the table.
+                        if conn.finished() {
+                            continue;
                         }
                     }
                     let id = self.next_conn;
@@ -537,7 +557,7 @@ impl Daemon {
                     self.spare = None;
                     if let Ok((stream, _)) = self.listener.accept() {
                         let _ = stream.set_nonblocking(true);
-                        let mut conn = Conn::new(stream);
+                        let mut conn = Conn::new(stream, 0, Instant::now());
                         conn.send(&Response::Error(
                             "the supervisor is out of file descriptors; try again later".into(),
                         ));
@@ -545,7 +565,7 @@ impl Daemon {
                     self.spare = File::open("/dev/null").ok();
                     self.sup
                         .log
-                        .warn(&format!("accept failed: {e}; refused a client"));
+                        .warn_limited("accept", &format!("accept failed: {e}; refused a client"));
                     return;
                 }
                 Err(e) => {
@@ -577,8 +597,11 @@ impl Daemon {
 
     /// Serves the whole requests a connection has sent, until one must wait.
     fn serve(&mut self, id: ConnId, now: Instant) {
+        self.log_refusal(id);
         while let Some(req) = self.conns.get_mut(&id).and_then(|c| c.next_request()) {
-            self.sup.log.info(&format!("request: {}", describe(&req)));
+            let what = describe(&req);
+            let what = control::clip(&what, DESCRIBE_MAX);
+            self.sup.log.info(&format!("request: {what}"));
             if changes_state(&req) {
                 self.changing.insert(id);
             }
@@ -590,6 +613,19 @@ impl Daemon {
                     }
                 }
             }
+        }
+        self.log_refusal(id);
+    }
+
+    /// Logs why a connection's frame was refused; a flood of them makes
+    /// one line a second.
+    fn log_refusal(&mut self, id: ConnId) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if let Some(why) = c.refused.take() {
+            let msg = format!("bad request from pid {}: {why}", c.pid);
+            self.sup.log.warn_limited("bad request", &msg);
         }
     }
 
@@ -763,9 +799,9 @@ impl Daemon {
         // answered as failed.
         let changed = self.changing.remove(&id);
         let resp = self.sup.durable(changed, resp, Instant::now());
-        self.sup
-            .log
-            .info(&format!("answer: {}", describe_response(&resp)));
+        let what = describe_response(&resp);
+        let what = control::clip(&what, DESCRIBE_MAX);
+        self.sup.log.info(&format!("answer: {what}"));
         // And logged: a client that reads the log after its answer finds
         // every line that led to it.
         self.sup.log.flush();
@@ -935,7 +971,7 @@ fn describe_response(resp: &Response) -> String {
     match resp {
         Response::Ok(t) => format!("ok {t}"),
         Response::Error(t) => format!("error {t}"),
-        Response::Outcomes(o) => o
+        Response::Outcomes(o) | Response::OutcomesPart(o) => o
             .iter()
             .map(|o| format!("{}: {}", o.name, o.message))
             .collect::<Vec<_>>()

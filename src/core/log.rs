@@ -32,6 +32,19 @@ const PENDING_MAX: usize = 1 << 20;
 const PENDING_LINES: usize = 4096;
 /// Bytes of buffer kept from one flush to the next.
 const KEEP: usize = 16 * 1024;
+/// The longest line logged: one request cannot fill the log.
+const LINE_MAX: usize = 16 * 1024;
+/// Warnings of one kind past the first in this long are only counted.
+const RATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A kind of warning that a flood could repeat (a refused client).
+struct Limited {
+    key: &'static str,
+    /// When its last line (the first, or a summary) was logged.
+    since: std::time::Instant,
+    /// Held back since then.
+    dropped: u64,
+}
 
 pub struct Logger {
     /// stderr lines not yet written.
@@ -45,6 +58,7 @@ pub struct Logger {
     target: PathBuf,
     prefix: String,
     pid: u32,
+    limited: Vec<Limited>,
 }
 
 impl Logger {
@@ -62,6 +76,7 @@ impl Logger {
             target,
             prefix: format!("supervisor {instance}: "),
             pid: std::process::id(),
+            limited: Vec::new(),
         };
         logger.connect();
         logger
@@ -93,6 +108,54 @@ impl Logger {
         self.log(Level::Err, msg)
     }
 
+    /// A warning that may come in floods: the first of its `key` is
+    /// logged, then at most one line a second saying how many more came.
+    /// The count is logged by a later [`flush`](Self::flush), so an idle
+    /// daemon is not woken for it.
+    pub fn warn_limited(&mut self, key: &'static str, msg: &str) {
+        let now = std::time::Instant::now();
+        if let Some(l) = self.limited.iter_mut().find(|l| l.key == key) {
+            if now.duration_since(l.since) < RATE_WINDOW {
+                l.dropped += 1;
+                return;
+            }
+        }
+        self.summarize();
+        self.limited.retain(|l| l.key != key);
+        self.limited.push(Limited {
+            key,
+            since: now,
+            dropped: 0,
+        });
+        self.warn(msg);
+    }
+
+    /// Logs the counts of the warnings held back in windows now over.
+    fn summarize(&mut self) {
+        let now = std::time::Instant::now();
+        let mut lines = Vec::new();
+        self.limited.retain_mut(|l| {
+            let over = now.duration_since(l.since) >= RATE_WINDOW;
+            if l.dropped > 0 && over {
+                lines.push(format!(
+                    "{}: {} more in the last {:.1} s",
+                    l.key,
+                    l.dropped,
+                    now.duration_since(l.since).as_secs_f64()
+                ));
+                // A new window: what comes in it is counted, not logged.
+                l.dropped = 0;
+                l.since = now;
+                return true;
+            }
+            // An old entry with nothing held back is forgotten.
+            !over
+        });
+        for line in lines {
+            self.warn(&line);
+        }
+    }
+
     /// Whether a connect may be tried: at most once a second after one failed.
     fn may_connect(&self) -> bool {
         self.failed_at
@@ -101,6 +164,7 @@ impl Logger {
 
     /// Queues a line for stderr and syslog; [`flush`](Self::flush) sends it.
     pub fn log(&mut self, level: Level, msg: &str) {
+        let msg = &*super::control::clip(msg, LINE_MAX);
         if self.pending.len() < PENDING_MAX {
             self.pending.extend_from_slice(self.prefix.as_bytes());
             self.pending.extend_from_slice(msg.as_bytes());
@@ -122,6 +186,9 @@ impl Logger {
 
     /// Writes what was logged since the last flush, without ever waiting.
     pub fn flush(&mut self) {
+        if !self.limited.is_empty() {
+            self.summarize();
+        }
         if !self.pending.is_empty() {
             write_stderr(&self.pending);
             self.pending.clear();
@@ -261,6 +328,7 @@ mod tests {
             target: path.clone(),
             prefix: String::new(),
             pid: 7,
+            limited: Vec::new(),
         };
         logger.connect();
         logger.info("hello there");
@@ -271,5 +339,51 @@ mod tests {
         assert!(line.starts_with("<30>"), "{line}");
         assert!(line.ends_with("supervisor[7]: hello there"), "{line}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_flood_of_one_warning_makes_one_line_then_a_count() {
+        let mut logger = Logger {
+            pending: Vec::new(),
+            pending_syslog: Vec::new(),
+            syslog: None,
+            failed_at: Some(std::time::Instant::now()),
+            target: PathBuf::from("/nonexistent"),
+            prefix: String::new(),
+            pid: 7,
+            limited: Vec::new(),
+        };
+        for i in 0..100 {
+            logger.warn_limited("refused", &format!("refused client {i}"));
+        }
+        logger.warn_limited("other", "another kind");
+        let text = String::from_utf8_lossy(&logger.pending).into_owned();
+        assert_eq!(text, "refused client 0\nanother kind\n");
+        // Once its window is over, the next flush says how many were held.
+        logger.limited[0].since -= RATE_WINDOW;
+        logger.summarize();
+        let text = String::from_utf8_lossy(&logger.pending).into_owned();
+        assert!(
+            text.ends_with("refused: 99 more in the last 1.0 s\n"),
+            "{text}"
+        );
+        logger.pending.clear();
+    }
+
+    #[test]
+    fn a_huge_line_is_cut() {
+        let mut logger = Logger {
+            pending: Vec::new(),
+            pending_syslog: Vec::new(),
+            syslog: None,
+            failed_at: Some(std::time::Instant::now()),
+            target: PathBuf::from("/nonexistent"),
+            prefix: String::new(),
+            pid: 7,
+            limited: Vec::new(),
+        };
+        logger.info(&"x".repeat(1 << 20));
+        assert!(logger.pending.len() < LINE_MAX + 64);
+        logger.pending.clear();
     }
 }

@@ -110,6 +110,9 @@ pub enum Response {
     /// The first rows of a `Status` too large for one frame; more follow,
     /// and the final `Status` ends the answer.
     StatusPart(List<ServiceInfo>),
+    /// The first outcomes of an `Outcomes` too large for one frame; more
+    /// follow, and the final `Outcomes` ends the answer.
+    OutcomesPart(List<Outcome>),
 }
 
 #[derive(SerBin, DeBin, SerJson, Debug, Clone, PartialEq, Default)]

@@ -113,9 +113,10 @@ fn response_index(r: &Response) -> u16 {
         Response::Info(_) => 4,
         Response::Bytes(_) => 5,
         Response::StatusPart(_) => 6,
+        Response::OutcomesPart(_) => 7,
     }
 }
-const RESPONSE_VARIANTS: u16 = 7;
+const RESPONSE_VARIANTS: u16 = 8;
 
 fn all_actions() -> Vec<Action> {
     vec![
@@ -314,6 +315,12 @@ fn all_responses() -> Vec<Response> {
             state: t("RUNNING"),
             pid: 9,
             ..ServiceInfo::default()
+        }])),
+        Response::OutcomesPart(List(vec![])),
+        Response::OutcomesPart(List(vec![Outcome {
+            name: t("part"),
+            ok: false,
+            message: t("exited: exit 1"),
         }])),
     ]
 }
@@ -524,6 +531,14 @@ fn golden_values() -> Vec<(&'static str, GoldenValue)> {
         (
             "bytes.bin",
             GoldenValue::Resp(Response::Bytes(List(b"hello\n".to_vec()))),
+        ),
+        (
+            "outcomes_part.bin",
+            GoldenValue::Resp(Response::OutcomesPart(List(vec![Outcome {
+                name: t("web"),
+                ok: true,
+                message: t("stopped"),
+            }]))),
         ),
     ]
 }

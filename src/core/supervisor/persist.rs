@@ -189,7 +189,7 @@ impl Supervisor {
         let done = match &resp {
             Response::Error(_) => return resp,
             Response::Ok(t) => t.0.clone(),
-            Response::Outcomes(o) => o
+            Response::Outcomes(o) | Response::OutcomesPart(o) => o
                 .iter()
                 .map(|o| format!("{}: {}", o.name, o.message))
                 .collect::<Vec<_>>()
