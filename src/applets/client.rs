@@ -1,9 +1,9 @@
 //! The client side of the control socket: connect, send one request, read
 //! the answer(s). Blocking is fine here: a client serves one user.
 
-use super::Exit;
 use super::timeout;
 pub use super::timeout::ask;
+use super::Exit;
 use crate::core::paths::InstancePaths;
 use crate::core::trust::{self, Trust};
 use crate::wire::{frame, Request, Response};

@@ -451,6 +451,50 @@ mod tests {
         assert!(log.error.is_some());
     }
 
+    /// A link another uid swapped in at the log path (in a sticky shared
+    /// directory) is neither truncated through at rotation nor written to.
+    #[test]
+    fn rotation_never_truncates_through_a_symlink_swapped_in() {
+        use std::os::unix::fs::PermissionsExt;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return; // needs root to make a link of another uid
+        }
+        let d = tmp("swap");
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let secret = tmp("swap-secret").join("secret");
+        std::fs::write(&secret, "SECRET\n").unwrap();
+        let p = d.join("x.log");
+        for backups in [0, 2] {
+            let mut log = LogFile::new(Some(p.clone()), 10, backups);
+            log.write(b"aaaaaaaa\n");
+            assert!(log.error.is_none(), "{:?}", log.error);
+            // Swapped behind the daemon's back, as nobody.
+            std::fs::remove_file(&p).unwrap();
+            std::os::unix::fs::symlink(&secret, &p).unwrap();
+            std::os::unix::fs::lchown(&p, Some(65534), Some(65534)).unwrap();
+            log.write(b"bbbbbbbb\n");
+            assert_eq!(std::fs::read_to_string(&secret).unwrap(), "SECRET\n");
+            if backups == 0 {
+                // Emptying would go through the link: refused instead.
+                let e = log.error.as_deref().unwrap_or("");
+                assert!(e.contains("refusing to follow the symlink"), "{e}");
+            } else {
+                // The link itself was renamed aside; a new file took its place.
+                assert!(std::fs::symlink_metadata(d.join("x.log.1"))
+                    .unwrap()
+                    .file_type()
+                    .is_symlink());
+                assert_eq!(std::fs::read_to_string(&p).unwrap(), "bbbbbbbb\n");
+            }
+            for entry in std::fs::read_dir(&d).unwrap().flatten() {
+                std::fs::remove_file(entry.path()).unwrap();
+            }
+        }
+        std::fs::remove_dir_all(&d).unwrap();
+        std::fs::remove_dir_all(secret.parent().unwrap()).unwrap();
+    }
+
     #[test]
     fn tail_takes_the_last_lines() {
         let d = tmp("tail");

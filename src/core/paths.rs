@@ -1,8 +1,8 @@
 //! Where an instance keeps its files (SPEC §2): `RUNTIME/N/{sock,lock,state,logs/}`.
 
+use super::trust::Trust;
 use std::fs::{self, DirBuilder};
 use std::io;
-use super::trust::Trust;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 

@@ -118,7 +118,11 @@ impl Trust {
             return Err(refused(format!(
                 "refusing {}: it is writable by {} (mode {:04o}); `chmod go-w` it or remove it",
                 dir.display(),
-                if mode & 0o002 != 0 { "others" } else { "its group" },
+                if mode & 0o002 != 0 {
+                    "others"
+                } else {
+                    "its group"
+                },
                 mode & 0o7777
             )));
         }
@@ -176,15 +180,19 @@ pub enum LogOpen {
     Read,
 }
 
-/// Opens a log path as the kernel's protected_symlinks and
-/// protected_regular rules would let us, enforced by sv itself:
+/// Opens a log path so that no other user can point the daemon's writes
+/// (or `tail`'s reads) at a file of their choosing:
 ///
-/// - a symlink in the last component is followed only when its directory
-///   is not sticky and world-writable, or the link belongs to us or to the
-///   directory's owner (so root's own `/var/log/x.log -> ...` still works,
-///   while a link `nobody` planted in `/tmp` does not);
-/// - a file in a sticky world-writable directory that belongs neither to
-///   us nor to the directory's owner is refused.
+/// - a symlink in the last component is followed only when it belongs to
+///   us or to root. That is stricter than the kernel's protected_symlinks
+///   (which also follows links outside sticky world-writable directories,
+///   and links of the directory's owner): a root daemon following a link
+///   that `nobody` owns, in `nobody`'s own directory, would write as root
+///   wherever `nobody` likes. Root's `/var/log/x.log -> ...` still works;
+///   a link to a user's file is refused and names the real path to use;
+/// - as protected_regular does, a file in a sticky world-writable
+///   directory that belongs neither to us nor to the directory's owner is
+///   refused.
 ///
 /// Non-blocking, so a FIFO with no reader cannot hang the daemon in open(2).
 pub fn open_log(path: &Path, how: LogOpen) -> io::Result<File> {
@@ -220,25 +228,33 @@ pub fn open_log(path: &Path, how: LogOpen) -> io::Result<File> {
             }
             Ok(f)
         }
-        // ELOOP: the last component is a symlink (O_NOFOLLOW).
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+        // The last component is a symlink: O_NOFOLLOW says ELOOP, or
+        // EACCES with O_CREAT when the link is another user's in a sticky
+        // directory.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::EACCES)) => {
             let link = std::fs::symlink_metadata(path)?;
-            let dir_meta = std::fs::metadata(dir)?;
+            if !link.file_type().is_symlink() {
+                return Err(e);
+            }
             let me = euid();
-            if link.file_type().is_symlink()
-                && shared_sticky(&dir_meta)
-                && link.uid() != me
-                && link.uid() != dir_meta.uid()
-            {
+            if link.uid() != me && link.uid() != 0 {
+                let target = std::fs::read_link(path)
+                    .map(|t| format!(" (to {})", t.display()))
+                    .unwrap_or_default();
+                let whose = if me == 0 {
+                    "root".to_string()
+                } else {
+                    format!("{} or root", describe_uid(me))
+                };
                 return Err(refused(format!(
-                    "refusing to follow the symlink {} owned by {} in the sticky world-writable directory {}",
+                    "refusing to follow the symlink {}{target}: it belongs to {}, and only links of {whose} are followed",
                     path.display(),
                     describe_uid(link.uid()),
-                    dir.display()
                 )));
             }
-            // In a sticky directory only the link's owner, the directory's
-            // owner or root can swap the link, and we trust all three here.
+            // A link of ours or root's can be swapped only by us, root, or
+            // (outside a sticky directory) whoever may write the directory,
+            // who could as well have written the log path itself.
             options(true).open(path)
         }
         Err(e) => Err(e),
