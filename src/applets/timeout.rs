@@ -37,7 +37,7 @@ pub fn limit() -> Result<Option<Duration>, String> {
     };
     let text = raw.to_string_lossy();
     match text.trim().parse::<f64>() {
-        Ok(s) if s == 0.0 => Ok(None),
+        Ok(0.0) => Ok(None),
         Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Some(Duration::from_secs_f64(s))),
         _ => Err(format!(
             "SV_TIMEOUT must be a number of seconds (0 waits forever), not '{text}'"
