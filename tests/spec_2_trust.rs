@@ -257,6 +257,7 @@ fn client_refuses_a_socket_in_a_dir_of_another_uid_and_sends_nothing() {
             "{args:?}: {r:?}"
         );
         assert!(r.stdout.is_empty(), "{r:?}");
+        eprintln!("figure: {} refused in {:?}", args[0], r.took);
     }
     let (accepted, bytes) = (
         *rec.accepted.lock().unwrap(),
@@ -326,6 +327,11 @@ fn client_refuses_a_daemon_of_another_uid_and_sends_nothing() {
         "{r:?}"
     );
     assert!(said.contains("BYTES: 0\n"), "the fake daemon got: {said}");
+    eprintln!(
+        "figure: fake daemon refused in {:?}: {}",
+        r.took,
+        r.stderr.trim()
+    );
     assert!(!said.contains("hunter2"), "{said}");
 }
 
@@ -511,6 +517,7 @@ fn open_service_refuses_init_the_daemon_and_its_ancestors() {
         }
         assert_eq!(r.code, 1, "{r:?}");
         assert!(r.stderr.contains(why), "pid {pid}: {r:?}");
+        eprintln!("figure: {}", r.stderr.trim());
     }
     assert_eq!(sv.sv(&["status"]).ok(), "");
     sv.close();
