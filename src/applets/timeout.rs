@@ -141,7 +141,13 @@ pub fn ask(stream: &mut UnixStream, n: u8, req: &Request) -> Result<Response, Ca
     let pid = trust::peer_cred(stream).map(|c| c.pid).unwrap_or(0);
     let waits = waits(req);
     let (done, done_rx) = mpsc::channel::<()>();
-    let watcher = std::thread::spawn(move || watch(watched, pid, limit, waits, done_rx));
+    // A client that cannot start a thread still gets its answer, unguarded.
+    let Ok(watcher) = std::thread::Builder::new()
+        .name("sv-timeout".into())
+        .spawn(move || watch(watched, pid, limit, waits, done_rx))
+    else {
+        return exchange(stream, n, req);
+    };
     let result = exchange(stream, n, req);
     drop(done);
     let fired = watcher.join().ok().flatten();
