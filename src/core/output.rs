@@ -478,7 +478,7 @@ mod tests {
             if backups == 0 {
                 // Emptying would go through the link: refused instead.
                 let e = log.error.as_deref().unwrap_or("");
-                assert!(e.contains("refusing to follow the symlink"), "{e}");
+                assert!(e.contains("refusing to follow this symlink"), "{e}");
             } else {
                 // The link itself was renamed aside; a new file took its place.
                 assert!(std::fs::symlink_metadata(d.join("x.log.1"))

@@ -219,9 +219,9 @@ pub fn open_log(path: &Path, how: LogOpen) -> io::Result<File> {
                 && file_meta.uid() != me
                 && file_meta.uid() != dir_meta.uid()
             {
+                // The caller names the path.
                 return Err(refused(format!(
-                    "refusing {}: it belongs to {} in the sticky world-writable directory {}",
-                    path.display(),
+                    "refusing a file of {} in the sticky world-writable directory {}",
                     describe_uid(file_meta.uid()),
                     dir.display()
                 )));
@@ -247,8 +247,7 @@ pub fn open_log(path: &Path, how: LogOpen) -> io::Result<File> {
                     format!("{} or root", describe_uid(me))
                 };
                 return Err(refused(format!(
-                    "refusing to follow the symlink {}{target}: it belongs to {}, and only links of {whose} are followed",
-                    path.display(),
+                    "refusing to follow this symlink{target} of {}: only links of {whose} are followed",
                     describe_uid(link.uid()),
                 )));
             }
