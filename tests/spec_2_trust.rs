@@ -593,3 +593,55 @@ fn a_stopped_daemon_gets_a_bounded_wait_and_long_waits_still_work() {
     kill(dpid, libc::SIGCONT);
     assert!(wait_until(10, || sv.sv(&["status"]).code == 0));
 }
+
+/// A listener of root's (trusted) that accepts nobody: backlog 0, one
+/// connection already waiting in it.
+fn full_listener(path: &Path) -> (std::os::fd::OwnedFd, UnixStream) {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: plain socket calls on a descriptor we own; the address is a
+    // zeroed sockaddr_un with a path shorter than sun_path.
+    let fd = unsafe {
+        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0);
+        let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let mut addr: libc::sockaddr_un = std::mem::zeroed();
+        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        let bytes = path.as_os_str().as_bytes();
+        assert!(bytes.len() < addr.sun_path.len());
+        for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
+            *d = *s as libc::c_char;
+        }
+        let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        assert_eq!(
+            libc::bind(fd, (&addr as *const libc::sockaddr_un).cast(), len),
+            0
+        );
+        assert_eq!(libc::listen(fd, 0), 0);
+        owned
+    };
+    // Fills the backlog of 0 (one connection may wait).
+    let first = UnixStream::connect(path).unwrap();
+    (fd, first)
+}
+
+#[test]
+fn connecting_to_a_daemon_that_accepts_nobody_gives_up_and_says_so() {
+    let sv = Sv::new(29);
+    let dir = sv.runtime.path().join("29");
+    std::fs::create_dir(&dir).unwrap();
+    chmod(sv.runtime.path(), 0o700);
+    chmod(&dir, 0o700);
+    let sock = dir.join("sock");
+    let _held = full_listener(&sock);
+    let mut c = sv.command();
+    c.env("SV_TIMEOUT", "1").args(["status", "-i", "29"]);
+    let r = run_bounded(c, 20).expect("status hung on a full backlog");
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("supervisor 29 did not accept the connection within 1 s"),
+        "{r:?}"
+    );
+    eprintln!("figure: connect gave up after {:?}", r.took);
+}
