@@ -21,24 +21,12 @@ pub fn euid() -> u32 {
 }
 
 /// A uid as `uid 65534 (nobody)`, the name when the passwd file has it.
+/// A lookup may ask NSS (a socket to sssd, LDAP): for setup and the
+/// client, never on the daemon's loop, which says `uid N` alone.
 pub fn describe_uid(uid: u32) -> String {
-    // SAFETY: getpwuid returns a pointer into static storage or null; the
-    // name is copied out at once (callers are single-threaded here).
-    let name = unsafe {
-        let pw = libc::getpwuid(uid);
-        if pw.is_null() || (*pw).pw_name.is_null() {
-            None
-        } else {
-            Some(
-                std::ffi::CStr::from_ptr((*pw).pw_name)
-                    .to_string_lossy()
-                    .into_owned(),
-            )
-        }
-    };
-    match name {
-        Some(n) => format!("uid {uid} ({n})"),
-        None => format!("uid {uid}"),
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(u)) => format!("uid {uid} ({})", u.name),
+        _ => format!("uid {uid}"),
     }
 }
 
@@ -221,8 +209,8 @@ pub fn open_log(path: &Path, how: LogOpen) -> io::Result<File> {
             {
                 // The caller names the path.
                 return Err(refused(format!(
-                    "refusing a file of {} in the sticky world-writable directory {}",
-                    describe_uid(file_meta.uid()),
+                    "refusing a file of uid {} in the sticky world-writable directory {}",
+                    file_meta.uid(),
                     dir.display()
                 )));
             }
@@ -244,11 +232,11 @@ pub fn open_log(path: &Path, how: LogOpen) -> io::Result<File> {
                 let whose = if me == 0 {
                     "root".to_string()
                 } else {
-                    format!("{} or root", describe_uid(me))
+                    format!("uid {me} or root")
                 };
                 return Err(refused(format!(
-                    "refusing to follow this symlink{target} of {}: only links of {whose} are followed",
-                    describe_uid(link.uid()),
+                    "refusing to follow this symlink{target} of uid {}: only links of {whose} are followed",
+                    link.uid(),
                 )));
             }
             // A link of ours or root's can be swapped only by us, root, or
