@@ -313,6 +313,50 @@ mod tests {
         }
     }
 
+    fn tmp(tag: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("sv-trust-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn private_files_are_0600_and_never_made_through_a_symlink() {
+        let d = tmp("private");
+        let target = d.join("target");
+        std::fs::write(&target, "keep\n").unwrap();
+        let link = d.join("state.tmp");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = create_private_file(&link).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ELOOP));
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep\n");
+        let f = d.join("fresh");
+        create_private_file(&f).unwrap();
+        let mode = std::fs::metadata(&f).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn directories_others_may_write_are_refused() {
+        let d = tmp("dirs");
+        let t = Trust::daemon();
+        for (mode, ok) in [(0o700, true), (0o755, true), (0o770, false), (0o703, false)] {
+            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode)).unwrap();
+            let r = t.check_dir(&d);
+            assert_eq!(r.is_ok(), ok, "{mode:o}: {r:?}");
+        }
+        let file = d.join("f");
+        std::fs::write(&file, "").unwrap();
+        assert!(t
+            .check_dir(&file)
+            .unwrap_err()
+            .to_string()
+            .contains("not a directory"));
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
     #[test]
     fn proc_fields_are_read_after_the_comm() {
         let me = std::process::id() as i32;
