@@ -249,7 +249,7 @@ fn close(n: u8) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let resp = match client::exchange(&mut stream, n, &Request::Shutdown) {
+    let resp = match client::ask(&mut stream, n, &Request::Shutdown) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };

@@ -1,8 +1,11 @@
 //! The client side of the control socket: connect, send one request, read
 //! the answer(s). Blocking is fine here: a client serves one user.
 
+use super::timeout;
+pub use super::timeout::ask;
 use super::Exit;
 use crate::core::paths::InstancePaths;
+use crate::core::trust::{self, Trust};
 use crate::wire::{frame, Request, Response};
 use std::io;
 use std::os::unix::net::UnixStream;
@@ -14,21 +17,62 @@ pub struct CallError {
     pub message: String,
 }
 
-/// Connects to instance `n`; exit 3 with a clear line when it is not running.
+/// Connects to instance `n`; exit 3 with a clear line when it is not
+/// running, when its directories could be another user's, or when the
+/// daemon answering runs as another user (SPEC §2, §9). Nothing is sent
+/// before those checks pass. Connecting is bounded by `SV_TIMEOUT`.
 pub fn connect(n: u8) -> Result<UnixStream, CallError> {
-    let path = InstancePaths::new(n).sock();
-    UnixStream::connect(&path).map_err(|e| CallError {
+    let paths = InstancePaths::new(n);
+    let path = paths.sock();
+    let unreachable = |message: String| CallError {
         exit: Exit::Unreachable,
-        message: match e.kind() {
-            io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
-                format!(
-                    "supervisor {n} is not running (no daemon at {})",
-                    path.display()
-                )
+        message,
+    };
+    let not_running = || {
+        unreachable(format!(
+            "supervisor {n} is not running (no daemon at {})",
+            path.display()
+        ))
+    };
+    let trust = Trust::client();
+    match paths.check(&trust) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(not_running()),
+        Err(e) => return Err(unreachable(format!("supervisor {n}: {e}"))),
+    }
+    let limit = timeout::limit().map_err(|e| CallError {
+        exit: Exit::Usage,
+        message: e,
+    })?;
+    let stream = timeout::connect(&path, limit).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => not_running(),
+        io::ErrorKind::TimedOut => unreachable(format!(
+            "supervisor {n} did not accept the connection within {} at {}; is it stopped (SIGSTOP) or overloaded?",
+            timeout::secs(limit),
+            path.display()
+        )),
+        _ => unreachable(format!("cannot reach supervisor {n} at {}: {e}", path.display())),
+    })?;
+    let cred = trust::peer_cred(&stream).map_err(|e| {
+        unreachable(format!(
+            "cannot tell who runs supervisor {n} at {}: {e}",
+            path.display()
+        ))
+    })?;
+    if !trust.owner_ok(cred.uid) {
+        return Err(unreachable(format!(
+            "refusing supervisor {n} at {}: the daemon (pid {}) runs as {}, not as {}; nothing was sent",
+            path.display(),
+            cred.pid,
+            trust::describe_uid(cred.uid),
+            if trust.me == 0 {
+                "root".to_string()
+            } else {
+                format!("you ({}) or root", trust::describe_uid(trust.me))
             }
-            _ => format!("cannot reach supervisor {n} at {}: {e}", path.display()),
-        },
-    })
+        )));
+    }
+    Ok(stream)
 }
 
 /// Sends `req` on `stream` and reads one response.
@@ -78,5 +122,5 @@ pub fn exchange(stream: &mut UnixStream, n: u8, req: &Request) -> Result<Respons
 /// One request, one response.
 pub fn call(n: u8, req: &Request) -> Result<Response, CallError> {
     let mut stream = connect(n)?;
-    exchange(&mut stream, n, req)
+    timeout::ask(&mut stream, n, req)
 }

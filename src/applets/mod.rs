@@ -12,6 +12,7 @@ pub mod parrot;
 pub mod shell;
 pub mod tail;
 pub mod test_restart;
+pub mod timeout;
 pub mod toy;
 
 use std::ffi::OsString;

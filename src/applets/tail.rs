@@ -55,7 +55,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let first = match client::exchange(&mut conn, n, &req) {
+    let first = match client::ask(&mut conn, n, &req) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };

@@ -870,12 +870,14 @@ impl Daemon {
 }
 
 fn open_lock(paths: &InstancePaths) -> Result<File, SetupError> {
+    use std::os::unix::fs::OpenOptionsExt;
     let path = paths.lock();
     let mut f = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .map_err(|e| SetupError::new(format!("cannot open {}: {e}", path.display())))?;
     match sys::try_lock(&f) {

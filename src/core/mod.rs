@@ -21,6 +21,7 @@ pub mod spec;
 pub mod state_file;
 pub mod supervisor;
 pub mod sys;
+pub mod trust;
 pub mod users;
 
 pub use event_loop::{Daemon, Options, SetupError};

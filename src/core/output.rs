@@ -21,6 +21,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use super::trust::{open_log, LogOpen};
+
 /// Reads per pipe per loop pass before yielding to other work.
 const READS_PER_PASS: usize = 16;
 const CHUNK: usize = 64 * 1024;
@@ -118,14 +120,9 @@ impl LogFile {
             }
         }
         if self.file.is_none() {
-            let opened = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o644)
-                // A FIFO with no reader must not block the daemon in open(2).
-                .custom_flags(libc::O_NONBLOCK)
-                .open(&path)
+            // Never through a symlink another user planted (SPEC §7);
+            // non-blocking, so a FIFO with no reader cannot block open(2).
+            let opened = open_log(&path, LogOpen::Write)
                 .and_then(|mut f| f.seek(SeekFrom::End(0)).map(|end| (f, end)));
             match opened {
                 Ok((f, end)) => {
@@ -219,7 +216,9 @@ impl LogFile {
 }
 
 /// FILE.(n-1) -> FILE.n ... FILE -> FILE.1; with no backups the file is
-/// just emptied.
+/// just emptied, through the same checked open as writing, so never
+/// through a planted symlink. rename(2) and unlink(2) act on the links
+/// themselves, never on what they point to.
 fn rotate(path: &Path, backups: u32) -> io::Result<()> {
     let numbered = |n: u32| {
         let mut p = path.as_os_str().to_owned();
@@ -227,7 +226,7 @@ fn rotate(path: &Path, backups: u32) -> io::Result<()> {
         PathBuf::from(p)
     };
     if backups == 0 {
-        return File::create(path).map(drop);
+        return open_log(path, LogOpen::Write).and_then(|f| f.set_len(0));
     }
     let _ = std::fs::remove_file(numbered(backups));
     for n in (1..backups).rev() {
@@ -247,7 +246,7 @@ fn rotate(path: &Path, backups: u32) -> io::Result<()> {
 /// that does not exist yet has no lines.
 pub fn tail(path: &Path, lines: usize, limit: usize) -> io::Result<Vec<u8>> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut f = match File::open(path) {
+    let mut f = match open_log(path, LogOpen::Read) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
@@ -289,7 +288,7 @@ pub fn open_fifo(path: &Path) -> io::Result<OwnedFd> {
     let f = OpenOptions::new()
         .read(true)
         .write(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
         .open(path)?;
     if !f.metadata()?.file_type().is_fifo() {
         return Err(io::Error::new(
@@ -310,7 +309,12 @@ pub fn open_fifo(path: &Path) -> io::Result<OwnedFd> {
 
 /// Opens the child's end of a FIFO: read-write (see the module doc), blocking.
 pub fn child_end(path: &Path) -> io::Result<OwnedFd> {
-    Ok(OpenOptions::new().read(true).write(true).open(path)?.into())
+    Ok(OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?
+        .into())
 }
 
 /// What draining a pipe found.
@@ -445,6 +449,50 @@ mod tests {
         let mut log = LogFile::new(Some(PathBuf::from("/nonexistent-dir/x.log")), 0, 0);
         log.write(b"hello\n");
         assert!(log.error.is_some());
+    }
+
+    /// A link another uid swapped in at the log path (in a sticky shared
+    /// directory) is neither truncated through at rotation nor written to.
+    #[test]
+    fn rotation_never_truncates_through_a_symlink_swapped_in() {
+        use std::os::unix::fs::PermissionsExt;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return; // needs root to make a link of another uid
+        }
+        let d = tmp("swap");
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let secret = tmp("swap-secret").join("secret");
+        std::fs::write(&secret, "SECRET\n").unwrap();
+        let p = d.join("x.log");
+        for backups in [0, 2] {
+            let mut log = LogFile::new(Some(p.clone()), 10, backups);
+            log.write(b"aaaaaaaa\n");
+            assert!(log.error.is_none(), "{:?}", log.error);
+            // Swapped behind the daemon's back, as nobody.
+            std::fs::remove_file(&p).unwrap();
+            std::os::unix::fs::symlink(&secret, &p).unwrap();
+            std::os::unix::fs::lchown(&p, Some(65534), Some(65534)).unwrap();
+            log.write(b"bbbbbbbb\n");
+            assert_eq!(std::fs::read_to_string(&secret).unwrap(), "SECRET\n");
+            if backups == 0 {
+                // Emptying would go through the link: refused instead.
+                let e = log.error.as_deref().unwrap_or("");
+                assert!(e.contains("refusing to follow this symlink"), "{e}");
+            } else {
+                // The link itself was renamed aside; a new file took its place.
+                assert!(std::fs::symlink_metadata(d.join("x.log.1"))
+                    .unwrap()
+                    .file_type()
+                    .is_symlink());
+                assert_eq!(std::fs::read_to_string(&p).unwrap(), "bbbbbbbb\n");
+            }
+            for entry in std::fs::read_dir(&d).unwrap().flatten() {
+                std::fs::remove_file(entry.path()).unwrap();
+            }
+        }
+        std::fs::remove_dir_all(&d).unwrap();
+        std::fs::remove_dir_all(secret.parent().unwrap()).unwrap();
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Where an instance keeps its files (SPEC §2): `RUNTIME/N/{sock,lock,state,logs/}`.
 
+use super::trust::Trust;
 use std::fs::{self, DirBuilder};
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Highest instance number.
@@ -60,23 +61,37 @@ impl InstancePaths {
         self.dir.join("fifo")
     }
 
-    /// Creates the runtime, instance, logs and fifo directories, mode 0700.
+    /// Creates the runtime, instance, logs and fifo directories, mode 0700,
+    /// and refuses any of them that another uid owns or could write (SPEC
+    /// §2): such a directory is where that user plants symlinks at `lock`,
+    /// `state.tmp` or a log, or swaps the socket. Nothing is chmodded that
+    /// we do not own.
     pub fn create(&self) -> io::Result<()> {
-        for dir in [
-            self.dir.parent().unwrap_or(&self.dir),
-            &self.dir,
-            &self.logs(),
-            &self.fifos(),
-        ] {
-            make_private_dir(dir)?;
+        let trust = Trust::daemon();
+        let runtime = self.dir.parent().unwrap_or(&self.dir);
+        make_private_dir(&trust, runtime, true)?;
+        for dir in [&self.dir, &self.logs(), &self.fifos()] {
+            make_private_dir(&trust, dir, false)?;
         }
         Ok(())
     }
+
+    /// The client's check before it connects: the runtime and instance
+    /// directories must be trusted (see [`Trust::check_dir`]).
+    pub fn check(&self, trust: &Trust) -> io::Result<()> {
+        trust.check_dir(self.dir.parent().unwrap_or(&self.dir))?;
+        trust.check_dir(&self.dir).map(drop)
+    }
 }
 
-fn make_private_dir(dir: &Path) -> io::Result<()> {
-    match DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+/// Makes `dir` (its parents too with `parents`) and checks it. One we own
+/// that others may read is tightened to 0700; one they may write is refused,
+/// since they may have planted something in it already.
+fn make_private_dir(trust: &Trust, dir: &Path, parents: bool) -> io::Result<()> {
+    let made = DirBuilder::new().recursive(parents).mode(0o700).create(dir);
+    match made {
         Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => {
             return Err(io::Error::new(
                 e.kind(),
@@ -84,9 +99,8 @@ fn make_private_dir(dir: &Path) -> io::Result<()> {
             ))
         }
     }
-    // An existing directory keeps its mode from before; tighten it.
-    let meta = fs::metadata(dir)?;
-    if meta.permissions().mode() & 0o077 != 0 {
+    let meta = trust.check_dir(dir)?;
+    if meta.uid() == trust.me && meta.permissions().mode() & 0o077 != 0 {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| {
             io::Error::new(
                 e.kind(),

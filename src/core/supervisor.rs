@@ -287,6 +287,9 @@ impl Supervisor {
         if pid <= 0 {
             return Err(format!("pid {pid} is not a valid process id"));
         }
+        if let Some(why) = super::trust::adopt_refusal(pid) {
+            return Err(why);
+        }
         if let Some(s) = self.by_pid.get(&pid).and_then(|id| self.services.get(id)) {
             return Err(format!("pid {pid} is already supervised as {}", s.name()));
         }

@@ -1,0 +1,210 @@
+//! The client's own timeout (`SV_TIMEOUT`, default 10 s; 0 waits forever):
+//! a daemon that is stopped (SIGSTOP) or stuck must not hang `sv`.
+//!
+//! Connecting is bounded by it. For the answer there are two kinds of
+//! request. Quick ones (`status`, `signal`, `create-service`, ...) must be
+//! answered within it. Waiting ones (`start`, `stop`, `restart`, `close`,
+//! `reload`, ...) legitimately take as long as startsecs or stopwaitsecs
+//! say, which the client does not know: they wait as long as the daemon
+//! runs, and give up once it has been stopped for the whole timeout.
+//! `tail -f` follows forever once its first answer came.
+//!
+//! The bound is kept by a watcher thread that shuts the socket down, so
+//! the blocking exchange in `client` stays as it is.
+
+use super::client::{exchange, CallError};
+use super::Exit;
+use crate::core::trust;
+use crate::wire::{Action, Request, Response};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// Without `SV_TIMEOUT`.
+const DEFAULT: Duration = Duration::from_secs(10);
+/// Where the watcher's reason says what was waited for.
+const WAITING: &str = "(waiting)";
+/// How often the watcher looks.
+const TICK: Duration = Duration::from_millis(50);
+
+/// `SV_TIMEOUT` in seconds (fractions allowed), else 10; `None` for 0.
+pub fn limit() -> Result<Option<Duration>, String> {
+    let Some(raw) = std::env::var_os("SV_TIMEOUT").filter(|v| !v.is_empty()) else {
+        return Ok(Some(DEFAULT));
+    };
+    let text = raw.to_string_lossy();
+    match text.trim().parse::<f64>() {
+        Ok(0.0) => Ok(None),
+        Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Some(Duration::from_secs_f64(s))),
+        _ => Err(format!(
+            "SV_TIMEOUT must be a number of seconds (0 waits forever), not '{text}'"
+        )),
+    }
+}
+
+/// `10 s`, `2.5 s`.
+pub fn secs(limit: Option<Duration>) -> String {
+    match limit {
+        Some(d) => format!("{} s", d.as_secs_f64()),
+        None => "ever".to_string(),
+    }
+}
+
+/// Connects to the socket at `path`, retrying while its backlog is full
+/// (a stopped daemon accepts nobody) until `limit` has passed.
+pub fn connect(path: &Path, limit: Option<Duration>) -> io::Result<UnixStream> {
+    use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, UnixAddr};
+    let addr = UnixAddr::new(path).map_err(io::Error::from)?;
+    let fd: OwnedFd = socket::socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        None,
+    )
+    .map_err(io::Error::from)?;
+    let deadline = limit.map(|l| Instant::now() + l);
+    loop {
+        match socket::connect(fd.as_raw_fd(), &addr) {
+            Ok(()) => break,
+            Err(nix::errno::Errno::EINTR) => {}
+            // A unix socket says EAGAIN when the listener's backlog is full.
+            Err(nix::errno::Errno::EAGAIN) => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the daemon's backlog stayed full",
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // SAFETY: a connected stream socket we own, handed over whole.
+    let stream = unsafe { UnixStream::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(fd)) };
+    stream.set_nonblocking(false)?;
+    Ok(stream)
+}
+
+/// Does the daemon answer `req` only once something is done?
+fn waits(req: &Request) -> bool {
+    match req {
+        Request::Shutdown | Request::Reload => true,
+        Request::Act(Action::Signal(_), _) => false,
+        Request::Act(..) => true,
+        Request::Ping
+        | Request::Info
+        | Request::Create(_)
+        | Request::Adopt(_)
+        | Request::Status(_)
+        | Request::Tail(_) => false,
+    }
+}
+
+/// The command a request stands for, for the message.
+fn label(req: &Request) -> &'static str {
+    match req {
+        Request::Ping => "ping",
+        Request::Info => "info",
+        Request::Shutdown => "close",
+        Request::Create(_) => "create-service",
+        Request::Adopt(_) => "open-service",
+        Request::Act(a, _) => match a {
+            Action::Start => "start",
+            Action::Stop => "stop",
+            Action::Restart => "restart",
+            Action::Suspend => "suspend-service",
+            Action::Resume => "resume-service",
+            Action::Remove => "remove-service",
+            Action::Cancel => "supervisor-cancel",
+            Action::Signal(_) => "signal",
+        },
+        Request::Status(_) => "status",
+        Request::Tail(_) => "tail",
+        Request::Reload => "reload",
+    }
+}
+
+/// [`exchange`] under the timeout: exit 3 with a line that says what it
+/// waited for when the daemon does not answer in time.
+pub fn ask(stream: &mut UnixStream, n: u8, req: &Request) -> Result<Response, CallError> {
+    let limit = limit().map_err(|message| CallError {
+        exit: Exit::Usage,
+        message,
+    })?;
+    let (Some(limit), Ok(watched)) = (limit, stream.try_clone()) else {
+        return exchange(stream, n, req);
+    };
+    let pid = trust::peer_cred(stream).map(|c| c.pid).unwrap_or(0);
+    let waits = waits(req);
+    let (done, done_rx) = mpsc::channel::<()>();
+    // A client that cannot start a thread still gets its answer, unguarded.
+    let Ok(watcher) = std::thread::Builder::new()
+        .name("sv-timeout".into())
+        .spawn(move || watch(watched, pid, limit, waits, done_rx))
+    else {
+        return exchange(stream, n, req);
+    };
+    let result = exchange(stream, n, req);
+    drop(done);
+    let fired = watcher.join().ok().flatten();
+    match (result, fired) {
+        (Ok(resp), _) => Ok(resp),
+        (Err(_), Some(why)) => Err(CallError {
+            exit: Exit::Unreachable,
+            message: format!("supervisor {n} {why}").replace(
+                WAITING,
+                &format!("(waiting for the answer to {})", label(req)),
+            ),
+        }),
+        (Err(e), None) => Err(e),
+    }
+}
+
+/// Waits until `done` hangs up or the bound is passed; then shuts the
+/// socket down, so the blocked exchange returns, and says why.
+fn watch(
+    stream: UnixStream,
+    pid: i32,
+    limit: Duration,
+    waits: bool,
+    done: mpsc::Receiver<()>,
+) -> Option<String> {
+    let begun = Instant::now();
+    let mut stopped_since: Option<Instant> = None;
+    let secs = secs(Some(limit));
+    loop {
+        match done.recv_timeout(TICK.min(limit)) {
+            Err(RecvTimeoutError::Timeout) => {}
+            _ => return None,
+        }
+        let now = Instant::now();
+        let stopped = pid > 0 && matches!(trust::proc_state(pid), Some('T' | 't'));
+        stopped_since = if stopped {
+            stopped_since.or(Some(now))
+        } else {
+            None
+        };
+        let why = if waits {
+            match stopped_since {
+                Some(since) if now - since >= limit => {
+                    format!("has been stopped (SIGSTOP) for {secs} {WAITING}; `kill -CONT {pid}` resumes it")
+                }
+                _ => continue,
+            }
+        } else if now - begun >= limit {
+            if stopped {
+                format!("did not answer within {secs} {WAITING}: it is stopped (SIGSTOP); `kill -CONT {pid}` resumes it")
+            } else {
+                format!("did not answer within {secs} {WAITING}; is it stopped (SIGSTOP) or overloaded?")
+            }
+        } else {
+            continue;
+        };
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        return Some(why);
+    }
+}
