@@ -21,5 +21,6 @@ pub mod state_file;
 pub mod supervisor;
 pub mod sys;
 pub mod users;
+pub mod wait;
 
 pub use event_loop::{Daemon, Options, SetupError};

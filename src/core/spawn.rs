@@ -2,7 +2,9 @@
 //! page tables are copied, and without CLONE_VFORK, so the daemon does not
 //! wait for each child to reach its exec: it can start the next one while
 //! this one loads, on another CPU ([`Command::launch`], then
-//! [`Pending::wait`]).
+//! [`Pending::try_wait`] when the loop sees the report pipe readable, or
+//! [`Pending::wait`]). A child that never reaches its exec (stopped, or
+//! hung in a chdir on a dead NFS server) so delays nobody but its service.
 //!
 //! Everything the child needs (argv, env, paths, ids) is built as C strings
 //! before the clone, and the child makes only raw system calls
@@ -297,6 +299,8 @@ impl Command {
             }
         }
         let (report_r, report_w) = super::sys::pipe()?;
+        // Polled by the loop with everything else (see Pending::try_wait).
+        super::sys::set_nonblocking(&report_r)?;
         // Above the stdio numbers the child is about to fill.
         let report_w = above_stdio(report_w)?;
         // Only root changes identity; a daemon that is not root may only
@@ -361,6 +365,8 @@ impl Command {
         Ok(Pending {
             pid,
             report: report_r,
+            buf: [0; 8],
+            got: 0,
             ctx,
             stack: Some(stack),
             _cmd: Arc::clone(self),
@@ -380,10 +386,17 @@ impl Command {
 }
 
 /// A child started by [`Command::launch`] that may not have exec'd yet.
-/// Dropping it waits for that, since the child may be using its memory.
+/// Its report pipe is non-blocking: the daemon polls it with everything
+/// else and calls [`Pending::try_wait`] when it is readable. Dropping an
+/// unsettled Pending waits for the pipe to end, since the child may still
+/// be using its memory; a daemon on its way out leaks it instead
+/// (`std::mem::forget`), which is always safe.
 pub struct Pending {
     pid: i32,
     report: OwnedFd,
+    /// What the child wrote so far: its errno, 4 bytes, if it failed.
+    buf: [u8; 8],
+    got: usize,
     /// The child's context (from Box::into_raw), freed once it is done
     /// with it; null after that.
     ctx: *mut ChildCtx,
@@ -400,52 +413,100 @@ impl Pending {
         self.pid
     }
 
+    /// The read end of the report pipe, to poll: readable once the child
+    /// has exec'd (end of file) or failed (its errno, then end of file).
+    pub fn report_fd(&self) -> RawFd {
+        self.report.as_raw_fd()
+    }
+
+    /// Its start time in clock ticks since boot (0 when /proc cannot say).
+    pub fn start_time(&self) -> u64 {
+        self.start_time
+            .unwrap_or_else(|| super::sys::start_time(self.pid).unwrap_or(0))
+    }
+
+    /// SIGKILL for a child that takes too long to reach its exec. Its
+    /// memory stays lent to it until the report pipe ends.
+    pub fn kill(&self) {
+        // SAFETY: a plain kill(2) of our own child, not yet reaped (a
+        // Pending is dropped before or when its pid is reaped).
+        unsafe { libc::kill(self.pid, libc::SIGKILL) };
+    }
+
     /// Waits until the child has exec'd (Ok) or failed to (its reason).
     pub fn wait(mut self) -> io::Result<Child> {
-        match self.settle() {
-            None => Ok(Child {
+        loop {
+            if let Some(done) = self.try_wait() {
+                return done;
+            }
+            let mut pfd = libc::pollfd {
+                fd: self.report.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd; EINTR just loops.
+            unsafe { libc::poll(&mut pfd, 1, -1) };
+        }
+    }
+
+    /// Without blocking: None while the report pipe is open (the child has
+    /// neither exec'd nor exited), else Ok once it has exec'd, or the
+    /// reason it could not. Call again after None when the pipe is readable.
+    pub fn try_wait(&mut self) -> Option<io::Result<Child>> {
+        match self.settle()? {
+            None => Some(Ok(Child {
                 pid: self.pid,
                 stdout: self.stdout.take(),
                 stderr: self.stderr.take(),
                 // It did exec: a /proc that cannot be read must not turn
                 // that into a failure (0 then, as "unknown").
-                start_time: self
-                    .start_time
-                    .unwrap_or_else(|| super::sys::start_time(self.pid).unwrap_or(0)),
-            }),
+                start_time: self.start_time(),
+            })),
             Some(errno) => {
-                // The child exits 127 at once; reap it here so the SIGCHLD
-                // handler never sees a pid it does not know.
+                // The child exits 127 at once (its descriptors are closed,
+                // so it is past its last instruction on our memory); reap
+                // it if it is a zombie already, else the SIGCHLD handler
+                // will and ignore it: its pid is nobody's.
                 let mut status = 0;
-                // SAFETY: waiting for our own child.
-                unsafe { libc::waitpid(self.pid, &mut status, 0) };
-                Err(io::Error::from_raw_os_error(errno))
+                // SAFETY: waiting for our own child, without blocking.
+                unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) };
+                Some(Err(io::Error::from_raw_os_error(errno)))
             }
         }
     }
 
-    /// Reads the report pipe to its end: None once exec closed it, else
-    /// the child's errno. The child is then done with our memory.
-    fn settle(&mut self) -> Option<i32> {
-        // The child writes 4 bytes at most, then exits.
-        let mut buf = [0u8; 8];
-        let mut got = 0;
-        while got < buf.len() {
-            // SAFETY: reading into a local buffer from a pipe we own.
+    /// Reads the report pipe as far as it goes. None while it is open;
+    /// Some(None) once exec closed it, Some(Some(errno)) if the child
+    /// failed. Once it ended the child is done with our memory, freed here.
+    fn settle(&mut self) -> Option<Option<i32>> {
+        loop {
+            // SAFETY: reading into our own buffer from a pipe we own.
             let n = unsafe {
                 libc::read(
                     self.report.as_raw_fd(),
-                    buf[got..].as_mut_ptr().cast(),
-                    buf.len() - got,
+                    self.buf[self.got..].as_mut_ptr().cast(),
+                    self.buf.len() - self.got,
                 )
             };
-            if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            if n <= 0 {
+            if n > 0 {
+                self.got += n as usize;
+                if self.got < self.buf.len() {
+                    continue;
+                }
+                // More than the child ever writes: cannot happen; treat
+                // it as the end so the buffer cannot overflow.
                 break;
             }
-            got += n as usize;
+            if n == 0 {
+                break;
+            }
+            match io::Error::last_os_error().kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => return None,
+                // Any other error: the pipe is unusable; settle as if it
+                // ended (never happens on a pipe we own).
+                _ => break,
+            }
         }
         if !self.ctx.is_null() {
             // SAFETY: made by Box::into_raw in launch, freed only here, and
@@ -454,19 +515,39 @@ impl Pending {
             self.ctx = std::ptr::null_mut();
         }
         if let Some(stack) = self.stack.take() {
-            STACKS.with(|s| s.borrow_mut().push(stack));
+            STACKS.with(|s| {
+                let mut s = s.borrow_mut();
+                // A burst of launches in flight together must not keep its
+                // stacks for ever.
+                if s.len() < KEPT_STACKS {
+                    s.push(stack);
+                }
+            });
         }
-        (got >= 4).then(|| i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]))
+        let buf = self.buf;
+        Some((self.got >= 4).then(|| i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]])))
     }
 }
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        if !self.ctx.is_null() {
-            self.settle();
+        while !self.ctx.is_null() {
+            if self.settle().is_some() {
+                break;
+            }
+            let mut pfd = libc::pollfd {
+                fd: self.report.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd; EINTR just loops.
+            unsafe { libc::poll(&mut pfd, 1, -1) };
         }
     }
 }
+
+/// Child stacks kept for reuse, at most.
+const KEPT_STACKS: usize = 64;
 
 /// A close-on-exec copy of `fd` numbered 3 or above.
 fn dup_above_stdio(fd: RawFd) -> io::Result<OwnedFd> {
