@@ -93,6 +93,27 @@ fn run_within(sv: &Sv, args: &[&str], secs: u64) -> Option<(i32, String)> {
     }
 }
 
+/// When the test fails, SIGKILLs the daemon it started and the children
+/// the daemon has then (pids this test records at that moment), so that
+/// closing it cannot hang, as it does on a daemon that lost an exit.
+/// Declare it after the `Sv`, so it drops first.
+struct KillOnPanic(i32);
+
+impl Drop for KillOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for pid in children(self.0) {
+                kill(pid, libc::SIGKILL);
+            }
+            kill(self.0, libc::SIGKILL);
+        }
+    }
+}
+
+fn guard(sv: &Sv) -> KillOnPanic {
+    KillOnPanic(sv.child.as_ref().expect("a daemon of ours").id() as i32)
+}
+
 /// The `last_exit` of a service, from `service-status --json`.
 fn last_exit(sv: &Sv, name: &str) -> String {
     let text = sv.sv(&["service-status", name, "--json"]).stdout;
@@ -125,9 +146,10 @@ fn a_child_hung_before_exec_delays_only_its_own_service() {
     let mut cmd = sv.config_daemon(&conf);
     cmd.env("SV_EXEC_TIMEOUT_MS", "3000");
     sv.launch(cmd);
+    let _guard = guard(&sv);
     sv.wait_state("other", "RUNNING", 10);
     let n = sv.instance.to_string();
-    let mut start = sv
+    let start = sv
         .command()
         .args(["start", "stuck", "-i", &n])
         .stdout(Stdio::piped())
@@ -193,6 +215,7 @@ fn a_death_by_real_time_signal_is_seen() {
                 [program:once]\ncommand=/bin/sleep 1000\nstartsecs=0\nautorestart=false\n";
     let cmd = sv.config_daemon(conf);
     sv.launch(cmd);
+    let _guard = guard(&sv);
     sv.wait_state("rt", "RUNNING", 10);
     sv.wait_state("once", "RUNNING", 10);
 
@@ -244,6 +267,7 @@ fn stopsignal_may_be_a_real_time_signal() {
     assert_eq!(check.code, 0, "{check:?}");
     let cmd = sv.config_daemon(conf);
     sv.launch(cmd);
+    let _guard = guard(&sv);
     sv.wait_state("rt", "RUNNING", 10);
     let stop = run_within(&sv, &["stop", "rt"], 10).expect("stop did not return");
     assert_eq!(stop.0, 0, "{stop:?}");

@@ -351,7 +351,7 @@ impl Daemon {
                         PipeState::Open => {}
                     },
                     Token::Pidfd(id) => self.sup.apply(id, Event::Exited(ExitKind::Unknown), now),
-                    Token::Exec(pid) => self.sup.exec_report(pid, now),
+                    Token::Exec(pid) => self.sup.exec_report(pid, false, now),
                 }
             }
             if !closed_pipes.is_empty() {
@@ -471,7 +471,7 @@ impl Daemon {
             };
             if let Event::Exited(_) = ev {
                 // Its report pipe has ended: settle its exec first.
-                self.sup.exec_report(pid, now);
+                self.sup.exec_report(pid, true, now);
             }
             self.sup.child_event(pid, ev, now);
         }

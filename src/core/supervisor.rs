@@ -557,7 +557,7 @@ impl Supervisor {
     /// the loop (see `launching`).
     fn run_deferred(&mut self, now: Instant) {
         self.batch += 1;
-        let until = Instant::now() + launching::SPAWN_WAIT;
+        let mut until = Instant::now() + launching::SPAWN_WAIT;
         while !self.deferred.is_empty() {
             let mut ids = std::mem::take(&mut self.deferred);
             let mut seen = std::collections::HashSet::new();
@@ -580,10 +580,10 @@ impl Supervisor {
                     Err(ev) => self.apply(id, ev, now),
                 }
                 if flight.len() >= LAUNCH_WINDOW {
-                    self.settle_flight(&mut flight, LAUNCH_WINDOW - 1, until, now);
+                    self.settle_flight(&mut flight, LAUNCH_WINDOW - 1, &mut until, now);
                 }
             }
-            self.settle_flight(&mut flight, 0, until, now);
+            self.settle_flight(&mut flight, 0, &mut until, now);
         }
         self.batch -= 1;
     }

@@ -2,10 +2,10 @@
 //! them (SPEC §6: nothing blocks the loop).
 //!
 //! A batch of spawns still waits for its children's exec, [`super::LAUNCH_WINDOW`]
-//! in flight at a time, but only for [`SPAWN_WAIT`] in all: a healthy exec
-//! takes well under a millisecond, so `start` and `create-service` answer
-//! with the outcome of the exec, as before. A child that has not reported
-//! by then (stopped before its exec, or hung in a chdir or execve on a dead
+//! in flight at a time, but never [`SPAWN_WAIT`] without one of them
+//! reporting: a healthy exec takes well under a millisecond, so `start` and
+//! `create-service` answer with the outcome of the exec, as before. A child
+//! that has not reported when that time is up (stopped before its exec, or hung in a chdir or execve on a dead
 //! NFS or FUSE mount) is handed to the loop: its service is told
 //! `Spawned(pid)` (STARTING, with its pid, so stop, status and the rest
 //! treat it as the process it is), its report pipe becomes one more poll
@@ -27,8 +27,9 @@ use std::io;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-/// How long a batch of spawns waits, in all, for its children's exec
-/// before handing the slow ones to the loop.
+/// How long a batch of spawns waits for the next of its children's exec
+/// before handing the oldest to the loop: a batch of children that all
+/// hang costs the loop this much once, not once each.
 pub(super) const SPAWN_WAIT: Duration = Duration::from_millis(20);
 
 /// How long a child may take to reach its exec before it is killed: far
@@ -112,7 +113,7 @@ impl Supervisor {
     /// A report pipe is readable, or its child `pid` was reaped (then the
     /// pipe has ended: a dying process closes its descriptors before it
     /// becomes a zombie): settle the launch if it is over.
-    pub fn exec_report(&mut self, pid: i32, now: Instant) {
+    pub fn exec_report(&mut self, pid: i32, reaped: bool, now: Instant) {
         let Some(i) = self.launching.0.iter().position(|l| l.pending.pid() == pid) else {
             return;
         };
@@ -133,8 +134,10 @@ impl Supervisor {
         }
         match result {
             Ok(_) => {
-                if let Some(svc) = self.services.get(&l.id) {
-                    let msg = format!("{}: pid {pid} reached its exec", svc.spec.name);
+                // Reaped: it may as well have died before its exec; the
+                // exit says what it needs to.
+                if let Some(svc) = self.services.get(&l.id).filter(|_| !reaped) {
+                    let msg = format!("{}: pid {pid} exec'd", svc.spec.name);
                     self.log.info(&msg);
                 }
             }
@@ -173,14 +176,15 @@ impl Supervisor {
         }
     }
 
-    /// Waits (for what is left of `until`) until at most `keep` launches
-    /// of a batch are in flight, feeding each outcome to its service. What
-    /// has not reported by `until` goes to the loop.
+    /// Waits until at most `keep` launches of a batch are in flight,
+    /// feeding each outcome to its service. `until` is when the batch gives
+    /// up waiting: each exec seen moves it on by [`SPAWN_WAIT`]; once it has
+    /// passed, the oldest launches go to the loop instead.
     pub(super) fn settle_flight(
         &mut self,
         flight: &mut Flight,
         keep: usize,
-        until: Instant,
+        until: &mut Instant,
         now: Instant,
     ) {
         while flight.len() > keep {
@@ -218,7 +222,9 @@ impl Supervisor {
                     }
                 }
             }
-            if !progress && Instant::now() >= until {
+            if progress {
+                *until = Instant::now() + SPAWN_WAIT;
+            } else if Instant::now() >= *until {
                 // Out of time: the oldest (all of them, at the end of the
                 // batch) wait in the loop instead.
                 let excess = flight.len() - keep;
