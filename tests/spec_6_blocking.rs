@@ -199,6 +199,29 @@ fn a_child_hung_before_exec_delays_only_its_own_service() {
         began.elapsed().as_millis()
     );
     assert_eq!(sv.state("other").map(|s| s.0).as_deref(), Some("RUNNING"));
+
+    // A stop while the child hangs: its stop signal ends it.
+    let start = sv
+        .command()
+        .args(["start", "stuck", "-i", &n])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sv start");
+    assert!(wait_until(3, || sv
+        .state("stuck")
+        .is_some_and(|(s, _)| s == "STARTING")));
+    let t = Instant::now();
+    let stop = run_within(&sv, &["stop", "stuck"], 5).expect("stop did not return");
+    assert_eq!(stop.0, 0, "{stop:?}");
+    eprintln!("a hung child stopped in {} ms", t.elapsed().as_millis());
+    sv.wait_state("stuck", "STOPPED", 5);
+    let out = start.wait_with_output().expect("sv start");
+    assert!(
+        !out.status.success(),
+        "start of a stopped service succeeded"
+    );
+
     let closed = run_within(&sv, &["close"], 10).expect("close did not return");
     assert_eq!(closed.0, 0, "{closed:?}");
     drop(fuse);
