@@ -246,6 +246,7 @@ fn a_death_by_real_time_signal_is_seen() {
     let first = sv.pid("rt").expect("rt has a pid");
     // 37: RTMIN+3 as kill -l and the shell number it.
     kill(first, 37);
+    let killed = Instant::now();
     let mut now = None;
     let seen = wait_until(5, || {
         now = sv.pid("rt");
@@ -253,6 +254,10 @@ fn a_death_by_real_time_signal_is_seen() {
     });
     assert!(seen, "rt was never restarted; status {:?}", sv.state("rt"));
     assert_eq!(last_exit(&sv, "rt"), "killed by SIGRTMIN+3");
+    eprintln!(
+        "restart seen {} ms after kill -s RTMIN+3",
+        killed.elapsed().as_millis()
+    );
 
     // sv signal RTMIN+2 NAME
     let second = now.unwrap();
@@ -271,12 +276,17 @@ fn a_death_by_real_time_signal_is_seen() {
     assert!(detail.contains("killed by SIGRTMIN+1"), "{detail}");
 
     // stop, remove-service and close all return.
+    let t = Instant::now();
     let stop = run_within(&sv, &["stop", "rt"], 10).expect("stop did not return");
     assert_eq!(stop.0, 0, "{stop:?}");
     let rm = run_within(&sv, &["remove-service", "once"], 10).expect("remove did not return");
     assert_eq!(rm.0, 0, "{rm:?}");
     let closed = run_within(&sv, &["close"], 10).expect("close did not return");
     assert_eq!(closed.0, 0, "{closed:?}");
+    eprintln!(
+        "stop, remove-service and close returned in {} ms together",
+        t.elapsed().as_millis()
+    );
 }
 
 /// `stopsignal=RTMIN+1` is a valid setting (`sv check` says so), and a
