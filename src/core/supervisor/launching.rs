@@ -59,6 +59,8 @@ struct Launch {
     deadline: Instant,
     /// Killed at its deadline; its service was told already.
     expired: bool,
+    /// Its pid was reaped (and may be reused): never signal it again.
+    reaped: bool,
 }
 
 /// Launches handed to the loop, until their report pipe ends.
@@ -118,6 +120,10 @@ impl Supervisor {
             return;
         };
         let Some(result) = self.launching.0[i].pending.try_wait() else {
+            // Reaped with its pipe still open: cannot happen (an exiting
+            // process closes its descriptors first), but its pid must not
+            // be signalled once it is free for reuse.
+            self.launching.0[i].reaped |= reaped;
             return;
         };
         let l = self.launching.0.swap_remove(i);
@@ -153,7 +159,9 @@ impl Supervisor {
         let mut failed = Vec::new();
         for l in self.launching.0.iter_mut() {
             if !l.expired && l.deadline <= now {
-                l.pending.kill();
+                if !l.reaped {
+                    l.pending.kill();
+                }
                 l.expired = true;
                 failed.push((l.id, l.pending.pid()));
             }
@@ -248,6 +256,7 @@ impl Supervisor {
                 cached,
                 deadline: now,
                 expired: true,
+                reaped: false,
             });
             return;
         };
@@ -265,6 +274,7 @@ impl Supervisor {
             cached,
             deadline: Instant::now() + exec_timeout(),
             expired: false,
+            reaped: false,
         });
         self.apply(id, Event::Spawned(pid), now);
     }
