@@ -28,7 +28,6 @@ const COALESCE: std::time::Duration = std::time::Duration::from_micros(100);
 const DESCRIBE_MAX: usize = 512;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -105,6 +104,8 @@ enum Token {
     /// handlers earlier in the same pass may have dropped pipes before it.
     Pipe(usize, u64, usize),
     Pidfd(u64),
+    /// The report pipe of a child not yet known to have exec'd, by pid.
+    Exec(i32),
 }
 
 impl Daemon {
@@ -307,6 +308,9 @@ impl Daemon {
                     add(fd.as_raw_fd(), libc::POLLIN, Token::Pidfd(s.id));
                 }
             }
+            for (fd, pid) in self.sup.exec_reports() {
+                add(fd, libc::POLLIN, Token::Exec(pid));
+            }
 
             // ---- poll ----
             let hot_left = self.hot_until.map(|t| t.saturating_duration_since(now));
@@ -372,6 +376,7 @@ impl Daemon {
                         PipeState::Open => {}
                     },
                     Token::Pidfd(id) => self.sup.apply(id, Event::Exited(ExitKind::Unknown), now),
+                    Token::Exec(pid) => self.sup.exec_report(pid, false, now),
                 }
             }
             if !closed_pipes.is_empty() {
@@ -476,29 +481,26 @@ impl Daemon {
     /// Reaps every child that changed state. signalfd merges SIGCHLDs, so
     /// one signal can stand for many children: loop until none is left.
     fn reap(&mut self, now: Instant) {
-        let flags = WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED | WaitPidFlag::WCONTINUED;
         // Restarts wait until the loop is done: a child that dies at once
         // would otherwise keep this loop (and the daemon) busy for ever.
         self.sup.begin_batch();
-        self.reap_all(flags, now);
+        self.reap_all(now);
         self.sup.end_batch(now);
     }
 
-    fn reap_all(&mut self, flags: WaitPidFlag, now: Instant) {
+    /// waitpid(2) itself, not nix's: nix has no way to say "killed by a
+    /// real-time signal" and fails such a status after reaping it, which
+    /// lost the exit for good (see `wait`).
+    fn reap_all(&mut self, now: Instant) {
         loop {
-            let (pid, ev) = match waitpid(None, Some(flags)) {
-                Ok(WaitStatus::Exited(pid, code)) => (pid, Event::Exited(ExitKind::Code(code))),
-                Ok(WaitStatus::Signaled(pid, sig, _)) => {
-                    (pid, Event::Exited(ExitKind::Signal(sig as i32)))
-                }
-                Ok(WaitStatus::Stopped(pid, _)) => (pid, Event::Suspended),
-                Ok(WaitStatus::Continued(pid)) => (pid, Event::Continued),
-                Ok(WaitStatus::StillAlive) => return,
-                Ok(_) => continue,
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(_) => return, // ECHILD: no children left
+            let Some((pid, ev)) = super::wait::wait_any() else {
+                return;
             };
-            self.sup.child_event(pid.as_raw(), ev, now);
+            if let Event::Exited(_) = ev {
+                // Its report pipe has ended: settle its exec first.
+                self.sup.exec_report(pid, true, now);
+            }
+            self.sup.child_event(pid, ev, now);
         }
     }
 

@@ -23,5 +23,6 @@ pub mod supervisor;
 pub mod sys;
 pub mod trust;
 pub mod users;
+pub mod wait;
 
 pub use event_loop::{Daemon, Options, SetupError};

@@ -86,13 +86,27 @@ impl ExitKind {
     }
 }
 
-/// `SIGKILL` for 9, or `signal 77` for a number with no name.
+/// `SIGKILL` for 9, `SIGRTMIN+3` for 37, or `signal 77` for a number with
+/// no name.
 pub fn signal_name(sig: i32) -> String {
     match nix::sys::signal::Signal::try_from(sig) {
         Ok(s) => s.as_str().to_string(),
-        Err(_) => format!("signal {sig}"),
+        Err(_) => match sig {
+            RTMIN => "SIGRTMIN".to_string(),
+            RTMAX => "SIGRTMAX".to_string(),
+            // Numbered as kill -l and bash do: from the nearer end.
+            n if (RTMIN + 1..=RTMIN + 15).contains(&n) => format!("SIGRTMIN+{}", n - RTMIN),
+            n if (RTMAX - 14..RTMAX).contains(&n) => format!("SIGRTMAX-{}", RTMAX - n),
+            n => format!("signal {n}"),
+        },
     }
 }
+
+/// The first and last real-time signals as users number them (`kill -l`,
+/// glibc's SIGRTMIN): the kernel's 32 and 33 are kept by the C library.
+/// Fixed, not libc::SIGRTMIN(): the static musl build would say 35.
+pub const RTMIN: i32 = 34;
+pub const RTMAX: i32 = 64;
 
 /// When an exit leads to a restart.
 #[derive(Debug, Clone, PartialEq, Eq)]

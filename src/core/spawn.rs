@@ -2,7 +2,9 @@
 //! page tables are copied, and without CLONE_VFORK, so the daemon does not
 //! wait for each child to reach its exec: it can start the next one while
 //! this one loads, on another CPU ([`Command::launch`], then
-//! [`Pending::wait`]).
+//! [`Pending::try_wait`] when the loop sees the report pipe readable, or
+//! [`Pending::wait`]). A child that never reaches its exec (stopped, or
+//! hung in a chdir on a dead NFS server) so delays nobody but its service.
 //!
 //! Everything the child needs (argv, env, paths, ids) is built as C strings
 //! before the clone, and the child makes only raw system calls
@@ -21,6 +23,9 @@
 //! resetting, the descriptor limit to restore) is prepared once.
 
 mod child;
+mod pending;
+
+pub use pending::Pending;
 
 use child::{ChildCtx, KernelSigaction};
 use std::cell::RefCell;
@@ -297,6 +302,8 @@ impl Command {
             }
         }
         let (report_r, report_w) = super::sys::pipe()?;
+        // Polled by the loop with everything else (see Pending::try_wait).
+        super::sys::set_nonblocking(&report_r)?;
         // Above the stdio numbers the child is about to fill.
         let report_w = above_stdio(report_w)?;
         // Only root changes identity; a daemon that is not root may only
@@ -361,6 +368,8 @@ impl Command {
         Ok(Pending {
             pid,
             report: report_r,
+            buf: [0; 8],
+            got: 0,
             ctx,
             stack: Some(stack),
             _cmd: Arc::clone(self),
@@ -376,95 +385,6 @@ impl Command {
     /// child has exec'd (or failed to).
     pub fn spawn(self: &Arc<Self>, wiring: Wiring) -> io::Result<Child> {
         self.launch(wiring)?.wait()
-    }
-}
-
-/// A child started by [`Command::launch`] that may not have exec'd yet.
-/// Dropping it waits for that, since the child may be using its memory.
-pub struct Pending {
-    pid: i32,
-    report: OwnedFd,
-    /// The child's context (from Box::into_raw), freed once it is done
-    /// with it; null after that.
-    ctx: *mut ChildCtx,
-    stack: Option<Vec<u8>>,
-    _cmd: Arc<Command>,
-    stdout: Option<OwnedFd>,
-    stderr: Option<OwnedFd>,
-    start_time: Option<u64>,
-    _hold: (Option<OwnedFd>, Option<OwnedFd>, Vec<OwnedFd>, Vec<OwnedFd>),
-}
-
-impl Pending {
-    pub fn pid(&self) -> i32 {
-        self.pid
-    }
-
-    /// Waits until the child has exec'd (Ok) or failed to (its reason).
-    pub fn wait(mut self) -> io::Result<Child> {
-        match self.settle() {
-            None => Ok(Child {
-                pid: self.pid,
-                stdout: self.stdout.take(),
-                stderr: self.stderr.take(),
-                // It did exec: a /proc that cannot be read must not turn
-                // that into a failure (0 then, as "unknown").
-                start_time: self
-                    .start_time
-                    .unwrap_or_else(|| super::sys::start_time(self.pid).unwrap_or(0)),
-            }),
-            Some(errno) => {
-                // The child exits 127 at once; reap it here so the SIGCHLD
-                // handler never sees a pid it does not know.
-                let mut status = 0;
-                // SAFETY: waiting for our own child.
-                unsafe { libc::waitpid(self.pid, &mut status, 0) };
-                Err(io::Error::from_raw_os_error(errno))
-            }
-        }
-    }
-
-    /// Reads the report pipe to its end: None once exec closed it, else
-    /// the child's errno. The child is then done with our memory.
-    fn settle(&mut self) -> Option<i32> {
-        // The child writes 4 bytes at most, then exits.
-        let mut buf = [0u8; 8];
-        let mut got = 0;
-        while got < buf.len() {
-            // SAFETY: reading into a local buffer from a pipe we own.
-            let n = unsafe {
-                libc::read(
-                    self.report.as_raw_fd(),
-                    buf[got..].as_mut_ptr().cast(),
-                    buf.len() - got,
-                )
-            };
-            if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            if n <= 0 {
-                break;
-            }
-            got += n as usize;
-        }
-        if !self.ctx.is_null() {
-            // SAFETY: made by Box::into_raw in launch, freed only here, and
-            // the child no longer uses it (the report pipe has ended).
-            drop(unsafe { Box::from_raw(self.ctx) });
-            self.ctx = std::ptr::null_mut();
-        }
-        if let Some(stack) = self.stack.take() {
-            STACKS.with(|s| s.borrow_mut().push(stack));
-        }
-        (got >= 4).then(|| i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]))
-    }
-}
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        if !self.ctx.is_null() {
-            self.settle();
-        }
     }
 }
 

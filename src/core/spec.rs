@@ -209,9 +209,33 @@ pub fn parse_signal(v: &str) -> Result<i32, String> {
     } else {
         format!("SIG{upper}")
     };
+    if let Some(rt) = name.strip_prefix("SIGRT") {
+        return parse_realtime(rt).ok_or_else(|| {
+            format!("'{v}' is not a real-time signal (RTMIN, RTMIN+1 .. RTMAX-1, RTMAX)")
+        });
+    }
     name.parse::<nix::sys::signal::Signal>()
         .map(|s| s as i32)
         .map_err(|_| format!("'{v}' is not a signal name or number"))
+}
+
+/// `MIN`, `MIN+3`, `MAX-2`, `MAX` (after `SIGRT`): SIGRTMIN is 34, as
+/// `kill -l` numbers it (see `service::RTMIN`).
+fn parse_realtime(rt: &str) -> Option<i32> {
+    use super::service::{RTMAX, RTMIN};
+    let offset = |n: &str| n.trim().parse::<i32>().ok().filter(|n| *n >= 0);
+    let sig = if let Some(n) = rt.strip_prefix("MIN+") {
+        RTMIN.checked_add(offset(n)?)?
+    } else if let Some(n) = rt.strip_prefix("MAX-") {
+        RTMAX.checked_sub(offset(n)?)?
+    } else {
+        match rt {
+            "MIN" => RTMIN,
+            "MAX" => RTMAX,
+            _ => return None,
+        }
+    };
+    (RTMIN..=RTMAX).contains(&sig).then_some(sig)
 }
 
 /// `AUTO`, `NONE`, `/dev/null`, `/dev/stdout`, a path...
@@ -402,6 +426,39 @@ mod tests {
         assert!(parse_env("NOEQUALS").is_err());
         assert!(parse_env("A=1,B").is_err());
         assert!(parse_env("A=\"open").is_err());
+    }
+
+    #[test]
+    fn real_time_signals_by_name_and_back() {
+        use crate::core::service::signal_name;
+        for (name, n) in [
+            ("RTMIN", 34),
+            ("SIGRTMIN+3", 37),
+            ("rtmin+1", 35),
+            ("RTMAX-1", 63),
+            ("SIGRTMAX", 64),
+            ("RTMIN+30", 64),
+        ] {
+            assert_eq!(parse_signal(name), Ok(n), "{name}");
+        }
+        for bad in [
+            "RTMIN+31",
+            "RTMAX-31",
+            "RTMIN-1",
+            "RTMIN+",
+            "RTFOO",
+            "RTMIN+99999999999",
+        ] {
+            assert!(parse_signal(bad).is_err(), "{bad}");
+        }
+        assert_eq!(signal_name(37), "SIGRTMIN+3");
+        assert_eq!(signal_name(34), "SIGRTMIN");
+        assert_eq!(signal_name(50), "SIGRTMAX-14");
+        assert_eq!(signal_name(64), "SIGRTMAX");
+        assert_eq!(signal_name(32), "signal 32");
+        for n in 34..=64 {
+            assert_eq!(parse_signal(&signal_name(n)), Ok(n));
+        }
     }
 
     #[test]

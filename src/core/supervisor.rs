@@ -62,6 +62,7 @@ pub struct OutPipe {
 }
 
 mod actions;
+mod launching;
 mod persist;
 mod reload;
 use actions::{Plan, Waiter};
@@ -100,6 +101,8 @@ pub struct Supervisor {
     pub marker: String,
     /// Why the state file could not be written last time, until it can.
     pub persist_error: Option<String>,
+    /// Children the loop waits for to reach their exec.
+    launching: launching::Launches,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -143,6 +146,7 @@ impl Supervisor {
             deferred: Vec::new(),
             spawned: false,
             shutdown: None,
+            launching: Default::default(),
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -437,38 +441,6 @@ impl Supervisor {
             .map_err(|e| self.spawn_failed(id, &e))
     }
 
-    /// Waits for a launched child's exec: its outcome as an event. A built
-    /// command whose program is no longer where it was found (ENOENT,
-    /// ENOTDIR: moved to another directory of PATH) is built again and
-    /// tried once more before the spawn counts as failed.
-    fn finish_spawn(&mut self, id: Id, pending: spawn::Pending, cached: bool) -> Event {
-        match pending.wait() {
-            Ok(child) => {
-                self.spawned = true;
-                self.by_pid.insert(child.pid, id);
-                if let Some(svc) = self.services.get_mut(&id) {
-                    svc.start_time = child.start_time;
-                    let msg = format!("{}: spawned pid {}", svc.spec.name, child.pid);
-                    self.log.info(&msg);
-                }
-                Event::Spawned(child.pid)
-            }
-            Err(e) => {
-                if let Some(svc) = self.services.get_mut(&id) {
-                    svc.cmd = None;
-                }
-                let moved = matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR));
-                if cached && moved {
-                    return match self.launch(id) {
-                        Ok((pending, _)) => self.finish_spawn(id, pending, false),
-                        Err(ev) => ev,
-                    };
-                }
-                self.spawn_failed(id, &e)
-            }
-        }
-    }
-
     /// The strings of a service's command: its argv, what it adds to the
     /// daemon's environment, its working directory.
     fn build_command(
@@ -598,16 +570,17 @@ impl Supervisor {
     }
 
     /// Launches the spawns a batch put off, [`LAUNCH_WINDOW`] in flight at
-    /// a time, and feeds each outcome to its service as it is known (in
-    /// launch order, but for launches that fail before making a process).
+    /// a time, and feeds each outcome to its service as it is known; a
+    /// child that has not reached its exec within the batch's time goes to
+    /// the loop (see `launching`).
     fn run_deferred(&mut self, now: Instant) {
         self.batch += 1;
+        let mut until = Instant::now() + launching::SPAWN_WAIT;
         while !self.deferred.is_empty() {
             let mut ids = std::mem::take(&mut self.deferred);
             let mut seen = std::collections::HashSet::new();
             ids.retain(|id| seen.insert(*id));
-            let mut flight: std::collections::VecDeque<(Id, spawn::Pending, bool)> =
-                Default::default();
+            let mut flight = launching::Flight::default();
             for id in ids {
                 // Still waiting for its new process: wanted up, with no
                 // timer of its own and not stopped meanwhile?
@@ -625,22 +598,17 @@ impl Supervisor {
                     Err(ev) => self.apply(id, ev, now),
                 }
                 if flight.len() >= LAUNCH_WINDOW {
-                    if let Some((id, p, cached)) = flight.pop_front() {
-                        let ev = self.finish_spawn(id, p, cached);
-                        self.apply(id, ev, now);
-                    }
+                    self.settle_flight(&mut flight, LAUNCH_WINDOW - 1, &mut until, now);
                 }
             }
-            while let Some((id, p, cached)) = flight.pop_front() {
-                let ev = self.finish_spawn(id, p, cached);
-                self.apply(id, ev, now);
-            }
+            self.settle_flight(&mut flight, 0, &mut until, now);
         }
         self.batch -= 1;
     }
 
     /// Runs every due timer, and settles groups that have emptied.
     pub fn run_timers(&mut self, now: Instant) {
+        self.expire_launches(now);
         let gone: Vec<Id> = self
             .lingering
             .iter()
@@ -800,6 +768,9 @@ impl Supervisor {
     /// The time left until the next deadline, for poll's timeout.
     pub fn timeout(&self, now: Instant) -> Option<Duration> {
         self.next_deadline()
+            .into_iter()
+            .chain(self.next_exec_deadline())
+            .min()
             .map(|d| d.saturating_duration_since(now))
     }
 }

@@ -408,6 +408,8 @@ impl Supervisor {
                     }
                     return;
                 }
+                // Its exec is not confirmed yet: the answer waits for it.
+                Phase::Starting if self.exec_pending(item.id) => return,
                 Phase::Starting => {
                     let o = match state {
                         State::Starting | State::Backoff | State::Pending => return,
