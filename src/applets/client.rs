@@ -76,7 +76,11 @@ pub fn connect(n: u8) -> Result<UnixStream, CallError> {
 }
 
 /// Sends `req` on `stream` and reads one response.
-pub fn exchange(stream: &mut UnixStream, n: u8, req: &Request) -> Result<Response, CallError> {
+pub fn exchange<S: io::Read + io::Write>(
+    stream: &mut S,
+    n: u8,
+    req: &Request,
+) -> Result<Response, CallError> {
     let lost = |e: io::Error| CallError {
         exit: Exit::Unreachable,
         message: format!("lost supervisor {n}: {e}"),

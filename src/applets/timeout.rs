@@ -9,8 +9,8 @@
 //! runs, and give up once it has been stopped for the whole timeout.
 //! `tail -f` follows forever once its first answer came.
 //!
-//! The bound is kept by a watcher thread that shuts the socket down, so
-//! the blocking exchange in `client` stays as it is.
+//! The bound is kept without a thread: the socket is read with a short
+//! timeout, and each time it passes the daemon is looked at.
 
 use super::client::{exchange, CallError};
 use super::Exit;
@@ -20,7 +20,6 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 /// Without `SV_TIMEOUT`.
@@ -135,22 +134,27 @@ pub fn ask(stream: &mut UnixStream, n: u8, req: &Request) -> Result<Response, Ca
         exit: Exit::Usage,
         message,
     })?;
-    let (Some(limit), Ok(watched)) = (limit, stream.try_clone()) else {
+    let Some(limit) = limit else {
         return exchange(stream, n, req);
     };
-    let pid = trust::peer_cred(stream).map(|c| c.pid).unwrap_or(0);
-    let waits = waits(req);
-    let (done, done_rx) = mpsc::channel::<()>();
-    // A client that cannot start a thread still gets its answer, unguarded.
-    let Ok(watcher) = std::thread::Builder::new()
-        .name("sv-timeout".into())
-        .spawn(move || watch(watched, pid, limit, waits, done_rx))
-    else {
+    // Reads wake every TICK to look at the daemon; no thread is needed.
+    if stream.set_read_timeout(Some(TICK.min(limit))).is_err() {
         return exchange(stream, n, req);
+    }
+    let mut guarded = Guarded {
+        stream,
+        pid: 0,
+        limit,
+        waits: waits(req),
+        begun: Instant::now(),
+        stopped_since: None,
+        fired: None,
     };
-    let result = exchange(stream, n, req);
-    drop(done);
-    let fired = watcher.join().ok().flatten();
+    guarded.pid = trust::peer_cred(guarded.stream).map(|c| c.pid).unwrap_or(0);
+    let result = exchange(&mut guarded, n, req);
+    let fired = guarded.fired.take();
+    // What follows (`tail -f`) blocks for as long as it likes.
+    let _ = stream.set_read_timeout(None);
     match (result, fired) {
         (Ok(resp), _) => Ok(resp),
         (Err(_), Some(why)) => Err(CallError {
@@ -164,47 +168,76 @@ pub fn ask(stream: &mut UnixStream, n: u8, req: &Request) -> Result<Response, Ca
     }
 }
 
-/// Waits until `done` hangs up or the bound is passed; then shuts the
-/// socket down, so the blocked exchange returns, and says why.
-fn watch(
-    stream: UnixStream,
+/// The socket, read with a short timeout: each time a read times out the
+/// daemon is looked at, and once the bound is passed the read fails and
+/// `fired` says why.
+struct Guarded<'a> {
+    stream: &'a mut UnixStream,
     pid: i32,
     limit: Duration,
     waits: bool,
-    done: mpsc::Receiver<()>,
-) -> Option<String> {
-    let begun = Instant::now();
-    let mut stopped_since: Option<Instant> = None;
-    let secs = secs(Some(limit));
-    loop {
-        match done.recv_timeout(TICK.min(limit)) {
-            Err(RecvTimeoutError::Timeout) => {}
-            _ => return None,
+    begun: Instant,
+    stopped_since: Option<Instant>,
+    fired: Option<String>,
+}
+
+impl io::Read for Guarded<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.stream.read(buf) {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    if let Some(why) = self.overdue() {
+                        self.fired = Some(why);
+                        return Err(io::Error::new(io::ErrorKind::TimedOut, "no answer in time"));
+                    }
+                }
+                other => return other,
+            }
         }
+    }
+}
+
+impl io::Write for Guarded<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+impl Guarded<'_> {
+    /// Why to give up now, if it is time to.
+    fn overdue(&mut self) -> Option<String> {
         let now = Instant::now();
+        let pid = self.pid;
         let stopped = pid > 0 && matches!(trust::proc_state(pid), Some('T' | 't'));
-        stopped_since = if stopped {
-            stopped_since.or(Some(now))
+        self.stopped_since = if stopped {
+            self.stopped_since.or(Some(now))
         } else {
             None
         };
-        let why = if waits {
-            match stopped_since {
-                Some(since) if now - since >= limit => {
-                    format!("has been stopped (SIGSTOP) for {secs} {WAITING}; `kill -CONT {pid}` resumes it")
-                }
-                _ => continue,
-            }
-        } else if now - begun >= limit {
-            if stopped {
-                format!("did not answer within {secs} {WAITING}: it is stopped (SIGSTOP); `kill -CONT {pid}` resumes it")
-            } else {
-                format!("did not answer within {secs} {WAITING}; is it stopped (SIGSTOP) or overloaded?")
-            }
+        let secs = secs(Some(self.limit));
+        if self.waits {
+            let since = self.stopped_since?;
+            return (now - since >= self.limit).then(|| {
+                format!("has been stopped (SIGSTOP) for {secs} {WAITING}; `kill -CONT {pid}` resumes it")
+            });
+        }
+        if now - self.begun < self.limit {
+            return None;
+        }
+        Some(if stopped {
+            format!("did not answer within {secs} {WAITING}: it is stopped (SIGSTOP); `kill -CONT {pid}` resumes it")
         } else {
-            continue;
-        };
-        let _ = stream.shutdown(std::net::Shutdown::Both);
-        return Some(why);
+            format!(
+                "did not answer within {secs} {WAITING}; is it stopped (SIGSTOP) or overloaded?"
+            )
+        })
     }
 }
