@@ -514,7 +514,11 @@ pub const RESTART_FLOOR: Duration = Duration::from_secs(1);
 /// program that keeps exiting at once is never respawned in a tight loop,
 /// even with startsecs=0.
 fn respawn(m: &mut Machine, now: Instant, fx: &mut Effects) {
-    match m.started_at.map(|t| t + RESTART_FLOOR).filter(|due| *due > now) {
+    match m
+        .started_at
+        .map(|t| t + RESTART_FLOOR)
+        .filter(|due| *due > now)
+    {
         Some(due) => {
             m.state = State::Pending;
             m.deadline = Some(due);

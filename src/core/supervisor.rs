@@ -62,6 +62,7 @@ pub struct OutPipe {
 }
 
 mod actions;
+mod leftovers;
 mod persist;
 mod reload;
 use actions::{Plan, Waiter};
@@ -93,6 +94,8 @@ pub struct Supervisor {
     pub shutdown: Option<Option<ConnId>>,
     /// The daemon's environment, passed to every child.
     base_env: std::sync::Arc<spawn::Env>,
+    /// Processes services left behind (see `leftovers`).
+    leftovers: leftovers::Leftovers,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -136,6 +139,7 @@ impl Supervisor {
             deferred: Vec::new(),
             spawned: false,
             shutdown: None,
+            leftovers: Default::default(),
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -557,6 +561,9 @@ impl Supervisor {
     /// A child changed state (from waitpid). Unknown pids (reaped orphans
     /// of the subreaper) are ignored.
     pub fn child_event(&mut self, pid: i32, ev: Event, now: Instant) {
+        if matches!(ev, Event::Exited(_)) {
+            self.leftovers.reaped(pid);
+        }
         if let Some(&id) = self.by_pid.get(&pid) {
             self.apply(id, ev, now);
         }
@@ -623,6 +630,7 @@ impl Supervisor {
 
     /// Runs every due timer, and settles groups that have emptied.
     pub fn run_timers(&mut self, now: Instant) {
+        self.run_leftovers(now);
         let gone: Vec<Id> = self
             .lingering
             .iter()
@@ -740,6 +748,11 @@ impl Supervisor {
             State::Exited => m.last_exit.map(ExitKind::describe).unwrap_or_default(),
             State::Fatal => svc_reason(s),
         };
+        let left = self.leftovers.count(id);
+        if left > 0 && !m.state.has_process() {
+            let s = if left == 1 { "" } else { "es" };
+            detail.push_str(&format!(", {left} process{s} left"));
+        }
         for log in &s.logs {
             if let Some(e) = &log.error {
                 detail.push_str(&format!(", log error: {e}"));
@@ -781,6 +794,9 @@ impl Supervisor {
     /// The time left until the next deadline, for poll's timeout.
     pub fn timeout(&self, now: Instant) -> Option<Duration> {
         self.next_deadline()
+            .into_iter()
+            .chain(self.leftovers.deadline())
+            .min()
             .map(|d| d.saturating_duration_since(now))
     }
 }

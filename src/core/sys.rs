@@ -160,6 +160,37 @@ pub fn comm(pid: i32) -> io::Result<String> {
         .to_string())
 }
 
+/// `close_range(2)` from `lo` up: drops every descriptor this process
+/// inherited past `lo`. Where the kernel lacks it, the open ones listed in
+/// /proc/self/fd are closed one by one.
+pub fn close_from(lo: RawFd) {
+    // SAFETY: plain syscall; called before the process opens anything of
+    // its own, so no descriptor in use is closed under anyone's feet.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            lo as libc::c_uint,
+            libc::c_uint::MAX,
+            0,
+        )
+    };
+    if rc == 0 {
+        return;
+    }
+    let open: Vec<RawFd> = match std::fs::read_dir("/proc/self/fd") {
+        Ok(dir) => dir
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .filter(|fd| *fd >= lo)
+            .collect(),
+        Err(_) => (lo..1024).collect(),
+    };
+    for fd in open {
+        // SAFETY: as above; a descriptor already closed gives EBADF.
+        unsafe { libc::close(fd) };
+    }
+}
+
 /// The real uid of this process.
 pub fn getuid() -> u32 {
     // SAFETY: getuid cannot fail.

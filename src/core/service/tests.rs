@@ -2736,8 +2736,14 @@ fn restart_floor_table() {
         ..p
     };
     let policies = [
-        ("auto always, startsecs 0", zero(auto(AutoRestart::Always, 0))),
-        ("auto unexpected, startsecs 0", zero(auto(AutoRestart::Unexpected, 3))),
+        (
+            "auto always, startsecs 0",
+            zero(auto(AutoRestart::Always, 0)),
+        ),
+        (
+            "auto unexpected, startsecs 0",
+            zero(auto(AutoRestart::Unexpected, 3)),
+        ),
         ("budget(5), startsecs 0", zero(budget(5))),
     ];
     // (how long the run lasted, the wait before the next spawn)
