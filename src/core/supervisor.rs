@@ -631,17 +631,7 @@ impl Supervisor {
     /// Runs every due timer, and settles groups that have emptied.
     pub fn run_timers(&mut self, now: Instant) {
         self.run_leftovers(now);
-        let gone: Vec<Id> = self
-            .lingering
-            .iter()
-            .copied()
-            .filter(|id| {
-                self.services
-                    .get(id)
-                    .and_then(|s| s.m.pgid)
-                    .is_none_or(|g| !sys::group_alive(g))
-            })
-            .collect();
+        let gone = self.lingering_gone(now);
         for id in gone {
             self.lingering.remove(&id);
             self.apply(id, Event::GroupGone, now);

@@ -38,31 +38,52 @@ pub fn alive(pid: i32) -> bool {
     rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// Whether any live process is left in group `pgid`. `kill(-pgid, 0)`
-/// answers at once when the group is empty; when it is not, zombies still
-/// count for it, and a zombie that nobody reaps (its parent is not us after
-/// a daemon crash) must not keep a stop waiting for ever: look in /proc.
-pub fn group_alive(pgid: i32) -> bool {
+/// Whether any process is left in group `pgid`: `kill(-pgid, 0)`, which
+/// answers at once but counts zombies too (see [`live_groups`]).
+pub fn group_present(pgid: i32) -> bool {
     // SAFETY: signal 0 only checks.
     let rc = unsafe { libc::kill(-pgid, 0) };
-    if rc != 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EPERM) {
-        return false;
-    }
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Which of `pgids` have a member that is not a zombie, in one pass over
+/// /proc for all of them. A zombie nobody reaps (its parent is not us
+/// after a daemon crash) must not keep a stop waiting for ever. An
+/// unreadable /proc counts every group as alive.
+pub fn live_groups(pgids: &[i32]) -> std::collections::HashSet<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return true;
+        return pgids.iter().copied().collect();
     };
-    dir.flatten()
+    let mut live = std::collections::HashSet::new();
+    for pid in dir
+        .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
-        .any(|stat| {
-            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-                return false;
-            };
-            let mut fields = rest.split_whitespace();
-            let state = fields.next();
-            let pgrp = fields.nth(1).and_then(|p| p.parse::<i32>().ok());
-            pgrp == Some(pgid) && state != Some("Z") && state != Some("X")
-        })
+    {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let pgrp = fields.nth(1).and_then(|p| p.parse::<i32>().ok());
+        if let Some(g) = pgrp.filter(|g| pgids.contains(g)) {
+            if state != Some("Z") && state != Some("X") {
+                live.insert(g);
+                if live.len() == pgids.len() {
+                    break;
+                }
+            }
+        }
+    }
+    live
+}
+
+/// Whether any live process is left in group `pgid` (zombies do not
+/// count): [`group_present`], then [`live_groups`] if it is.
+pub fn group_alive(pgid: i32) -> bool {
+    group_present(pgid) && !live_groups(&[pgid]).is_empty()
 }
 
 /// How long ago a process started, from its /proc start time (clock ticks

@@ -26,6 +26,8 @@ pub(super) struct Leftovers {
     sweeps: HashMap<Option<Id>, Sweep>,
     /// `close`: every leftover is stopped, whoever it belongs to.
     closing: bool,
+    /// When /proc was last searched for live members of lingering groups.
+    group_scan: Option<Instant>,
 }
 
 /// One owner's leftovers being stopped.
@@ -165,6 +167,38 @@ impl Supervisor {
         self.leftovers
             .sweeps
             .retain(|o, _| owner.values().any(|x| x == o));
+    }
+
+    /// The lingering services (STOPPING, leader gone) whose group has no
+    /// live member left. `kill(-pgid, 0)` answers for each at once; a group
+    /// it still finds may hold only zombies nobody reaps, which only /proc
+    /// tells: one pass over it for all such groups, at most once a second,
+    /// never one per service per loop pass.
+    pub(super) fn lingering_gone(&mut self, now: Instant) -> Vec<Id> {
+        let mut gone = Vec::new();
+        let mut present = Vec::new();
+        for &id in &self.lingering {
+            match self.services.get(&id).and_then(|s| s.m.pgid) {
+                Some(g) if sys::group_present(g) => present.push((id, g)),
+                _ => gone.push(id),
+            }
+        }
+        let due = self
+            .leftovers
+            .group_scan
+            .is_none_or(|t| now >= t + std::time::Duration::from_secs(1));
+        if !present.is_empty() && due {
+            self.leftovers.group_scan = Some(now);
+            let pgids: Vec<i32> = present.iter().map(|p| p.1).collect();
+            let live = sys::live_groups(&pgids);
+            gone.extend(
+                present
+                    .iter()
+                    .filter(|(_, g)| !live.contains(g))
+                    .map(|(id, _)| *id),
+            );
+        }
+        gone
     }
 
     /// Sends the sweep's current signal to each leftover of `owner`.
