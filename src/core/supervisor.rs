@@ -630,7 +630,6 @@ impl Supervisor {
 
     /// Runs every due timer, and settles groups that have emptied.
     pub fn run_timers(&mut self, now: Instant) {
-        self.run_leftovers(now);
         let gone = self.lingering_gone(now);
         for id in gone {
             self.lingering.remove(&id);
@@ -647,6 +646,8 @@ impl Supervisor {
             self.apply(id, Event::Timer, now);
         }
         self.end_batch(now);
+        // Last: what the events above ended is looked at in this same pass.
+        self.run_leftovers(now);
     }
 
     /// The earliest deadline of any service.
@@ -785,7 +786,7 @@ impl Supervisor {
     pub fn timeout(&self, now: Instant) -> Option<Duration> {
         self.next_deadline()
             .into_iter()
-            .chain(self.leftovers.deadline())
+            .chain(self.leftovers_due(now))
             .min()
             .map(|d| d.saturating_duration_since(now))
     }

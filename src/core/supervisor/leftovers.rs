@@ -105,6 +105,24 @@ impl Supervisor {
         true
     }
 
+    /// When [`Supervisor::run_leftovers`] must run next: now if the children
+    /// changed or `close` may begin on them since it last ran (a request
+    /// served after the pass's timers), else at the next SIGKILL due.
+    pub(super) fn leftovers_due(&self, now: Instant) -> Option<Instant> {
+        let close_due = self.shutdown.is_some() && !self.leftovers.closing && self.services_down();
+        if self.leftovers.stale || close_due {
+            return Some(now);
+        }
+        self.leftovers.deadline()
+    }
+
+    /// No service of ours has a process (adopted ones are not ours).
+    fn services_down(&self) -> bool {
+        self.services
+            .values()
+            .all(|s| s.spec.policy.adopted || !s.m.state.has_process())
+    }
+
     /// Each pass: looks at the daemon's children again if they may have
     /// changed, sends SIGKILL where it is due, and at `close` stops what
     /// is left once every service's own stop rules have run.
@@ -112,13 +130,7 @@ impl Supervisor {
         if std::mem::take(&mut self.leftovers.stale) {
             self.scan_leftovers();
         }
-        if self.shutdown.is_some()
-            && !self.leftovers.closing
-            && self
-                .services
-                .values()
-                .all(|s| s.spec.policy.adopted || !s.m.state.has_process())
-        {
+        if self.shutdown.is_some() && !self.leftovers.closing && self.services_down() {
             self.leftovers.closing = true;
             if !self.leftovers.owner.is_empty() {
                 let n = self.leftovers.owner.len();
