@@ -102,6 +102,7 @@ fn exited_leader_leaves_two_children_stop_ends_them() {
 
     let t = Instant::now();
     let r = sv.sv(&["stop", "forker"]);
+    eprintln!("figure: stop of 2 leftovers answered in {:?}", t.elapsed());
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("forker: stopped"), "{r:?}");
     assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
@@ -152,7 +153,12 @@ fn close_of_a_running_program_leaves_none_of_its_children() {
     );
     pids.wait_for(3);
     sv.wait_state("runner", "RUNNING", 10);
+    let t = Instant::now();
     let r = sv.close();
+    eprintln!(
+        "figure: close with 3 children left answered in {:?}",
+        t.elapsed()
+    );
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
         wait_until(2, || pids.alive().is_empty()),
@@ -187,7 +193,12 @@ fn two_hundred_forked_children_are_counted_and_stopped() {
     pids.wait_for(200);
     let line = wait_detail(&sv, "many", "200 processes left");
     assert!(line.starts_with("EXITED exit 0"), "{line}");
+    let t = Instant::now();
     let r = sv.sv(&["stop", "many"]);
+    eprintln!(
+        "figure: stop of 200 leftovers answered in {:?}",
+        t.elapsed()
+    );
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("many: stopped"), "{r:?}");
     assert!(pids.alive().is_empty(), "{} left alive", pids.alive().len());
@@ -218,6 +229,7 @@ fn a_program_that_exits_at_once_is_not_respawned_in_a_tight_loop() {
     std::thread::sleep(Duration::from_secs(3));
     let n = restarts(&sv) - first;
     let secs = t.elapsed().as_secs_f64();
+    eprintln!("figure: {n} restarts in {secs:.2} s");
     assert!(
         n as f64 <= secs + 2.0,
         "{n} restarts in {secs:.1} s: at most one a second expected"
@@ -246,7 +258,12 @@ fn init_returns_through_a_pipe_on_another_descriptor() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn sh");
+    let t = Instant::now();
     let done = wait_until(10, || matches!(child.try_wait(), Ok(Some(_))));
+    eprintln!(
+        "figure: `(sv init 5>&1) | cat` returned in {:?}",
+        t.elapsed()
+    );
     if !done {
         // The recorded sh; its cat ends when the daemon closes below.
         let _ = child.kill();
