@@ -762,10 +762,11 @@ class CmdFailed(Exception):
 
 
 def settle_for(system):
-    # runsv waits a second before restarting a service that ran for less
-    # than a second: let its children live past that. (s6-supervise waited
-    # about a second before every restart here, however long the child ran.)
-    return 1.1 if system.name == "runit" else 0.2
+    # runsv, and sv since its restart floor (SPEC §11), wait until a second
+    # after the start of a run that lasted less than one: let their children
+    # live past that. (s6-supervise waited about a second before every
+    # restart here, however long the child ran.)
+    return 1.1 if system.name in ("runit", "sv") else 0.2
 
 
 def bench_restart(ctx, system, count):
@@ -1206,8 +1207,8 @@ run after them.
 1. **restart latency**: SIGKILL the child; the figure is from just before
    `kill(2)` to the replacement's first report. 50 restarts (sv and the
    floor: 5 rounds of 10, taking turns). The child
-   lives 0.2 s before each kill (1.1 s for runit, whose `runsv` waits a
-   second before restarting a service that ran for less than one; s6's
+   lives 0.2 s before each kill (1.1 s for sv and runit, which wait until a
+   second after the start of a run that lasted less than one; s6's
    `s6-supervise` waited about a second before every restart, whatever the
    child's age).
    Floor: `bench/floor_restart.c`, which does kill, waitpid, fork, execve

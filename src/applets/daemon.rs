@@ -33,6 +33,12 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(a) => a,
         Err(code) => return code,
     };
+    if a.detach {
+        // Started by `init`: whatever it had open besides stdio (a pipe of
+        // its caller's, say `5>&1`) must not live on in a daemon that
+        // outlives it, or the caller's reader never sees EOF.
+        crate::core::sys::close_from(3);
+    }
     let n = match instance(a.instance.as_deref()) {
         Ok(n) => n,
         Err(e) => return usage_error("daemon", &e),
@@ -127,23 +133,35 @@ pub fn init_main(args: Vec<OsString>) -> ExitCode {
     if let Some(mut err) = child.stderr.take() {
         let _ = err.read_to_string(&mut said);
     }
-    if let Ok(Some(status)) = child.try_wait() {
-        eprint!("{said}");
+    let exited = |child: &mut std::process::Child| child.try_wait().ok().flatten();
+    let mut status = exited(&mut child);
+    let answer = match status {
+        Some(_) => None,
+        None => Some(client::call(n, &Request::Ping)),
+    };
+    if let Some(Ok(_)) = answer {
+        print_stdout(&format!("supervisor {n}: started, pid {}\n", child.id()));
+        return Exit::Ok.into();
+    }
+    // The daemon closes its stderr on its way out a moment before it can be
+    // waited for: give a failed start that moment, so it is reported as one
+    // (exit 1) rather than as an unreachable instance.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while status.is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        status = exited(&mut child);
+    }
+    eprint!("{said}");
+    if let Some(status) = status {
         if !said.ends_with('\n') && !said.is_empty() {
             eprintln!();
         }
         eprintln!("sv init: supervisor {n} did not start ({status})");
         return Exit::Failed.into();
     }
-    match client::call(n, &Request::Ping) {
-        Ok(_) => {
-            print_stdout(&format!("supervisor {n}: started, pid {}\n", child.id()));
-            Exit::Ok.into()
-        }
-        Err(e) => {
-            eprint!("{said}");
-            fail(e)
-        }
+    match answer {
+        Some(Err(e)) => fail(e),
+        _ => Exit::Failed.into(),
     }
 }
 

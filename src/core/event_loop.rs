@@ -145,6 +145,15 @@ impl Daemon {
             );
         }
 
+        // Read the config before anything is bound: a broken one is refused
+        // with its file and line, and nothing starts.
+        let cfg = match &opts.config {
+            Some(path) => Some(
+                super::config::load(path).map_err(|e| SetupError::new(format!("error: {e}")))?,
+            ),
+            None => None,
+        };
+
         let sock_path = paths.sock();
         // We hold the lock, so any socket file left here is stale.
         let _ = std::fs::remove_file(&sock_path);
@@ -164,14 +173,6 @@ impl Daemon {
             .set_nonblocking(true)
             .map_err(|e| SetupError::new(format!("cannot set the socket non-blocking: {e}")))?;
 
-        // Read the config before anything is bound: a broken one is refused
-        // with its file and line, and nothing starts.
-        let cfg = match &opts.config {
-            Some(path) => Some(
-                super::config::load(path).map_err(|e| SetupError::new(format!("error: {e}")))?,
-            ),
-            None => None,
-        };
         let mut log = Logger::new(opts.instance);
         let config = opts.config.clone();
         log.info(&format!(

@@ -487,7 +487,7 @@ fn on_exit(
                     m.attempts = m.attempts.saturating_add(1);
                     backoff(m, now);
                 } else {
-                    fx.push(Effect::Spawn);
+                    respawn(m, now, fx);
                 }
             }
         }
@@ -511,12 +511,33 @@ fn on_exit(
                 };
                 if again {
                     m.restarts = m.restarts.saturating_add(1);
-                    fx.push(Effect::Spawn);
+                    respawn(m, now, fx);
                 } else {
                     m.state = State::Exited;
                 }
             }
         }
+    }
+}
+
+/// The shortest time from one spawn to the next automatic one (SPEC §11).
+pub const RESTART_FLOOR: Duration = Duration::from_secs(1);
+
+/// A restart after a late exit: at once if the run lasted the floor, else
+/// PENDING until the floor has passed since it began (s6's rule), so a
+/// program that keeps exiting at once is never respawned in a tight loop,
+/// even with startsecs=0.
+fn respawn(m: &mut Machine, now: Instant, fx: &mut Effects) {
+    match m
+        .started_at
+        .map(|t| t + RESTART_FLOOR)
+        .filter(|due| *due > now)
+    {
+        Some(due) => {
+            m.state = State::Pending;
+            m.deadline = Some(due);
+        }
+        None => fx.push(Effect::Spawn),
     }
 }
 

@@ -63,6 +63,7 @@ pub struct OutPipe {
 
 mod actions;
 mod launching;
+mod leftovers;
 mod persist;
 mod reload;
 use actions::{Plan, Waiter};
@@ -103,6 +104,8 @@ pub struct Supervisor {
     pub persist_error: Option<String>,
     /// Children the loop waits for to reach their exec.
     launching: launching::Launches,
+    /// Processes services left behind (see `leftovers`).
+    leftovers: leftovers::Leftovers,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -147,6 +150,7 @@ impl Supervisor {
             spawned: false,
             shutdown: None,
             launching: Default::default(),
+            leftovers: Default::default(),
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -547,6 +551,9 @@ impl Supervisor {
     /// A child changed state (from waitpid). Unknown pids (reaped orphans
     /// of the subreaper) are ignored.
     pub fn child_event(&mut self, pid: i32, ev: Event, now: Instant) {
+        if matches!(ev, Event::Exited(_)) {
+            self.leftovers.reaped(pid);
+        }
         if let Some(&id) = self.by_pid.get(&pid) {
             self.apply(id, ev, now);
         }
@@ -609,17 +616,7 @@ impl Supervisor {
     /// Runs every due timer, and settles groups that have emptied.
     pub fn run_timers(&mut self, now: Instant) {
         self.expire_launches(now);
-        let gone: Vec<Id> = self
-            .lingering
-            .iter()
-            .copied()
-            .filter(|id| {
-                self.services
-                    .get(id)
-                    .and_then(|s| s.m.pgid)
-                    .is_none_or(|g| !sys::group_alive(g))
-            })
-            .collect();
+        let gone = self.lingering_gone(now);
         for id in gone {
             self.lingering.remove(&id);
             self.apply(id, Event::GroupGone, now);
@@ -635,6 +632,8 @@ impl Supervisor {
             self.apply(id, Event::Timer, now);
         }
         self.end_batch(now);
+        // Last: what the events above ended is looked at in this same pass.
+        self.run_leftovers(now);
     }
 
     /// The earliest deadline of any service.
@@ -727,6 +726,11 @@ impl Supervisor {
             State::Exited => m.last_exit.map(ExitKind::describe).unwrap_or_default(),
             State::Fatal => svc_reason(s),
         };
+        let left = self.leftovers.count(id);
+        if left > 0 && !m.state.has_process() {
+            let s = if left == 1 { "" } else { "es" };
+            detail.push_str(&format!(", {left} process{s} left"));
+        }
         for log in &s.logs {
             if let Some(e) = &log.error {
                 detail.push_str(&format!(", log error: {e}"));
@@ -770,6 +774,7 @@ impl Supervisor {
         self.next_deadline()
             .into_iter()
             .chain(self.next_exec_deadline())
+            .chain(self.leftovers_due(now))
             .min()
             .map(|d| d.saturating_duration_since(now))
     }

@@ -38,31 +38,52 @@ pub fn alive(pid: i32) -> bool {
     rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// Whether any live process is left in group `pgid`. `kill(-pgid, 0)`
-/// answers at once when the group is empty; when it is not, zombies still
-/// count for it, and a zombie that nobody reaps (its parent is not us after
-/// a daemon crash) must not keep a stop waiting for ever: look in /proc.
-pub fn group_alive(pgid: i32) -> bool {
+/// Whether any process is left in group `pgid`: `kill(-pgid, 0)`, which
+/// answers at once but counts zombies too (see [`live_groups`]).
+pub fn group_present(pgid: i32) -> bool {
     // SAFETY: signal 0 only checks.
     let rc = unsafe { libc::kill(-pgid, 0) };
-    if rc != 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EPERM) {
-        return false;
-    }
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Which of `pgids` have a member that is not a zombie, in one pass over
+/// /proc for all of them. A zombie nobody reaps (its parent is not us
+/// after a daemon crash) must not keep a stop waiting for ever. An
+/// unreadable /proc counts every group as alive.
+pub fn live_groups(pgids: &[i32]) -> std::collections::HashSet<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return true;
+        return pgids.iter().copied().collect();
     };
-    dir.flatten()
+    let mut live = std::collections::HashSet::new();
+    for pid in dir
+        .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
-        .any(|stat| {
-            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-                return false;
-            };
-            let mut fields = rest.split_whitespace();
-            let state = fields.next();
-            let pgrp = fields.nth(1).and_then(|p| p.parse::<i32>().ok());
-            pgrp == Some(pgid) && state != Some("Z") && state != Some("X")
-        })
+    {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let pgrp = fields.nth(1).and_then(|p| p.parse::<i32>().ok());
+        if let Some(g) = pgrp.filter(|g| pgids.contains(g)) {
+            if state != Some("Z") && state != Some("X") {
+                live.insert(g);
+                if live.len() == pgids.len() {
+                    break;
+                }
+            }
+        }
+    }
+    live
+}
+
+/// Whether any live process is left in group `pgid` (zombies do not
+/// count): [`group_present`], then [`live_groups`] if it is.
+pub fn group_alive(pgid: i32) -> bool {
+    group_present(pgid) && !live_groups(&[pgid]).is_empty()
 }
 
 /// How long ago a process started, from its /proc start time (clock ticks
@@ -158,6 +179,37 @@ pub fn comm(pid: i32) -> io::Result<String> {
     Ok(std::fs::read_to_string(format!("/proc/{pid}/comm"))?
         .trim_end()
         .to_string())
+}
+
+/// `close_range(2)` from `lo` up: drops every descriptor this process
+/// inherited past `lo`. Where the kernel lacks it, the open ones listed in
+/// /proc/self/fd are closed one by one.
+pub fn close_from(lo: RawFd) {
+    // SAFETY: plain syscall; called before the process opens anything of
+    // its own, so no descriptor in use is closed under anyone's feet.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            lo as libc::c_uint,
+            libc::c_uint::MAX,
+            0,
+        )
+    };
+    if rc == 0 {
+        return;
+    }
+    let open: Vec<RawFd> = match std::fs::read_dir("/proc/self/fd") {
+        Ok(dir) => dir
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .filter(|fd| *fd >= lo)
+            .collect(),
+        Err(_) => (lo..1024).collect(),
+    };
+    for fd in open {
+        // SAFETY: as above; a descriptor already closed gives EBADF.
+        unsafe { libc::close(fd) };
+    }
 }
 
 /// The real uid of this process.

@@ -94,7 +94,13 @@ impl Supervisor {
                 finished: false,
             };
             match action {
-                Action::Start | Action::Stop if all && skip_for_all(action, state) => continue,
+                Action::Start | Action::Stop
+                    if all
+                        && skip_for_all(action, state)
+                        && !(action == Action::Stop && self.leftovers.count(id) > 0) =>
+                {
+                    continue
+                }
                 // sv knows no command line for a process it did not start.
                 Action::Start | Action::Restart if svc.spec.policy.adopted => {
                     if all {
@@ -115,10 +121,19 @@ impl Supervisor {
                     }
                 }
                 Action::Stop => match state {
+                    // Gone itself, but what it left behind is stopped.
+                    State::Stopped | State::Exited | State::Fatal
+                        if self.stop_leftovers(id, now) =>
+                    {
+                        self.hold(id, true);
+                        self.apply(id, Event::Stop, now);
+                        item.phase = Phase::Stopping;
+                    }
                     State::Stopped | State::Exited | State::Fatal => {
                         item.finish(err(&name, "not running"))
                     }
                     _ => {
+                        self.stop_leftovers(id, now);
                         self.hold(id, true);
                         to_stop.push(id);
                         item.phase = Phase::Stopping;
@@ -280,6 +295,8 @@ impl Supervisor {
 
     /// Begins a clean shutdown: every service is stopped by its rules.
     pub fn begin_shutdown(&mut self, conn: Option<ConnId>, now: Instant) {
+        // What services left behind is stopped too, once they are down.
+        self.leftovers.touch();
         if self.shutdown.is_none() {
             self.log.info("shutting down: stopping every service");
         }
@@ -314,9 +331,11 @@ impl Supervisor {
         self.plan(Event::Stop, ids, now);
     }
 
-    /// True once no process of ours is left (adopted ones are not ours).
+    /// True once no process of ours is left (adopted ones are not ours),
+    /// nor any process our services left behind.
     pub fn all_down(&self) -> bool {
-        self.plans.is_empty()
+        self.leftovers.closed()
+            && self.plans.is_empty()
             && self
                 .services
                 .values()
@@ -398,7 +417,9 @@ impl Supervisor {
             match item.phase {
                 Phase::Done => item.finished = true,
                 Phase::Removing | Phase::Stopped => return,
-                Phase::Stopping if state.has_process() => return,
+                Phase::Stopping if state.has_process() || self.leftovers.sweeping(item.id) => {
+                    return
+                }
                 Phase::Stopping => {
                     item.outcomes.push(ok(&item.name, "stopped"));
                     if item.restart {
