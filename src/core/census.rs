@@ -159,7 +159,11 @@ fn examine(pid: i32, marker: &str, fifos: &Path) -> Option<Found> {
     }
     let pgid = fields.get(2)?.parse().ok()?;
     let start_time = fields.get(19)?.parse().ok()?;
-    let name = by_environ(pid, marker).or_else(|| by_fifo(pid, fifos))?;
+    let name = match service_of(pid, marker) {
+        Mark::Ours(name) => Some(name),
+        Mark::Other | Mark::Unreadable => None,
+    }
+    .or_else(|| by_fifo(pid, fifos))?;
     Some(Found {
         pid,
         pgid,
@@ -168,15 +172,47 @@ fn examine(pid: i32, marker: &str, fifos: &Path) -> Option<Found> {
     })
 }
 
-/// `SV_PROCESS_NAME` when the environment carries our marker.
-fn by_environ(pid: i32, marker: &str) -> Option<String> {
+/// What a process's environment says of it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// Marked as this instance's, for this service.
+    Ours(String),
+    /// Readable, and not ours.
+    Other,
+    /// Gone, not ours to read, or caught in the middle of an exec (the new
+    /// image has no environment yet for a moment): ask again.
+    Unreadable,
+}
+
+/// The service a process belongs to, by [`MARKER`] and `SV_PROCESS_NAME`
+/// in its environment. A process caught in the middle of an exec shows an
+/// empty environment for a moment: it is read again a few times.
+pub fn service_of(pid: i32, marker: &str) -> Mark {
+    for _ in 0..20 {
+        match read_mark(pid, marker) {
+            Mark::Unreadable if std::path::Path::new(&format!("/proc/{pid}")).exists() => {
+                // SAFETY: sched_yield has no preconditions.
+                unsafe { libc::sched_yield() };
+            }
+            mark => return mark,
+        }
+    }
+    Mark::Unreadable
+}
+
+fn read_mark(pid: i32, marker: &str) -> Mark {
     use std::io::Read;
     let mut env = Vec::new();
-    std::fs::File::open(format!("/proc/{pid}/environ"))
-        .ok()?
-        .take(ENVIRON_LIMIT as u64)
-        .read_to_end(&mut env)
-        .ok()?;
+    let read = std::fs::File::open(format!("/proc/{pid}/environ"))
+        .and_then(|f| f.take(ENVIRON_LIMIT as u64).read_to_end(&mut env));
+    match read {
+        // Another user's: none of ours (a daemon that is not root only
+        // makes children of its own uid).
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Mark::Other,
+        Err(_) => return Mark::Unreadable,
+        Ok(_) if env.is_empty() => return Mark::Unreadable,
+        Ok(_) => {}
+    }
     let want = format!("{MARKER}={marker}");
     let mut marked = false;
     let mut name = None;
@@ -187,7 +223,10 @@ fn by_environ(pid: i32, marker: &str) -> Option<String> {
             name = std::str::from_utf8(v).ok().map(str::to_string);
         }
     }
-    name.filter(|n| marked && !n.is_empty())
+    match name.filter(|n| marked && !n.is_empty()) {
+        Some(n) => Mark::Ours(n),
+        None => Mark::Other,
+    }
 }
 
 /// The service whose FIFO is the process's stdout or stderr.

@@ -10,6 +10,7 @@
 //! one, attributed or not, once the services' own stop rules have run.
 
 use super::{Id, Supervisor};
+use crate::core::census;
 use crate::core::service::Want;
 use crate::core::sys;
 use std::collections::HashMap;
@@ -268,8 +269,17 @@ impl Supervisor {
                     .map(|s| (s.spec.name.clone(), s.id))
                     .collect()
             });
-            let owner = marker(pid, self.paths.instance)
-                .and_then(|n| names.get(&n).copied())
+            let mark = census::service_of(pid, &self.marker);
+            if mark == census::Mark::Unreadable {
+                // Caught mid-exec, or gone: look again next pass.
+                self.leftovers.stale = true;
+                continue;
+            }
+            let owner = Some(mark)
+                .and_then(|m| match m {
+                    census::Mark::Ours(n) => names.get(&n).copied(),
+                    census::Mark::Other | census::Mark::Unreadable => None,
+                })
                 .or_else(|| {
                     // Its environment was replaced: its group may tell.
                     self.services
@@ -302,22 +312,6 @@ fn stat_of(pid: i32) -> Option<Stat> {
         zombie: state == "Z" || state == "X",
         pgid,
     })
-}
-
-/// The service a process was started for: its `SV_PROCESS_NAME`, if its
-/// `SV_INSTANCE` is this daemon's.
-fn marker(pid: i32, instance: u8) -> Option<String> {
-    let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
-    let mut name = None;
-    let mut ours = false;
-    for var in env.split(|b| *b == 0) {
-        if let Some(v) = var.strip_prefix(b"SV_PROCESS_NAME=") {
-            name = String::from_utf8(v.to_vec()).ok();
-        } else if let Some(v) = var.strip_prefix(b"SV_INSTANCE=") {
-            ours = v == instance.to_string().as_bytes();
-        }
-    }
-    name.filter(|_| ours)
 }
 
 /// The daemon's own children: every thread's list (there is one thread).
@@ -353,25 +347,5 @@ mod tests {
         let _ = c.kill();
         let _ = c.wait();
         assert!(!own_children().contains(&pid));
-    }
-
-    #[test]
-    fn marker_needs_the_name_and_this_instance() {
-        let spawn = |inst: &str| {
-            std::process::Command::new("sleep")
-                .arg("5")
-                .env("SV_PROCESS_NAME", "web")
-                .env("SV_INSTANCE", inst)
-                .spawn()
-                .expect("spawn sleep")
-        };
-        let mut a = spawn("7");
-        let mut b = spawn("8");
-        assert_eq!(marker(a.id() as i32, 7).as_deref(), Some("web"));
-        assert_eq!(marker(b.id() as i32, 7), None);
-        for c in [&mut a, &mut b] {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
     }
 }
