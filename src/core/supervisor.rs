@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 pub type Id = u64;
 pub type ConnId = u64;
 
+/// Timers run in one pass of the loop, at most: each may spawn.
+const TIMERS_PER_PASS: usize = 16;
+
 /// Children launched but not yet known to have exec'd, at most: enough to
 /// keep every CPU busy loading one while the daemon makes the next.
 const LAUNCH_WINDOW: usize = 8;
@@ -66,6 +69,7 @@ mod launching;
 mod leftovers;
 mod persist;
 mod reload;
+mod timers;
 use actions::{Plan, Waiter};
 
 pub struct Supervisor {
@@ -78,6 +82,8 @@ pub struct Supervisor {
     /// Every service by name: resolving, creating and reloading cost the
     /// same with ten services or ten thousand.
     by_name: HashMap<String, Id>,
+    /// Every machine's deadline, in time order.
+    timers: timers::Timers,
     next_id: Id,
     pub pipes: Vec<OutPipe>,
     waiters: Vec<Waiter>,
@@ -138,6 +144,7 @@ impl Supervisor {
             services: BTreeMap::new(),
             by_pid: HashMap::new(),
             by_name: HashMap::new(),
+            timers: Default::default(),
             next_id: 1,
             pipes: Vec::new(),
             waiters: Vec::new(),
@@ -349,6 +356,7 @@ impl Supervisor {
         let before = svc.m.state;
         let old_pid = svc.m.pid;
         let effects = step(&mut svc.m, &svc.spec.policy, ev, now);
+        self.timers.sync(id, svc.m.deadline);
         self.dirty = true;
         let after = svc.m.state;
         let name = svc.spec.name.clone();
@@ -532,6 +540,7 @@ impl Supervisor {
         if let Some(svc) = self.services.remove(&id) {
             self.dirty = true;
             self.by_name.remove(&svc.spec.name);
+            self.timers.remove(id);
             if let Some(pid) = svc.m.pid {
                 self.by_pid.remove(&pid);
             }
@@ -621,12 +630,10 @@ impl Supervisor {
             self.lingering.remove(&id);
             self.apply(id, Event::GroupGone, now);
         }
-        let due: Vec<Id> = self
-            .services
-            .values()
-            .filter(|s| s.m.deadline.is_some_and(|d| d <= now))
-            .map(|s| s.id)
-            .collect();
+        // A bounded batch: the rest stay due, so the loop comes straight
+        // back after serving the socket (a restart storm of a thousand
+        // crash-looping programs never keeps a request waiting long).
+        let due = self.timers.due(now, TIMERS_PER_PASS);
         self.begin_batch();
         for id in due {
             self.apply(id, Event::Timer, now);
@@ -638,7 +645,15 @@ impl Supervisor {
 
     /// The earliest deadline of any service.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.services.values().filter_map(|s| s.m.deadline).min()
+        self.timers.first()
+    }
+
+    /// Brings the deadline index up to date with every machine, after
+    /// changes made to machines directly (recovery).
+    fn sync_timers(&mut self) {
+        for s in self.services.values() {
+            self.timers.sync(s.id, s.m.deadline);
+        }
     }
 
     // ------------------------------------------------------------ targets

@@ -337,6 +337,7 @@ impl Supervisor {
         for f in rest {
             self.take_back_unknown(&f, now);
         }
+        self.sync_timers();
         self.plan(Event::Start, start, now);
     }
 
