@@ -1,0 +1,242 @@
+//! Requests: serving what clients send over the control socket.
+//!
+//! A connection's requests are served in order until one must wait for
+//! services to settle (a waiter answers it later). Every answer is made
+//! durable first (the state file, SPEC §8) and logged before it is sent,
+//! so a client that reads the log after its answer finds every line that
+//! led to it. Apart from the loop, so that the loop's file shows only how
+//! sources are polled and dispatched.
+
+use super::Daemon;
+use crate::core::control;
+use crate::core::create;
+use crate::core::output;
+use crate::core::supervisor::ConnId;
+use crate::wire::{DaemonInfo, Request, Response, TailSpec};
+use std::time::Instant;
+
+/// The most `tail` sends at once, well under the frame limit.
+const TAIL_LIMIT: usize = 512 * 1024;
+/// The most of a request or an answer that the log shows.
+const DESCRIBE_MAX: usize = 512;
+
+impl Daemon {
+    // ============================================================ requests
+
+    /// Serves the whole requests a connection has sent, until one must wait.
+    pub(super) fn serve(&mut self, id: ConnId, now: Instant) {
+        self.log_refusal(id);
+        while let Some(req) = self.conns.get_mut(&id).and_then(|c| c.next_request()) {
+            let what = describe(&req);
+            let what = control::clip(&what, DESCRIBE_MAX);
+            self.sup.log.info(&format!("request: {what}"));
+            if changes_state(&req) {
+                self.changing.insert(id);
+            }
+            match self.handle(id, req, now) {
+                Some(resp) => self.reply(id, resp),
+                None => {
+                    if let Some(c) = self.conns.get_mut(&id) {
+                        c.busy = true;
+                    }
+                }
+            }
+        }
+        self.log_refusal(id);
+    }
+
+    /// Logs why a connection's frame was refused; a flood of them makes
+    /// one line a second.
+    fn log_refusal(&mut self, id: ConnId) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if let Some(why) = c.refused.take() {
+            let msg = format!("bad request from pid {}: {why}", c.pid);
+            self.sup.log.warn_limited("bad request", &msg);
+        }
+    }
+
+    /// `tail`: the last lines now; with `follow`, every new chunk after.
+    fn tail(&mut self, conn: ConnId, t: TailSpec) -> Option<Response> {
+        let id = match self.sup.resolve(&t.target) {
+            Ok(ids) if ids.len() == 1 => ids[0],
+            Ok(_) => {
+                return Some(Response::Error(
+                    format!("tail takes one service, and {} names several", t.target).into(),
+                ))
+            }
+            Err(e) => return Some(Response::Error(e.into())),
+        };
+        let stream = usize::from(t.stream.min(1));
+        let name = ["stdout", "stderr"][stream];
+        let svc = self.sup.services().find(|s| s.id == id)?;
+        if stream == 1 && svc.spec.redirect_stderr {
+            return Some(Response::Error(
+                format!(
+                    "{}: stderr is redirected to stdout; tail its stdout",
+                    svc.name()
+                )
+                .into(),
+            ));
+        }
+        let Some(path) = svc.logs[stream].path.clone() else {
+            return Some(Response::Error(
+                format!("{}: {name} is not captured to a log file", svc.name()).into(),
+            ));
+        };
+        let data = match output::tail(&path, t.lines as usize, TAIL_LIMIT) {
+            Ok(d) => d,
+            Err(e) => {
+                return Some(Response::Error(
+                    format!("cannot read {}: {e}", path.display()).into(),
+                ))
+            }
+        };
+        if !t.follow {
+            return Some(Response::Bytes(data.into()));
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.send(&Response::Bytes(data.into()));
+        }
+        self.followers.push((conn, id, stream));
+        None
+    }
+
+    /// Serves one request: Some(answer) now, or None when a waiter answers later.
+    fn handle(&mut self, conn: ConnId, req: Request, now: Instant) -> Option<Response> {
+        match req {
+            Request::Ping => Some(Response::Ok("pong".into())),
+            Request::Info => Some(Response::Info(DaemonInfo {
+                instance: self.sup.paths.instance,
+                pid: std::process::id() as i32,
+                uptime_secs: now.saturating_duration_since(self.sup.started).as_secs(),
+                services: self.sup.len() as u32,
+                config: self
+                    .sup
+                    .config
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+                    .into(),
+            })),
+            Request::Shutdown => {
+                self.sup.begin_shutdown(Some(conn), now);
+                None
+            }
+            Request::Create(spec) => Some(create::create_durably(&mut self.sup, spec, now)),
+            Request::Adopt(a) => Some(match self.sup.adopt(a.pid, a.name.map(|n| n.0), now) {
+                Ok(name) => Response::Ok(format!("{name}: adopted, pid {}", a.pid).into()),
+                Err(e) => Response::Error(e.into()),
+            }),
+            Request::Act(action, targets) => self.sup.act(conn, action, &targets, now),
+            Request::Status(targets) => Some(self.sup.status(&targets, now)),
+            Request::Tail(t) => self.tail(conn, t),
+            Request::Reload => Some(self.reload(now)),
+        }
+    }
+
+    /// `reload` and SIGHUP: re-read the config file and apply the difference.
+    pub(super) fn reload(&mut self, now: Instant) -> Response {
+        let resp = self.sup.reload(now);
+        match &resp {
+            Response::Ok(t) | Response::Error(t) => {
+                for line in t.lines() {
+                    self.sup.log.info(&format!("reload: {line}"));
+                }
+            }
+            _ => {}
+        }
+        resp
+    }
+
+    pub(super) fn reply(&mut self, id: ConnId, resp: Response) {
+        // What is answered is on disk first: a SIGKILL right after the
+        // answer loses nothing (SPEC §8); a change that cannot be is
+        // answered as failed.
+        let changed = self.changing.remove(&id);
+        let resp = self.sup.durable(changed, resp, Instant::now());
+        let what = describe_response(&resp);
+        let what = control::clip(&what, DESCRIBE_MAX);
+        self.sup.log.info(&format!("answer: {what}"));
+        // And logged: a client that reads the log after its answer finds
+        // every line that led to it.
+        self.sup.log.flush();
+        if let Some(c) = self.conns.get_mut(&id) {
+            c.busy = false;
+            c.send(&resp);
+        }
+    }
+
+    pub(super) fn answer_waiters(&mut self, now: Instant) {
+        for (conn, resp) in self.sup.settle_waiters(now) {
+            self.reply(conn, resp);
+            // It may have sent more requests (or hung up) meanwhile.
+            self.serve(conn, now);
+        }
+    }
+}
+
+/// Whether a request changes what the state file records. Creating
+/// answers for itself (`create::create_durably`).
+fn changes_state(req: &Request) -> bool {
+    match req {
+        Request::Adopt(_) | Request::Act(..) | Request::Reload => true,
+        Request::Ping
+        | Request::Info
+        | Request::Shutdown
+        | Request::Create(_)
+        | Request::Status(_)
+        | Request::Tail(_) => false,
+    }
+}
+
+/// A request, for the log.
+fn describe(req: &Request) -> String {
+    match req {
+        Request::Ping => "ping".into(),
+        Request::Info => "info".into(),
+        Request::Shutdown => "close".into(),
+        Request::Create(c) => format!(
+            "create-service {}",
+            c.argv
+                .iter()
+                .map(|a| a.0.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        Request::Adopt(a) => format!("open-service {}", a.pid),
+        Request::Act(action, t) => format!(
+            "{action:?} {}",
+            t.iter().map(|a| a.0.as_str()).collect::<Vec<_>>().join(" ")
+        )
+        .to_lowercase(),
+        Request::Status(t) => std::iter::once("status")
+            .chain(t.iter().map(|a| a.0.as_str()))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Request::Tail(t) => format!(
+            "tail{} -n {} {} {}",
+            if t.follow { " -f" } else { "" },
+            t.lines,
+            t.target,
+            ["stdout", "stderr"][usize::from(t.stream.min(1))]
+        ),
+        Request::Reload => "reload".into(),
+    }
+}
+
+fn describe_response(resp: &Response) -> String {
+    match resp {
+        Response::Ok(t) => format!("ok {t}"),
+        Response::Error(t) => format!("error {t}"),
+        Response::Outcomes(o) | Response::OutcomesPart(o) => o
+            .iter()
+            .map(|o| format!("{}: {}", o.name, o.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        Response::Status(s) | Response::StatusPart(s) => format!("{} services", s.len()),
+        Response::Info(_) => "info".into(),
+        Response::Bytes(b) => format!("{} bytes", b.len()),
+    }
+}

@@ -1,0 +1,246 @@
+//! Daemon setup: everything before the loop runs, and the only part of
+//! the daemon that may end the process (STYLE 9).
+//!
+//! [`Daemon::open`] takes the instance lock, blocks the handled signals
+//! into a signalfd, reads the config, binds the control socket and takes
+//! back whatever a previous daemon of the instance left running. Any
+//! failure is a [`SetupError`], which the applet maps to an exit code.
+//! Apart from the loop, so that the loop's file holds only the loop.
+
+use super::Daemon;
+use crate::core::log::Logger;
+use crate::core::paths::InstancePaths;
+use crate::core::state_file;
+use crate::core::supervisor::Supervisor;
+use crate::core::sys;
+use crate::core::{census, config, spawn};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// How the daemon was asked to run.
+pub struct Options {
+    pub instance: u8,
+    pub config: Option<PathBuf>,
+    /// After setup, point stdio at /dev/null (`sv init`: the parent reads
+    /// stderr until then to learn whether startup worked).
+    pub detach: bool,
+}
+
+/// A failure before the loop runs; the daemon exits with it.
+#[derive(Debug)]
+pub struct SetupError {
+    pub message: String,
+    /// Another daemon holds the instance.
+    pub already_running: bool,
+}
+
+impl SetupError {
+    fn new(message: String) -> SetupError {
+        SetupError {
+            message,
+            already_running: false,
+        }
+    }
+}
+
+impl Daemon {
+    // =============================================================== setup
+
+    /// Takes the instance lock, blocks the handled signals into a signalfd,
+    /// and binds the control socket.
+    pub fn open(opts: Options) -> Result<Daemon, SetupError> {
+        let paths = InstancePaths::new(opts.instance);
+        paths.create().map_err(|e| SetupError::new(e.to_string()))?;
+        let lock = open_lock(&paths)?;
+
+        let mut mask = SigSet::empty();
+        for s in [
+            Signal::SIGCHLD,
+            Signal::SIGTERM,
+            Signal::SIGINT,
+            Signal::SIGHUP,
+            Signal::SIGUSR2,
+        ] {
+            mask.add(s);
+        }
+        mask.thread_block()
+            .map_err(|e| SetupError::new(format!("cannot block signals: {e}")))?;
+        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+            .map_err(|e| SetupError::new(format!("cannot create signalfd: {e}")))?;
+        if let Err(e) = spawn::raise_nofile() {
+            eprintln!(
+                "supervisor {}: cannot raise the descriptor limit: {e}",
+                opts.instance
+            );
+        }
+        spawn::prepare().map_err(|e| SetupError::new(format!("cannot open /dev/null: {e}")))?;
+        if let Err(e) = sys::set_child_subreaper() {
+            eprintln!(
+                "supervisor {}: cannot become child subreaper: {e}",
+                opts.instance
+            );
+        }
+
+        // Read the config before anything is bound: a broken one is refused
+        // with its file and line, and nothing starts.
+        let cfg = match &opts.config {
+            Some(path) => {
+                Some(config::load(path).map_err(|e| SetupError::new(format!("error: {e}")))?)
+            }
+            None => None,
+        };
+
+        let sock_path = paths.sock();
+        // We hold the lock, so any socket file left here is stale.
+        let _ = std::fs::remove_file(&sock_path);
+        // Bind under umask 0177 so the socket is never, even briefly, open
+        // wider than 0600.
+        // SAFETY: umask cannot fail; the daemon is single-threaded.
+        let old_mask = unsafe { libc::umask(0o177) };
+        let bound = UnixListener::bind(&sock_path);
+        // SAFETY: as above, restoring the previous mask.
+        unsafe { libc::umask(old_mask) };
+        let listener = bound.map_err(|e| {
+            SetupError::new(format!("cannot listen on {}: {e}", sock_path.display()))
+        })?;
+        std::fs::set_permissions(&sock_path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| SetupError::new(format!("cannot chmod {}: {e}", sock_path.display())))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| SetupError::new(format!("cannot set the socket non-blocking: {e}")))?;
+
+        let mut log = Logger::new(opts.instance);
+        let config = opts.config.clone();
+        log.info(&format!(
+            "started, pid {}, socket {}",
+            std::process::id(),
+            sock_path.display()
+        ));
+        // A state file means the last daemon died without `close`.
+        let state_path = paths.state();
+        let saved = match state_file::read(&state_path) {
+            Ok(saved) => saved,
+            Err(why) => {
+                let kept = match state_file::set_aside(&state_path) {
+                    Ok(p) => format!("kept as {}", p.display()),
+                    Err(e) => format!("and it cannot be moved aside: {e}"),
+                };
+                log.error(&format!(
+                    "state file {} refused: {why}; {kept}; starting from the config alone",
+                    state_path.display()
+                ));
+                None
+            }
+        };
+        let mut sup = Supervisor::new(paths, log, config);
+        // Detach before the first spawn, so no child holds `init`'s pipe.
+        if opts.detach {
+            sup.log.flush();
+            detach_stdio();
+        }
+        // Whatever the state file says, the instance's own processes are
+        // found in /proc: those it does not record are taken back too.
+        let found = census::scan(&sup.marker, &sup.paths.fifos());
+        if !found.is_empty() {
+            sup.log.info(&format!(
+                "found {} processes of this instance still running",
+                found.len()
+            ));
+        }
+        match (saved, cfg) {
+            (Some(saved), cfg) => {
+                sup.log.info(&format!(
+                    "taking back {} services from {}",
+                    saved.services.len(),
+                    state_path.display()
+                ));
+                sup.recover(saved, cfg, found, Instant::now());
+            }
+            (None, cfg) if !found.is_empty() => {
+                sup.recover(state_file::Saved::default(), cfg, found, Instant::now())
+            }
+            (None, Some(cfg)) => sup.load_programs(cfg, Instant::now()),
+            (None, None) => {}
+        }
+        let _ = sup.persist(Instant::now());
+        Ok(Daemon {
+            sup,
+            signals,
+            listener,
+            conns: BTreeMap::new(),
+            next_conn: 1,
+            followers: Vec::new(),
+            uid: sys::getuid(),
+            _lock: lock,
+            spare: File::open("/dev/null").ok(),
+            sock_path,
+            hot: Vec::new(),
+            hot_until: None,
+            changing: Default::default(),
+        })
+    }
+
+    /// The supervisor, for setting up services before the loop runs.
+    pub fn supervisor(&mut self) -> &mut Supervisor {
+        &mut self.sup
+    }
+}
+
+fn open_lock(paths: &InstancePaths) -> Result<File, SetupError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = paths.lock();
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(|e| SetupError::new(format!("cannot open {}: {e}", path.display())))?;
+    match sys::try_lock(&f) {
+        Ok(true) => {}
+        Ok(false) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            return Err(SetupError {
+                message: format!(
+                    "supervisor {} is already running{}",
+                    paths.instance,
+                    if holder.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (pid {holder})")
+                    }
+                ),
+                already_running: true,
+            });
+        }
+        Err(e) => {
+            return Err(SetupError::new(format!(
+                "cannot lock {}: {e}",
+                path.display()
+            )))
+        }
+    }
+    let _ = f.set_len(0);
+    let _ = writeln!(f, "{}", std::process::id());
+    Ok(f)
+}
+
+/// Points stdin, stdout and stderr at /dev/null.
+fn detach_stdio() {
+    if let Ok(null) = OpenOptions::new().read(true).write(true).open("/dev/null") {
+        for fd in 0..3 {
+            // SAFETY: dup2 onto our own standard descriptors.
+            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        }
+    }
+}
