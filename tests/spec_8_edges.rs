@@ -405,3 +405,127 @@ fn sigkills_during_reload_and_recovery_never_run_a_program_twice() {
     assert_each_once(&mut c, &p, AFTER);
     assert_close_leaves_nothing(&mut c, &p);
 }
+
+// ---------------------------------------------------------------------------
+// The marker cannot be turned against the daemon
+// ---------------------------------------------------------------------------
+
+/// A process of uid 65534 carrying the instance's marker (even the real
+/// one, token and all): it is never taken for a config program of the
+/// daemon's own uid, and if it is taken back at all, it is as a service
+/// that runs as 65534, never as root.
+#[test]
+fn a_marked_process_of_another_uid_gains_nothing() {
+    use std::os::unix::process::CommandExt;
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to run a process as uid 65534");
+        return;
+    }
+    let mut c = Crashy::unbooted(Some(""));
+    let p = prog(&c);
+    let conf = format!("[program:web]\ncmd={} 1000 7\n", p.display());
+    std::fs::write(c.conf.as_ref().unwrap(), conf).unwrap();
+    // Boot once so the instance has its token, then close cleanly.
+    c.boot();
+    c.sv.wait_state("web", "RUNNING", 10);
+    c.close();
+    let dir = std::fs::canonicalize(c.dir()).unwrap();
+    let token = std::fs::read_to_string(c.dir().join("token")).expect("token file");
+    let marker = format!("{}#{}", dir.display(), token.trim());
+    let forge = |name: &str, arg: &str| {
+        std::process::Command::new("/bin/sleep")
+            .args(["1000", arg])
+            .env_clear()
+            .env("SV_SUPERVISOR", &marker)
+            .env("SV_PROCESS_NAME", name)
+            .uid(65534)
+            .gid(65534)
+            .process_group(0)
+            .spawn()
+            .expect("spawn as nobody")
+    };
+    let mut fake_web = forge("web", "8");
+    let mut evil = forge("evil", "9");
+    c.boot();
+    c.sv.wait_state("web", "RUNNING", 10);
+    let web = c.pid("web");
+    assert_ne!(web, fake_web.id() as i32, "web was taken from uid 65534");
+    if c.names().contains(&"evil".to_string()) {
+        // Taken back: it may be restarted, but only as uid 65534.
+        c.sv(&["restart", "evil"]);
+        let pid = c.sv.pid("evil").expect("evil restarted");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+        assert!(uid.split_whitespace().nth(1) == Some("65534"), "{uid}");
+        c.strays.add(pid);
+    }
+    c.close();
+    for child in [&mut fake_web, &mut evil] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// A process a program left with no environment at all (`env -i`) is
+/// still counted (by its group) and ended, and never makes the daemon
+/// spin looking for its marker.
+#[test]
+fn a_leftover_without_an_environment_neither_spins_nor_blocks_close() {
+    let mut c = Crashy::new(None);
+    let p = prog(&c);
+    let script = format!(
+        "env -i {} 1000 11 >/dev/null 2>&1 </dev/null & exit 0",
+        p.display()
+    );
+    c.create(&["--name", "envi", "--", "/bin/sh", "-c", &script]);
+    let daemon = c.running().unwrap();
+    assert!(wait_until(10, || count(&mut c, &p, &["1000", "11"]) == 1));
+    c.sv.wait_state("envi", "EXITED", 10);
+    let cpu = |pid: i32| -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
+            .split_whitespace()
+            .collect();
+        f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+    };
+    let before = cpu(daemon);
+    std::thread::sleep(Duration::from_secs(2));
+    let ticks = cpu(daemon) - before;
+    assert!(
+        ticks < 50,
+        "the daemon used {ticks} ticks of CPU in 2 s while idle"
+    );
+    assert!(
+        wait_until(5, || c
+            .sv
+            .state("envi")
+            .is_some_and(|(_, d)| d.contains("1 process left"))),
+        "{:?}",
+        c.sv.state("envi")
+    );
+    assert_close_leaves_nothing(&mut c, &p);
+}
+
+/// After a crash with no usable state file, a service is given its own
+/// process, not an older one it left behind that called setsid.
+#[test]
+fn recovery_prefers_the_spawns_own_leader_to_a_setsid_leftover() {
+    let mut c = Crashy::new(None);
+    let p = prog(&c);
+    let flag = c.sv.work.path().join("second-run");
+    let script = format!(
+        "if [ -e {flag} ]; then exec {p} 1000 22; fi; touch {flag}; setsid {p} 1000 21 & exit 1",
+        flag = flag.display(),
+        p = p.display()
+    );
+    c.create(&["--name", "x", "-r", "5", "--", "/bin/sh", "-c", &script]);
+    assert!(wait_until(10, || count(&mut c, &p, &["1000", "22"]) == 1));
+    c.sv.wait_state("x", "RUNNING", 10);
+    let real = c.pid("x");
+    c.crash();
+    std::fs::write(c.state_path(), b"garbage").unwrap();
+    c.boot();
+    assert_eq!(c.sv.pid("x"), Some(real), "{}", c.log(2));
+    assert_eq!(count(&mut c, &p, &["1000", "22"]), 1);
+    assert_close_leaves_nothing(&mut c, &p);
+}

@@ -4,12 +4,19 @@
 //! A daemon killed before it wrote the state file (a cold start, a spawn,
 //! a `create-service`, a `restart all`), or whose file is damaged, leaves
 //! children that only they themselves can tell about. So every child
-//! carries a marker: [`MARKER`]`=<canonical instance directory>` in its
-//! environment, beside `SV_PROCESS_NAME`. Children inherit both, so a
-//! service's whole tree is marked, and the directory names one instance of
-//! one runtime directory, never another's. A program that rewrites its
-//! environment (setproctitle) still holds its output FIFOs
-//! (`RUNTIME/N/fifo/NAME-stdout`), which name the service too.
+//! carries a marker: [`MARKER`]`=<canonical instance directory>#<token>` in
+//! its environment, beside `SV_PROCESS_NAME`. Children inherit both, so a
+//! service's whole tree is marked. The token is random, made once per
+//! instance directory and kept in its `token` file (0600, in a directory
+//! only the daemon's user may enter): another user cannot forge the marker
+//! to have a process of theirs taken for the instance's, and the same path
+//! in another mount namespace (a container) is another instance. A program
+//! that rewrites its environment (setproctitle) still holds its output
+//! FIFOs (`RUNTIME/N/fifo/NAME-stdout`), which name the service too.
+//!
+//! What a scan finds carries its owner's uid: recovery takes a process
+//! only for a service that would run as that uid, never one caught in a
+//! set-user-ID program (real and effective uids differ).
 //!
 //! The next daemon scans /proc once at startup ([`scan`]) and takes back
 //! what it finds instead of starting copies; `close` scans once more and
@@ -29,8 +36,13 @@ const ENVIRON_LIMIT: usize = 1 << 20;
 pub struct Found {
     pub pid: i32,
     pub pgid: i32,
+    /// Its session: a spawn's leader stays in the daemon's (it calls
+    /// setpgid, not setsid), what called setsid leads its own.
+    pub sid: i32,
     /// Field 22 of /proc/PID/stat.
     pub start_time: u64,
+    /// Its real (and effective) uid.
+    pub uid: u32,
     /// The service it belongs to.
     pub name: String,
 }
@@ -41,15 +53,61 @@ impl Found {
     pub fn is_leader(&self) -> bool {
         self.pid == self.pgid
     }
+
+    /// Which of several leaders of one service to take as its process:
+    /// one that did not call setsid (a spawn's own), then the oldest.
+    pub fn rank(&self) -> (bool, u64, i32) {
+        (self.sid == self.pid, self.start_time, self.pid)
+    }
 }
 
-/// The marker value of an instance directory: its canonical path, so two
-/// spellings of one directory give one marker.
+/// The marker of an instance directory: its canonical path (two spellings
+/// of one directory give one marker) and the instance's secret token, made
+/// on first use. Without a token (it cannot be made), the path alone.
 pub fn marker_of(dir: &Path) -> String {
-    std::fs::canonicalize(dir)
+    let path = std::fs::canonicalize(dir)
         .unwrap_or_else(|_| dir.to_path_buf())
         .display()
-        .to_string()
+        .to_string();
+    match token(&dir.join("token")) {
+        Ok(t) => format!("{path}#{t}"),
+        Err(_) => path,
+    }
+}
+
+/// Reads the token file, or makes it: 32 random hex digits, mode 0600,
+/// never through a symlink.
+fn token(path: &Path) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path);
+    if let Ok(mut f) = open {
+        let mut t = String::new();
+        f.read_to_string(&mut t)?;
+        let t = t.trim();
+        if t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(t.to_string());
+        }
+        std::fs::remove_file(path)?;
+    }
+    let mut raw = [0u8; 16];
+    // SAFETY: getrandom fills the buffer it is given.
+    let n = unsafe { libc::getrandom(raw.as_mut_ptr().cast(), raw.len(), 0) };
+    if n != raw.len() as isize {
+        return Err(std::io::Error::last_os_error());
+    }
+    let t: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    f.write_all(t.as_bytes())?;
+    Ok(t)
 }
 
 /// Every live (not zombie) process marked with `marker`, or holding one of
@@ -98,38 +156,79 @@ fn scan_once(pids: &[i32], marker: &str, fifos: &Path) -> Vec<Found> {
     out
 }
 
-/// A process running sv's own executable that was made by fork or clone
-/// and has not exec'd since (PF_FORKNOEXEC in /proc/PID/stat's flags).
+/// A process made by fork or clone that has not exec'd since
+/// (PF_FORKNOEXEC) and is still an sv image: sv's own executable, or one
+/// of the same name (the binary was upgraded after the daemon that made it
+/// was killed).
 fn unborn(pid: i32) -> bool {
-    const PF_FORKNOEXEC: u64 = 0x40;
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+    let Some(st) = Stat::read(pid) else {
         return false;
     };
-    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-        return false;
-    };
-    let mut fields = rest.split_whitespace();
-    let state = fields.next();
-    // Field 9 is the 7th after the comm.
-    let flags: u64 = fields.nth(5).and_then(|f| f.parse().ok()).unwrap_or(0);
-    if flags & PF_FORKNOEXEC == 0 || matches!(state, Some("Z" | "X")) {
+    if st.flags & PF_FORKNOEXEC == 0 || st.flags & PF_KTHREAD != 0 || st.dead {
         return false;
     }
     use std::os::unix::fs::MetadataExt;
-    let (Ok(theirs), Ok(ours)) = (
+    let same_file = match (
         std::fs::metadata(format!("/proc/{pid}/exe")),
         std::fs::metadata("/proc/self/exe"),
-    ) else {
-        return false;
+    ) {
+        (Ok(theirs), Ok(ours)) => theirs.dev() == ours.dev() && theirs.ino() == ours.ino(),
+        _ => false,
     };
-    theirs.dev() == ours.dev() && theirs.ino() == ours.ino()
+    let comm = |p: &str| std::fs::read_to_string(format!("/proc/{p}/comm")).ok();
+    same_file || comm(&pid.to_string()).is_some_and(|c| Some(c) == comm("self"))
 }
 
-/// Ends every process of the instance that is still alive: the last step
-/// of a clean `close`, after every service's stop rules have run. Returns
-/// how many were signalled.
-pub fn sweep(marker: &str, fifos: &Path) -> usize {
-    let found = scan_once(&pids(), marker, fifos);
+const PF_FORKNOEXEC: u64 = 0x40;
+const PF_KTHREAD: u64 = 0x0020_0000;
+
+/// What the census needs of /proc/PID/stat.
+struct Stat {
+    dead: bool,
+    pgid: i32,
+    sid: i32,
+    flags: u64,
+    start_time: u64,
+}
+
+impl Stat {
+    fn read(pid: i32) -> Option<Stat> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        // f[0] is field 3 (state): pgrp is 5, session 6, flags 9, starttime 22.
+        Some(Stat {
+            dead: matches!(*f.first()?, "Z" | "X"),
+            pgid: f.get(2)?.parse().ok()?,
+            sid: f.get(3)?.parse().ok()?,
+            flags: f.get(6)?.parse().ok()?,
+            start_time: f.get(19)?.parse().ok()?,
+        })
+    }
+}
+
+/// The real uid of a process when its real, effective and saved uids are
+/// one (not inside a set-user-ID program).
+fn plain_uid(pid: i32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    let ids: Vec<u32> = line[4..]
+        .split_whitespace()
+        .filter_map(|u| u.parse().ok())
+        .collect();
+    let real = *ids.first()?;
+    (ids.len() >= 3 && ids[..3].iter().all(|&u| u == real)).then_some(real)
+}
+
+/// Ends every process of the instance that is still alive but those in
+/// `spare` (adopted with `open-service`: a close leaves them running): the
+/// last step of a clean `close`, after every service's stop rules have
+/// run. Returns how many were signalled.
+pub fn sweep(marker: &str, fifos: &Path, spare: &std::collections::HashSet<i32>) -> usize {
+    let found: Vec<Found> = scan_once(&pids(), marker, fifos)
+        .into_iter()
+        .filter(|f| !spare.contains(&f.pid))
+        .collect();
     for f in &found {
         // SAFETY: plain kill(2) on a pid just found marked as ours.
         unsafe { libc::kill(f.pid, libc::SIGKILL) };
@@ -149,16 +248,11 @@ pub fn is_zombie(pid: i32) -> bool {
 }
 
 fn examine(pid: i32, marker: &str, fifos: &Path) -> Option<Found> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // Fields from 3 on: state, ppid, pgrp, ... starttime is field 22.
-    let state = *fields.first()?;
-    if state == "Z" || state == "X" {
+    let st = Stat::read(pid)?;
+    // Kernel threads have no environment and are never ours.
+    if st.dead || st.flags & PF_KTHREAD != 0 {
         return None;
     }
-    let pgid = fields.get(2)?.parse().ok()?;
-    let start_time = fields.get(19)?.parse().ok()?;
     let name = match service_of(pid, marker) {
         Mark::Ours(name) => Some(name),
         Mark::Other | Mark::Unreadable => None,
@@ -166,8 +260,10 @@ fn examine(pid: i32, marker: &str, fifos: &Path) -> Option<Found> {
     .or_else(|| by_fifo(pid, fifos))?;
     Some(Found {
         pid,
-        pgid,
-        start_time,
+        pgid: st.pgid,
+        sid: st.sid,
+        start_time: st.start_time,
+        uid: plain_uid(pid)?,
         name,
     })
 }

@@ -350,7 +350,8 @@ impl Daemon {
         }
         // Whatever of the instance outlived its stop rules (a child that
         // left its group, processes a crash left behind) ends now.
-        let left = super::census::sweep(&self.sup.marker, &self.sup.paths.fifos());
+        let spare = self.sup.adopted_pids();
+        let left = super::census::sweep(&self.sup.marker, &self.sup.paths.fifos(), &spare);
         if left > 0 {
             self.sup.log.info(&format!(
                 "killed {left} processes left behind by stopped services"

@@ -648,6 +648,16 @@ impl Supervisor {
         self.timers.first()
     }
 
+    /// The processes adopted with `open-service` (or taken back as such):
+    /// not sv's to end at `close`.
+    pub fn adopted_pids(&self) -> std::collections::HashSet<i32> {
+        self.services
+            .values()
+            .filter(|s| s.spec.policy.adopted)
+            .filter_map(|s| s.m.pid)
+            .collect()
+    }
+
     /// Brings the deadline index up to date with every machine, after
     /// changes made to machines directly (recovery).
     fn sync_timers(&mut self) {

@@ -228,12 +228,18 @@ impl Supervisor {
             .filter(|(_, o)| **o == owner)
             .map(|(p, _)| *p)
             .collect();
+        let own_pgid = owner
+            .and_then(|id| self.services.get(&id))
+            .and_then(|s| s.m.pgid);
         for pid in pids {
             if sweep.group {
-                // Its group, where it is not the daemon's own.
+                // Its group, where it is its own (it leads it) or its
+                // service's: never the daemon's, and never a group it
+                // joined that belongs to another service.
                 if let Some(g) = stat_of(pid)
                     .map(|s| s.pgid)
                     .filter(|g| *g > 1 && *g != own_group)
+                    .filter(|g| *g == pid || Some(*g) == own_pgid)
                 {
                     let _ = sys::send_signal(g, sweep.sig, true);
                 }
@@ -269,24 +275,19 @@ impl Supervisor {
                     .map(|s| (s.spec.name.clone(), s.id))
                     .collect()
             });
-            let mark = census::service_of(pid, &self.marker);
-            if mark == census::Mark::Unreadable {
-                // Caught mid-exec, or gone: look again next pass.
-                self.leftovers.stale = true;
-                continue;
+            // `service_of` reads again a process caught mid-exec; one with
+            // no environment at all (`env -i`) is told by its group.
+            let owner = match census::service_of(pid, &self.marker) {
+                census::Mark::Ours(n) => names.get(&n).copied(),
+                census::Mark::Other | census::Mark::Unreadable => None,
             }
-            let owner = Some(mark)
-                .and_then(|m| match m {
-                    census::Mark::Ours(n) => names.get(&n).copied(),
-                    census::Mark::Other | census::Mark::Unreadable => None,
-                })
-                .or_else(|| {
-                    // Its environment was replaced: its group may tell.
-                    self.services
-                        .values()
-                        .find(|s| s.m.pgid == Some(stat.pgid))
-                        .map(|s| s.id)
-                });
+            .or_else(|| {
+                // Its environment was replaced: its group may tell.
+                self.services
+                    .values()
+                    .find(|s| s.m.pgid == Some(stat.pgid))
+                    .map(|s| s.id)
+            });
             seen.insert(pid, owner);
             // A stop under way takes in what turns up meanwhile.
             if let Some(sweep) = self.leftovers.sweeps.get(&owner).copied() {

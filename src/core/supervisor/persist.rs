@@ -26,10 +26,11 @@ fn unix_ms(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// The oldest of the leaders found for one service (the others, if any,
+/// The leader found for one service that is its spawn's own: one that did
+/// not call setsid, then the oldest (the others, if any,
 /// are its own descendants that made groups of their own).
 fn oldest(mut v: Vec<Found>) -> Option<Found> {
-    v.sort_by_key(|f| (f.start_time, f.pid));
+    v.sort_by_key(Found::rank);
     v.into_iter().next()
 }
 
@@ -239,21 +240,7 @@ impl Supervisor {
             let mut alive = s.pid > 0
                 && sys::start_time(s.pid).is_ok_and(|t| t == s.start_time)
                 && !census::is_zombie(s.pid);
-            let claimable = !matches!(s.origin, Origin::Adopted);
-            if let Some(f) = leaders
-                .remove(&s.name.0)
-                .and_then(oldest)
-                .filter(|_| claimable)
-            {
-                if !alive {
-                    self.log.info(&format!(
-                        "{}: found pid {} running, which the state file did not record",
-                        s.name, f.pid
-                    ));
-                    claim(&mut s, &f);
-                    alive = true;
-                }
-            }
+            let found = leaders.remove(&s.name.0).and_then(oldest);
             let spec = match &s.origin {
                 Origin::Config(_) => programs.remove(&s.name.0),
                 Origin::AdHoc(req) => match create::spec_from(req) {
@@ -265,6 +252,18 @@ impl Supervisor {
                 },
                 Origin::Adopted => None,
             };
+            // A process the file does not record is taken only for a
+            // service that would run as its uid (never for an adopted one).
+            if let (Some(f), Some(sp), false) = (&found, &spec, alive) {
+                if self.runs_as(sp) == Some(f.uid) {
+                    self.log.info(&format!(
+                        "{}: found pid {} running, which the state file did not record",
+                        s.name, f.pid
+                    ));
+                    claim(&mut s, f);
+                    alive = true;
+                }
+            }
             let spec = match (spec, &s.origin) {
                 (Some(spec), _) => spec,
                 (None, Origin::Adopted) | (None, Origin::Config(_)) if alive => {
@@ -316,8 +315,13 @@ impl Supervisor {
                 continue;
             };
             let autostart = spec.autostart;
+            let uid = self.runs_as(&spec);
             let id = self.add(spec);
-            if let Some(f) = leaders.remove(&name).and_then(oldest) {
+            let found = leaders
+                .remove(&name)
+                .and_then(oldest)
+                .filter(|f| Some(f.uid) == uid);
+            if let Some(f) = found {
                 self.log.info(&format!(
                     "{name}: found pid {} running, which the state file did not record",
                     f.pid
@@ -341,8 +345,21 @@ impl Supervisor {
         self.plan(Event::Start, start, now);
     }
 
+    /// The uid a service's processes run as: its `user=`, else the
+    /// daemon's. None when its user cannot be looked up.
+    fn runs_as(&self, spec: &ServiceSpec) -> Option<u32> {
+        match &spec.user {
+            // SAFETY: geteuid cannot fail.
+            None => Some(unsafe { libc::geteuid() }),
+            Some(u) => crate::core::users::lookup(u).ok().map(|r| r.uid),
+        }
+    }
+
     /// A found process whose service nothing records: an ad hoc service
-    /// with its /proc command line and working directory, running.
+    /// with its /proc command line and working directory, running, and
+    /// run as the process's own uid if it is not the daemon's (so nobody
+    /// can have a command of theirs started as root by leaving a marked
+    /// process behind).
     fn take_back_unknown(&mut self, f: &Found, now: Instant) {
         let argv: Vec<Text> = match std::fs::read(format!("/proc/{}/cmdline", f.pid)) {
             Ok(raw) => raw
@@ -362,10 +379,24 @@ impl Supervisor {
         let cwd = std::fs::read_link(format!("/proc/{}/cwd", f.pid))
             .map(|p| p.display().to_string())
             .unwrap_or_default();
+        // SAFETY: geteuid cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if f.uid != me && me != 0 {
+            return;
+        }
+        let settings = if f.uid == me {
+            Vec::new()
+        } else {
+            vec![crate::wire::Setting {
+                key: "user".into(),
+                value: f.uid.to_string().into(),
+            }]
+        };
         let req = CreateSpec {
             argv: argv.into(),
             name: Some(f.name.clone().into()),
             cwd: cwd.into(),
+            settings: settings.into(),
             ..Default::default()
         };
         let Ok(spec) = create::spec_from(&req) else {
