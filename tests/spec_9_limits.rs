@@ -424,3 +424,42 @@ fn a_flood_of_refused_clients_is_logged_a_bounded_number_of_times() {
     let bound = 2 * (took.as_secs() as usize + 2);
     assert!(lines <= bound, "{lines} lines for 100 refusals in {took:?}");
 }
+
+/// 120 clients each send all but the last byte of a 1 MiB request and
+/// stop: the room their unfinished requests take counts toward the same
+/// budget as unread answers, so the daemon sheds the biggest instead of
+/// holding 120 MiB for the idle timeout.
+#[test]
+fn unfinished_big_requests_count_toward_the_budget() {
+    let sv = start("", &[]);
+    let pid = daemon_pid(&sv);
+    let len = (1u32 << 20) - 1;
+    let mut partial = len.to_le_bytes().to_vec();
+    partial.push(sv::wire::PROTOCOL_VERSION);
+    partial.resize(4 + len as usize - 1, b'x');
+    let mut clients = Vec::new();
+    for _ in 0..120 {
+        let mut s = connect(&sv);
+        s.set_nonblocking(true).unwrap();
+        let mut sent = 0;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while sent < partial.len() && std::time::Instant::now() < deadline {
+            match s.write(&partial[sent..]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(1))
+                }
+                // Shed by the daemon.
+                Err(_) => break,
+            }
+        }
+        clients.push(s);
+    }
+    let other = sv_within(&sv, &["status"], 30).expect("status beside them");
+    assert_eq!(other.0, 0, "{other:?}");
+    let peak = proc_kib(pid, "VmHWM");
+    println!("120 unfinished 1 MiB requests: daemon peak RSS {peak} KiB");
+    assert!(peak < 100 * 1024, "daemon peak RSS {peak} KiB");
+    drop(clients);
+    assert!(alive(pid));
+}

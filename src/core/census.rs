@@ -94,9 +94,11 @@ fn token(path: &Path) -> std::io::Result<String> {
         std::fs::remove_file(path)?;
     }
     let mut raw = [0u8; 16];
-    // SAFETY: getrandom fills the buffer it is given.
-    let n = unsafe { libc::getrandom(raw.as_mut_ptr().cast(), raw.len(), 0) };
-    if n != raw.len() as isize {
+    // getrandom(2) as a raw system call: the static musl build has no
+    // usable libc wrapper for it (the call went to address 0).
+    // SAFETY: the kernel fills the buffer it is given, of that length.
+    let n = unsafe { libc::syscall(libc::SYS_getrandom, raw.as_mut_ptr(), raw.len(), 0) };
+    if n != raw.len() as libc::c_long {
         return Err(std::io::Error::last_os_error());
     }
     let t: String = raw.iter().map(|b| format!("{b:02x}")).collect();

@@ -127,9 +127,11 @@ impl Conn {
         (!self.busy && !self.dead).then_some(self.last_active)
     }
 
-    /// Bytes of answers not yet taken by the peer.
+    /// Bytes held for the peer: answers it has not taken yet, and the
+    /// room its unfinished request takes (up to a frame each: 512 of them
+    /// would be 512 MiB).
     pub fn buffered(&self) -> usize {
-        self.wbuf.len()
+        self.wbuf.len() + self.rbuf.capacity()
     }
 
     pub fn wants_write(&self) -> bool {
@@ -429,7 +431,7 @@ pub fn limit<K>(conns: &mut BTreeMap<K, Conn>, log: &mut Logger) {
     }
     for pid in shed(conns) {
         let msg = format!(
-            "clients hold over {} MiB of unread answers: dropped a client of pid {pid}",
+            "clients hold over {} MiB of unread answers and unfinished requests: dropped a client of pid {pid}",
             BUFFERED_MAX >> 20
         );
         log.warn_limited("unread answers", &msg);

@@ -54,6 +54,7 @@ pub fn live_groups(pgids: &[i32]) -> std::collections::HashSet<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return pgids.iter().copied().collect();
     };
+    let wanted: std::collections::HashSet<i32> = pgids.iter().copied().collect();
     let mut live = std::collections::HashSet::new();
     for pid in dir
         .flatten()
@@ -68,10 +69,10 @@ pub fn live_groups(pgids: &[i32]) -> std::collections::HashSet<i32> {
         let mut fields = rest.split_whitespace();
         let state = fields.next();
         let pgrp = fields.nth(1).and_then(|p| p.parse::<i32>().ok());
-        if let Some(g) = pgrp.filter(|g| pgids.contains(g)) {
+        if let Some(g) = pgrp.filter(|g| wanted.contains(g)) {
             if state != Some("Z") && state != Some("X") {
                 live.insert(g);
-                if live.len() == pgids.len() {
+                if live.len() == wanted.len() {
                     break;
                 }
             }
