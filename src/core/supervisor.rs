@@ -9,14 +9,14 @@
 use super::log::Logger;
 use super::output::LogFile;
 use super::paths::InstancePaths;
-use super::service::{step, Effect, Event, ExitKind, Machine, Reason, State, Want};
-use super::spawn::{self, Target};
+use super::service::{step, Effect, Event, Machine, State, Want};
+use super::spawn;
 use super::spec::{OutputSpec, ServiceSpec};
 use super::state_file::Origin;
 use super::sys;
-use crate::wire::{Outcome, Response, ServiceInfo};
+use crate::wire::Outcome;
 use std::collections::{BTreeMap, HashMap};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -69,6 +69,8 @@ mod launching;
 mod leftovers;
 mod persist;
 mod reload;
+mod status;
+pub(crate) use status::svc_reason;
 mod timers;
 use actions::{Plan, Waiter};
 
@@ -390,96 +392,6 @@ impl Supervisor {
         }
     }
 
-    /// Starts a process for a service without waiting for its exec, and
-    /// says whether it reused the service's built command; Err is the
-    /// event for a spawn that failed before any process existed.
-    fn launch(&mut self, id: Id) -> Result<(spawn::Pending, bool), Event> {
-        self.attach_output(id);
-        let Some(svc) = self.services.get(&id) else {
-            return Err(Event::SpawnFailed);
-        };
-        let spec = &svc.spec;
-        let user = match spec.user.as_deref().map(super::users::lookup).transpose() {
-            Ok(u) => u,
-            Err(e) => return Err(self.spawn_failed(id, &e)),
-        };
-        // The child's ends of the FIFOs live until it has exec'd.
-        let mut ends: [Option<OwnedFd>; 2] = [None, None];
-        for (stream, end) in ends.iter_mut().enumerate() {
-            if let Some(path) = &svc.fifos[stream] {
-                match super::output::child_end(path) {
-                    Ok(fd) => *end = Some(fd),
-                    Err(e) => return Err(self.spawn_failed(id, &e)),
-                }
-            }
-        }
-        let out_target = |stream: usize, out: &OutputSpec| match &ends[stream] {
-            Some(fd) => Target::Fd(fd.as_raw_fd()),
-            None => match out {
-                OutputSpec::Daemon(fd) => Target::Fd(*fd),
-                OutputSpec::Auto | OutputSpec::File(_) | OutputSpec::Discard => Target::Null,
-            },
-        };
-        let stdout = out_target(0, &spec.stdout);
-        let stderr = if spec.redirect_stderr {
-            Target::SameAsStdout
-        } else {
-            out_target(1, &spec.stderr)
-        };
-        // A user's HOME, USER and LOGNAME are looked up afresh each time;
-        // anything else is built once.
-        let cached = svc.cmd.as_ref().filter(|_| user.is_none());
-        let reused = cached.is_some();
-        let cmd = match cached {
-            Some(cmd) => std::sync::Arc::clone(cmd),
-            None => match self.build_command(spec, user.as_ref()) {
-                Ok(c) => std::sync::Arc::new(c),
-                Err(e) => return Err(self.spawn_failed(id, &e)),
-            },
-        };
-        let wiring = spawn::Wiring {
-            stdout,
-            stderr,
-            user,
-            keep: ends.into_iter().flatten().collect(),
-        };
-        let launched = cmd.launch(wiring);
-        if let Some(svc) = self.services.get_mut(&id) {
-            // Built afresh next time a spawn fails: the program may have moved.
-            svc.cmd = launched.is_ok().then_some(cmd);
-        }
-        launched
-            .map(|p| (p, reused))
-            .map_err(|e| self.spawn_failed(id, &e))
-    }
-
-    /// The strings of a service's command: its argv, what it adds to the
-    /// daemon's environment, its working directory.
-    fn build_command(
-        &self,
-        spec: &ServiceSpec,
-        user: Option<&spawn::RunAs>,
-    ) -> std::io::Result<spawn::Command> {
-        let mut env = Vec::new();
-        if let Some(u) = user {
-            // As login(1) would: the user's own HOME, USER and LOGNAME.
-            env.push(("HOME".into(), u.home.clone()));
-            env.push(("USER".into(), u.name.clone()));
-            env.push(("LOGNAME".into(), u.name.clone()));
-        }
-        env.extend(spec.env.iter().cloned());
-        env.push(("SV_INSTANCE".into(), self.paths.instance.to_string()));
-        env.push(("SV_PROCESS_NAME".into(), spec.name.clone()));
-        env.push(("SUPERVISOR_PROCESS_NAME".into(), spec.name.clone()));
-        env.push(("SUPERVISOR_ENABLED".into(), "1".into()));
-        // How the next daemon finds this process if the state file cannot
-        // tell it (see `census`).
-        env.push((super::census::MARKER.into(), self.marker.clone()));
-        let mut cmd = spawn::Command::new(&spec.argv, &self.base_env, &env, spec.cwd.as_deref())?;
-        cmd.umask = spec.umask;
-        Ok(cmd)
-    }
-
     /// A service that has settled with no process gives its FIFO ends back
     /// (after copying what they hold); the FIFO files stay for next time.
     fn detach_output(&mut self, id: Id) {
@@ -494,17 +406,6 @@ impl Supervisor {
         }
         self.pipes.retain(|p| p.service != id);
         svc.fifos = [None, None];
-    }
-
-    /// Records why a spawn failed; the machine goes FATAL with it.
-    fn spawn_failed(&mut self, id: Id, e: &std::io::Error) -> Event {
-        let why = format!("spawn error: {}", os_reason(e));
-        if let Some(s) = self.services.get_mut(&id) {
-            s.m.reason = Reason::SpawnError(why.clone());
-            let msg = format!("{}: {why}", s.spec.name);
-            self.log.error(&msg);
-        }
-        Event::SpawnFailed
     }
 
     fn signal(&mut self, id: Id, sig: i32, group: bool) {
@@ -666,134 +567,6 @@ impl Supervisor {
         }
     }
 
-    // ------------------------------------------------------------ targets
-
-    /// Resolves a target: a name, a pid, `PROGRAM:*` or `all`.
-    pub fn resolve(&self, target: &str) -> Result<Vec<Id>, String> {
-        if target == "all" {
-            return Ok(self.services.keys().copied().collect());
-        }
-        if let Some(&id) = self.by_name.get(target) {
-            return Ok(vec![id]);
-        }
-        if let Some(prog) = target.strip_suffix(":*") {
-            let ids: Vec<Id> = self
-                .services
-                .values()
-                .filter(|s| {
-                    s.spec.program.as_deref() == Some(prog) || s.spec.group.as_deref() == Some(prog)
-                })
-                .map(|s| s.id)
-                .collect();
-            if !ids.is_empty() {
-                return Ok(ids);
-            }
-            return Err(format!("no such program or group: {prog}"));
-        }
-        if let Ok(pid) = target.parse::<i32>() {
-            if let Some(&id) = self.by_pid.get(&pid) {
-                return Ok(vec![id]);
-            }
-            return Err(format!("no service has pid {pid}"));
-        }
-        Err(format!("no such service: {target}"))
-    }
-
-    /// Resolves several targets, in order, without duplicates.
-    pub fn resolve_all(&self, targets: &[crate::wire::Text]) -> Result<Vec<Id>, String> {
-        let mut ids = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for t in targets {
-            for id in self.resolve(t)? {
-                if seen.insert(id) {
-                    ids.push(id);
-                }
-            }
-        }
-        Ok(ids)
-    }
-
-    // ------------------------------------------------------------- status
-
-    pub fn info(&self, id: Id, now: Instant) -> Option<ServiceInfo> {
-        let s = self.services.get(&id)?;
-        let m = &s.m;
-        let uptime = match (m.state.has_process(), m.started_at) {
-            (true, Some(t)) => now.saturating_duration_since(t).as_secs(),
-            _ => 0,
-        };
-        let mut detail = match m.state {
-            State::Running => format!("pid {}, uptime {}", m.pid.unwrap_or(0), clock(uptime)),
-            State::Stopping if m.pid.is_none() => format!(
-                "waiting for the rest of process group {}",
-                m.pgid.unwrap_or(0)
-            ),
-            State::Starting | State::Stopping | State::Suspended => {
-                format!("pid {}", m.pid.unwrap_or(0))
-            }
-            State::Pending => format!(
-                "starts in {} s",
-                m.deadline
-                    .map(|d| d.saturating_duration_since(now).as_secs_f64().ceil() as u64)
-                    .unwrap_or(0)
-            ),
-            State::Backoff => format!(
-                "Exited too quickly (process log may have details), retry in {} s",
-                m.deadline
-                    .map(|d| d.saturating_duration_since(now).as_secs_f64().ceil() as u64)
-                    .unwrap_or(0)
-            ),
-            State::Stopped if !m.ever_started => "Not started".to_string(),
-            State::Stopped => match m.last_exit {
-                Some(k) => format!("Stopped ({})", k.describe()),
-                None => "Stopped".to_string(),
-            },
-            State::Exited => m.last_exit.map(ExitKind::describe).unwrap_or_default(),
-            State::Fatal => svc_reason(s),
-        };
-        let left = self.leftovers.count(id);
-        if left > 0 && !m.state.has_process() {
-            let s = if left == 1 { "" } else { "es" };
-            detail.push_str(&format!(", {left} process{s} left"));
-        }
-        for log in &s.logs {
-            if let Some(e) = &log.error {
-                detail.push_str(&format!(", log error: {e}"));
-            }
-        }
-        Some(ServiceInfo {
-            name: s.spec.name.clone().into(),
-            state: m.state.name().into(),
-            pid: m.pid.unwrap_or(0),
-            uptime_secs: uptime,
-            restarts: m.restarts,
-            last_exit: m
-                .last_exit
-                .map(ExitKind::describe)
-                .unwrap_or_default()
-                .into(),
-            detail: detail.into(),
-            command: super::spec::join_words(&s.spec.argv).into(),
-            adopted: s.spec.policy.adopted,
-        })
-    }
-
-    pub fn status(&self, targets: &[crate::wire::Text], now: Instant) -> Response {
-        let ids = if targets.is_empty() {
-            self.services.keys().copied().collect()
-        } else {
-            match self.resolve_all(targets) {
-                Ok(ids) => ids,
-                Err(e) => return Response::Error(e.into()),
-            }
-        };
-        Response::Status(
-            ids.into_iter()
-                .filter_map(|id| self.info(id, now))
-                .collect(),
-        )
-    }
-
     /// The time left until the next deadline, for poll's timeout.
     pub fn timeout(&self, now: Instant) -> Option<Duration> {
         self.next_deadline()
@@ -812,18 +585,6 @@ pub(crate) fn adopted_spec(name: &str, pid: i32) -> ServiceSpec {
     spec.stdout = OutputSpec::Discard;
     spec.stderr = OutputSpec::Discard;
     spec
-}
-
-pub(crate) fn svc_reason(s: &Service) -> String {
-    match &s.m.reason {
-        Reason::SpawnError(e) => e.clone(),
-        Reason::TooQuickly => "Exited too quickly (process log may have details)".to_string(),
-        Reason::RestartLimit(n) => format!(
-            "restart limit of {n} reached, last {}",
-            s.m.last_exit.map(ExitKind::describe).unwrap_or_default()
-        ),
-        Reason::None => s.m.last_exit.map(ExitKind::describe).unwrap_or_default(),
-    }
 }
 
 /// `No such file or directory`, without Rust's ` (os error 2)` suffix.

@@ -70,7 +70,12 @@ impl Daemon {
         };
         let stream = usize::from(t.stream.min(1));
         let name = ["stdout", "stderr"][stream];
-        let svc = self.sup.services().find(|s| s.id == id)?;
+        // A missing service is an answer, never a connection left waiting.
+        let Some(svc) = self.sup.services().find(|s| s.id == id) else {
+            return Some(Response::Error(
+                format!("no such service: {}", t.target).into(),
+            ));
+        };
         if stream == 1 && svc.spec.redirect_stderr {
             return Some(Response::Error(
                 format!(

@@ -14,6 +14,9 @@
 //! after the exec timeout is killed and its service goes FATAL with the
 //! reason.
 //!
+//! How a child is made (its wiring, its command built once and reused,
+//! what a failure says) is here too: [`Supervisor::launch`].
+//!
 //! The child shares the daemon's memory until its exec, so its
 //! [`spawn::Pending`] (which owns the child's stack and context) is kept in
 //! [`Launches`] until its report pipe has ended, whatever became of the
@@ -21,10 +24,12 @@
 
 use super::{Id, Supervisor};
 use crate::core::service::{Event, Reason};
+use crate::core::spawn::Target;
 use crate::core::spawn::{self, Child};
+use crate::core::spec::{OutputSpec, ServiceSpec};
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// How long a batch of spawns waits for the next of its children's exec
@@ -316,5 +321,114 @@ impl Supervisor {
             };
         }
         Settled::Event(self.spawn_failed(id, &e))
+    }
+}
+
+/// Making a child: its wiring, its command, and what a failure says.
+impl Supervisor {
+    /// Starts a process for a service without waiting for its exec, and
+    /// says whether it reused the service's built command; Err is the
+    /// event for a spawn that failed before any process existed.
+    pub(super) fn launch(&mut self, id: Id) -> Result<(spawn::Pending, bool), Event> {
+        self.attach_output(id);
+        let Some(svc) = self.services.get(&id) else {
+            return Err(Event::SpawnFailed);
+        };
+        let spec = &svc.spec;
+        let user = match spec
+            .user
+            .as_deref()
+            .map(crate::core::users::lookup)
+            .transpose()
+        {
+            Ok(u) => u,
+            Err(e) => return Err(self.spawn_failed(id, &e)),
+        };
+        // The child's ends of the FIFOs live until it has exec'd.
+        let mut ends: [Option<OwnedFd>; 2] = [None, None];
+        for (stream, end) in ends.iter_mut().enumerate() {
+            if let Some(path) = &svc.fifos[stream] {
+                match crate::core::output::child_end(path) {
+                    Ok(fd) => *end = Some(fd),
+                    Err(e) => return Err(self.spawn_failed(id, &e)),
+                }
+            }
+        }
+        let out_target = |stream: usize, out: &OutputSpec| match &ends[stream] {
+            Some(fd) => Target::Fd(fd.as_raw_fd()),
+            None => match out {
+                OutputSpec::Daemon(fd) => Target::Fd(*fd),
+                OutputSpec::Auto | OutputSpec::File(_) | OutputSpec::Discard => Target::Null,
+            },
+        };
+        let stdout = out_target(0, &spec.stdout);
+        let stderr = if spec.redirect_stderr {
+            Target::SameAsStdout
+        } else {
+            out_target(1, &spec.stderr)
+        };
+        // A user's HOME, USER and LOGNAME are looked up afresh each time;
+        // anything else is built once.
+        let cached = svc.cmd.as_ref().filter(|_| user.is_none());
+        let reused = cached.is_some();
+        let cmd = match cached {
+            Some(cmd) => std::sync::Arc::clone(cmd),
+            None => match self.build_command(spec, user.as_ref()) {
+                Ok(c) => std::sync::Arc::new(c),
+                Err(e) => return Err(self.spawn_failed(id, &e)),
+            },
+        };
+        let wiring = spawn::Wiring {
+            stdout,
+            stderr,
+            user,
+            keep: ends.into_iter().flatten().collect(),
+        };
+        let launched = cmd.launch(wiring);
+        if let Some(svc) = self.services.get_mut(&id) {
+            // Built afresh next time a spawn fails: the program may have moved.
+            svc.cmd = launched.is_ok().then_some(cmd);
+        }
+        launched
+            .map(|p| (p, reused))
+            .map_err(|e| self.spawn_failed(id, &e))
+    }
+
+    /// The strings of a service's command: its argv, what it adds to the
+    /// daemon's environment, its working directory.
+    pub(super) fn build_command(
+        &self,
+        spec: &ServiceSpec,
+        user: Option<&spawn::RunAs>,
+    ) -> std::io::Result<spawn::Command> {
+        let mut env = Vec::new();
+        if let Some(u) = user {
+            // As login(1) would: the user's own HOME, USER and LOGNAME.
+            env.push(("HOME".into(), u.home.clone()));
+            env.push(("USER".into(), u.name.clone()));
+            env.push(("LOGNAME".into(), u.name.clone()));
+        }
+        env.extend(spec.env.iter().cloned());
+        env.push(("SV_INSTANCE".into(), self.paths.instance.to_string()));
+        env.push(("SV_PROCESS_NAME".into(), spec.name.clone()));
+        env.push(("SUPERVISOR_PROCESS_NAME".into(), spec.name.clone()));
+        env.push(("SUPERVISOR_ENABLED".into(), "1".into()));
+        // How the next daemon finds this process if the state file cannot
+        // tell it (see `census`).
+        env.push((crate::core::census::MARKER.into(), self.marker.clone()));
+        let mut cmd = spawn::Command::new(&spec.argv, &self.base_env, &env, spec.cwd.as_deref())?;
+        cmd.umask = spec.umask;
+        Ok(cmd)
+    }
+
+    /// Records why a spawn failed; the machine goes FATAL with it.
+    pub(super) fn spawn_failed(&mut self, id: Id, e: &std::io::Error) -> Event {
+        let why = format!("spawn error: {}", super::os_reason(e));
+        if let Some(s) = self.services.get_mut(&id) {
+            s.m.reason = Reason::SpawnError(why.clone());
+            let msg = format!("{}: {why}", s.spec.name);
+            self.log.error(&msg);
+        }
+        Event::SpawnFailed
     }
 }

@@ -1,0 +1,149 @@
+//! Targets and status: what a name, a pid, `PROGRAM:*` or `all` stands
+//! for, and the rows `status` shows.
+
+use super::{clock, Id, Service, Supervisor};
+use crate::core::service::{ExitKind, Reason, State};
+use crate::wire::{Response, ServiceInfo};
+use std::time::Instant;
+
+impl Supervisor {
+    // ------------------------------------------------------------ targets
+
+    /// Resolves a target: a name, a pid, `PROGRAM:*` or `all`.
+    pub fn resolve(&self, target: &str) -> Result<Vec<Id>, String> {
+        if target == "all" {
+            return Ok(self.services.keys().copied().collect());
+        }
+        if let Some(&id) = self.by_name.get(target) {
+            return Ok(vec![id]);
+        }
+        if let Some(prog) = target.strip_suffix(":*") {
+            let ids: Vec<Id> = self
+                .services
+                .values()
+                .filter(|s| {
+                    s.spec.program.as_deref() == Some(prog) || s.spec.group.as_deref() == Some(prog)
+                })
+                .map(|s| s.id)
+                .collect();
+            if !ids.is_empty() {
+                return Ok(ids);
+            }
+            return Err(format!("no such program or group: {prog}"));
+        }
+        if let Ok(pid) = target.parse::<i32>() {
+            if let Some(&id) = self.by_pid.get(&pid) {
+                return Ok(vec![id]);
+            }
+            return Err(format!("no service has pid {pid}"));
+        }
+        Err(format!("no such service: {target}"))
+    }
+
+    /// Resolves several targets, in order, without duplicates.
+    pub fn resolve_all(&self, targets: &[crate::wire::Text]) -> Result<Vec<Id>, String> {
+        let mut ids = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for t in targets {
+            for id in self.resolve(t)? {
+                if seen.insert(id) {
+                    ids.push(id);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    // ------------------------------------------------------------- status
+
+    pub fn info(&self, id: Id, now: Instant) -> Option<ServiceInfo> {
+        let s = self.services.get(&id)?;
+        let m = &s.m;
+        let uptime = match (m.state.has_process(), m.started_at) {
+            (true, Some(t)) => now.saturating_duration_since(t).as_secs(),
+            _ => 0,
+        };
+        let mut detail = match m.state {
+            State::Running => format!("pid {}, uptime {}", m.pid.unwrap_or(0), clock(uptime)),
+            State::Stopping if m.pid.is_none() => format!(
+                "waiting for the rest of process group {}",
+                m.pgid.unwrap_or(0)
+            ),
+            State::Starting | State::Stopping | State::Suspended => {
+                format!("pid {}", m.pid.unwrap_or(0))
+            }
+            State::Pending => format!(
+                "starts in {} s",
+                m.deadline
+                    .map(|d| d.saturating_duration_since(now).as_secs_f64().ceil() as u64)
+                    .unwrap_or(0)
+            ),
+            State::Backoff => format!(
+                "Exited too quickly (process log may have details), retry in {} s",
+                m.deadline
+                    .map(|d| d.saturating_duration_since(now).as_secs_f64().ceil() as u64)
+                    .unwrap_or(0)
+            ),
+            State::Stopped if !m.ever_started => "Not started".to_string(),
+            State::Stopped => match m.last_exit {
+                Some(k) => format!("Stopped ({})", k.describe()),
+                None => "Stopped".to_string(),
+            },
+            State::Exited => m.last_exit.map(ExitKind::describe).unwrap_or_default(),
+            State::Fatal => svc_reason(s),
+        };
+        let left = self.leftovers.count(id);
+        if left > 0 && !m.state.has_process() {
+            let s = if left == 1 { "" } else { "es" };
+            detail.push_str(&format!(", {left} process{s} left"));
+        }
+        for log in &s.logs {
+            if let Some(e) = &log.error {
+                detail.push_str(&format!(", log error: {e}"));
+            }
+        }
+        Some(ServiceInfo {
+            name: s.spec.name.clone().into(),
+            state: m.state.name().into(),
+            pid: m.pid.unwrap_or(0),
+            uptime_secs: uptime,
+            restarts: m.restarts,
+            last_exit: m
+                .last_exit
+                .map(ExitKind::describe)
+                .unwrap_or_default()
+                .into(),
+            detail: detail.into(),
+            command: crate::core::spec::join_words(&s.spec.argv).into(),
+            adopted: s.spec.policy.adopted,
+        })
+    }
+
+    pub fn status(&self, targets: &[crate::wire::Text], now: Instant) -> Response {
+        let ids = if targets.is_empty() {
+            self.services.keys().copied().collect()
+        } else {
+            match self.resolve_all(targets) {
+                Ok(ids) => ids,
+                Err(e) => return Response::Error(e.into()),
+            }
+        };
+        Response::Status(
+            ids.into_iter()
+                .filter_map(|id| self.info(id, now))
+                .collect(),
+        )
+    }
+}
+
+pub(crate) fn svc_reason(s: &Service) -> String {
+    match &s.m.reason {
+        Reason::SpawnError(e) => e.clone(),
+        Reason::TooQuickly => "Exited too quickly (process log may have details)".to_string(),
+        Reason::RestartLimit(n) => format!(
+            "restart limit of {n} reached, last {}",
+            s.m.last_exit.map(ExitKind::describe).unwrap_or_default()
+        ),
+        Reason::None => s.m.last_exit.map(ExitKind::describe).unwrap_or_default(),
+    }
+}
