@@ -468,6 +468,32 @@ fn log_symlink_planted_by_another_uid_is_not_followed_nor_rotated_through() {
     sv.sv(&["stop", "svc", "reg"]).ok();
 }
 
+/// A link another user planted in a directory above the log (their own
+/// directory, not sticky): not followed either (issue 10 review).
+#[test]
+fn log_symlink_planted_above_the_file_is_not_followed() {
+    if !is_root() {
+        println!("note: not root; cannot plant a link as another uid, skipped");
+        return;
+    }
+    let theirs = TempDir::new("theirs");
+    chown(theirs.path(), NOBODY);
+    let private = TempDir::new("private-dir");
+    let sub = theirs.path().join("sub");
+    std::os::unix::fs::symlink(private.path(), &sub).unwrap();
+    chown(&sub, NOBODY);
+    let sv = Sv::daemon(27);
+    chatty(&sv, "up", &sub.join("app.log"));
+    let d = wait_log_error(&sv, "up");
+    assert!(
+        d.contains("refusing to follow the symlink sub of uid 65534"),
+        "{d}"
+    );
+    assert!(!private.path().join("app.log").exists());
+    assert_eq!(sv.state("up").unwrap().0, "RUNNING");
+    sv.sv(&["stop", "up"]).ok();
+}
+
 #[test]
 fn log_symlink_of_root_in_a_shared_dir_is_still_followed() {
     if !is_root() {

@@ -182,8 +182,122 @@ pub enum LogOpen {
 ///   directory that belongs neither to us nor to the directory's owner is
 ///   refused.
 ///
+/// - the same rule holds for every symlink on the way to the file's
+///   directory: the directory is reached one component at a time on
+///   descriptors ([`open_dir_trusted`]), so a link another user planted
+///   (or swaps in) above the file is refused rather than followed.
+///
 /// Non-blocking, so a FIFO with no reader cannot hang the daemon in open(2).
 pub fn open_log(path: &Path, how: LogOpen) -> io::Result<File> {
+    let shown = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let Some(name) = path.file_name() else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a file path",
+        ));
+    };
+    let dir = open_dir_trusted(shown)?;
+    // The directory as reached, by its descriptor: what follows cannot be
+    // sent elsewhere by a link swapped in above it meanwhile.
+    let via = Path::new("/proc/self/fd")
+        .join(dir.as_raw_fd().to_string())
+        .join(name);
+    open_in_dir(&via, shown, how)
+}
+
+/// Opens a directory (O_PATH) one component at a time, following a
+/// symlink on the way only when it belongs to us or to root.
+pub fn open_dir_trusted(dir: &Path) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    let open_at = |at: libc::c_int, name: &[u8], flags: libc::c_int| -> io::Result<OwnedFd> {
+        let c = std::ffi::CString::new(name)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in a path"))?;
+        // SAFETY: openat with a valid C string; the descriptor is ours.
+        let fd = unsafe { libc::openat(at, c.as_ptr(), flags | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: just opened, owned by nobody else.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    };
+    let me = euid();
+    let dir_flags = libc::O_PATH | libc::O_DIRECTORY;
+    let root = || open_at(libc::AT_FDCWD, b"/", dir_flags);
+    let mut cur = if dir.is_absolute() {
+        root()?
+    } else {
+        open_at(libc::AT_FDCWD, b".", dir_flags)?
+    };
+    let mut todo: std::collections::VecDeque<Vec<u8>> = dir
+        .as_os_str()
+        .as_bytes()
+        .split(|b| *b == b'/')
+        .filter(|c| !c.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect();
+    let mut links = 0;
+    while let Some(c) = todo.pop_front() {
+        if c == b"." {
+            continue;
+        }
+        let fd = open_at(cur.as_raw_fd(), &c, libc::O_PATH | libc::O_NOFOLLOW)?;
+        // SAFETY: an all-zero stat is a valid value to fill.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: fstat on a descriptor we hold.
+        if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        match st.st_mode & libc::S_IFMT {
+            libc::S_IFDIR => cur = fd,
+            libc::S_IFLNK => {
+                let shown = String::from_utf8_lossy(&c).into_owned();
+                if st.st_uid != me && st.st_uid != 0 {
+                    return Err(refused(format!(
+                        "refusing to follow the symlink {shown} of uid {} on the way to {}: \
+                         only links of root or the daemon's user are followed",
+                        st.st_uid,
+                        dir.display()
+                    )));
+                }
+                links += 1;
+                if links > 40 {
+                    return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                }
+                let mut buf = vec![0u8; libc::PATH_MAX as usize];
+                // SAFETY: readlinkat of the link itself (empty path) into buf.
+                let n = unsafe {
+                    libc::readlinkat(
+                        fd.as_raw_fd(),
+                        c"".as_ptr(),
+                        buf.as_mut_ptr().cast(),
+                        buf.len(),
+                    )
+                };
+                if n < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                let target = &buf[..n as usize];
+                if target.starts_with(b"/") {
+                    cur = root()?;
+                }
+                for part in target.split(|b| *b == b'/').rev().filter(|p| !p.is_empty()) {
+                    todo.push_front(part.to_vec());
+                }
+            }
+            _ => return Err(io::Error::from_raw_os_error(libc::ENOTDIR)),
+        }
+    }
+    Ok(cur)
+}
+
+/// [`open_log`] once the directory is reached: `path` names the file
+/// through the directory's descriptor, `shown` is the directory as the
+/// config gave it, for messages.
+fn open_in_dir(path: &Path, shown: &Path, how: LogOpen) -> io::Result<File> {
     let options = |follow: bool| {
         let mut o = OpenOptions::new();
         match how {
@@ -194,10 +308,7 @@ pub fn open_log(path: &Path, how: LogOpen) -> io::Result<File> {
         o.custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | nofollow);
         o
     };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = path.parent().unwrap_or(shown);
     match options(false).open(path) {
         Ok(f) => {
             let dir_meta = std::fs::metadata(dir)?;
@@ -211,7 +322,7 @@ pub fn open_log(path: &Path, how: LogOpen) -> io::Result<File> {
                 return Err(refused(format!(
                     "refusing a file of uid {} in the sticky world-writable directory {}",
                     file_meta.uid(),
-                    dir.display()
+                    shown.display()
                 )));
             }
             Ok(f)
