@@ -11,7 +11,6 @@ use super::log::Logger;
 use crate::wire::{self, frame, FrameError, Outcome, Request, Response, ServiceInfo, Text};
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
@@ -52,26 +51,7 @@ pub fn idle_timeout() -> Duration {
 
 /// The peer's pid and uid (SO_PEERCRED).
 pub fn peer_cred(stream: &UnixStream) -> io::Result<(i32, u32)> {
-    let mut cred = libc::ucred {
-        pid: 0,
-        uid: 0,
-        gid: 0,
-    };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: cred and len describe a valid ucred buffer.
-    let rc = unsafe {
-        libc::getsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&mut cred as *mut libc::ucred).cast(),
-            &mut len,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok((cred.pid, cred.uid))
+    crate::core::sys::peer_cred(stream).map(|c| (c.pid, c.uid))
 }
 
 pub struct Conn {

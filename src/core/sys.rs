@@ -129,8 +129,10 @@ pub fn set_child_subreaper() -> io::Result<()> {
     check(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }).map(drop)
 }
 
-/// The uid of the process at the other end of a unix socket (SO_PEERCRED).
-pub fn peer_uid(fd: &impl AsRawFd) -> io::Result<u32> {
+/// `getsockopt(2)` SO_PEERCRED: the pid, uid and gid of the process at
+/// the other end of a unix socket (the daemon checks its clients, the
+/// client checks its daemon).
+pub fn peer_cred(fd: &impl AsRawFd) -> io::Result<libc::ucred> {
     let mut cred = libc::ucred {
         pid: 0,
         uid: 0,
@@ -147,7 +149,7 @@ pub fn peer_uid(fd: &impl AsRawFd) -> io::Result<u32> {
             &mut len,
         )
     })?;
-    Ok(cred.uid)
+    Ok(cred)
 }
 
 /// `flock(2)` LOCK_EX|LOCK_NB: Ok(false) when another process holds it.

@@ -122,29 +122,7 @@ fn refused(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::PermissionDenied, message)
 }
 
-/// The uid and pid of the process at the other end of a unix socket.
-pub fn peer_cred(fd: &impl AsRawFd) -> io::Result<libc::ucred> {
-    let mut cred = libc::ucred {
-        pid: 0,
-        uid: 0,
-        gid: 0,
-    };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: cred and len describe a valid ucred buffer.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&mut cred as *mut libc::ucred).cast(),
-            &mut len,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(cred)
-}
+pub use crate::core::sys::peer_cred;
 
 /// Creates or truncates a file only we can read, never through a symlink:
 /// O_WRONLY|O_CREAT|O_TRUNC|O_NOFOLLOW|O_CLOEXEC, mode 0600. For files the
