@@ -19,6 +19,7 @@ pub mod service;
 pub mod spawn;
 pub mod spec;
 pub mod state_file;
+pub mod suggest;
 pub mod supervisor;
 pub mod sys;
 pub mod trust;
