@@ -1,5 +1,8 @@
 //! `sv check -c FILE`: reads a config exactly as the daemon would (the same
-//! parser) and says what would run, starting nothing (SPEC §3).
+//! parser) and says what would run, starting nothing (SPEC §3); then the
+//! warnings: the parser's, and what would fail at run time (a command not
+//! found, a user or a log directory that does not exist). `--strict` makes
+//! any warning exit 1, for CI.
 
 use super::cli::parse;
 use super::{print_stdout, Exit};
@@ -15,6 +18,9 @@ struct CheckArgs {
     /// the config file
     #[argh(option, short = 'c')]
     config: String,
+    /// exit 1 if there is any warning (for CI)
+    #[argh(switch)]
+    strict: bool,
 }
 
 pub fn main(args: Vec<OsString>) -> ExitCode {
@@ -30,9 +36,17 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             for s in procs {
                 out.push_str(&format!("{:<width$}  {}\n", s.name, join_words(&s.argv)));
             }
+            let path = std::env::var("PATH").ok();
+            let late = config::runtime_warnings(&cfg, path.as_deref());
+            let warnings = cfg.warnings.len() + late.len();
+            for w in cfg.warnings.iter().chain(&late) {
+                out.push_str(&format!("warning: {w}\n"));
+            }
             print_stdout(&out);
-            for w in &cfg.warnings {
-                print_stdout(&format!("warning: {w}\n"));
+            if a.strict && warnings > 0 {
+                let s = if warnings == 1 { "" } else { "s" };
+                eprintln!("error: {warnings} warning{s}, and --strict makes warnings errors");
+                return Exit::Failed.into();
             }
             Exit::Ok.into()
         }

@@ -52,7 +52,7 @@ pub static APPLETS: &[Applet] = &[
     Applet {
         name: "check",
         summary: "read a config file as the daemon would and report, starting nothing",
-        usage: "sv check -c FILE",
+        usage: "sv check -c FILE [--strict]\n\n  --strict   exit 1 if there is any warning (for CI)",
         main: check::main,
     },
     Applet {

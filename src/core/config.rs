@@ -55,6 +55,9 @@ pub struct Program {
     pub line: usize,
     /// One per copy (numprocs), named by process_name, fully expanded.
     pub processes: Vec<ServiceSpec>,
+    /// Where each of its keys is set (`[DEFAULT]`'s too): key, file, line;
+    /// for warnings about a value (`sv check`).
+    pub keys: Vec<(String, PathBuf, usize)>,
 }
 
 /// What is wrong and where. `line` 0 means the file as a whole.
@@ -197,8 +200,8 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// and the host name come from `host`.
 pub fn parse(path: &Path, text: &str, host: &mut dyn Host) -> Result<Config, ConfigError> {
     let mut loader = Loader::new(host);
-    loader.add_file(path.to_path_buf(), text, 0)?;
-    loader.build(path)
+    let read = loader.add_file(path.to_path_buf(), text, 0);
+    loader.finish(path, read)
 }
 
 /// Parses `text` as a file named `config`, with no files to include (every
@@ -693,6 +696,9 @@ struct Loader<'h> {
     warnings: Vec<String>,
     warned: HashSet<String>,
     hostname: Option<String>,
+    /// Reading stopped at an error: build only to find an earlier one, so
+    /// what may come after (a command, a group's member) is not required.
+    incomplete: bool,
 }
 
 impl<'h> Loader<'h> {
@@ -707,6 +713,7 @@ impl<'h> Loader<'h> {
             warnings: Vec::new(),
             warned: HashSet::new(),
             hostname: None,
+            incomplete: false,
         }
     }
 
@@ -730,7 +737,8 @@ impl<'h> Loader<'h> {
         self.seen.insert(normalize(&path));
         self.files.push(path);
         let mut include: Option<Section> = None;
-        for s in lex(text, file, &self.files[file])? {
+        let (sections, broken) = order::lex_until_error(text, file, &self.files[file]);
+        for s in sections {
             if s.name == "DEFAULT" {
                 for mut e in s.entries {
                     e.default = true;
@@ -766,6 +774,9 @@ impl<'h> Loader<'h> {
                 self.sections.push(s);
             }
         }
+        if let Some(e) = broken {
+            return Err(e);
+        }
         match include {
             Some(s) => self.include(&s, depth),
             None => Ok(()),
@@ -776,11 +787,8 @@ impl<'h> Loader<'h> {
         let mut files = None;
         for e in &s.entries {
             if e.key != "files" {
-                return Err(self.err(
-                    e.file,
-                    e.line,
-                    format!("unknown key '{}' in [include]", e.key),
-                ));
+                self.unknown_include_key(e);
+                continue;
             }
             files = Some(e);
         }
@@ -788,7 +796,10 @@ impl<'h> Loader<'h> {
             return Err(self.err(
                 s.file,
                 s.line,
-                "[include] has no files = line (space-separated globs)".to_string(),
+                format!(
+                    "[include] has no files = line (space-separated globs){}",
+                    keys::misspelt_files(&s.entries)
+                ),
             ));
         };
         let path = &self.files[s.file];
@@ -1004,6 +1015,7 @@ impl<'h> Loader<'h> {
                         s.line,
                         format!("[{}] is not used by sv; ignored", s.name),
                     );
+                    self.unknown_supervisord_keys(s);
                     if let Some(e) = s.entries.iter().find(|e| e.key == "environment") {
                         if s.name == "supervisord" {
                             self.warn(
@@ -1041,7 +1053,7 @@ impl<'h> Loader<'h> {
         let mut group_of: HashMap<&str, &str> = HashMap::new();
         for g in &groups {
             for m in &g.members {
-                if !program_at.contains_key(m.as_str()) {
+                if !program_at.contains_key(m.as_str()) && !self.incomplete {
                     return Err(self.err(
                         g.file,
                         g.programs_line,
@@ -1141,16 +1153,18 @@ impl<'h> Loader<'h> {
                         ),
                     );
                 }
-                key => {
-                    return Err(self.err(e.file, e.line, format!("unknown key '{key}' in {label}")))
-                }
+                _ => self.unknown_group_key(e, &label),
             }
         }
+        let members = members.or_else(|| self.incomplete.then(|| (Vec::new(), s.line)));
         let Some((members, programs_line)) = members else {
             return Err(self.err(
                 s.file,
                 s.line,
-                format!("{label} has no programs = line (programs = a,b)"),
+                format!(
+                    "{label} has no programs = line (programs = a,b){}",
+                    keys::misspelt_programs(&s.entries)
+                ),
             ));
         };
         Ok(GroupDef {
@@ -1306,11 +1320,14 @@ impl<'h> Loader<'h> {
             processes.push(spec);
         }
         // Checked last, so a misspelt `comand` is reported as such.
-        if find("cmd").is_none() && find("command").is_none() {
+        if find("cmd").is_none() && find("command").is_none() && !self.incomplete {
             return Err(self.err(
                 s.file,
                 s.line,
-                format!("{label} has no command (command = /path/to/program args)"),
+                format!(
+                    "{label} has no command (command = /path/to/program args){}",
+                    keys::misspelt_command(&entries)
+                ),
             ));
         }
         Ok(Program {
@@ -1318,6 +1335,10 @@ impl<'h> Loader<'h> {
             file: self.files[s.file].clone(),
             line: s.line,
             processes,
+            keys: entries
+                .iter()
+                .map(|e| (e.key.clone(), self.files[e.file].clone(), e.line))
+                .collect(),
         })
     }
 
@@ -1344,21 +1365,7 @@ impl<'h> Loader<'h> {
         match spec.set(&e.key, &v) {
             Ok(()) => Ok(()),
             Err(why) if why == format!("unknown key '{}'", e.key) => {
-                if !SUPERVISORD_UNUSED.contains(&e.key.as_str()) {
-                    return Err(self.err(
-                        e.file,
-                        e.line,
-                        format!("unknown key '{}' in {place}", e.key),
-                    ));
-                }
-                if first {
-                    let place = if e.default { "[DEFAULT]" } else { label };
-                    self.warn(
-                        e.file,
-                        e.line,
-                        format!("{} in {place} is not used by sv; ignored", e.key),
-                    );
-                }
+                self.unknown_program_key(e, label, first);
                 Ok(())
             }
             Err(why) => {
@@ -1426,5 +1433,10 @@ fn check_name(name: &str) -> Result<(), String> {
     }
 }
 
+mod keys;
+mod order;
+mod probe;
 #[cfg(test)]
 mod tests;
+
+pub use probe::runtime_warnings;

@@ -1,0 +1,188 @@
+//! Keys sv does not know, in sections it knows (SPEC §5): a warning naming
+//! the file, the line and, where a known key is close, `did you mean ...?`.
+//! The file still loads, as in supervisord, which ignores unknown keys (and
+//! real configs carry keys meant for other tools).
+
+use super::{Entry, Loader, Section, SUPERVISORD_UNUSED};
+use crate::core::suggest;
+
+/// Every key of a `[program:x]` section: those [`ServiceSpec::set`] applies,
+/// in both spellings, and those the loader reads itself. supervisord's keys
+/// that sv has no use for are in `SUPERVISORD_UNUSED`.
+///
+/// [`ServiceSpec::set`]: crate::core::spec::ServiceSpec::set
+pub(super) const PROGRAM: &[&str] = &[
+    "cmd",
+    "command",
+    "workingdir",
+    "directory",
+    "env",
+    "environment",
+    "umask",
+    "user",
+    "autostart",
+    "priority",
+    "autorestart",
+    "startretries",
+    "exitcodes",
+    "startsecs",
+    "stopwaitsecs",
+    "stopsignal",
+    "stopasgroup",
+    "killasgroup",
+    "stdout",
+    "stdout_logfile",
+    "stderr",
+    "stderr_logfile",
+    "stdout_maxbytes",
+    "stdout_logfile_maxbytes",
+    "stderr_maxbytes",
+    "stderr_logfile_maxbytes",
+    "stdout_backups",
+    "stdout_logfile_backups",
+    "stderr_backups",
+    "stderr_logfile_backups",
+    "redirect_stderr",
+    "numprocs",
+    "numprocs_start",
+    "process_name",
+];
+
+const GROUP: &[&str] = &["programs", "priority"];
+const INCLUDE: &[&str] = &["files"];
+
+/// supervisord 4's keys of its own sections, which sv reads past: a typo
+/// there is a typo for supervisord too.
+fn supervisord_section(name: &str) -> Option<&'static [&'static str]> {
+    Some(match name {
+        "supervisord" => &[
+            "logfile",
+            "logfile_maxbytes",
+            "logfile_backups",
+            "loglevel",
+            "pidfile",
+            "umask",
+            "nodaemon",
+            "silent",
+            "minfds",
+            "minprocs",
+            "nocleanup",
+            "childlogdir",
+            "user",
+            "directory",
+            "strip_ansi",
+            "environment",
+            "identifier",
+        ],
+        "unix_http_server" => &["file", "chmod", "chown", "username", "password"],
+        "inet_http_server" => &["port", "username", "password"],
+        "supervisorctl" => &[
+            "serverurl",
+            "username",
+            "password",
+            "prompt",
+            "history_file",
+        ],
+        _ => return None,
+    })
+}
+
+/// The keys a program section may have, for `did you mean`.
+fn program_keys() -> impl Iterator<Item = &'static str> {
+    PROGRAM.iter().chain(SUPERVISORD_UNUSED).copied()
+}
+
+/// `unknown key 'KEY' in PLACE`, with a hint where a known key is close.
+fn unknown(key: &str, place: &str, known: impl IntoIterator<Item = &'static str>) -> String {
+    format!(
+        "unknown key '{key}' in {place}{}",
+        suggest::hint(key, known)
+    )
+}
+
+/// What to add to a "has no KEY" error when the section has a key that is
+/// close to one of `wanted`: `; 'comand' (line 12) is not a key: did you
+/// mean command?`. The warning says so too, but an error is printed alone.
+fn misspelt<'a>(entries: impl IntoIterator<Item = &'a Entry>, wanted: &[&'static str]) -> String {
+    for e in entries {
+        if let Some(k) = suggest::closest(&e.key, wanted.iter().copied()) {
+            return format!(
+                "; '{}' (line {}) is not a key: did you mean {k}?",
+                e.key, e.line
+            );
+        }
+    }
+    String::new()
+}
+
+impl Loader<'_> {
+    /// A key of a program (or of `[DEFAULT]`, for a program) that
+    /// [`ServiceSpec::set`](crate::core::spec::ServiceSpec::set) does not
+    /// know: a warning, once (from the first copy of the program).
+    pub(super) fn unknown_program_key(&mut self, e: &Entry, label: &str, first: bool) {
+        if !first {
+            return;
+        }
+        let place = if e.default { "[DEFAULT]" } else { label };
+        let message = if SUPERVISORD_UNUSED.contains(&e.key.as_str()) {
+            format!("{} in {place} is not used by sv; ignored", e.key)
+        } else {
+            unknown(&e.key, place, program_keys())
+        };
+        self.warn(e.file, e.line, message);
+    }
+
+    /// A key of `[group:x]` other than programs and priority.
+    pub(super) fn unknown_group_key(&mut self, e: &Entry, label: &str) {
+        self.warn(
+            e.file,
+            e.line,
+            unknown(&e.key, label, GROUP.iter().copied()),
+        );
+    }
+
+    /// A key of `[include]` other than files.
+    pub(super) fn unknown_include_key(&mut self, e: &Entry) {
+        self.warn(
+            e.file,
+            e.line,
+            unknown(&e.key, "[include]", INCLUDE.iter().copied()),
+        );
+    }
+
+    /// The keys of one of supervisord's own sections that supervisord does
+    /// not know either.
+    pub(super) fn unknown_supervisord_keys(&mut self, s: &Section) {
+        let Some(known) = supervisord_section(&s.name) else {
+            return;
+        };
+        for e in s
+            .entries
+            .iter()
+            .filter(|e| !known.contains(&e.key.as_str()))
+        {
+            let message = unknown(&e.key, &format!("[{}]", s.name), known.iter().copied());
+            self.warn(e.file, e.line, message);
+        }
+    }
+}
+
+/// For "has no command": a misspelt command key, if there is one.
+pub(super) fn misspelt_command<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> String {
+    misspelt(
+        entries
+            .into_iter()
+            .filter(|e| !PROGRAM.contains(&e.key.as_str())),
+        &["command", "cmd"],
+    )
+}
+
+/// For "has no programs = line".
+pub(super) fn misspelt_programs<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> String {
+    misspelt(entries, &["programs"])
+}
+
+/// For "has no files = line".
+pub(super) fn misspelt_files<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> String {
+    misspelt(entries, &["files"])
+}

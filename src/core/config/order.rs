@@ -1,0 +1,57 @@
+//! Errors in file order: a syntax error (or a duplicate section, or an
+//! include that cannot be read) stops the reading, but a bad value above it
+//! is reported first, as a reader going down the file would find them.
+
+use super::{lex, split_lines, Config, ConfigError, Loader, Section};
+use std::path::{Path, PathBuf};
+
+/// The sections of one file up to its first syntax error, and that error.
+pub(super) fn lex_until_error(
+    text: &str,
+    file: usize,
+    path: &Path,
+) -> (Vec<Section>, Option<ConfigError>) {
+    match lex(text, file, path) {
+        Ok(sections) => (sections, None),
+        Err(e) => {
+            // The lines above the error lex without one (lex stops at the
+            // first), with the same line numbers.
+            let above = split_lines(text)
+                .into_iter()
+                .take(e.line.saturating_sub(1))
+                .collect::<Vec<_>>()
+                .join("\n");
+            (lex(&above, file, path).unwrap_or_default(), Some(e))
+        }
+    }
+}
+
+/// Where an error is: the file's place in the reading order, then the line.
+fn position(files: &[PathBuf], e: &ConfigError) -> (usize, usize) {
+    let file = files
+        .iter()
+        .position(|f| *f == e.file)
+        .unwrap_or(usize::MAX);
+    (file, e.line)
+}
+
+impl Loader<'_> {
+    /// The config, or its first error in file order: when reading stopped
+    /// at `read`'s error, what was read before it is built too and an
+    /// error found there, above the stop, is the one reported.
+    pub(super) fn finish(
+        mut self,
+        path: &Path,
+        read: Result<(), ConfigError>,
+    ) -> Result<Config, ConfigError> {
+        let Err(stop) = read else {
+            return self.build(path);
+        };
+        let files = self.files.clone();
+        self.incomplete = true;
+        match self.build(path) {
+            Err(e) if position(&files, &e) < position(&files, &stop) => Err(e),
+            _ => Err(stop),
+        }
+    }
+}
