@@ -186,3 +186,102 @@ pub(super) fn misspelt_programs<'a>(entries: impl IntoIterator<Item = &'a Entry>
 pub(super) fn misspelt_files<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> String {
     misspelt(entries, &["files"])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse_str;
+    use super::*;
+    use crate::core::service::{AutoRestart, RestartRule};
+    use crate::core::spec::ServiceSpec;
+
+    #[test]
+    fn an_unknown_program_key_is_a_warning_with_a_hint() {
+        let c = parse_str(
+            "[program:web]\ncommand=/bin/web\nautorestrat=true\nnumprocs=2\n\
+             x-other-tool=1\nautorestart=false\n",
+        )
+        .unwrap();
+        // Once, not once per copy; the rest of the section still applies.
+        assert_eq!(
+            c.warnings,
+            [
+                "config:3: unknown key 'autorestrat' in [program:web]; did you mean autorestart?",
+                "config:5: unknown key 'x-other-tool' in [program:web]",
+            ]
+        );
+        assert_eq!(c.services().count(), 2);
+        for s in c.services() {
+            assert!(matches!(
+                s.policy.restart,
+                RestartRule::Auto {
+                    autorestart: AutoRestart::Never,
+                    ..
+                }
+            ));
+        }
+    }
+
+    #[test]
+    fn unknown_keys_of_groups_includes_and_supervisord_sections_warn() {
+        let c = parse_str(
+            "[program:a]\ncommand=/bin/a\n[group:g]\nprograms=a\nprogrames=a\n\
+             [include]\nfile=x\nfiles=y\n[supervisord]\nnodeamon=true\nlogfile=/x\n\
+             [unix_http_server]\nchmod=0700\nchwon=me\n[inet_http_server]\nport=1\nflavour=x\n",
+        )
+        .unwrap();
+        let mine: Vec<&str> = c
+            .warnings
+            .iter()
+            .map(String::as_str)
+            .filter(|w| w.contains("unknown key"))
+            .collect();
+        assert_eq!(
+            mine,
+            [
+                "config:7: unknown key 'file' in [include]; did you mean files?",
+                "config:5: unknown key 'programes' in [group:g]; did you mean programs?",
+                "config:10: unknown key 'nodeamon' in [supervisord]; did you mean nodaemon?",
+                "config:14: unknown key 'chwon' in [unix_http_server]; did you mean chown?",
+                "config:17: unknown key 'flavour' in [inet_http_server]",
+            ],
+            "{:?}",
+            c.warnings
+        );
+    }
+
+    #[test]
+    fn a_missing_required_key_names_a_misspelt_one() {
+        let e = parse_str("[include]\nfile = x.conf\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "config:1: [include] has no files = line (space-separated globs); \
+             'file' (line 2) is not a key: did you mean files?"
+        );
+        // Nothing close: the error alone.
+        let e = parse_str("[program:a]\nzzz=1\n").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "config:1: [program:a] has no command (command = /path/to/program args)"
+        );
+    }
+
+    /// The list `did you mean` picks from names only keys the loader takes.
+    #[test]
+    fn every_listed_program_key_is_applied() {
+        let own = ["numprocs", "numprocs_start", "process_name"];
+        for key in PROGRAM.iter().filter(|k| !own.contains(k)) {
+            let mut spec = ServiceSpec::new("x", Vec::new());
+            let why = spec.set(key, "1").err().unwrap_or_default();
+            assert_ne!(why, format!("unknown key '{key}'"));
+        }
+        for key in PROGRAM.iter().chain(SUPERVISORD_UNUSED) {
+            let c = parse_str(&format!("[program:a]\ncommand=/bin/a\n{key}=1\n"));
+            assert!(
+                c.is_err() || c.unwrap().warnings.iter().all(|w| !w.contains("unknown")),
+                "{key}"
+            );
+        }
+    }
+}

@@ -55,3 +55,40 @@ impl Loader<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse_str;
+
+    fn err(text: &str) -> String {
+        parse_str(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_bad_value_above_a_syntax_error_is_reported_first() {
+        let e = err("[program:a]\ncommand=/bin/a\nautostart=maybe\n[broken\n");
+        assert!(e.starts_with("config:3: autostart in [program:a]"), "{e}");
+        let e = err("[program:a]\ncommand=/bin/a\n[program:b]\nnumprocs=many\nnot a key line\n");
+        assert!(e.starts_with("config:4: numprocs in [program:b]"), "{e}");
+        // Also above a duplicate section.
+        let e = err("[program:a]\ncommand=/bin/a\nstopsignal=NOPE\n[program:a]\n");
+        assert!(e.starts_with("config:3: stopsignal in [program:a]"), "{e}");
+    }
+
+    #[test]
+    fn a_syntax_error_above_a_bad_value_is_reported_first() {
+        let e = err("[program:a]\ncommand=/bin/a\n[broken\n[program:b]\nautostart=maybe\n");
+        assert!(e.starts_with("config:3: section header '[broken'"), "{e}");
+    }
+
+    /// What the error cut off is not missing: the command and the group's
+    /// member below the error are not reported instead of it.
+    #[test]
+    fn what_comes_below_the_error_is_not_missing() {
+        let e =
+            err("[group:g]\nprograms=a\n[program:a]\nautostart=true\n[broken\ncommand=/bin/a\n");
+        assert!(e.starts_with("config:5: section header '[broken'"), "{e}");
+        let e = err("[program:a]\nautostart=true\nnot a key line\ncommand=/bin/a\n");
+        assert!(e.starts_with("config:3: expected 'key = value'"), "{e}");
+    }
+}

@@ -147,3 +147,85 @@ fn parent(file: &Path) -> PathBuf {
         _ => PathBuf::from("."),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse_str;
+    use super::*;
+
+    fn warnings(text: &str) -> Vec<String> {
+        let c = parse_str(text).unwrap_or_else(|e| panic!("{e}"));
+        runtime_warnings(&c, Some("/nonexistent-sv:/bin:/usr/bin"))
+    }
+
+    #[test]
+    fn a_config_that_would_run_has_no_warnings() {
+        let w = warnings(
+            "[program:a]\ncommand=sh -c true\nuser=root\nstdout=/tmp/a.log\nstderr=NONE\n\
+             [program:b]\ncommand=/bin/sh\ndirectory=/tmp\nstdout=/dev/stdout\nstderr=AUTO\n\
+             [program:c]\ncommand=./sh\ndirectory=/bin\nuser=0\nstdout=b.log\n",
+        );
+        assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn commands_that_would_not_start() {
+        let w = warnings(
+            "[program:a]\ncommand=no-such-program-sv x\n\
+             [program:b]\n\ncommand=/etc/passwd\n\
+             [program:c]\ncommand=/\n\
+             [program:d]\ncommand=/nonexistent-sv/run\n\
+             [program:e]\nenvironment=PATH=/nonexistent-sv\ncommand=sh\n\
+             [program:f]\ncommand=./sh\ndirectory=/etc\n",
+        );
+        assert_eq!(
+            w,
+            [
+                "config:2: command 'no-such-program-sv' of [program:a] is not found in PATH",
+                "config:5: command '/etc/passwd' of [program:b] is not executable",
+                "config:7: command '/' of [program:c] is a directory",
+                "config:9: command '/nonexistent-sv/run' of [program:d] does not exist",
+                "config:12: command 'sh' of [program:e] is not found in its env's PATH \
+                 (/nonexistent-sv)",
+                "config:14: command '/etc/./sh' of [program:f] does not exist",
+            ]
+        );
+    }
+
+    #[test]
+    fn users_and_directories_that_do_not_exist() {
+        let w = warnings(
+            "[program:a]\ncommand=/bin/sh\nuser=no-such-user-sv\nnumprocs=2\n\
+             stdout_logfile=/nonexistent-sv/%(process_num)d/out.log\n\
+             stderr=/nonexistent-sv/err.log\ndirectory=/nonexistent-sv\n\
+             [program:b]\ncommand=/bin/sh\nstdout=/nonexistent-sv/out.log\n\
+             stderr=/nonexistent-sv/err.log\nredirect_stderr=true\n",
+        );
+        assert_eq!(
+            w,
+            [
+                "config:3: user 'no-such-user-sv' of [program:a] does not exist",
+                "config:7: directory '/nonexistent-sv' of [program:a] does not exist",
+                "config:5: log directory '/nonexistent-sv/0' of [program:a] does not exist \
+                 (stdout_logfile=/nonexistent-sv/0/out.log)",
+                "config:6: log directory '/nonexistent-sv' of [program:a] does not exist \
+                 (stderr=/nonexistent-sv/err.log)",
+                "config:5: log directory '/nonexistent-sv/1' of [program:a] does not exist \
+                 (stdout_logfile=/nonexistent-sv/1/out.log)",
+                // stderr goes where stdout goes: its own path is never opened.
+                "config:10: log directory '/nonexistent-sv' of [program:b] does not exist \
+                 (stdout=/nonexistent-sv/out.log)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_config_without_programs_runs_nothing() {
+        for text in ["", "; nothing yet\n", "[supervisord]\nnodaemon=true\n"] {
+            assert_eq!(
+                warnings(text),
+                ["config: no [program:NAME] section; nothing would run"]
+            );
+        }
+    }
+}

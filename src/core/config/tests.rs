@@ -317,9 +317,11 @@ fn crlf_cr_and_bom() {
     assert_eq!(a.priority, 2);
     assert_eq!(c.programs[1].line, 5);
     assert_eq!(argv(&c.programs[1].processes[0]), ["/bin/b"]);
-    // Errors count lines the same way.
-    let e = err("\u{feff}[program:a]\r\ncommand=/bin/x\r\nbogus=1\r\n");
-    assert!(e.starts_with("config:3: unknown key 'bogus'"), "{e}");
+    // Errors and warnings count lines the same way.
+    let e = err("\u{feff}[program:a]\r\ncommand=/bin/x\r\nautostart=maybe\r\n");
+    assert!(e.starts_with("config:3: autostart in [program:a]"), "{e}");
+    let c = parse_str("\u{feff}[program:a]\r\ncommand=/bin/x\r\nbogus=1\r\n").unwrap();
+    assert_eq!(c.warnings, ["config:3: unknown key 'bogus' in [program:a]"]);
 }
 
 #[test]
@@ -332,10 +334,15 @@ fn default_section_applies_to_programs() {
     let (a, b) = (&c.programs[0].processes[0], &c.programs[1].processes[0]);
     assert!(!a.autostart && !b.autostart);
     assert_eq!((a.priority, b.priority), (1, 7));
-    let e = err("[DEFAULT]\nbogus=1\n[program:a]\ncommand=/bin/a\n");
-    assert_eq!(
-        e,
-        "config:2: unknown key 'bogus' in [DEFAULT] (for [program:a])"
+    // An unknown key there is a warning, once for all the programs.
+    let c =
+        parse_str("[DEFAULT]\nbogus=1\n[program:a]\ncommand=/bin/a\n[program:b]\ncommand=/bin/b\n")
+            .unwrap();
+    assert_eq!(c.warnings, ["config:2: unknown key 'bogus' in [DEFAULT]"]);
+    let e = err("[DEFAULT]\nautostart=maybe\n[program:a]\ncommand=/bin/a\n");
+    assert!(
+        e.starts_with("config:2: autostart in [DEFAULT] (for [program:a]): "),
+        "{e}"
     );
 }
 
@@ -426,11 +433,14 @@ fn bad_values_name_key_program_and_line() {
 }
 
 #[test]
-fn unknown_keys_and_sections_are_errors() {
+fn unknown_sections_are_errors() {
+    // A misspelt command is a warning, and the missing command an error
+    // that names it (warnings are not printed with an error).
     let text = "[program:web]\n".to_string() + &"\n".repeat(10) + "comand=/bin/x\n";
     assert_eq!(
         err(&text),
-        "config:12: unknown key 'comand' in [program:web]"
+        "config:1: [program:web] has no command (command = /path/to/program args); \
+         'comand' (line 12) is not a key: did you mean command?"
     );
     assert_eq!(
         err("[program:web]\ncommand=/bin/x\n[programs:x]\n"),
@@ -439,8 +449,13 @@ fn unknown_keys_and_sections_are_errors() {
     assert!(
         err("[Program:x]\ncommand=/bin/x\n").starts_with("config:1: unknown section [Program:x]")
     );
-    assert!(err("[include]\nfiles=x\nmore=y\n")
-        .starts_with("config:3: unknown key 'more' in [include]"));
+    let c = parse_str("[include]\nfiles=x\nmore=y\n").unwrap();
+    assert!(
+        c.warnings
+            .contains(&"config:3: unknown key 'more' in [include]".to_string()),
+        "{:?}",
+        c.warnings
+    );
     assert_eq!(
         err("[include]\n"),
         "config:1: [include] has no files = line (space-separated globs)"
@@ -669,7 +684,11 @@ fn group_errors() {
         "{e}"
     );
     let e = err("[program:a]\ncommand=/bin/a\n[group:g]\nprogram=a\n");
-    assert_eq!(e, "config:4: unknown key 'program' in [group:g]");
+    assert_eq!(
+        e,
+        "config:3: [group:g] has no programs = line (programs = a,b); \
+         'program' (line 4) is not a key: did you mean programs?"
+    );
     let e = err("[program:a]\ncommand=/bin/a\n[group:g]\n");
     assert_eq!(
         e,
