@@ -16,7 +16,8 @@
 //!
 //! Every error names the file and line of the offending key (the key's line
 //! for a value continued on later lines); supervisord's sections and keys
-//! that sv has no use for are accepted with a warning in the same form.
+//! that sv has no use for, and keys it does not know in a section it knows
+//! (`keys`), are accepted with a warning in the same form.
 
 use super::service::{AutoRestart, RestartRule};
 use super::spec::ServiceSpec;
@@ -1115,6 +1116,10 @@ impl<'h> Loader<'h> {
         };
         let mut members = None;
         for e in &s.entries {
+            if !keys::GROUP.contains(&e.key.as_str()) {
+                self.unknown_group_key(e, &label);
+                continue;
+            }
             let v = self
                 .expand(&e.value, &ctx)
                 .map_err(|x| self.unexpanded(e, &label, x))?;
@@ -1153,7 +1158,7 @@ impl<'h> Loader<'h> {
                         ),
                     );
                 }
-                _ => self.unknown_group_key(e, &label),
+                _ => {}
             }
         }
         let members = members.or_else(|| self.incomplete.then(|| (Vec::new(), s.line)));
@@ -1351,6 +1356,11 @@ impl<'h> Loader<'h> {
         label: &str,
         first: bool,
     ) -> Result<(), ConfigError> {
+        // Not expanded: another tool's value need not be valid here.
+        if !keys::applies(&e.key) {
+            self.unknown_program_key(e, label, first);
+            return Ok(());
+        }
         let place = if e.default {
             format!("[DEFAULT] (for {label})")
         } else {
