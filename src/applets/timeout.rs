@@ -91,7 +91,7 @@ pub fn connect(path: &Path, limit: Option<Duration>) -> io::Result<UnixStream> {
 /// Does the daemon answer `req` only once something is done?
 fn waits(req: &Request) -> bool {
     match req {
-        Request::Shutdown | Request::Reload => true,
+        Request::Shutdown | Request::Reload | Request::CreateWait(_) => true,
         Request::Act(Action::Signal(_), _) => false,
         Request::Act(..) => true,
         Request::Ping
@@ -109,7 +109,7 @@ fn label(req: &Request) -> &'static str {
         Request::Ping => "ping",
         Request::Info => "info",
         Request::Shutdown => "close",
-        Request::Create(_) => "create-service",
+        Request::Create(_) | Request::CreateWait(_) => "create-service",
         Request::Adopt(_) => "open-service",
         Request::Act(a, _) => match a {
             Action::Start => "start",
