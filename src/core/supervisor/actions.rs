@@ -284,8 +284,11 @@ impl Supervisor {
         keyed.sort();
         if event != Event::Stop {
             // One batch: spawned in this order, several in flight at once.
+            // A start overtakes a stop plan that has yet to reach it (whose
+            // level still stops it when it comes).
             self.begin_batch();
             for (_, id) in keyed {
+                self.queued.remove(&id);
                 self.apply(id, event, now);
             }
             self.end_batch(now);
