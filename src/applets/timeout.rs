@@ -2,9 +2,9 @@
 //! a daemon that is stopped (SIGSTOP) or stuck must not hang `sv`.
 //!
 //! Connecting is bounded by it. For the answer there are two kinds of
-//! request. Quick ones (`status`, `signal`, `create-service`, ...) must be
-//! answered within it. Waiting ones (`start`, `stop`, `restart`, `close`,
-//! `reload`, ...) legitimately take as long as startsecs or stopwaitsecs
+//! request. Quick ones (`status`, `signal`, `create-service --no-wait`, ...)
+//! must be answered within it. Waiting ones (`start`, `stop`, `restart`,
+//! `create-service`, `close`, `reload`, ...) legitimately take as long as startsecs or stopwaitsecs
 //! say, which the client does not know: they wait as long as the daemon
 //! runs, and give up once it has been stopped for the whole timeout.
 //! `tail -f` follows forever once its first answer came.
