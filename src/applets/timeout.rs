@@ -4,9 +4,10 @@
 //! Connecting is bounded by it. For the answer there are two kinds of
 //! request. Quick ones (`status`, `signal`, `create-service --no-wait`, ...)
 //! must be answered within it. Waiting ones (`start`, `stop`, `restart`,
-//! `create-service`, `close`, `reload`, ...) legitimately take as long as startsecs or stopwaitsecs
-//! say, which the client does not know: they wait as long as the daemon
-//! runs, and give up once it has been stopped for the whole timeout.
+//! `create-service`, `close`, `reload`, ...) legitimately take as long as
+//! startsecs or stopwaitsecs say, which the client does not know: they wait
+//! as long as the daemon runs, and give up once it has been stopped for
+//! the whole timeout.
 //! `tail -f` follows forever once its first answer came.
 //!
 //! The bound is kept without a thread: the socket is read with a short
