@@ -109,7 +109,7 @@ fn state_timed(sv: &Sv, name: &str) -> Option<(String, String)> {
     Some((state, parts.collect::<Vec<_>>().join(" ")))
 }
 
-/// The pid printed by `NAME: started, pid P`.
+/// The pid printed by `NAME: started, pid P` (or `starting, pid P`).
 fn started_pid(out: &str) -> Option<i32> {
     out.trim().rsplit("pid ").next()?.trim().parse().ok()
 }
@@ -217,6 +217,7 @@ fn sigterm_ignoring_child_and_grandchildren_are_killed_after_stopwaitsecs() {
     );
     let r = sv.run(&[
         "create-service",
+        "--no-wait",
         "-i",
         &sv.instance.to_string(),
         "/bin/sh",
@@ -360,7 +361,14 @@ fn low_nofile_spawn_fails_clearly_and_daemon_survives_fd_exhaustion() {
         let name = format!("fd{i}");
         let r = sv_timed(
             &sv,
-            &["create-service", "/bin/sleep", "1000", "--name", &name],
+            &[
+                "create-service",
+                "--no-wait",
+                "/bin/sleep",
+                "1000",
+                "--name",
+                &name,
+            ],
             5,
         )
         .expect("create-service did not answer");
@@ -506,7 +514,14 @@ fn low_nproc_spawn_fails_clearly_and_daemon_survives() {
         let name = format!("p{i}");
         let r = sv_timed(
             &sv,
-            &["create-service", "/bin/sleep", "1000", "--name", &name],
+            &[
+                "create-service",
+                "--no-wait",
+                "/bin/sleep",
+                "1000",
+                "--name",
+                &name,
+            ],
             5,
         )
         .expect("create-service did not answer");
@@ -556,6 +571,7 @@ fn full_disk_stops_one_log_not_the_daemon() {
     let loop_sh = "while :; do echo line; sleep 0.05; done";
     let r = sv.run(&[
         "create-service",
+        "--no-wait",
         "-i",
         &sv.instance.to_string(),
         "/bin/sh",
@@ -571,6 +587,7 @@ fn full_disk_stops_one_log_not_the_daemon() {
     guard.pids.push(full_pid);
     let r = sv.run(&[
         "create-service",
+        "--no-wait",
         "-i",
         &sv.instance.to_string(),
         "/bin/sh",
@@ -687,6 +704,7 @@ fn stuck_tail_follower_does_not_block_the_daemon() {
                   sleep 0.1; done";
     let r = sv.run(&[
         "create-service",
+        "--no-wait",
         "-i",
         &sv.instance.to_string(),
         "/bin/sh",

@@ -215,7 +215,7 @@ fn foreground_daemon_runs_a_service_and_logs_to_stderr() {
     let text = std::fs::read_to_string(&log).unwrap();
     for want in [
         "supervisor 4: request: create-service /bin/sleep 60",
-        "supervisor 4: answer: ok sleep: started, pid",
+        "supervisor 4: answer: sleep: started, pid",
         "supervisor 4: sleep: STOPPED -> STARTING",
         "supervisor 4: request: close",
     ] {
@@ -275,7 +275,7 @@ fn init_list_supervisors_close() {
         pid.to_string()
     );
 
-    let r = sv.sv(&["create-service", "/bin/sleep", "60"]);
+    let r = sv.sv(&["create-service", "--no-wait", "/bin/sleep", "60"]);
     r.ok();
     let svc = sv.pid("sleep").expect("service pid");
 
@@ -348,7 +348,7 @@ fn list_supervisors_shows_every_instance() {
 
 fn stop_by_signal(sig: i32) {
     let mut sv = Sv::daemon(4);
-    let r = sv.sv(&["create-service", "/bin/sleep", "60"]);
+    let r = sv.sv(&["create-service", "--no-wait", "/bin/sleep", "60"]);
     r.ok();
     let svc = sv.pid("sleep").expect("service pid");
     let mut daemon = sv.child.take().expect("daemon child");
@@ -459,7 +459,7 @@ fn daemon_logs_requests_to_syslog_socket() {
     start_daemon(&mut sv, cmd, Stdio::null());
     let dpid = sv.child.as_ref().unwrap().id();
 
-    let r = sv.sv(&["create-service", "/bin/sleep", "60"]);
+    let r = sv.sv(&["create-service", "--no-wait", "/bin/sleep", "60"]);
     r.ok();
     let line = recv_until(&server, "request: create-service /bin/sleep 60", 5)
         .expect("no syslog line for the request");
@@ -470,7 +470,7 @@ fn daemon_logs_requests_to_syslog_socket() {
     let pri: u32 = pri.parse().unwrap_or_else(|_| panic!("priority: {line}"));
     assert_eq!(pri / 8, 3, "facility LOG_DAEMON: {line}");
     // The answer and the state change are logged too.
-    assert!(recv_until(&server, "answer: ok sleep: started", 5).is_some());
+    assert!(recv_until(&server, "answer: ok sleep: starting", 5).is_some());
     let r = sv.sv(&["stop", "sleep"]);
     r.ok();
     assert!(recv_until(&server, "sleep: STOPPING -> STOPPED", 5).is_some());
@@ -484,8 +484,8 @@ fn daemon_goes_on_without_syslog() {
     let mut cmd = sv.command();
     cmd.env("SV_SYSLOG_SOCKET", sv.work.path().join("nowhere/log.sock"));
     start_daemon(&mut sv, cmd, err.into());
-    let r = sv.sv(&["create-service", "/bin/sleep", "60"]);
-    assert!(r.ok().starts_with("sleep: started"), "{r:?}");
+    let r = sv.sv(&["create-service", "--no-wait", "/bin/sleep", "60"]);
+    assert!(r.ok().starts_with("sleep: starting"), "{r:?}");
     assert_eq!(sv.sv(&["stop", "sleep"]).ok(), "sleep: stopped\n");
     // stderr still gets every line.
     assert!(wait_until(5, || std::fs::read_to_string(&log)
@@ -513,8 +513,8 @@ fn daemon_reconnects_to_a_restarted_syslog() {
     drop(server);
     std::fs::remove_file(&path).unwrap();
     let server = UnixDatagram::bind(&path).unwrap();
-    let r = sv.sv(&["create-service", "/bin/sleep", "60"]);
-    assert!(r.ok().starts_with("sleep: started"), "{r:?}");
+    let r = sv.sv(&["create-service", "--no-wait", "/bin/sleep", "60"]);
+    assert!(r.ok().starts_with("sleep: starting"), "{r:?}");
     // Lines arrive at the new socket. (One may still reach the old socket if
     // another thread of this test process forked while holding it; it dies
     // at that child's exec, hence the loop.)
@@ -532,8 +532,8 @@ fn syslog_lines_resume_after_an_outage() {
     drop(server);
     std::fs::remove_file(&path).unwrap();
     // Logged while there is no log daemon: dropped, and the daemon goes on.
-    let r = sv.sv(&["create-service", "/bin/sleep", "60"]);
-    assert!(r.ok().starts_with("sleep: started"), "{r:?}");
+    let r = sv.sv(&["create-service", "--no-wait", "/bin/sleep", "60"]);
+    assert!(r.ok().starts_with("sleep: starting"), "{r:?}");
     assert_eq!(sv.sv(&["status"]).code, 0);
     // The log daemon comes back at the same path.
     let server = UnixDatagram::bind(&path).unwrap();
@@ -661,6 +661,7 @@ fn toys_under_sv() {
     let link = applet_link(sv.work.path(), "parrot_service");
     let r = sv.run(&[
         "create-service",
+        "--no-wait",
         link.to_str().unwrap(),
         "-i",
         "4",
@@ -670,7 +671,7 @@ fn toys_under_sv() {
         "--message",
         "supervised",
     ]);
-    assert!(r.ok().starts_with("parrot_service: started"), "{r:?}");
+    assert!(r.ok().starts_with("parrot_service: starting"), "{r:?}");
     let file = sv.work.path().join("parrot.log");
     assert!(wait_until(10, || lines_of(&file).len() >= 2));
     assert_eq!(
@@ -681,7 +682,7 @@ fn toys_under_sv() {
     assert_eq!(state, "STOPPED", "{detail}");
 
     let crash = applet_link(sv.work.path(), "test_restart");
-    let r = sv.sv(&["create-service", crash.to_str().unwrap(), "0"]);
+    let r = sv.sv(&["create-service", "--no-wait", crash.to_str().unwrap(), "0"]);
     r.ok();
     let detail = sv.wait_state("test_restart", "EXITED", 10);
     assert!(detail.contains("SIGSEGV"), "{detail}");

@@ -35,11 +35,13 @@ fn row(sv: &Sv, name: &str) -> String {
         .join(" ")
 }
 
-/// `sv create-service -i N ARGS...`: `-i` first, since everything after
-/// `--` goes to the child.
+/// `sv create-service -i N --no-wait ARGS...`: `-i` first, since
+/// everything after `--` goes to the child; `--no-wait`, since these tests
+/// are not about waiting for RUNNING (tests/spec_4_2_order.rs is):
+/// `NAME: starting, pid P` unless startsecs=0 made it RUNNING at once.
 fn create(sv: &Sv, args: &[&str]) -> Run {
     let n = sv.instance.to_string();
-    let mut all = vec!["create-service", "-i", &n];
+    let mut all = vec!["create-service", "-i", &n, "--no-wait"];
     all.extend_from_slice(args);
     sv.run(&all)
 }
@@ -265,25 +267,26 @@ fn parse_json(text: &str) -> Result<Json, String> {
 #[test]
 fn create_service_prints_started_and_default_names() {
     let sv = Sv::daemon(40);
-    let r = create(&sv, &["/bin/sleep", "60"]);
+    // Waits for RUNNING (past startsecs), as `start` does.
+    let r = sv.run(&["create-service", "-i", "40", "/bin/sleep", "60"]);
     let out = r.ok();
     assert!(out.starts_with("sleep: started, pid "), "{r:?}");
     assert_eq!(out.lines().count(), 1, "{r:?}");
     let p1 = pid_in(out.trim_end());
     assert!(alive(p1));
 
-    // Taken name: -2, then -3.
+    // Taken name: -2, then -3 (answered at once with --no-wait).
     let r = create(&sv, &["/bin/sleep", "60"]);
-    assert!(r.ok().starts_with("sleep-2: started, pid "), "{r:?}");
+    assert!(r.ok().starts_with("sleep-2: starting, pid "), "{r:?}");
     let p2 = pid_in(r.stdout.trim_end());
     let r = create(&sv, &["/bin/sleep", "60"]);
-    assert!(r.ok().starts_with("sleep-3: started, pid "), "{r:?}");
+    assert!(r.ok().starts_with("sleep-3: starting, pid "), "{r:?}");
     let p3 = pid_in(r.stdout.trim_end());
     assert!(p1 != p2 && p2 != p3 && p1 != p3);
 
     // --name, options before and after the arguments.
     let r = create(&sv, &["--name", "nap", "/bin/sleep", "60", "-r", "3"]);
-    assert!(r.ok().starts_with("nap: started, pid "), "{r:?}");
+    assert!(r.ok().starts_with("nap: starting, pid "), "{r:?}");
     let p4 = pid_in(r.stdout.trim_end());
 
     for (name, pid) in [("sleep", p1), ("sleep-2", p2), ("sleep-3", p3), ("nap", p4)] {
@@ -769,7 +772,7 @@ fn state_backoff_then_fatal() {
     let sv = Sv::daemon(63);
     // Exits at once (before startsecs 1): backs off, then one retry, FATAL.
     let r = create(&sv, &["/bin/false", "-r", "1"]);
-    assert!(r.ok().starts_with("false: started, pid "), "{r:?}");
+    assert!(r.ok().starts_with("false: starting, pid "), "{r:?}");
     let d = sv.wait_state("false", "BACKOFF", 10);
     assert!(d.starts_with("Exited too quickly"), "{d:?}");
     assert_eq!(sv.pid("false"), None);

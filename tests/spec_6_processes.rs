@@ -132,7 +132,8 @@ impl Drop for KillOnDrop {
 /// `sv create-service ... -i N -- ARGS` via `sv.run`, so `-i` stays before `--`.
 fn create(sv: &Sv, opts: &[&str], child_args: &[&str]) -> Run {
     let n = sv.instance.to_string();
-    let mut args = vec!["create-service"];
+    // Not about waiting for RUNNING (tests/spec_4_2_order.rs is).
+    let mut args = vec!["create-service", "--no-wait"];
     args.extend_from_slice(opts);
     args.push("-i");
     args.push(&n);
@@ -147,8 +148,9 @@ fn create(sv: &Sv, opts: &[&str], child_args: &[&str]) -> Run {
 #[track_caller]
 fn started_pid(r: &Run, name: &str) -> i32 {
     let out = r.ok();
-    out.trim_end()
-        .strip_prefix(&format!("{name}: started, pid "))
+    let out = out.trim_end();
+    out.strip_prefix(&format!("{name}: started, pid "))
+        .or_else(|| out.strip_prefix(&format!("{name}: starting, pid ")))
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("not a start line for {name}: {r:?}"))
 }

@@ -171,7 +171,8 @@ fn sigkills_during_create_service_and_restart_all_leave_every_service_once() {
         let arg = format!("{}", 2000 + round);
         let mut create =
             c.sv.command()
-                .args(["create-service", "-i", &N.to_string(), "--name", &name])
+                .args(["create-service", "--no-wait", "-i", &N.to_string()])
+                .args(["--name", &name])
                 .arg(&p)
                 .arg(&arg)
                 .stdout(Stdio::null())

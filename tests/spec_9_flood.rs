@@ -505,8 +505,15 @@ fn flood_of_random_frames_keeps_status_answering_and_leaks_no_descriptor() {
     const CASES: u64 = 3000;
     const THREADS: u64 = 8;
     let sv = Sv::daemon(6);
-    sv.sv(&["create-service", "/bin/sleep", "600", "--name", "sleeper"])
-        .ok();
+    sv.sv(&[
+        "create-service",
+        "--no-wait",
+        "/bin/sleep",
+        "600",
+        "--name",
+        "sleeper",
+    ])
+    .ok();
     sv.wait_state("sleeper", "RUNNING", 10);
     let pid = daemon_pid(&sv);
     status_answers(&sv);
@@ -626,6 +633,7 @@ fn tail_follower_that_never_reads_is_dropped_and_blocks_nobody() {
     let n = sv.instance.to_string();
     sv.run(&[
         "create-service",
+        "--no-wait",
         "/bin/sh",
         "--name",
         "chatty",
@@ -859,6 +867,7 @@ fn restarts_while_clients_hold_every_descriptor() {
     let baseline = settled_fd_count(pid);
     sv.run(&[
         "create-service",
+        "--no-wait",
         "/bin/sh",
         "--name",
         "flappy",

@@ -402,7 +402,7 @@ fn idle_client_does_not_block_others() {
     for _ in 0..5 {
         status_answers(&sv);
     }
-    let r = sv.sv(&["create-service", "/bin/sleep", "60"]);
+    let r = sv.sv(&["create-service", "--no-wait", "/bin/sleep", "60"]);
     r.ok();
     assert_eq!(sv.sv(&["stop", "sleep"]).ok(), "sleep: stopped\n");
     // The half frame can still be finished.
@@ -417,6 +417,7 @@ fn client_that_never_reads_does_not_block_others() {
     for i in 0..5 {
         sv.sv(&[
             "create-service",
+            "--no-wait",
             "/bin/sleep",
             "60",
             "--name",
@@ -540,7 +541,8 @@ fn client_of_another_uid_is_refused() {
     }
     let sv = Sv::daemon(4);
     open_to_everyone(&sv);
-    sv.sv(&["create-service", "/bin/sleep", "60"]).ok();
+    sv.sv(&["create-service", "--no-wait", "/bin/sleep", "60"])
+        .ok();
     for _ in 0..5 {
         let r = status_as_nobody(&sv);
         // Refused, and it learns nothing about the services.

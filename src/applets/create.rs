@@ -14,12 +14,15 @@ use std::process::ExitCode;
 pub struct Parsed {
     pub instance: Option<String>,
     pub spec: CreateSpec,
+    /// `--no-wait`: answered at once, `NAME: starting, pid P`.
+    pub no_wait: bool,
 }
 
 /// Parses the arguments after `create-service`.
 pub fn parse(args: &[String]) -> Result<Parsed, String> {
     let mut spec = CreateSpec::default();
     let mut inst = None;
+    let mut no_wait = false;
     let mut argv = Vec::new();
     let mut settings = Vec::new();
     let mut it = args.iter();
@@ -51,6 +54,7 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
             "-i" | "--instance" => inst = Some(value(a)?),
             "--name" => spec.name = Some(Text(value(a)?)),
             "--create-stopped" => spec.stopped = true,
+            "--no-wait" => no_wait = true,
             "--set" => {
                 let v = value(a)?;
                 let (k, val) = v
@@ -83,6 +87,7 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
     Ok(Parsed {
         instance: inst,
         spec,
+        no_wait,
     })
 }
 
@@ -110,7 +115,14 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             return super::Exit::Failed.into();
         }
     }
-    match client::call(n, &Request::Create(parsed.spec)) {
+    // Like `start`, it returns once the service is RUNNING (past
+    // startsecs) or has failed, unless told not to wait.
+    let req = if parsed.no_wait {
+        Request::Create(parsed.spec)
+    } else {
+        Request::CreateWait(parsed.spec)
+    };
+    match client::call(n, &req) {
         Ok(resp) => print_response(cmd, resp, false),
         Err(e) => fail(e),
     }
@@ -151,6 +163,16 @@ mod tests {
         assert_eq!(got.spec.delay_secs, Some(5));
         let argv: Vec<&str> = got.spec.argv.iter().map(|t| t.0.as_str()).collect();
         assert_eq!(argv, ["/bin/echo", "-n", "-r", "x"]);
+    }
+
+    #[test]
+    fn no_wait_anywhere_on_the_line() {
+        assert!(!p(&["/bin/sleep", "60"]).unwrap().no_wait);
+        assert!(p(&["--no-wait", "/bin/sleep", "60"]).unwrap().no_wait);
+        let got = p(&["/bin/sleep", "60", "--no-wait", "--", "--no-wait"]).unwrap();
+        assert!(got.no_wait);
+        let argv: Vec<&str> = got.spec.argv.iter().map(|t| t.0.as_str()).collect();
+        assert_eq!(argv, ["/bin/sleep", "60", "--no-wait"]);
     }
 
     #[test]

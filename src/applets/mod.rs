@@ -70,7 +70,7 @@ pub static APPLETS: &[Applet] = &[
     Applet {
         name: "create-service",
         summary: "register a program as a service and start it",
-        usage: "sv create-service PATH [ARGS...] [-c SECS] [-r N] [--create-stopped] [--name NAME]\n                  [--set KEY=VALUE]... [-i N] [-- ARGS...]\n\n  -c SECS            start SECS seconds from now (PENDING until then)\n  -r N               restart up to N times after unexpected exits, then FATAL\n  --create-stopped   register only (STOPPED)\n  --name NAME        the service's name (default: basename of PATH)\n  --set KEY=VALUE    any config key of one process (startsecs, stopsignal, ...)\n  --                 everything after goes to the program unchanged",
+        usage: "sv create-service PATH [ARGS...] [-c SECS] [-r N] [--create-stopped] [--no-wait]\n                  [--name NAME] [--set KEY=VALUE]... [-i N] [-- ARGS...]\n\nReturns once the service is RUNNING (past startsecs): `NAME: started, pid P`;\nif it fails to start, `NAME: ERROR (reason)` and exit 1.\n\n  -c SECS            start SECS seconds from now (PENDING until then)\n  -r N               restart up to N times after unexpected exits, then FATAL\n  --create-stopped   register only (STOPPED)\n  --no-wait          return at once, while it is STARTING: `NAME: starting, pid P`\n  --name NAME        the service's name (default: basename of PATH)\n  --set KEY=VALUE    any config key of one process (startsecs, stopsignal, ...)\n  --                 everything after goes to the program unchanged",
         main: create::main,
     },
     Applet {

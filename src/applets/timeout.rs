@@ -2,11 +2,12 @@
 //! a daemon that is stopped (SIGSTOP) or stuck must not hang `sv`.
 //!
 //! Connecting is bounded by it. For the answer there are two kinds of
-//! request. Quick ones (`status`, `signal`, `create-service`, ...) must be
-//! answered within it. Waiting ones (`start`, `stop`, `restart`, `close`,
-//! `reload`, ...) legitimately take as long as startsecs or stopwaitsecs
-//! say, which the client does not know: they wait as long as the daemon
-//! runs, and give up once it has been stopped for the whole timeout.
+//! request. Quick ones (`status`, `signal`, `create-service --no-wait`, ...)
+//! must be answered within it. Waiting ones (`start`, `stop`, `restart`,
+//! `create-service`, `close`, `reload`, ...) legitimately take as long as
+//! startsecs or stopwaitsecs say, which the client does not know: they wait
+//! as long as the daemon runs, and give up once it has been stopped for
+//! the whole timeout.
 //! `tail -f` follows forever once its first answer came.
 //!
 //! The bound is kept without a thread: the socket is read with a short
@@ -91,7 +92,7 @@ pub fn connect(path: &Path, limit: Option<Duration>) -> io::Result<UnixStream> {
 /// Does the daemon answer `req` only once something is done?
 fn waits(req: &Request) -> bool {
     match req {
-        Request::Shutdown | Request::Reload => true,
+        Request::Shutdown | Request::Reload | Request::CreateWait(_) => true,
         Request::Act(Action::Signal(_), _) => false,
         Request::Act(..) => true,
         Request::Ping
@@ -109,7 +110,7 @@ fn label(req: &Request) -> &'static str {
         Request::Ping => "ping",
         Request::Info => "info",
         Request::Shutdown => "close",
-        Request::Create(_) => "create-service",
+        Request::Create(_) | Request::CreateWait(_) => "create-service",
         Request::Adopt(_) => "open-service",
         Request::Act(a, _) => match a {
             Action::Start => "start",

@@ -3,7 +3,7 @@
 use super::service::{Event, RestartRule, State};
 use super::spec::ServiceSpec;
 use super::state_file::Origin;
-use super::supervisor::Supervisor;
+use super::supervisor::{ConnId, Supervisor};
 use crate::wire::{CreateSpec, Response};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -36,24 +36,49 @@ pub fn spec_from(req: &CreateSpec) -> Result<ServiceSpec, String> {
 /// process stopped) and the answer says why, so no answer promises a
 /// service that a crash of the daemon would lose.
 pub fn create_durably(sup: &mut Supervisor, req: CreateSpec, now: Instant) -> Response {
+    durably(sup, req, now).0
+}
+
+/// [`create_durably`], and the id of the service when it was kept.
+fn durably(sup: &mut Supervisor, req: CreateSpec, now: Instant) -> (Response, Option<u64>) {
     let (resp, id) = create(sup, req, now);
     let (Some(id), Response::Ok(_)) = (id, &resp) else {
-        return resp;
+        return (resp, None);
     };
     match sup.persist(now) {
-        Ok(()) => resp,
+        Ok(()) => (resp, Some(id)),
         Err(why) => {
             let name = sup.service_mut(id).map(|s| s.spec.name.clone());
             sup.apply(id, Event::Remove, now);
-            Response::Error(
+            let resp = Response::Error(
                 format!(
                     "{}: not created: the state cannot be saved ({why}), and a service \
                      the daemon would forget if it died is not kept",
                     name.unwrap_or_default()
                 )
                 .into(),
-            )
+            );
+            (resp, None)
         }
+    }
+}
+
+/// `create-service` that answers once the service is RUNNING (past
+/// startsecs) or has failed, as `start` does: None when a waiter answers
+/// `conn` later. A delayed or stopped one is answered at once.
+pub fn create_waiting(
+    sup: &mut Supervisor,
+    conn: ConnId,
+    req: CreateSpec,
+    now: Instant,
+) -> Option<Response> {
+    let at_once = req.stopped || req.delay_secs.is_some_and(|s| s > 0);
+    match durably(sup, req, now) {
+        (Response::Ok(_), Some(id)) if !at_once => {
+            sup.wait_started(conn, id);
+            None
+        }
+        (resp, _) => Some(resp),
     }
 }
 
@@ -128,7 +153,12 @@ fn start(sup: &mut Supervisor, id: u64, name: &str, req: &CreateSpec, now: Insta
         Some(info) if info.state.0 == State::Fatal.name() => {
             Response::Error(format!("{name}: {}", info.detail).into())
         }
-        Some(info) => Response::Ok(format!("{name}: started, pid {}", info.pid).into()),
+        // Up for startsecs=0; else `create-service --no-wait` (or a
+        // client that does not wait) learns it is on its way.
+        Some(info) if info.state.0 == State::Running.name() => {
+            Response::Ok(format!("{name}: started, pid {}", info.pid).into())
+        }
+        Some(info) => Response::Ok(format!("{name}: starting, pid {}", info.pid).into()),
         None => Response::Error(format!("{name}: removed while starting").into()),
     }
 }

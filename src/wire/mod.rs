@@ -37,6 +37,10 @@ pub enum Request {
     Tail(TailSpec),
     /// Re-read the config file.
     Reload,
+    /// `create-service` answered once the service is RUNNING (past
+    /// startsecs) or has failed, as `start` is; `Create` answers at once
+    /// (`--no-wait`, and clients older than this variant).
+    CreateWait(CreateSpec),
 }
 
 #[derive(SerBin, DeBin, Debug, Clone, PartialEq, Default)]

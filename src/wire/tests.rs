@@ -86,9 +86,10 @@ fn request_index(r: &Request) -> u16 {
         Request::Status(_) => 6,
         Request::Tail(_) => 7,
         Request::Reload => 8,
+        Request::CreateWait(_) => 9,
     }
 }
-const REQUEST_VARIANTS: u16 = 9;
+const REQUEST_VARIANTS: u16 = 10;
 
 fn action_index(a: &Action) -> u16 {
     match a {
@@ -225,6 +226,7 @@ fn all_requests() -> Vec<Request> {
             follow: false,
         }),
         Request::Reload,
+        Request::CreateWait(golden_create_spec()),
     ];
     let target_lists = [
         texts(&[]),
@@ -1002,8 +1004,15 @@ fn unknown_variants_are_malformed() {
     }
     // The last known ones still decode (the boundary is where we think).
     assert_eq!(
-        decode::<Request>(&u16le(REQUEST_VARIANTS - 1)).unwrap(),
-        Request::Reload
+        decode::<Request>(&nanoserde::SerBin::serialize_bin(&Request::CreateWait(
+            CreateSpec::default()
+        )))
+        .unwrap(),
+        Request::CreateWait(CreateSpec::default())
+    );
+    assert_eq!(
+        nanoserde::SerBin::serialize_bin(&Request::CreateWait(CreateSpec::default()))[..2],
+        u16le(REQUEST_VARIANTS - 1)
     );
     let mut body = u16le(5).to_vec();
     body.extend_from_slice(&u16le(ACTION_VARIANTS - 1));

@@ -383,10 +383,12 @@ impl Crashy {
         self.pid(name)
     }
 
-    /// `sv create-service ARGS -i N`, which must succeed; returns its output.
+    /// `sv create-service --no-wait -i N ARGS`, which must succeed; returns
+    /// its output.
     #[track_caller]
     pub fn create(&mut self, args: &[&str]) -> String {
-        let mut all = vec!["create-service", "-i"];
+        // Answered at once: these tests are about crashes, not waiting.
+        let mut all = vec!["create-service", "--no-wait", "-i"];
         let n = N.to_string();
         all.push(&n);
         all.extend_from_slice(args);

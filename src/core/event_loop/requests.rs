@@ -130,6 +130,7 @@ impl Daemon {
                 None
             }
             Request::Create(spec) => Some(create::create_durably(&mut self.sup, spec, now)),
+            Request::CreateWait(spec) => create::create_waiting(&mut self.sup, conn, spec, now),
             Request::Adopt(a) => Some(match self.sup.adopt(a.pid, a.name.map(|n| n.0), now) {
                 Ok(name) => Response::Ok(format!("{name}: adopted, pid {}", a.pid).into()),
                 Err(e) => Response::Error(e.into()),
@@ -191,6 +192,7 @@ fn changes_state(req: &Request) -> bool {
         | Request::Info
         | Request::Shutdown
         | Request::Create(_)
+        | Request::CreateWait(_)
         | Request::Status(_)
         | Request::Tail(_) => false,
     }
@@ -202,7 +204,7 @@ fn describe(req: &Request) -> String {
         Request::Ping => "ping".into(),
         Request::Info => "info".into(),
         Request::Shutdown => "close".into(),
-        Request::Create(c) => format!(
+        Request::Create(c) | Request::CreateWait(c) => format!(
             "create-service {}",
             c.argv
                 .iter()

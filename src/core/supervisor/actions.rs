@@ -29,6 +29,10 @@ pub(super) struct Item {
     /// Lines to print, in order; `finished` once the last is known.
     outcomes: Vec<Outcome>,
     finished: bool,
+    /// `started, pid P` rather than `started` (`create-service`).
+    with_pid: bool,
+    /// Its first line is a `stopped`.
+    stopped_line: bool,
 }
 
 impl Item {
@@ -38,9 +42,10 @@ impl Item {
     }
 }
 
-/// Starts or stops a set of services one priority level at a time: each
-/// level together, the next once the level before has settled (SPEC §4.2:
-/// lower priority starts first and stops last).
+/// Stops a set of services one priority level at a time: each level
+/// together, the next once the level before is down (SPEC §11: highest
+/// priority first). Starts need no plan: they are all spawned at once, in
+/// priority order (see [`Supervisor::plan`]).
 pub(super) struct Plan {
     event: Event,
     levels: std::collections::VecDeque<Vec<Id>>,
@@ -92,6 +97,8 @@ impl Supervisor {
                 restart: action == Action::Restart,
                 outcomes: Vec::new(),
                 finished: false,
+                with_pid: false,
+                stopped_line: false,
             };
             match action {
                 Action::Start | Action::Stop
@@ -145,8 +152,13 @@ impl Supervisor {
                         to_stop.push(id);
                         item.phase = Phase::Stopping;
                     } else {
-                        to_start.push(id);
-                        item.phase = Phase::Starting;
+                        // Nothing to stop, but it starts only once every
+                        // other target has stopped (SPEC §4.2); a retry
+                        // or a delayed start due meanwhile is called off.
+                        if matches!(state, State::Backoff | State::Pending) {
+                            self.apply(id, Event::Stop, now);
+                        }
+                        item.phase = Phase::Stopped;
                     }
                 }
                 Action::Remove => {
@@ -214,11 +226,36 @@ impl Supervisor {
                     restart: true,
                     outcomes: Vec::new(),
                     finished: false,
+                    with_pid: false,
+                    stopped_line: false,
                 })
             })
             .collect();
         self.plan(Event::Stop, ids, now);
         self.waiters.push(Waiter { conn: 0, items });
+    }
+
+    /// Answers `conn` once a service just started is RUNNING (past
+    /// startsecs) or has failed, as `start` does: `create-service`
+    /// without `--no-wait`.
+    pub fn wait_started(&mut self, conn: ConnId, id: Id) {
+        let Some(name) = self.services.get(&id).map(|s| s.spec.name.clone()) else {
+            return;
+        };
+        let item = Item {
+            id,
+            name,
+            phase: Phase::Starting,
+            restart: false,
+            outcomes: Vec::new(),
+            finished: false,
+            with_pid: true,
+            stopped_line: false,
+        };
+        self.waiters.push(Waiter {
+            conn,
+            items: vec![item],
+        });
     }
 
     /// Records operator intent: a service stopped by a command stays
@@ -232,7 +269,10 @@ impl Supervisor {
 
     // -------------------------------------------------------------- plans
 
-    /// Starts (or stops) `ids` level by level of priority.
+    /// Stops `ids` level by level of priority, highest first; starts them
+    /// all at once, lowest priority first, without waiting for one level
+    /// to be RUNNING before spawning the next (SPEC §4.2, as supervisord):
+    /// a program that never starts holds back no other.
     pub fn plan(&mut self, event: Event, ids: Vec<Id>, now: Instant) {
         if ids.is_empty() {
             return;
@@ -242,9 +282,19 @@ impl Supervisor {
             .filter_map(|id| self.services.get(&id).map(|s| (s.spec.priority, id)))
             .collect();
         keyed.sort();
-        if event == Event::Stop {
-            keyed.reverse();
+        if event != Event::Stop {
+            // One batch: spawned in this order, several in flight at once.
+            // A start overtakes a stop plan that has yet to reach it (whose
+            // level still stops it when it comes).
+            self.begin_batch();
+            for (_, id) in keyed {
+                self.queued.remove(&id);
+                self.apply(id, event, now);
+            }
+            self.end_batch(now);
+            return;
         }
+        keyed.reverse();
         let mut levels: std::collections::VecDeque<Vec<Id>> = Default::default();
         let mut last = None;
         for (prio, id) in keyed {
@@ -271,8 +321,7 @@ impl Supervisor {
         plans.retain_mut(|plan| loop {
             let settled = plan.current.iter().all(|id| match self.services.get(id) {
                 None => true,
-                Some(s) if plan.event == Event::Stop => !s.m.state.has_process(),
-                Some(s) => !matches!(s.m.state, State::Starting | State::Backoff | State::Pending),
+                Some(s) => !s.m.state.has_process(),
             });
             if !settled {
                 return true;
@@ -377,15 +426,21 @@ impl Supervisor {
         }
         for w in waiters {
             if w.items.iter().all(|i| i.finished) {
-                // Every first line (a restart's `stopped`), then every
-                // second (its `started`), as supervisorctl prints them.
-                let depth = w.items.iter().map(|i| i.outcomes.len()).max().unwrap_or(0);
-                let outcomes = (0..depth)
-                    .flat_map(|k| {
-                        w.items
-                            .iter()
-                            .filter_map(move |i| i.outcomes.get(k).cloned())
+                // Every `stopped` line of a restart, then every other line
+                // (`started`, errors), as supervisorctl prints them: a
+                // target that was not running has only the second kind.
+                let (stops, rest): (Vec<_>, Vec<_>) = w
+                    .items
+                    .iter()
+                    .flat_map(|i| {
+                        let n = usize::from(i.restart && i.stopped_line);
+                        i.outcomes.iter().enumerate().map(move |(k, o)| (k < n, o))
                     })
+                    .partition(|(stop, _)| *stop);
+                let outcomes = stops
+                    .into_iter()
+                    .chain(rest)
+                    .map(|(_, o)| o.clone())
                     .collect();
                 answers.push((w.conn, Response::Outcomes(outcomes)));
             } else {
@@ -422,6 +477,7 @@ impl Supervisor {
                 }
                 Phase::Stopping => {
                     item.outcomes.push(ok(&item.name, "stopped"));
+                    item.stopped_line = true;
                     if item.restart {
                         item.phase = Phase::Stopped;
                     } else {
@@ -434,7 +490,10 @@ impl Supervisor {
                 Phase::Starting => {
                     let o = match state {
                         State::Starting | State::Backoff | State::Pending => return,
-                        State::Running => ok(&item.name, "started"),
+                        State::Running => match svc.m.pid.filter(|_| item.with_pid) {
+                            Some(pid) => ok(&item.name, format!("started, pid {pid}")),
+                            None => ok(&item.name, "started"),
+                        },
                         State::Suspended => ok(&item.name, "started (suspended)"),
                         State::Fatal => err(&item.name, svc_reason(svc)),
                         State::Exited => err(
