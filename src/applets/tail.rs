@@ -74,9 +74,11 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         if !a.follow {
             return Exit::Ok.into();
         }
-        resp = match frame::read_msg::<Response>(&mut conn) {
+        // Ctrl-C in `sv shell` ends the follow and returns to the prompt.
+        resp = match frame::read_msg::<Response>(&mut super::shell::interrupt::Reader(&mut conn)) {
             Ok(Some(r)) => r,
             Ok(None) => return Exit::Ok.into(),
+            Err(_) if super::shell::interrupt::interrupted() => return Exit::Ok.into(),
             Err(e) => {
                 eprintln!("sv tail: lost supervisor {n}: {e}");
                 return Exit::Unreachable.into();
