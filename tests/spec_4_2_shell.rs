@@ -12,12 +12,17 @@ use std::time::{Duration, Instant};
 
 const N: u8 = 42;
 
+const WEB: &str =
+    "[program:web]\ncommand=/bin/sh -c \"echo hello; exec sleep 1000\"\nstartsecs=0\n";
+
 /// A daemon of its own with one program, `web`, that says hello and sleeps.
 fn start() -> Sv {
+    start_with(WEB)
+}
+
+fn start_with(conf: &str) -> Sv {
     let mut sv = Sv::new(N);
-    let cmd = sv.config_daemon(
-        "[program:web]\ncommand=/bin/sh -c \"echo hello; exec sleep 1000\"\nstartsecs=0\n",
-    );
+    let cmd = sv.config_daemon(conf);
     sv.launch(cmd);
     sv.wait_state("web", "RUNNING", 10);
     sv
@@ -297,6 +302,35 @@ fn at_a_terminal_ctrl_c_clears_the_line_or_ends_tail_and_ctrl_d_leaves() {
     let st = pty.wait_exit();
     assert_eq!(st.code(), Some(0), "{st:?}");
     assert_eq!(sv.state("web").unwrap().0, "RUNNING");
+}
+
+#[test]
+fn at_a_terminal_ctrl_c_gives_the_prompt_back_during_a_long_stop() {
+    // `slow` ignores SIGTERM: its stop waits stopwaitsecs for the SIGKILL.
+    let sv = start_with(&format!(
+        "{WEB}[program:slow]\ncommand=/bin/sh -c \"trap '' TERM; while :; do sleep 1; done\"\n\
+         startsecs=0\nstopasgroup=false\nkillasgroup=false\nstopwaitsecs=60\n"
+    ));
+    sv.wait_state("slow", "RUNNING", 10);
+    let prompt = format!("sv:{N}> ");
+    let mut pty = Pty::spawn(&sv);
+    pty.expect(&prompt, 1);
+    pty.send(b"stop slow\r");
+    sv.wait_state("slow", "STOPPING", 10);
+    pty.send(b"\x03");
+    pty.expect("interrupted", 1);
+    pty.expect(&prompt, 2);
+    assert_eq!(
+        sv.state("slow").unwrap().0,
+        "STOPPING",
+        "the daemon goes on"
+    );
+    pty.send(b"status web\r");
+    pty.expect("RUNNING", 1);
+    pty.expect(&prompt, 3);
+    // Not 60 s of stopwaitsecs at close.
+    assert_eq!(sv.sv(&["signal", "KILL", "slow"]).code, 0);
+    sv.wait_state("slow", "STOPPED", 10);
 }
 
 /// Outside the shell nothing changes: Ctrl-C (SIGINT) ends `sv tail -f`.

@@ -85,6 +85,8 @@ pub fn exchange<S: io::Read + io::Write>(
         exit: Exit::Unreachable,
         message: format!("lost supervisor {n}: {e}"),
     };
+    // Ctrl-C in `sv shell` gives the prompt back; the daemon goes on.
+    let stream = &mut super::shell::interrupt::Reader(stream);
     // A daemon that refuses us (another uid) answers and hangs up before
     // reading: the write may fail, but its answer is there to read.
     if let Err(e) = frame::write_msg(stream, req) {
@@ -112,6 +114,12 @@ pub fn exchange<S: io::Read + io::Write>(
                 return Ok(Response::Outcomes(outcomes.into()));
             }
             Ok(Some(resp)) => return Ok(resp),
+            Ok(None) | Err(_) if super::shell::interrupt::interrupted() => {
+                return Err(CallError {
+                    exit: Exit::Failed,
+                    message: format!("interrupted; supervisor {n} goes on with the request"),
+                })
+            }
             Ok(None) => {
                 return Err(CallError {
                     exit: Exit::Unreachable,

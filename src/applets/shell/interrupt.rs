@@ -7,17 +7,27 @@
 //! the default disposition as before, and [`interrupted`] stays false.
 
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Set by the handler; an atomic store is async-signal-safe.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// Sets the flag and ends the line the terminal echoed `^C` on at once, so
+/// whatever comes next (a message, the prompt) starts a line of its own.
 extern "C" fn on_sigint(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
+    // SAFETY: write(2) and errno are async-signal-safe; errno is restored
+    // for the code the signal interrupted.
+    unsafe {
+        let errno = *libc::__errno_location();
+        libc::write(libc::STDOUT_FILENO, b"\n".as_ptr().cast(), 1);
+        *libc::__errno_location() = errno;
+    }
 }
 
 /// sigaction(2) for SIGINT with no SA_RESTART, so blocking reads return EINTR.
+/// Only for a shell at a terminal: the handler writes to stdout.
 pub fn catch() -> io::Result<()> {
     let act = SigAction::new(
         SigHandler::Handler(on_sigint),
@@ -42,7 +52,8 @@ pub fn take() -> bool {
 
 /// A reader that ends (reads 0 bytes, as at end of stream) once Ctrl-C was
 /// pressed, instead of retrying the EINTR the way `read_exact` and the frame
-/// reader do: `tail -f` wraps its socket in it to return to the prompt.
+/// reader do: `tail -f` and every wait for an answer wrap their socket in it
+/// to return to the prompt. Writes pass through.
 pub struct Reader<'a, R>(pub &'a mut R);
 
 impl<R: Read> Read for Reader<'_, R> {
@@ -56,6 +67,15 @@ impl<R: Read> Read for Reader<'_, R> {
                 other => return other,
             }
         }
+    }
+}
+
+impl<W: Write> Write for Reader<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
     }
 }
 

@@ -64,11 +64,8 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         }
         let bytes = match input.next_line() {
             Line::Text(b) => b,
-            // The terminal echoed ^C; the prompt goes on the next line.
-            Line::Interrupted => {
-                println!();
-                continue;
-            }
+            // The handler ended the line with ^C on it: a new prompt.
+            Line::Interrupted => continue,
             Line::End => {
                 if interactive {
                     println!();
@@ -90,10 +87,6 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         interrupt::take();
         let (next, code) = run_line(&line, n);
         let _ = std::io::stdout().flush();
-        // A `tail -f` ended by Ctrl-C: the prompt after the echoed ^C.
-        if interrupt::take() {
-            println!();
-        }
         if let Some(code) = code.filter(|c| *c != ExitCode::from(Exit::Ok)) {
             last = code;
         }
