@@ -53,6 +53,7 @@ pub fn connect(n: u8) -> Result<UnixStream, CallError> {
         )),
         _ => unreachable(format!("cannot reach supervisor {n} at {}: {e}", path.display())),
     })?;
+    super::shell::interrupt::watch(std::os::fd::AsRawFd::as_raw_fd(&stream));
     let cred = trust::peer_cred(&stream).map_err(|e| {
         unreachable(format!(
             "cannot tell who runs supervisor {n} at {}: {e}",
@@ -85,8 +86,6 @@ pub fn exchange<S: io::Read + io::Write>(
         exit: Exit::Unreachable,
         message: format!("lost supervisor {n}: {e}"),
     };
-    // Ctrl-C in `sv shell` gives the prompt back; the daemon goes on.
-    let stream = &mut super::shell::interrupt::Reader(stream);
     // A daemon that refuses us (another uid) answers and hangs up before
     // reading: the write may fail, but its answer is there to read.
     if let Err(e) = frame::write_msg(stream, req) {
@@ -114,6 +113,7 @@ pub fn exchange<S: io::Read + io::Write>(
                 return Ok(Response::Outcomes(outcomes.into()));
             }
             Ok(Some(resp)) => return Ok(resp),
+            // Ctrl-C in `sv shell` gives the prompt back; the daemon goes on.
             Ok(None) | Err(_) if super::shell::interrupt::interrupted() => {
                 return Err(CallError {
                     exit: Exit::Failed,

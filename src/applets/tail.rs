@@ -74,11 +74,11 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         if !a.follow {
             return Exit::Ok.into();
         }
-        // Ctrl-C in `sv shell` ends the follow and returns to the prompt.
-        resp = match frame::read_msg::<Response>(&mut super::shell::interrupt::Reader(&mut conn)) {
+        resp = match frame::read_msg::<Response>(&mut conn) {
             Ok(Some(r)) => r,
+            // Ctrl-C in `sv shell` ends the follow and returns to the prompt.
+            Ok(None) | Err(_) if super::shell::interrupt::interrupted() => return Exit::Ok.into(),
             Ok(None) => return Exit::Ok.into(),
-            Err(_) if super::shell::interrupt::interrupted() => return Exit::Ok.into(),
             Err(e) => {
                 eprintln!("sv tail: lost supervisor {n}: {e}");
                 return Exit::Unreachable.into();

@@ -1,10 +1,13 @@
 //! The shell's lines, read as bytes straight from fd 0: std's line readers
 //! retry EINTR (so Ctrl-C could not clear the line) and stop at the first
 //! line that is not UTF-8 (so the rest of a script was lost silently).
+//! At a terminal, stdin is polled beside the Ctrl-C pipe (see
+//! [`interrupt`]), so a Ctrl-C is seen even when it came just before the read.
 
 use super::interrupt;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 /// What one read of a line gives.
 pub enum Line {
@@ -19,16 +22,55 @@ pub enum Line {
 
 pub struct Input<'a> {
     fd: BorrowedFd<'a>,
+    /// The read end of the Ctrl-C pipe, at a terminal.
+    wake: Option<OwnedFd>,
     buf: Vec<u8>,
     eof: bool,
 }
 
 impl<'a> Input<'a> {
-    pub fn new(fd: BorrowedFd<'a>) -> Input<'a> {
+    pub fn new(fd: BorrowedFd<'a>, wake: Option<OwnedFd>) -> Input<'a> {
         Input {
             fd,
+            wake,
             buf: Vec::new(),
             eof: false,
+        }
+    }
+
+    /// Forgets Ctrl-Cs pressed so far (during a command that they ended),
+    /// so that they do not also clear the next prompt's line.
+    pub fn forget_interrupts(&mut self) {
+        if let Some(wake) = &self.wake {
+            let mut sink = [0u8; 64];
+            while matches!(nix::unistd::read(wake, &mut sink), Ok(n) if n > 0) {}
+        }
+        interrupt::take();
+    }
+
+    /// Waits until stdin is readable (true) or Ctrl-C was pressed (false).
+    fn wait(&mut self) -> io::Result<bool> {
+        let Some(wake) = &self.wake else {
+            return Ok(true);
+        };
+        loop {
+            let mut fds = [
+                PollFd::new(self.fd, PollFlags::POLLIN),
+                PollFd::new(wake.as_fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                // The pipe says whether it was Ctrl-C.
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+            if fds[1].any().unwrap_or(false) {
+                self.forget_interrupts();
+                return Ok(false);
+            }
+            // Readable, or hung up / in error: read says which.
+            if fds[0].any().unwrap_or(false) {
+                return Ok(true);
+            }
         }
     }
 
@@ -48,16 +90,20 @@ impl<'a> Input<'a> {
                     false => Line::Text(std::mem::take(&mut self.buf)),
                 };
             }
+            match self.wait() {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.buf.clear();
+                    return Line::Interrupted;
+                }
+                Err(e) => return Line::Failed(e),
+            }
             let mut chunk = [0u8; 4096];
             match nix::unistd::read(self.fd.as_fd(), &mut chunk) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(nix::errno::Errno::EINTR) => {
-                    if interrupt::take() {
-                        self.buf.clear();
-                        return Line::Interrupted;
-                    }
-                }
+                // The Ctrl-C pipe says so on the next pass.
+                Err(nix::errno::Errno::EINTR) => {}
                 Err(e) => return Line::Failed(e.into()),
             }
         }
@@ -72,7 +118,7 @@ mod tests {
     fn lines(input: &[u8]) -> Vec<Vec<u8>> {
         let (r, w) = nix::unistd::pipe().unwrap();
         std::fs::File::from(w).write_all(input).unwrap();
-        let mut input = Input::new(r.as_fd());
+        let mut input = Input::new(r.as_fd(), None);
         let mut out = Vec::new();
         loop {
             match input.next_line() {

@@ -49,12 +49,15 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     let stdin = std::io::stdin();
     let interactive = stdin.is_terminal();
     // From a pipe Ctrl-C ends the shell, as it ends any filter.
-    if interactive {
-        if let Err(e) = interrupt::catch() {
+    let wake = match interactive.then(interrupt::catch) {
+        Some(Ok(wake)) => Some(wake),
+        Some(Err(e)) => {
             eprintln!("sv shell: cannot catch Ctrl-C (SIGINT): {e}");
+            None
         }
-    }
-    let mut input = Input::new(stdin.as_fd());
+        None => None,
+    };
+    let mut input = Input::new(stdin.as_fd(), wake);
     let mut last = ExitCode::from(Exit::Ok);
     let mut number = 0u64;
     loop {
@@ -84,9 +87,11 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             last = Exit::Usage.into();
             continue;
         };
-        interrupt::take();
+        input.forget_interrupts();
         let (next, code) = run_line(&line, n);
         let _ = std::io::stdout().flush();
+        // A Ctrl-C that ended the command is done with.
+        input.forget_interrupts();
         if let Some(code) = code.filter(|c| *c != ExitCode::from(Exit::Ok)) {
             last = code;
         }
