@@ -39,13 +39,16 @@ impl<'a> Input<'a> {
     }
 
     /// Forgets Ctrl-Cs pressed so far (during a command that they ended),
-    /// so that they do not also clear the next prompt's line.
+    /// so that they do not also clear the next prompt's line. Lines typed
+    /// ahead go with them, as the terminal drops its own on Ctrl-C.
     pub fn forget_interrupts(&mut self) {
         if let Some(wake) = &self.wake {
             let mut sink = [0u8; 64];
             while matches!(nix::unistd::read(wake, &mut sink), Ok(n) if n > 0) {}
         }
-        interrupt::take();
+        if interrupt::take() {
+            self.buf.clear();
+        }
     }
 
     /// Waits until stdin is readable (true) or Ctrl-C was pressed (false).
