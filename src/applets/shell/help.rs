@@ -79,7 +79,7 @@ pub fn list() {
         out.push_str(&format!("  {name:<21} {summary}\n"));
     }
     out.push_str(
-        "\n'help COMMAND' explains one. Ctrl-C ends a 'tail -f' or clears the line; Ctrl-D leaves.\n",
+        "\n'help COMMAND' explains one. Ctrl-C ends a 'tail -f' or a wait, or clears the line;\nCtrl-D leaves.\n",
     );
     print_stdout(&out);
 }
