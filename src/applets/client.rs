@@ -53,6 +53,7 @@ pub fn connect(n: u8) -> Result<UnixStream, CallError> {
         )),
         _ => unreachable(format!("cannot reach supervisor {n} at {}: {e}", path.display())),
     })?;
+    super::shell::interrupt::watch(std::os::fd::AsRawFd::as_raw_fd(&stream));
     let cred = trust::peer_cred(&stream).map_err(|e| {
         unreachable(format!(
             "cannot tell who runs supervisor {n} at {}: {e}",
@@ -112,6 +113,13 @@ pub fn exchange<S: io::Read + io::Write>(
                 return Ok(Response::Outcomes(outcomes.into()));
             }
             Ok(Some(resp)) => return Ok(resp),
+            // Ctrl-C in `sv shell` gives the prompt back; the daemon goes on.
+            Ok(None) | Err(_) if super::shell::interrupt::interrupted() => {
+                return Err(CallError {
+                    exit: Exit::Failed,
+                    message: format!("interrupted; supervisor {n} goes on with the request"),
+                })
+            }
             Ok(None) => {
                 return Err(CallError {
                     exit: Exit::Unreachable,

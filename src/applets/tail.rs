@@ -76,6 +76,8 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         }
         resp = match frame::read_msg::<Response>(&mut conn) {
             Ok(Some(r)) => r,
+            // Ctrl-C in `sv shell` ends the follow and returns to the prompt.
+            Ok(None) | Err(_) if super::shell::interrupt::interrupted() => return Exit::Ok.into(),
             Ok(None) => return Exit::Ok.into(),
             Err(e) => {
                 eprintln!("sv tail: lost supervisor {n}: {e}");
