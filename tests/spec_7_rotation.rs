@@ -1,0 +1,192 @@
+//! SPEC 7 and 11: rotation at a line boundary whether or not a `tail -f`
+//! follows, whole lines at a full disk, and how `tail` ends or refuses.
+mod common;
+use common::*;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+const N: u8 = 7;
+const MAXBYTES: u64 = 20 * 1024;
+const BACKUPS: u32 = 3;
+/// How far SPEC 11 lets a rotated file pass maxbytes.
+const OVER: u64 = 64 * 1024;
+/// Lines the burst program prints.
+const LINES: u64 = 6000;
+
+/// Starts the daemon of a fresh `Sv` on `conf` (where `AWK` stands for the
+/// burst script written into the work directory) and waits until it answers.
+fn start(conf: &str) -> Sv {
+    let mut sv = Sv::new(N);
+    let script = sv.work.path().join("burst.awk");
+    std::fs::write(&script, BURST).expect("write burst.awk");
+    let c = sv.config_daemon(&conf.replace("AWK", &script.display().to_string()));
+    sv.launch(c);
+    sv
+}
+
+fn logs(sv: &Sv) -> PathBuf {
+    sv.runtime.path().join(N.to_string()).join("logs")
+}
+
+fn numbered(path: &Path, n: u32) -> PathBuf {
+    PathBuf::from(format!("{}.{n}", path.display()))
+}
+
+/// Prints `LINES` numbered lines of varying length as fast as awk can (so
+/// the pipe holds many lines, cut anywhere).
+const BURST: &str = "BEGIN { for (i = 0; i < 6000; i++) { s = sprintf(\"line %d \", i); \
+                     for (j = 0; j < i % 37; j++) s = s \"x\"; print s } }\n";
+
+/// A program printing the burst, then sleeping.
+fn burst(name: &str, extra: &str) -> String {
+    format!(
+        "[program:{name}]\ncommand=/bin/sh -c 'awk -f AWK; exec sleep 60'\nstartsecs=0\nautorestart=false\nstdout_maxbytes={MAXBYTES}\nstdout_backups={BACKUPS}\n{extra}\n"
+    )
+}
+
+/// The line numbers in `text`; panics on any line that is not a whole
+/// `line N xxx` line (a cut one, or two glued together).
+#[track_caller]
+fn whole_lines(what: &str, text: &[u8]) -> Vec<u64> {
+    let text = std::str::from_utf8(text).unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "{what} ends mid-line: ...{:?}",
+        &text[text.len().saturating_sub(60)..]
+    );
+    text.lines()
+        .map(|l| {
+            let parse = || -> Option<u64> {
+                let mut w = l.split(' ');
+                let (word, n, xs) = (w.next()?, w.next()?.parse::<u64>().ok()?, w.next()?);
+                let whole = word == "line" && w.next().is_none();
+                let whole = whole && xs.len() as u64 == n % 37 && xs.bytes().all(|b| b == b'x');
+                whole.then_some(n)
+            };
+            parse().unwrap_or_else(|| panic!("{what}: not a whole line: {l:?}"))
+        })
+        .collect()
+}
+
+/// The longest line the burst prints, newline included.
+fn longest_line() -> u64 {
+    format!("line {LINES} ").len() as u64 + 36 + 1
+}
+
+/// Waits for the burst to be in the current file, then checks every file:
+/// whole lines only, oldest backup to current one contiguous sequence
+/// ending at the last line, every rotated file within
+/// [maxbytes - longest line, maxbytes + 64 KiB].
+fn check_rotated(file: &Path) {
+    let last = format!("line {} ", LINES - 1);
+    let done = wait_until(30, || {
+        std::fs::read_to_string(file)
+            .ok()
+            .and_then(|t| t.lines().last().map(|l| l.starts_with(&last)))
+            .unwrap_or(false)
+    });
+    assert!(done, "{} never got the last line", file.display());
+    let mut all = Vec::new();
+    for n in (1..=BACKUPS).rev() {
+        let p = numbered(file, n);
+        let data = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let size = data.len() as u64;
+        assert!(
+            size >= MAXBYTES - longest_line() && size <= MAXBYTES + OVER,
+            "{} has {size} bytes (maxbytes {MAXBYTES})",
+            p.display()
+        );
+        all.extend(whole_lines(&p.display().to_string(), &data));
+    }
+    assert!(!numbered(file, BACKUPS + 1).exists(), "too many backups");
+    let current = std::fs::read(file).unwrap();
+    assert!(current.len() as u64 <= MAXBYTES + OVER);
+    all.extend(whole_lines(&file.display().to_string(), &current));
+    let first = all[0];
+    assert_eq!(
+        all,
+        (first..LINES).collect::<Vec<_>>(),
+        "lines lost or repeated across the files"
+    );
+}
+
+/// `sv tail -f` of `name`, its stdout piped.
+fn follow(sv: &Sv, name: &str) -> Child {
+    sv.command()
+        .args(["tail", "-f", "-n", "0", name, "-i", &N.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sv tail -f")
+}
+
+/// Reads a child's stdout on a thread, chunk by chunk, until it ends.
+fn collect(child: &mut Child) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let mut out = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// What `rx` gives until it holds `want` or ends, for at most `secs`.
+fn gather(rx: &std::sync::mpsc::Receiver<Vec<u8>>, want: &str, secs: u64) -> Vec<u8> {
+    let mut got = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(chunk) => got.extend(chunk),
+            Err(_) => break,
+        }
+        if String::from_utf8_lossy(&got).contains(want) {
+            break;
+        }
+    }
+    got
+}
+
+/// Waits until `tail -f` has been registered, so it sees every byte after.
+fn wait_following(sv: &Sv, tail: &mut Child) {
+    // A follower gets the last lines (none: -n 0) at once; the daemon
+    // logs the request, which is how to know it is in.
+    let err = sv.work.path().join("daemon.err");
+    let ok = wait_until(10, || {
+        std::fs::read_to_string(&err).is_ok_and(|t| t.contains("tail -f"))
+    });
+    if !ok {
+        let _ = tail.kill();
+        let _ = tail.wait();
+        panic!("tail -f never registered");
+    }
+}
+
+#[test]
+fn rotation_keeps_whole_lines_with_no_follower() {
+    let sv = start(&burst("plain", ""));
+    check_rotated(&logs(&sv).join("plain-stdout.log"));
+}
+
+#[test]
+fn rotation_keeps_whole_lines_while_tail_follows() {
+    let sv = start(&burst("followed", "autostart=false"));
+    let mut tail = follow(&sv, "followed");
+    let out = collect(&mut tail);
+    wait_following(&sv, &mut tail);
+    assert_eq!(sv.sv(&["start", "followed"]).code, 0);
+    check_rotated(&logs(&sv).join("followed-stdout.log"));
+    // The follower saw every line, in order, once.
+    let last = format!("line {} ", LINES - 1);
+    let got = gather(&out, &last, 30);
+    // Recorded pid: the tail this test started.
+    let _ = tail.kill();
+    let _ = tail.wait();
+    assert_eq!(whole_lines("tail -f", &got), (0..LINES).collect::<Vec<_>>());
+}
