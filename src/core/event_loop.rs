@@ -39,8 +39,8 @@ pub struct Daemon {
     listener: UnixListener,
     conns: BTreeMap<ConnId, Conn>,
     next_conn: ConnId,
-    /// `tail -f` clients: (connection, service, stream).
-    followers: Vec<(ConnId, u64, usize)>,
+    /// `tail -f` clients: (connection, service, stream, service name).
+    followers: Vec<(ConnId, u64, usize, String)>,
     uid: u32,
     /// Held for the daemon's life: the instance lock.
     _lock: File,
@@ -219,6 +219,7 @@ impl Daemon {
                 unsafe { libc::sched_yield() };
             }
             self.answer_waiters(now);
+            self.end_follows_of_removed();
             // One atomic write per pass, however many changes it saw (a
             // failure is logged and tried again next pass).
             let _ = self.sup.persist(Instant::now());

@@ -99,4 +99,22 @@ impl Daemon {
             _ => PipeState::Done,
         }
     }
+
+    /// Ends every `tail -f` of a service that is gone (removed, or dropped
+    /// by a reload): a last answer says so and the connection closes once
+    /// it is sent, rather than leaving the client waiting for ever.
+    pub(super) fn end_follows_of_removed(&mut self) {
+        let sup = &self.sup;
+        let (gone, kept) = std::mem::take(&mut self.followers)
+            .into_iter()
+            .partition(|f| !sup.services().any(|s| s.id == f.1));
+        self.followers = kept;
+        let gone: Vec<(_, _, _, String)> = gone;
+        for (conn, _, _, name) in gone {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.send(&Response::Ok(format!("service {name} was removed").into()));
+                c.closing = true;
+            }
+        }
+    }
 }
