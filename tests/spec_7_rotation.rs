@@ -190,3 +190,115 @@ fn rotation_keeps_whole_lines_while_tail_follows() {
     let _ = tail.wait();
     assert_eq!(whole_lines("tail -f", &got), (0..LINES).collect::<Vec<_>>());
 }
+
+/// A small tmpfs, lazily unmounted on drop (also when the test fails
+/// while the daemon still holds a file in it).
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// None (with the reason printed) when mounting is not permitted.
+    fn mount(at: PathBuf, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(&at).ok()?;
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&at)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(Tmpfs(at)),
+            Ok(o) => {
+                let why = String::from_utf8_lossy(&o.stderr);
+                println!("skipped: cannot mount a tmpfs: {}", why.trim());
+                None
+            }
+            Err(e) => {
+                println!("skipped: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// The numbers of `line N ppp...` lines; panics on a cut or glued one.
+#[track_caller]
+fn padded_lines(what: &str, text: &str) -> Vec<u64> {
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "{what} ends mid-line: ...{:?}",
+        &text[text.len().saturating_sub(40)..]
+    );
+    text.lines()
+        .map(|l| {
+            let n = l
+                .strip_prefix("line ")
+                .and_then(|r| r.split_once(' '))
+                .filter(|(_, pad)| *pad == PAD)
+                .and_then(|(n, _)| n.parse().ok());
+            n.unwrap_or_else(|| panic!("{what}: not a whole line: {l:?}"))
+        })
+        .collect()
+}
+
+/// 90 bytes, so lines straddle every page where a tmpfs fills up.
+const PAD: &str =
+    "ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp";
+
+#[test]
+fn a_full_disk_drops_whole_lines_and_writing_resumes_when_space_returns() {
+    let mut sv = Sv::new(N);
+    let Some(disk) = Tmpfs::mount(sv.work.path().join("small"), "64k") else {
+        return;
+    };
+    // Room for about 240 of the first 500 lines; the last 100, written
+    // once `go` exists, fit after the filler is gone.
+    let filler = disk.0.join("filler");
+    std::fs::write(&filler, vec![0u8; 40 * 1024]).unwrap();
+    let log = disk.0.join("out.log");
+    let go = sv.work.path().join("go");
+    let line = format!("echo \"line $i {PAD}\"; i=$((i+1))");
+    let conf = format!(
+        "[program:chatty]\ncommand=/bin/sh -c 'i=0; while [ $i -lt 500 ]; do {line}; [ $((i %% 20)) -ne 0 ] || sleep 0.01; done; while [ ! -e {} ]; do sleep 0.05; done; while [ $i -lt 600 ]; do {line}; done; exec sleep 60'\nstartsecs=0\nstdout_logfile={}\nstdout_logfile_maxbytes=0\n",
+        go.display(),
+        log.display()
+    );
+    let c = sv.config_daemon(&conf);
+    sv.launch(c);
+    let mut last = None;
+    let full = wait_until(20, || {
+        last = sv.state("chatty");
+        last.as_ref()
+            .is_some_and(|(_, d)| d.contains("log error") && d.contains("No space left"))
+    });
+    assert!(full, "never reported the full disk: {last:?}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    padded_lines("the log at the full disk", &text);
+    // Space returns: writing resumes with whole lines, and the error goes.
+    std::fs::remove_file(&filler).unwrap();
+    std::fs::write(&go, "").unwrap();
+    let resumed = wait_until(20, || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.ends_with(&format!("line 599 {PAD}\n"))
+    });
+    assert!(resumed, "never resumed: {:?}", sv.state("chatty"));
+    let (_, detail) = sv.state("chatty").unwrap();
+    assert!(!detail.contains("log error"), "{detail}");
+    let numbers = padded_lines("the log", &std::fs::read_to_string(&log).unwrap());
+    assert!(
+        numbers.windows(2).all(|w| w[0] < w[1]),
+        "lines out of order or repeated"
+    );
+    assert!(
+        numbers.windows(2).any(|w| w[1] > w[0] + 1),
+        "no line was dropped: was the disk ever full?"
+    );
+    sv.close();
+    drop(disk);
+}
