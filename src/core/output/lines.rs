@@ -162,6 +162,14 @@ impl LogFile {
     pub(super) fn lost(&mut self, e: &io::Error, dropped: &[u8]) {
         self.fail(e);
         self.skip_line = !dropped.ends_with(b"\n");
+        // A device or a FIFO: nothing can be taken back; keep it open.
+        let regular = self
+            .file
+            .as_ref()
+            .map(|f| f.metadata().map(|m| m.is_file()));
+        if matches!(regular, None | Some(Ok(false))) {
+            return;
+        }
         let keep = self.last_line_end(self.size);
         if let (Some(keep), Some(f)) = (keep, self.file.as_mut()) {
             if f.set_len(keep)
@@ -173,7 +181,7 @@ impl LogFile {
                 return;
             }
         }
-        // Not a file that can be cut back (a device, a FIFO): reopen next time.
+        // Could not be cut back: reopened at its end next time.
         self.file = None;
     }
 
