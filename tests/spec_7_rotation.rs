@@ -21,7 +21,10 @@ fn start(conf: &str) -> Sv {
     let mut sv = Sv::new(N);
     let script = sv.work.path().join("burst.awk");
     std::fs::write(&script, BURST).expect("write burst.awk");
-    let c = sv.config_daemon(&conf.replace("AWK", &script.display().to_string()));
+    let conf = conf
+        .replace("AWK", &script.display().to_string())
+        .replace("GO", &sv.work.path().join("go").display().to_string());
+    let c = sv.config_daemon(&conf);
     sv.launch(c);
     sv
 }
@@ -39,10 +42,11 @@ fn numbered(path: &Path, n: u32) -> PathBuf {
 const BURST: &str = "BEGIN { for (i = 0; i < 6000; i++) { s = sprintf(\"line %d \", i); \
                      for (j = 0; j < i % 37; j++) s = s \"x\"; print s } }\n";
 
-/// A program printing the burst, then sleeping.
-fn burst(name: &str, extra: &str) -> String {
+/// A program printing `ready`, then the burst once the file `go` exists in
+/// the work directory, then sleeping.
+fn burst(name: &str) -> String {
     format!(
-        "[program:{name}]\ncommand=/bin/sh -c 'awk -f AWK; exec sleep 60'\nstartsecs=0\nautorestart=false\nstdout_maxbytes={MAXBYTES}\nstdout_backups={BACKUPS}\n{extra}\n"
+        "[program:{name}]\ncommand=/bin/sh -c 'echo ready; while [ ! -e GO ]; do sleep 0.02; done; awk -f AWK; exec sleep 60'\nstartsecs=0\nautorestart=false\nstdout_maxbytes={MAXBYTES}\nstdout_backups={BACKUPS}\n"
     )
 }
 
@@ -57,6 +61,7 @@ fn whole_lines(what: &str, text: &[u8]) -> Vec<u64> {
         &text[text.len().saturating_sub(60)..]
     );
     text.lines()
+        .filter(|l| *l != "ready")
         .map(|l| {
             let parse = || -> Option<u64> {
                 let mut w = l.split(' ');
@@ -112,16 +117,6 @@ fn check_rotated(file: &Path) {
     );
 }
 
-/// `sv tail -f` of `name`, its stdout piped.
-fn follow(sv: &Sv, name: &str) -> Child {
-    sv.command()
-        .args(["tail", "-f", "-n", "0", name, "-i", &N.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sv tail -f")
-}
-
 /// Reads a child's stdout on a thread, chunk by chunk, until it ends.
 fn collect(child: &mut Child) -> std::sync::mpsc::Receiver<Vec<u8>> {
     let mut out = child.stdout.take().expect("piped stdout");
@@ -153,35 +148,45 @@ fn gather(rx: &std::sync::mpsc::Receiver<Vec<u8>>, want: &str, secs: u64) -> Vec
     got
 }
 
-/// Waits until `tail -f` has been registered, so it sees every byte after.
-fn wait_following(sv: &Sv, tail: &mut Child) {
-    // A follower gets the last lines (none: -n 0) at once; the daemon
-    // logs the request, which is how to know it is in.
-    let err = sv.work.path().join("daemon.err");
+/// Waits until `file` holds `ready`.
+fn wait_ready_line(file: &Path) {
     let ok = wait_until(10, || {
-        std::fs::read_to_string(&err).is_ok_and(|t| t.contains("tail -f"))
+        std::fs::read_to_string(file).is_ok_and(|t| t.starts_with("ready\n"))
     });
-    if !ok {
-        let _ = tail.kill();
-        let _ = tail.wait();
-        panic!("tail -f never registered");
-    }
+    assert!(ok, "{} never said ready", file.display());
 }
 
 #[test]
 fn rotation_keeps_whole_lines_with_no_follower() {
-    let sv = start(&burst("plain", ""));
-    check_rotated(&logs(&sv).join("plain-stdout.log"));
+    let sv = start(&burst("plain"));
+    let file = logs(&sv).join("plain-stdout.log");
+    wait_ready_line(&file);
+    std::fs::write(sv.work.path().join("go"), "").unwrap();
+    check_rotated(&file);
 }
 
 #[test]
 fn rotation_keeps_whole_lines_while_tail_follows() {
-    let sv = start(&burst("followed", "autostart=false"));
-    let mut tail = follow(&sv, "followed");
+    let sv = start(&burst("followed"));
+    let file = logs(&sv).join("followed-stdout.log");
+    wait_ready_line(&file);
+    let mut tail = sv
+        .command()
+        .args(["tail", "-f", "-n", "1", "followed", "-i", &N.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn sv tail -f");
     let out = collect(&mut tail);
-    wait_following(&sv, &mut tail);
-    assert_eq!(sv.sv(&["start", "followed"]).code, 0);
-    check_rotated(&logs(&sv).join("followed-stdout.log"));
+    // Its first answer (the last line) comes once it is registered.
+    let first = gather(&out, "ready\n", 10);
+    if first != b"ready\n" {
+        // Recorded pid: the tail this test started.
+        let _ = tail.kill();
+        let _ = tail.wait();
+        panic!("tail -f began with {:?}", String::from_utf8_lossy(&first));
+    }
+    std::fs::write(sv.work.path().join("go"), "").unwrap();
+    check_rotated(&file);
     // The follower saw every line, in order, once.
     let last = format!("line {} ", LINES - 1);
     let got = gather(&out, &last, 30);

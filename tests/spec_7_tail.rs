@@ -3,7 +3,8 @@
 mod common;
 use common::*;
 use std::io::Read;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
+use std::time::Duration;
 
 const N: u8 = 8;
 
@@ -14,21 +15,6 @@ fn start(conf: &str) -> Sv {
     sv
 }
 
-/// Waits until the daemon has logged a `tail -f` request, so the follower
-/// is registered.
-fn wait_following(sv: &Sv, tail: &mut Child) {
-    let err = sv.work.path().join("daemon.err");
-    let ok = wait_until(10, || {
-        std::fs::read_to_string(&err).is_ok_and(|t| t.contains("tail -f"))
-    });
-    if !ok {
-        // Recorded pid: the tail this test started.
-        let _ = tail.kill();
-        let _ = tail.wait();
-        panic!("tail -f never registered");
-    }
-}
-
 #[test]
 fn tail_follow_ends_with_a_line_when_its_service_is_removed() {
     let sv = start(concat!(
@@ -36,15 +22,36 @@ fn tail_follow_ends_with_a_line_when_its_service_is_removed() {
         "command=/bin/sh -c 'while :; do echo tick; sleep 0.1; done'\n",
         "startsecs=0\n",
     ));
-    sv.wait_state("web", "RUNNING", 10);
+    let log = sv
+        .runtime
+        .path()
+        .join(N.to_string())
+        .join("logs/web-stdout.log");
+    assert!(wait_until(10, || std::fs::read_to_string(&log)
+        .is_ok_and(|t| t.contains("tick\n"))));
     let mut tail = sv
         .command()
-        .args(["tail", "-f", "web", "-i", &N.to_string()])
-        .stdout(Stdio::null())
+        .args(["tail", "-f", "-n", "1", "web", "-i", &N.to_string()])
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn sv tail -f");
-    wait_following(&sv, &mut tail);
+    // Its first answer (the last line) comes once it is registered.
+    let mut out = tail.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut first = [0u8; 5];
+        let _ = tx.send(out.read_exact(&mut first).map(|()| first));
+        // Keep reading, so the tail never blocks on a full pipe.
+        let _ = std::io::copy(&mut out, &mut std::io::sink());
+    });
+    let first = rx.recv_timeout(Duration::from_secs(10));
+    if !matches!(&first, Ok(Ok(f)) if f == b"tick\n") {
+        // Recorded pid: the tail this test started.
+        let _ = tail.kill();
+        let _ = tail.wait();
+        panic!("tail -f began with {first:?}");
+    }
     assert_eq!(sv.sv(&["remove-service", "web"]).code, 0);
     let mut status = None;
     wait_until(10, || {
