@@ -145,3 +145,73 @@ fn tail_help_says_what_it_accepts() {
         assert_eq!(r.code, 3, "{args:?}: {r:?}");
     }
 }
+
+#[test]
+fn tail_follow_gets_the_last_words_of_a_process_that_exits() {
+    let mut sv = Sv::new(N);
+    let go = sv.work.path().join("go");
+    let c = sv.config_daemon(&format!(
+        "[program:job]\ncommand=/bin/sh -c 'echo ready; while [ ! -e {} ]; do sleep 0.02; done; seq 1 2000; echo LAST'\nstartsecs=0\nautorestart=false\n",
+        go.display()
+    ));
+    sv.launch(c);
+    let log = sv
+        .runtime
+        .path()
+        .join(N.to_string())
+        .join("logs/job-stdout.log");
+    assert!(wait_until(10, || std::fs::read_to_string(&log)
+        .is_ok_and(|t| t == "ready\n")));
+    let mut tail = sv
+        .command()
+        .args(["tail", "-f", "-n", "1", "job", "-i", &N.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn sv tail -f");
+    let mut out = tail.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut got = Vec::new();
+    let wait_for = |want: &str, got: &mut Vec<u8>| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !String::from_utf8_lossy(got).contains(want) {
+            let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) else {
+                return false;
+            };
+            match rx.recv_timeout(left) {
+                Ok(chunk) => got.extend(chunk),
+                Err(_) => return false,
+            }
+        }
+        true
+    };
+    let registered = wait_for("ready\n", &mut got);
+    if registered {
+        std::fs::write(&go, "").unwrap();
+        sv.wait_state("job", "EXITED", 10);
+        wait_for("LAST\n", &mut got);
+    }
+    // Recorded pid: the tail this test started.
+    let _ = tail.kill();
+    let _ = tail.wait();
+    assert!(registered, "tail -f never began");
+    let want: String = std::iter::once("ready".to_string())
+        .chain((1..=2000).map(|n| n.to_string()))
+        .chain(std::iter::once("LAST".to_string()))
+        .map(|l| l + "\n")
+        .collect();
+    assert!(
+        String::from_utf8_lossy(&got) == want,
+        "tail -f got {} bytes of {}, ending {:?}",
+        got.len(),
+        want.len(),
+        String::from_utf8_lossy(&got[got.len().saturating_sub(20)..])
+    );
+}

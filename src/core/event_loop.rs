@@ -183,7 +183,10 @@ impl Daemon {
                     continue;
                 }
                 match *token {
-                    Token::Signals => self.on_signals(now),
+                    Token::Signals => {
+                        self.feed_followers();
+                        self.on_signals(now)
+                    }
                     Token::Listener => self.on_accept(),
                     Token::Conn(id) => self.on_conn(id, pfd.revents, now),
                     Token::Pipe(i, service, stream) => match self.on_pipe(i, service, stream) {
@@ -197,7 +200,10 @@ impl Daemon {
                         }
                         PipeState::Open => {}
                     },
-                    Token::Pidfd(id) => self.sup.apply(id, Event::Exited(ExitKind::Unknown), now),
+                    Token::Pidfd(id) => {
+                        self.feed_followers();
+                        self.sup.apply(id, Event::Exited(ExitKind::Unknown), now)
+                    }
                     Token::Exec(pid) => self.sup.exec_report(pid, false, now),
                 }
             }
