@@ -1,4 +1,4 @@
-//! `sv tail [-f] [-n LINES] TARGET [stdout|stderr]`: the end of a service's
+//! `sv tail [-f] [-n LINES] SERVICE [stdout|stderr]`: the end of a service's
 //! captured output; with `-f` the daemon keeps sending what the service
 //! writes (across rotations, since it forwards from the pipe) until the
 //! user interrupts, or the service is removed (a line on stderr says so,
