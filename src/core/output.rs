@@ -79,8 +79,9 @@ impl LogFile {
         }
     }
 
-    /// Appends, rotating first when the file would pass maxbytes. On
-    /// failure records the error (shown in `status`) and drops the data.
+    /// Appends whole lines, rotating at a line end once the file has
+    /// reached maxbytes. On failure records the error (shown in `status`)
+    /// and drops the data, and the rest of its line.
     /// Returns the error when it is new, for the daemon's log.
     pub fn write(&mut self, data: &[u8]) -> Option<String> {
         let before = self.error.clone();
