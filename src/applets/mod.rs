@@ -201,8 +201,8 @@ pub static APPLETS: &[Applet] = &[
     },
     Applet {
         name: "tail",
-        summary: "the end of a service's captured output; -f follows",
-        usage: "sv tail [-f] [-n LINES] TARGET [stdout|stderr] [-i N]",
+        summary: "one service's last log lines (10 unless -n); -f follows",
+        usage: "sv tail [-f|--follow] [-n|--lines LINES] SERVICE [stdout|stderr] [-i N]",
         main: tail::main,
     },
     Applet {

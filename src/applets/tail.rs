@@ -1,7 +1,8 @@
-//! `sv tail [-f] [-n LINES] TARGET [stdout|stderr]`: the end of a service's
+//! `sv tail [-f] [-n LINES] SERVICE [stdout|stderr]`: the end of a service's
 //! captured output; with `-f` the daemon keeps sending what the service
 //! writes (across rotations, since it forwards from the pipe) until the
-//! user interrupts.
+//! user interrupts, or the service is removed (a line on stderr says so,
+//! exit 0: the follow ended as it should, nothing failed).
 
 use super::cli::{fail, instance, parse};
 use super::{client, usage_error, Exit};
@@ -63,6 +64,12 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     let mut resp = first;
     loop {
         match resp {
+            // The daemon ended the follow (its service was removed): the
+            // stream simply ends, as a follow the user stops does.
+            Response::Ok(text) if a.follow => {
+                eprintln!("sv tail: {text}");
+                return Exit::Ok.into();
+            }
             Response::Bytes(b) => {
                 // A closed stdout (`| head`) ends the tail quietly.
                 if out.write_all(&b).and_then(|()| out.flush()).is_err() {

@@ -39,8 +39,8 @@ pub struct Daemon {
     listener: UnixListener,
     conns: BTreeMap<ConnId, Conn>,
     next_conn: ConnId,
-    /// `tail -f` clients: (connection, service, stream).
-    followers: Vec<(ConnId, u64, usize)>,
+    /// `tail -f` clients: (connection, service, stream, service name).
+    followers: Vec<(ConnId, u64, usize, String)>,
     uid: u32,
     /// Held for the daemon's life: the instance lock.
     _lock: File,
@@ -183,7 +183,10 @@ impl Daemon {
                     continue;
                 }
                 match *token {
-                    Token::Signals => self.on_signals(now),
+                    Token::Signals => {
+                        self.feed_followers();
+                        self.on_signals(now)
+                    }
                     Token::Listener => self.on_accept(),
                     Token::Conn(id) => self.on_conn(id, pfd.revents, now),
                     Token::Pipe(i, service, stream) => match self.on_pipe(i, service, stream) {
@@ -197,7 +200,10 @@ impl Daemon {
                         }
                         PipeState::Open => {}
                     },
-                    Token::Pidfd(id) => self.sup.apply(id, Event::Exited(ExitKind::Unknown), now),
+                    Token::Pidfd(id) => {
+                        self.feed_followers();
+                        self.sup.apply(id, Event::Exited(ExitKind::Unknown), now)
+                    }
                     Token::Exec(pid) => self.sup.exec_report(pid, false, now),
                 }
             }
@@ -219,6 +225,7 @@ impl Daemon {
                 unsafe { libc::sched_yield() };
             }
             self.answer_waiters(now);
+            self.end_follows_of_removed();
             // One atomic write per pass, however many changes it saw (a
             // failure is logged and tried again next pass).
             let _ = self.sup.persist(Instant::now());

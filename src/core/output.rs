@@ -14,6 +14,10 @@
 //! written records its error (shown in `status`) and drops the data; the
 //! pipe keeps being drained so the child never blocks on a full pipe and
 //! supervision goes on.
+//!
+//! Every file holds whole lines (see [`lines`]): it is rotated at the first
+//! line end once it has reached maxbytes, at most [`MAX_OVER`] past it, and
+//! a write that fails takes its whole line with it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -22,6 +26,13 @@ use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use super::trust::{open_log, LogOpen};
+
+mod lines;
+
+/// How far a file may pass maxbytes while the line that reached it ends
+/// (SPEC §11): a line still going on there is cut, or moved whole into
+/// the next file when it is not longer than maxbytes.
+pub const MAX_OVER: u64 = 64 * 1024;
 
 /// Reads per pipe per loop pass before yielding to other work.
 const READS_PER_PASS: usize = 16;
@@ -45,6 +56,12 @@ pub struct LogFile {
     pub error: Option<String>,
     /// Bytes the last [`splice_from`](Self::splice_from) moved.
     pub moved: u64,
+    /// Where the last whole line of the file ends, when known: the write
+    /// path sees its bytes, a splice or an open does not.
+    line_end: Option<u64>,
+    /// A failed write dropped the start of a line: its rest is dropped
+    /// too, so no half line is ever glued to the next one.
+    skip_line: bool,
 }
 
 impl LogFile {
@@ -57,11 +74,14 @@ impl LogFile {
             backups,
             error: None,
             moved: 0,
+            line_end: None,
+            skip_line: false,
         }
     }
 
-    /// Appends, rotating first when the file would pass maxbytes. On
-    /// failure records the error (shown in `status`) and drops the data.
+    /// Appends whole lines, rotating at a line end once the file has
+    /// reached maxbytes. On failure records the error (shown in `status`)
+    /// and drops the data, and the rest of its line.
     /// Returns the error when it is new, for the daemon's log.
     pub fn write(&mut self, data: &[u8]) -> Option<String> {
         let before = self.error.clone();
@@ -72,16 +92,37 @@ impl LogFile {
         }
     }
 
-    fn append(&mut self, data: &[u8]) {
-        let Some(f) = self.prepare(data.len() as u64) else {
-            return;
-        };
-        match f.write_all(data) {
-            Ok(()) => {
-                self.size += data.len() as u64;
-                self.error = None;
+    /// Writes whole lines into each file: a piece that ends at the line
+    /// end where the file reaches maxbytes (or at [`MAX_OVER`] past it),
+    /// then the next file.
+    fn append(&mut self, mut data: &[u8]) {
+        if self.skip_line {
+            let Some(i) = data.iter().position(|b| *b == b'\n') else {
+                return;
+            };
+            data = &data[i + 1..];
+            self.skip_line = false;
+        }
+        let mut check = true;
+        while !data.is_empty() {
+            if self.prepare_checked(check).is_none() {
+                self.skip_line = !data.ends_with(b"\n");
+                return;
             }
-            Err(e) => self.fail(&e),
+            check = false;
+            let (piece, rest) = data.split_at(self.fits(data));
+            let written = match self.file.as_mut() {
+                Some(f) => f.write_all(piece),
+                None => return,
+            };
+            match written {
+                Ok(()) => {
+                    self.wrote(piece);
+                    self.error = None;
+                }
+                Err(e) => return self.lost(&e, data),
+            }
+            data = rest;
         }
     }
 
@@ -90,28 +131,16 @@ impl LogFile {
         self.error = Some(format!("{}: {e}", path.display()));
     }
 
-    /// The file to write `incoming` more bytes to: rotated first when they
-    /// would pass maxbytes, opened (at its end) when it is not yet.
+    /// The file to write to: opened (at its end) when it is not yet, and
+    /// rotated first when it has reached maxbytes at a line end. `check`
+    /// looks for a truncation (one fstat), which once per wake-up is
+    /// enough.
     ///
     /// Not O_APPEND, since splice(2) refuses append-mode files; a file
     /// truncated behind our back (logrotate copytruncate) is noticed by its
     /// size and written from its new end.
-    fn prepare(&mut self, incoming: u64) -> Option<&mut File> {
-        self.prepare_checked(incoming, true)
-    }
-
-    /// [`prepare`](Self::prepare); `check` looks for a truncation (one
-    /// fstat), which once per wake-up is enough.
-    fn prepare_checked(&mut self, incoming: u64, check: bool) -> Option<&mut File> {
-        use std::io::{Seek, SeekFrom};
+    fn prepare_checked(&mut self, check: bool) -> Option<&mut File> {
         let path = self.path.clone()?;
-        if self.maxbytes > 0 && self.size > 0 && self.size + incoming > self.maxbytes {
-            self.file = None;
-            if let Err(e) = rotate(&path, self.backups) {
-                self.error = Some(format!("cannot rotate {}: {e}", path.display()));
-            }
-            self.size = 0;
-        }
         if let Some(f) = self.file.as_ref().filter(|_| check) {
             if f.metadata()
                 .is_ok_and(|m| m.is_file() && m.len() < self.size)
@@ -120,22 +149,36 @@ impl LogFile {
             }
         }
         if self.file.is_none() {
-            // Never through a symlink another user planted (SPEC §7);
-            // non-blocking, so a FIFO with no reader cannot block open(2).
-            let opened = open_log(&path, LogOpen::Write)
-                .and_then(|mut f| f.seek(SeekFrom::End(0)).map(|end| (f, end)));
-            match opened {
-                Ok((f, end)) => {
-                    self.size = end;
-                    self.file = Some(f);
-                }
-                Err(e) => {
-                    self.fail(&e);
-                    return None;
-                }
+            self.open(&path)?;
+        }
+        if self.rotation_due() {
+            self.rotate_now(&path);
+            if self.file.is_none() {
+                self.open(&path)?;
             }
         }
         self.file.as_mut()
+    }
+
+    /// Opens the log at its end; records the error if it cannot.
+    fn open(&mut self, path: &Path) -> Option<()> {
+        use std::io::{Seek, SeekFrom};
+        // Never through a symlink another user planted (SPEC §7);
+        // non-blocking, so a FIFO with no reader cannot block open(2).
+        let opened = open_log(path, LogOpen::Write)
+            .and_then(|mut f| f.seek(SeekFrom::End(0)).map(|end| (f, end)));
+        match opened {
+            Ok((f, end)) => {
+                self.size = end;
+                self.line_end = (end == 0).then_some(0);
+                self.file = Some(f);
+                Some(())
+            }
+            Err(e) => {
+                self.fail(&e);
+                None
+            }
+        }
     }
 
     /// Moves what `pipe` holds straight into the log with splice(2), with
@@ -162,17 +205,24 @@ impl LogFile {
     /// None: splice cannot serve this log right now; use read and write.
     fn splice_loop(&mut self, pipe: &OwnedFd) -> Option<io::Result<Drain>> {
         for pass in 0..READS_PER_PASS {
-            // Rotate once the file has reached maxbytes, as supervisord
-            // does: the last splice may pass it by what the pipe held, but
-            // never cuts a write of the child in two. Only rotate on the
-            // first pass, when the pipe is known to hold data, so no empty
-            // file is left behind: later, come back when poll says so.
+            // splice(2) cannot see lines: it fills the file up to maxbytes
+            // and the write path, which sees them, takes it from there to
+            // the line end and the rotation. So does it the rest of a line
+            // whose start a failed write dropped. Only rotate on the first
+            // pass, when the pipe is known to hold data, so no empty file
+            // is left behind.
             let full = self.maxbytes > 0 && self.size >= self.maxbytes;
-            if pass > 0 && full {
-                return Some(Ok(Drain::Open));
+            if self.skip_line || (pass > 0 && full) {
+                return None;
             }
-            let out = self.prepare_checked(1, pass == 0)?.as_raw_fd();
-            let room = SPLICE_CHUNK;
+            let out = self.prepare_checked(pass == 0)?.as_raw_fd();
+            let room = match self.maxbytes {
+                0 => SPLICE_CHUNK,
+                max => max.saturating_sub(self.size).min(SPLICE_CHUNK),
+            };
+            if room == 0 {
+                return None;
+            }
             // SAFETY: splice between two descriptors we hold; null offsets
             // use and advance the files' own positions.
             let n = unsafe {
@@ -200,6 +250,7 @@ impl LogFile {
             }
             self.size += n as u64;
             self.moved += n as u64;
+            self.line_end = None;
             self.error = None;
             if (n as u64) < room {
                 // It took all there was: no need to hear EAGAIN say so.
@@ -363,7 +414,7 @@ mod tests {
     fn rotation_keeps_backups_newest_first() {
         let d = tmp("rot");
         let p = d.join("x.log");
-        let mut log = LogFile::new(Some(p.clone()), 10, 2);
+        let mut log = LogFile::new(Some(p.clone()), 8, 2); // each line reaches maxbytes
         for chunk in ["aaaaaaaa\n", "bbbbbbbb\n", "cccccccc\n", "dddddddd\n"] {
             log.write(chunk.as_bytes());
         }
@@ -466,7 +517,7 @@ mod tests {
         std::fs::write(&secret, "SECRET\n").unwrap();
         let p = d.join("x.log");
         for backups in [0, 2] {
-            let mut log = LogFile::new(Some(p.clone()), 10, backups);
+            let mut log = LogFile::new(Some(p.clone()), 8, backups);
             log.write(b"aaaaaaaa\n");
             assert!(log.error.is_none(), "{:?}", log.error);
             // Swapped behind the daemon's back, as nobody.

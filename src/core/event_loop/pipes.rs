@@ -99,4 +99,46 @@ impl Daemon {
             _ => PipeState::Done,
         }
     }
+
+    /// Copies what every followed pipe holds to its log and followers now,
+    /// before an exit is handled: a service that settles hands what is
+    /// left in its pipes to its log only, so a follower would miss the last
+    /// words of a process (its exit and its output come in the same wake-up,
+    /// and signals are handled first).
+    pub(super) fn feed_followers(&mut self) {
+        if self.followers.is_empty() {
+            return;
+        }
+        let followed = |p: &OutPipe| {
+            self.followers
+                .iter()
+                .any(|f| f.1 == p.service && f.2 == p.stream)
+        };
+        let todo: Vec<(usize, u64, usize)> = (self.sup.pipes.iter().enumerate())
+            .filter(|(_, p)| followed(p))
+            .map(|(i, p)| (i, p.service, p.stream))
+            .collect();
+        for (i, service, stream) in todo {
+            // Whatever it finds, the pipe's own turn in this pass sees again.
+            let _ = self.on_pipe(i, service, stream);
+        }
+    }
+
+    /// Ends every `tail -f` of a service that is gone (removed, or dropped
+    /// by a reload): a last answer says so and the connection closes once
+    /// it is sent, rather than leaving the client waiting for ever.
+    pub(super) fn end_follows_of_removed(&mut self) {
+        let sup = &self.sup;
+        let (gone, kept) = std::mem::take(&mut self.followers)
+            .into_iter()
+            .partition(|f| !sup.services().any(|s| s.id == f.1));
+        self.followers = kept;
+        let gone: Vec<(_, _, _, String)> = gone;
+        for (conn, _, _, name) in gone {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.send(&Response::Ok(format!("service {name} was removed").into()));
+                c.closing = true;
+            }
+        }
+    }
 }

@@ -91,6 +91,15 @@ impl Daemon {
             ));
         };
         let data = match output::tail(&path, t.lines as usize, TAIL_LIMIT) {
+            // No file: nothing written yet, or it could not be opened.
+            Ok(d) if d.is_empty() && !path.exists() => match unopened(&path, &svc.logs[stream]) {
+                Some(why) => {
+                    return Some(Response::Error(
+                        format!("{}: cannot open its {name} log: {why}", svc.name()).into(),
+                    ))
+                }
+                None => d,
+            },
             Ok(d) => d,
             Err(e) => {
                 return Some(Response::Error(
@@ -104,7 +113,8 @@ impl Daemon {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.send(&Response::Bytes(data.into()));
         }
-        self.followers.push((conn, id, stream));
+        self.followers
+            .push((conn, id, stream, svc.name().to_string()));
         None
     }
 
@@ -246,4 +256,14 @@ fn describe_response(resp: &Response) -> String {
         Response::Info(_) => "info".into(),
         Response::Bytes(b) => format!("{} bytes", b.len()),
     }
+}
+
+/// Why a log that does not exist could not be opened: the error its
+/// writer met, or a missing directory; None when nothing was written yet.
+fn unopened(path: &std::path::Path, log: &output::LogFile) -> Option<String> {
+    if let Some(e) = &log.error {
+        return Some(e.clone());
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
+    (!dir.is_dir()).then(|| format!("{}: no such directory", dir.display()))
 }
