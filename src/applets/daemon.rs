@@ -23,6 +23,12 @@ struct DaemonArgs {
     /// config file with [program:x] sections (supervisord format)
     #[argh(option, short = 'c')]
     config: Option<String>,
+    /// also append the daemon's own log lines to FILE (reopened on SIGUSR2)
+    #[argh(option)]
+    log: Option<String>,
+    /// debug lines (read-only requests) on stderr and in log files too
+    #[argh(switch, short = 'v')]
+    verbose: bool,
     /// internal, used by init: detach stdio once ready
     #[argh(switch)]
     detach: bool,
@@ -51,10 +57,20 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         }
         None => None,
     };
+    let log_file = match a.log.as_deref().map(absolute_log) {
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
+            eprintln!("sv daemon: {e}");
+            return Exit::Failed.into();
+        }
+        None => None,
+    };
     let daemon = match Daemon::open(Options {
         instance: n,
         config,
         detach: a.detach,
+        log_file,
+        verbose: a.verbose,
     }) {
         Ok(d) => d,
         Err(e) => {
@@ -80,6 +96,17 @@ struct InitArgs {
     /// config file with [program:x] sections (supervisord format)
     #[argh(option, short = 'c')]
     config: Option<String>,
+    /// also append the daemon's own log lines to FILE (reopened on SIGUSR2)
+    #[argh(option)]
+    log: Option<String>,
+    /// debug lines (read-only requests) in the log file too
+    #[argh(switch, short = 'v')]
+    verbose: bool,
+}
+
+/// A log path made absolute: the daemon's cwd is no concern of the user's.
+fn absolute_log(p: &str) -> Result<std::path::PathBuf, String> {
+    std::path::absolute(p).map_err(|e| format!("log file {p}: {e}"))
 }
 
 /// A config path made absolute, so `reload` finds it whatever the cwd.
@@ -99,6 +126,14 @@ pub fn init_main(args: Vec<OsString>) -> ExitCode {
         Ok(n) => n,
         Err(e) => return usage_error("init", &e),
     };
+    // Running already: one line that says so, not a failed start.
+    if let Ok(Response::Info(info)) = client::call(n, &Request::Info) {
+        eprintln!(
+            "sv init: supervisor {n} is already running (pid {})",
+            info.pid
+        );
+        return Exit::Failed.into();
+    }
     let exe = match std::env::current_exe() {
         Ok(p) => p,
         Err(e) => {
@@ -111,6 +146,8 @@ pub fn init_main(args: Vec<OsString>) -> ExitCode {
         .arg(n.to_string())
         .arg("--detach")
         .args(a.config.iter().flat_map(|c| ["-c", c.as_str()]))
+        .args(a.log.iter().flat_map(|l| ["--log", l.as_str()]))
+        .args(a.verbose.then_some("--verbose"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -140,6 +177,8 @@ pub fn init_main(args: Vec<OsString>) -> ExitCode {
         None => Some(client::call(n, &Request::Ping)),
     };
     if let Some(Ok(_)) = answer {
+        // Only warnings come this way (where the log goes, say).
+        eprint!("{said}");
         print_stdout(&format!("supervisor {n}: started, pid {}\n", child.id()));
         return Exit::Ok.into();
     }

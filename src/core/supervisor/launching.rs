@@ -335,6 +335,11 @@ impl Supervisor {
             return Err(Event::SpawnFailed);
         };
         let spec = &svc.spec;
+        let shared = |o: &OutputSpec| matches!(o, OutputSpec::Daemon(_));
+        if shared(&spec.stdout) || shared(&spec.stderr) {
+            // Its lines and the daemon's share a stream: keep them in order.
+            self.log.share_stderr();
+        }
         let user = match spec
             .user
             .as_deref()
