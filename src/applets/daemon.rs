@@ -49,10 +49,12 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(n) => n,
         Err(e) => return usage_error("daemon", &e),
     };
+    // Started by `init`, whose caller reads these lines as its own.
+    let me = if a.detach { "sv init" } else { "sv daemon" };
     let config = match a.config.as_deref().map(absolute) {
         Some(Ok(p)) => Some(p),
         Some(Err(e)) => {
-            eprintln!("sv daemon: {e}");
+            eprintln!("{me}: {e}");
             return Exit::Failed.into();
         }
         None => None,
@@ -60,7 +62,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     let log_file = match a.log.as_deref().map(absolute_log) {
         Some(Ok(p)) => Some(p),
         Some(Err(e)) => {
-            eprintln!("sv daemon: {e}");
+            eprintln!("{me}: {e}");
             return Exit::Failed.into();
         }
         None => None,
@@ -74,14 +76,14 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     }) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("sv daemon: {}", e.message);
+            eprintln!("{me}: {}", e.message);
             return Exit::Failed.into();
         }
     };
     match daemon.run() {
         Ok(()) => Exit::Ok.into(),
         Err(e) => {
-            eprintln!("sv daemon: supervisor {n}: {e}");
+            eprintln!("{me}: supervisor {n}: {e}");
             Exit::Failed.into()
         }
     }
@@ -195,13 +197,41 @@ pub fn init_main(args: Vec<OsString>) -> ExitCode {
         if !said.ends_with('\n') && !said.is_empty() {
             eprintln!();
         }
-        eprintln!("sv init: supervisor {n} did not start ({status})");
+        // What the daemon said is the reason; only its silence needs this.
+        if said.trim().is_empty() {
+            eprintln!("sv init: supervisor {n} did not start ({status})");
+        }
         return Exit::Failed.into();
     }
     match answer {
         Some(Err(e)) => fail(e),
         _ => Exit::Failed.into(),
     }
+}
+
+/// One instance in `list-supervisors --json`: no config file is `null`.
+#[derive(SerJson)]
+#[nserde(serialize_none_as_null)]
+struct JsonDaemon<'a> {
+    instance: u8,
+    pid: i32,
+    uptime_secs: u64,
+    services: u32,
+    config: Option<&'a str>,
+}
+
+fn json_daemons(found: &[DaemonInfo]) -> String {
+    let list: Vec<JsonDaemon> = found
+        .iter()
+        .map(|i| JsonDaemon {
+            instance: i.instance,
+            pid: i.pid,
+            uptime_secs: i.uptime_secs,
+            services: i.services,
+            config: (!i.config.is_empty()).then_some(&*i.config),
+        })
+        .collect();
+    list.serialize_json()
 }
 
 /// Every live supervisor instance of this user.
@@ -228,7 +258,7 @@ pub fn list_main(args: Vec<OsString>) -> ExitCode {
         }
     }
     if a.json {
-        print_stdout(&format!("{}\n", found.serialize_json()));
+        print_stdout(&format!("{}\n", json_daemons(&found)));
         return Exit::Ok.into();
     }
     let mut out = String::new();

@@ -382,7 +382,7 @@ impl Daemon {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-        self.sup.log.info("stopped");
+        self.sup.log.notice("stopped");
         self.sup.log.flush();
     }
 }

@@ -337,7 +337,7 @@ impl Supervisor {
         }
         self.by_pid.insert(pid, id);
         self.log
-            .info(&format!("{name}: adopted pid {pid}, RUNNING"));
+            .notice(&format!("{name}: adopted pid {pid}, RUNNING"));
         Ok(name)
     }
 

@@ -138,7 +138,7 @@ impl Daemon {
         let heard = !opts.detach && crate::core::log::stderr_heard();
         log.keep_own_file(&paths.dir.join("daemon.log"), heard);
         let config = opts.config.clone();
-        log.info(&format!(
+        log.notice(&format!(
             "started, pid {}, socket {}",
             std::process::id(),
             sock_path.display()

@@ -149,7 +149,7 @@ impl Supervisor {
                 // exit says what it needs to.
                 if let Some(svc) = self.services.get(&l.id).filter(|_| !reaped) {
                     let msg = format!("{}: pid {pid} exec'd", svc.spec.name);
-                    self.log.info(&msg);
+                    self.log.debug(&msg);
                 }
             }
             Err(e) => match self.failed_spawn(l.id, e, l.cached) {
