@@ -14,58 +14,76 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const N: u8 = 17;
 
-/// A datagram socket standing in for /dev/log.
+/// A datagram socket standing in for /dev/log, drained by a thread of its
+/// own: a unix datagram socket queues only a few lines
+/// (net.unix.max_dgram_qlen) and the daemon drops what does not fit.
 struct Syslog {
     path: PathBuf,
-    sock: UnixDatagram,
-    /// Every line received so far.
-    seen: Vec<String>,
+    seen: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
 }
 
 impl Syslog {
     fn bind(sv: &Sv) -> Syslog {
         let path = sv.work.path().join("log.sock");
         let sock = UnixDatagram::bind(&path).expect("bind syslog socket");
-        sock.set_read_timeout(Some(Duration::from_millis(100)))
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
             .unwrap();
-        Syslog {
-            path,
-            sock,
-            seen: Vec::new(),
-        }
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, st) = (seen.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            while !st.load(Ordering::Relaxed) {
+                if let Ok(n) = sock.recv(&mut buf) {
+                    let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    s.lock().unwrap().push(line);
+                }
+            }
+        });
+        Syslog { path, seen, stop }
     }
 
     /// The first line received (now or before) that contains `want`.
-    fn line(&mut self, want: &str, secs: u64) -> Option<String> {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        let mut buf = vec![0u8; 65536];
-        loop {
-            if let Some(l) = self.seen.iter().find(|l| l.contains(want)) {
-                return Some(l.clone());
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            if let Ok(n) = self.sock.recv(&mut buf) {
-                self.seen
-                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
-            }
-        }
+    fn line(&self, want: &str, secs: u64) -> Option<String> {
+        let mut found = None;
+        wait_until(secs, || {
+            found = self
+                .seen
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| l.contains(want))
+                .cloned();
+            found.is_some()
+        });
+        found
     }
 
     /// The `<PRI>` of the first line containing `want`.
     #[track_caller]
-    fn pri(&mut self, want: &str) -> u32 {
-        let line = self
-            .line(want, 10)
-            .unwrap_or_else(|| panic!("no syslog line with {want:?}: {:#?}", self.seen));
+    fn pri(&self, want: &str) -> u32 {
+        let line = self.line(want, 10).unwrap_or_else(|| {
+            panic!(
+                "no syslog line with {want:?}: {:#?}",
+                self.seen.lock().unwrap()
+            )
+        });
         let pri: String = line[1..].chars().take_while(|c| *c != '>').collect();
         pri.parse()
             .unwrap_or_else(|_| panic!("no priority: {line}"))
+    }
+}
+
+impl Drop for Syslog {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
 
@@ -108,27 +126,28 @@ fn wait_exit(sv: &mut Sv, secs: u64) -> Option<i32> {
 #[test]
 fn each_kind_of_line_has_its_syslog_priority() {
     let mut sv = Sv::new(N);
-    let mut log = Syslog::bind(&sv);
-    let conf = "[program:web]\ncommand=/bin/sleep 60\nstartsecs=0\n\n\
-                [program:bad]\ncommand=/nonexistent/prog\n";
+    let log = Syslog::bind(&sv);
+    let conf = "[program:web]\ncommand=/bin/sleep 60\nstartsecs=0\nautostart=false\n\n\
+                [program:bad]\ncommand=/nonexistent/prog\nautostart=false\n";
     start(
         &mut sv,
         conf,
         &[("SV_SYSLOG_SOCKET", log.path.clone().as_os_str())],
         &[],
     );
-    sv.wait_state("web", "RUNNING", 10);
     // LOG_DAEMON (3) * 8 + level.
     assert_eq!(log.pri("request: status"), 31, "status is debug");
     assert_eq!(log.pri("answer: 2 services"), 31, "its answer too");
+    assert_eq!(sv.sv(&["start", "web"]).ok(), "web: started\n");
+    assert_eq!(log.pri("request: start web"), 30, "a command is info");
     assert_eq!(
         log.pri("web: STOPPED -> RUNNING"),
         29,
         "a state change is notice"
     );
+    assert_eq!(sv.sv(&["start", "bad"]).code, 1);
     assert_eq!(log.pri("bad: STOPPED -> FATAL"), 27, "a failure is err");
     sv.sv(&["stop", "web"]).ok();
-    assert_eq!(log.pri("request: stop web"), 30, "a command is info");
     assert_eq!(log.pri("web: STOPPING -> STOPPED"), 29);
 }
 
