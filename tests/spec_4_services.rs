@@ -83,6 +83,15 @@ fn end_own(mut c: Child) {
     let _ = c.wait();
 }
 
+/// The one element of a JSON array (`service-status NAME --json`).
+#[track_caller]
+fn only(v: Json) -> Json {
+    match v {
+        Json::Arr(mut items) if items.len() == 1 => items.remove(0),
+        other => panic!("not an array of one: {other:?}"),
+    }
+}
+
 /// A minimal JSON value, enough to check the shape of `--json` output.
 #[derive(Debug, Clone, PartialEq)]
 enum Json {
@@ -1116,9 +1125,9 @@ fn status_json_is_valid_with_the_right_fields() {
     assert_eq!(one.str("name"), Some("sleep"));
     assert_eq!(one.num("pid"), Some(pid as f64));
 
-    // service-status --json: one object.
+    // service-status --json: the same shape, an array, with one target too.
     let r = sv.sv(&["service-status", "sleep", "--json"]);
-    let v = parse_json(r.ok().trim()).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+    let v = only(parse_json(r.ok().trim()).unwrap_or_else(|e| panic!("{e}: {r:?}")));
     assert_eq!(v.str("name"), Some("sleep"));
     assert_eq!(v.str("state"), Some("RUNNING"));
     assert_eq!(v.num("pid"), Some(pid as f64));
@@ -1267,7 +1276,7 @@ fn json_escapes_quotes_and_backslashes() {
         assert_eq!(items[0].num("pid"), Some(pid as f64));
     }
     let r = sv.sv(&["service-status", "q\"x", "--json"]);
-    let v = parse_json(r.ok().trim()).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+    let v = only(parse_json(r.ok().trim()).unwrap_or_else(|e| panic!("{e}: {r:?}")));
     assert_eq!(v.str("name"), Some("q\"x"));
     if let Some(cmd) = v.str("command") {
         assert!(cmd.contains("echo \"a\\b\""), "{cmd:?}");
@@ -1359,7 +1368,7 @@ fn open_service_takes_the_next_free_name_and_can_be_stopped() {
     let r = sv.sv(&["open-service", &pid.to_string()]);
     assert_eq!(r.ok(), format!("sleep-2: adopted, pid {pid}\n"));
     let r = sv.sv(&["service-status", "sleep-2", "--json"]);
-    let v = parse_json(r.ok().trim()).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+    let v = only(parse_json(r.ok().trim()).unwrap_or_else(|e| panic!("{e}: {r:?}")));
     assert_eq!(v.get("adopted"), Some(&Json::Bool(true)), "{r:?}");
     // `stop` applies its stop rules to an adopted process too.
     let r = sv.sv(&["stop", "sleep-2"]);

@@ -353,7 +353,7 @@ fn missing_program_fails_at_once() {
     let js = sv.sv(&["service-status", "prog", "--json"]);
     assert!(js.ok().contains("\"restarts\":0"), "{js:?}");
     assert!(js.stdout.contains("\"state\":\"FATAL\""), "{js:?}");
-    assert!(js.stdout.contains("\"pid\":0"), "{js:?}");
+    assert!(js.stdout.contains("\"pid\":null"), "{js:?}");
 }
 
 #[test]

@@ -340,7 +340,8 @@ fn restart_all_with_long_names_gets_every_outcome() {
 /// answer). Each is now cut to a bound, and the answer still comes.
 #[test]
 fn a_huge_target_name_writes_a_bounded_log() {
-    let sv = start("", &[]);
+    // Read-only requests reach stderr at debug only (SPEC §7).
+    let sv = start("", &[("SV_DEBUG", "1")]);
     let log = daemon_err(&sv);
     sv.sv(&["status"]).ok();
     let before = file_size(&log);

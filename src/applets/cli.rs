@@ -134,9 +134,43 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         other => return usage_error(other, "is not a command of this applet"),
     };
     match client::call(n, &req) {
+        // One bad name among several: the others are still shown.
+        Ok(Response::Error(_)) if matches!(req, Request::Status(_)) && a.targets.len() > 1 => {
+            status_each(n, &cmd, &a.targets, a.json)
+        }
         Ok(resp) => print_response(&cmd, resp, a.json),
         Err(e) => fail(e),
     }
+}
+
+/// `status bad good`: asks for each target alone, reports those that fail
+/// (stderr) and shows the rows of the others, in the order named; exit 1
+/// if any failed.
+fn status_each(n: u8, cmd: &str, targets: &[String], json: bool) -> ExitCode {
+    let mut rows: Vec<ServiceInfo> = Vec::new();
+    let mut code = Exit::Ok;
+    for t in targets {
+        match client::call(n, &Request::Status(vec![Text::from(t.as_str())].into())) {
+            Ok(Response::Status(got)) => {
+                for r in got.0 {
+                    if !rows.iter().any(|seen| seen.name == r.name) {
+                        rows.push(r);
+                    }
+                }
+            }
+            Ok(Response::Error(text)) => {
+                eprintln!("sv: {text}");
+                code = Exit::Failed;
+            }
+            Ok(other) => {
+                eprintln!("sv: unexpected answer to {cmd} {t}: {other:?}");
+                code = Exit::Failed;
+            }
+            Err(e) => return fail(e),
+        }
+    }
+    print_response(cmd, Response::Status(rows.into()), json);
+    code.into()
 }
 
 /// Reports a failed call.
@@ -172,11 +206,7 @@ pub fn print_response(cmd: &str, resp: Response, json: bool) -> ExitCode {
         }
         Response::Status(rows) | Response::StatusPart(rows) => {
             if json {
-                if cmd == "service-status" && rows.len() == 1 {
-                    print_stdout(&format!("{}\n", rows[0].serialize_json()));
-                } else {
-                    print_stdout(&format!("{}\n", rows.serialize_json()));
-                }
+                print_stdout(&format!("{}\n", json_rows(&rows)));
             } else if cmd == "service-status" {
                 print_stdout(&service_status(&rows));
             } else {
@@ -193,6 +223,42 @@ pub fn print_response(cmd: &str, resp: Response, json: bool) -> ExitCode {
             Exit::Ok.into()
         }
     }
+}
+
+/// One service in `--json`: what is absent is `null` (no pid, no last
+/// exit, no uptime without a process) rather than 0 or "".
+#[derive(SerJson)]
+#[nserde(serialize_none_as_null)]
+struct JsonService<'a> {
+    name: &'a str,
+    state: &'a str,
+    pid: Option<i32>,
+    uptime_secs: Option<u64>,
+    restarts: u32,
+    last_exit: Option<&'a str>,
+    detail: &'a str,
+    command: &'a str,
+    adopted: bool,
+}
+
+/// Every listing in `--json` is one shape: an array of services, whatever
+/// their number. Converted here, not on the wire, which stays as it is.
+pub fn json_rows(rows: &[ServiceInfo]) -> String {
+    let list: Vec<JsonService> = rows
+        .iter()
+        .map(|r| JsonService {
+            name: &r.name,
+            state: &r.state,
+            pid: (r.pid > 0).then_some(r.pid),
+            uptime_secs: (r.pid > 0).then_some(r.uptime_secs),
+            restarts: r.restarts,
+            last_exit: (!r.last_exit.is_empty()).then_some(&*r.last_exit),
+            detail: &r.detail,
+            command: &r.command,
+            adopted: r.adopted,
+        })
+        .collect();
+    list.serialize_json()
 }
 
 /// `NAME  STATE  detail` rows in aligned columns, no header (SPEC §11).

@@ -23,6 +23,12 @@ struct DaemonArgs {
     /// config file with [program:x] sections (supervisord format)
     #[argh(option, short = 'c')]
     config: Option<String>,
+    /// also append the daemon's own log lines to FILE (reopened on SIGUSR2)
+    #[argh(option)]
+    log: Option<String>,
+    /// debug lines (read-only requests) on stderr and in log files too
+    #[argh(switch, short = 'v')]
+    verbose: bool,
     /// internal, used by init: detach stdio once ready
     #[argh(switch)]
     detach: bool,
@@ -43,10 +49,20 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(n) => n,
         Err(e) => return usage_error("daemon", &e),
     };
+    // Started by `init`, whose caller reads these lines as its own.
+    let me = if a.detach { "sv init" } else { "sv daemon" };
     let config = match a.config.as_deref().map(absolute) {
         Some(Ok(p)) => Some(p),
         Some(Err(e)) => {
-            eprintln!("sv daemon: {e}");
+            eprintln!("{me}: {e}");
+            return Exit::Failed.into();
+        }
+        None => None,
+    };
+    let log_file = match a.log.as_deref().map(absolute_log) {
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
+            eprintln!("{me}: {e}");
             return Exit::Failed.into();
         }
         None => None,
@@ -55,17 +71,19 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         instance: n,
         config,
         detach: a.detach,
+        log_file,
+        verbose: a.verbose,
     }) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("sv daemon: {}", e.message);
+            eprintln!("{me}: {}", e.message);
             return Exit::Failed.into();
         }
     };
     match daemon.run() {
         Ok(()) => Exit::Ok.into(),
         Err(e) => {
-            eprintln!("sv daemon: supervisor {n}: {e}");
+            eprintln!("{me}: supervisor {n}: {e}");
             Exit::Failed.into()
         }
     }
@@ -80,6 +98,17 @@ struct InitArgs {
     /// config file with [program:x] sections (supervisord format)
     #[argh(option, short = 'c')]
     config: Option<String>,
+    /// also append the daemon's own log lines to FILE (reopened on SIGUSR2)
+    #[argh(option)]
+    log: Option<String>,
+    /// debug lines (read-only requests) in the log file too
+    #[argh(switch, short = 'v')]
+    verbose: bool,
+}
+
+/// A log path made absolute: the daemon's cwd is no concern of the user's.
+fn absolute_log(p: &str) -> Result<std::path::PathBuf, String> {
+    std::path::absolute(p).map_err(|e| format!("log file {p}: {e}"))
 }
 
 /// A config path made absolute, so `reload` finds it whatever the cwd.
@@ -99,6 +128,14 @@ pub fn init_main(args: Vec<OsString>) -> ExitCode {
         Ok(n) => n,
         Err(e) => return usage_error("init", &e),
     };
+    // Running already: one line that says so, not a failed start.
+    if let Ok(Response::Info(info)) = client::call(n, &Request::Info) {
+        eprintln!(
+            "sv init: supervisor {n} is already running (pid {})",
+            info.pid
+        );
+        return Exit::Failed.into();
+    }
     let exe = match std::env::current_exe() {
         Ok(p) => p,
         Err(e) => {
@@ -111,6 +148,8 @@ pub fn init_main(args: Vec<OsString>) -> ExitCode {
         .arg(n.to_string())
         .arg("--detach")
         .args(a.config.iter().flat_map(|c| ["-c", c.as_str()]))
+        .args(a.log.iter().flat_map(|l| ["--log", l.as_str()]))
+        .args(a.verbose.then_some("--verbose"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -140,6 +179,8 @@ pub fn init_main(args: Vec<OsString>) -> ExitCode {
         None => Some(client::call(n, &Request::Ping)),
     };
     if let Some(Ok(_)) = answer {
+        // Only warnings come this way (where the log goes, say).
+        eprint!("{said}");
         print_stdout(&format!("supervisor {n}: started, pid {}\n", child.id()));
         return Exit::Ok.into();
     }
@@ -156,13 +197,41 @@ pub fn init_main(args: Vec<OsString>) -> ExitCode {
         if !said.ends_with('\n') && !said.is_empty() {
             eprintln!();
         }
-        eprintln!("sv init: supervisor {n} did not start ({status})");
+        // What the daemon said is the reason; only its silence needs this.
+        if said.trim().is_empty() {
+            eprintln!("sv init: supervisor {n} did not start ({status})");
+        }
         return Exit::Failed.into();
     }
     match answer {
         Some(Err(e)) => fail(e),
         _ => Exit::Failed.into(),
     }
+}
+
+/// One instance in `list-supervisors --json`: no config file is `null`.
+#[derive(SerJson)]
+#[nserde(serialize_none_as_null)]
+struct JsonDaemon<'a> {
+    instance: u8,
+    pid: i32,
+    uptime_secs: u64,
+    services: u32,
+    config: Option<&'a str>,
+}
+
+fn json_daemons(found: &[DaemonInfo]) -> String {
+    let list: Vec<JsonDaemon> = found
+        .iter()
+        .map(|i| JsonDaemon {
+            instance: i.instance,
+            pid: i.pid,
+            uptime_secs: i.uptime_secs,
+            services: i.services,
+            config: (!i.config.is_empty()).then_some(&*i.config),
+        })
+        .collect();
+    list.serialize_json()
 }
 
 /// Every live supervisor instance of this user.
@@ -189,7 +258,7 @@ pub fn list_main(args: Vec<OsString>) -> ExitCode {
         }
     }
     if a.json {
-        print_stdout(&format!("{}\n", found.serialize_json()));
+        print_stdout(&format!("{}\n", json_daemons(&found)));
         return Exit::Ok.into();
     }
     let mut out = String::new();

@@ -76,13 +76,13 @@ pub static APPLETS: &[Applet] = &[
     Applet {
         name: "daemon",
         summary: "run supervisor instance N in the foreground",
-        usage: "sv daemon N [-c FILE]",
+        usage: "sv daemon N [-c FILE] [--log FILE] [-v]",
         main: daemon::main,
     },
     Applet {
         name: "init",
         summary: "start supervisor instance N detached; returns once it accepts commands",
-        usage: "sv init [-i N] [-c FILE]",
+        usage: "sv init [-i N] [-c FILE] [--log FILE] [-v]",
         main: daemon::init_main,
     },
     Applet {

@@ -67,6 +67,8 @@ enum Token {
     Pidfd(u64),
     /// The report pipe of a child not yet known to have exec'd, by pid.
     Exec(i32),
+    /// Room in a full stderr for the daemon's own lines waiting there.
+    Stderr,
 }
 
 impl Daemon {
@@ -154,8 +156,17 @@ impl Daemon {
                     tv_nsec: d.subsec_nanos() as _,
                 }
             });
-            // What this pass logged goes out before we sleep.
+            // What this pass logged goes out before we sleep; what a full
+            // stderr cannot take yet goes out when it has room.
             self.sup.log.flush();
+            if self.sup.log.stderr_waiting() {
+                fds.push(libc::pollfd {
+                    fd: 2,
+                    events: libc::POLLOUT,
+                    revents: 0,
+                });
+                tokens.push(Token::Stderr);
+            }
             // SAFETY: fds is a valid array of fds.len() pollfds; the
             // timespec, if any, lives across the call; no signal mask.
             let n = unsafe {
@@ -205,6 +216,7 @@ impl Daemon {
                         self.sup.apply(id, Event::Exited(ExitKind::Unknown), now)
                     }
                     Token::Exec(pid) => self.sup.exec_report(pid, false, now),
+                    Token::Stderr => self.sup.log.write_pending(),
                 }
             }
             if !closed_pipes.is_empty() {
@@ -377,7 +389,7 @@ impl Daemon {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-        self.sup.log.info("stopped");
+        self.sup.log.notice("stopped");
         self.sup.log.flush();
     }
 }

@@ -1,32 +1,63 @@
 //! The daemon's own log: every command, answer and state change goes to
-//! stderr and to syslog with the ident `supervisor` (SPEC §7).
+//! stderr and to syslog with the ident `supervisor` (SPEC §7), and to the
+//! files of `--log FILE` or, when nothing else reaches anyone, the
+//! instance's `daemon.log`.
+//!
+//! Levels are syslog priorities: err for failures, warning, notice for
+//! state changes, info for commands that change something and their
+//! answers, debug for `status` and other read-only requests (a monitor
+//! polling `status` must not flood the journal). Syslog gets every level
+//! (its configuration decides what to keep); stderr and files get debug
+//! lines only with `SV_DEBUG=1` or `sv daemon --verbose`.
 //!
 //! Syslog is a non-blocking datagram socket written by hand (RFC 3164 lines)
 //! rather than the `syslog` crate, whose blocking socket could stall the poll
 //! loop when the log daemon falls behind. A dropped line is better than a
 //! stuck supervisor. With no syslog on the machine it goes on without.
 //!
-//! Lines are gathered during a pass of the poll loop and written when the
-//! loop is about to sleep ([`Logger::flush`]): a restart is not held up by
-//! the lines that describe it, and a burst of a thousand spawns costs a
-//! few writes instead of thousands.
+//! Syslog and file lines are gathered during a pass of the poll loop and
+//! written when the loop is about to sleep ([`Logger::flush`]): a restart
+//! is not held up by the lines that describe it, and a burst of a thousand
+//! spawns costs a few writes instead of thousands. Stderr lines are
+//! gathered too, unless a child shares the daemon's stdout or stderr
+//! (`stdout=/dev/stdout`): then each is written as it is logged, so that
+//! the line saying what the daemon decided comes before what the children
+//! print in answer to it. Stderr lines that cannot be written yet (a full
+//! pipe) wait, in order, and the loop polls for room (see
+//! [`Logger::stderr_waiting`]).
+
+mod file;
 
 use std::os::unix::net::UnixDatagram;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const IDENT: &str = "supervisor";
 /// LOG_DAEMON facility.
 const FACILITY: u8 = 3;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     Err = 3,
     Warning = 4,
+    Notice = 5,
     Info = 6,
+    Debug = 7,
 }
 
-/// The most bytes of stderr lines held for the next flush; past it lines
-/// are dropped, as they would be by a stderr that cannot take them.
+impl Level {
+    fn name(self) -> &'static str {
+        match self {
+            Level::Err => "ERROR",
+            Level::Warning => "WARNING",
+            Level::Notice => "NOTICE",
+            Level::Info => "INFO",
+            Level::Debug => "DEBUG",
+        }
+    }
+}
+
+/// The most bytes of stderr lines held for later; past it lines are
+/// dropped, as they would be by a stderr that cannot take them.
 const PENDING_MAX: usize = 1 << 20;
 /// The most syslog lines held for the next flush.
 const PENDING_LINES: usize = 4096;
@@ -51,6 +82,8 @@ pub struct Logger {
     pending: Vec<u8>,
     /// syslog datagrams not yet sent.
     pending_syslog: Vec<String>,
+    /// File lines not yet written.
+    pending_file: Vec<u8>,
     syslog: Option<UnixDatagram>,
     /// When connecting last failed: retried at most once a second, so a
     /// machine with no syslog costs one connect(2) per second of logging.
@@ -59,27 +92,125 @@ pub struct Logger {
     prefix: String,
     pid: u32,
     limited: Vec<Limited>,
+    /// The least urgent level written to stderr; None: stderr is not
+    /// written (detached to /dev/null, or its reader is gone).
+    stderr_max: Option<Level>,
+    /// The least urgent level written to files.
+    file_max: Level,
+    /// Write stderr lines as they are logged: a child shares the stream.
+    immediate: bool,
+    files: Vec<file::Sink>,
 }
 
 impl Logger {
     /// Connects to `$SV_SYSLOG_SOCKET`, else `/dev/log`, if it is there.
+    /// `SV_DEBUG=1` (or [`set_verbose`](Self::set_verbose)) adds debug
+    /// lines to stderr and files.
     pub fn new(instance: u8) -> Logger {
         let target = std::env::var_os("SV_SYSLOG_SOCKET")
             .filter(|s| !s.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/dev/log"));
-        let mut logger = Logger {
+        let mut logger = Logger::quiet(target, format!("supervisor {instance}: "));
+        logger.set_verbose(std::env::var_os("SV_DEBUG").is_some_and(|v| !v.is_empty() && v != "0"));
+        logger.connect();
+        logger
+    }
+
+    /// A logger to `target` that has not tried to connect yet.
+    fn quiet(target: PathBuf, prefix: String) -> Logger {
+        Logger {
             pending: Vec::new(),
             pending_syslog: Vec::new(),
+            pending_file: Vec::new(),
             syslog: None,
             failed_at: None,
             target,
-            prefix: format!("supervisor {instance}: "),
+            prefix,
             pid: std::process::id(),
             limited: Vec::new(),
-        };
-        logger.connect();
-        logger
+            stderr_max: Some(Level::Info),
+            file_max: Level::Info,
+            immediate: false,
+            files: Vec::new(),
+        }
+    }
+
+    /// Debug lines on stderr and in files too (`--verbose`, `SV_DEBUG=1`).
+    pub fn set_verbose(&mut self, on: bool) {
+        let max = if on { Level::Debug } else { Level::Info };
+        if self.stderr_max.is_some() {
+            self.stderr_max = Some(max);
+        }
+        self.file_max = max;
+    }
+
+    /// Until it detaches, `init` reads the daemon's stderr and shows it:
+    /// only warnings and errors are for its caller's eyes.
+    pub fn detaching(&mut self) {
+        if self.stderr_max.is_some() {
+            self.stderr_max = Some(Level::Warning);
+        }
+    }
+
+    /// Stderr now goes nowhere (`init` pointed it at /dev/null).
+    pub fn stderr_off(&mut self) {
+        self.flush();
+        self.stderr_max = None;
+        self.pending.clear();
+    }
+
+    /// A child writes to the daemon's own stdout or stderr: from now on
+    /// each stderr line is written as it is logged, in order with the
+    /// child's lines.
+    pub fn share_stderr(&mut self) {
+        if !self.immediate {
+            self.immediate = true;
+            self.write_pending();
+        }
+    }
+
+    /// Also appends every line to `path` (`--log FILE`).
+    pub fn add_file(&mut self, path: &Path) -> std::io::Result<()> {
+        self.files.push(file::Sink::open(path, false)?);
+        Ok(())
+    }
+
+    /// Keeps the instance's own bounded `daemon.log` at `path` when no line
+    /// would reach anyone otherwise: no `--log` file, no syslog, and a
+    /// stderr that nobody hears (`heard` false). Says so as a warning,
+    /// which `init` shows before it detaches.
+    pub fn keep_own_file(&mut self, path: &Path, heard: bool) {
+        if heard || self.syslog.is_some() || !self.files.is_empty() {
+            return;
+        }
+        let why = format!("no syslog at {}", self.target.display());
+        match file::Sink::open(path, true) {
+            Ok(sink) => {
+                self.files.push(sink);
+                self.warn(&format!(
+                    "{why} and stderr goes nowhere: logging to {}",
+                    path.display()
+                ));
+            }
+            Err(e) => self.error(&format!(
+                "{why}, stderr goes nowhere, and {} cannot be opened: {e}",
+                path.display()
+            )),
+        }
+    }
+
+    /// SIGUSR2: the log files again from their paths (logrotate).
+    pub fn reopen(&mut self) {
+        self.flush();
+        let failed: Vec<String> = self
+            .files
+            .iter_mut()
+            .filter_map(|f| f.reopen().err())
+            .collect();
+        for why in failed {
+            self.error(&why);
+        }
     }
 
     fn connect(&mut self) {
@@ -96,16 +227,28 @@ impl Logger {
         };
     }
 
-    pub fn info(&mut self, msg: &str) {
-        self.log(Level::Info, msg)
+    /// A failure.
+    pub fn error(&mut self, msg: &str) {
+        self.log(Level::Err, msg)
     }
 
     pub fn warn(&mut self, msg: &str) {
         self.log(Level::Warning, msg)
     }
 
-    pub fn error(&mut self, msg: &str) {
-        self.log(Level::Err, msg)
+    /// A state change.
+    pub fn notice(&mut self, msg: &str) {
+        self.log(Level::Notice, msg)
+    }
+
+    /// A command that changes something, its answer, other facts.
+    pub fn info(&mut self, msg: &str) {
+        self.log(Level::Info, msg)
+    }
+
+    /// Read-only requests and their answers.
+    pub fn debug(&mut self, msg: &str) {
+        self.log(Level::Debug, msg)
     }
 
     /// A warning that may come in floods: the first of its `key` is
@@ -162,13 +305,25 @@ impl Logger {
             .is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1))
     }
 
-    /// Queues a line for stderr and syslog; [`flush`](Self::flush) sends it.
+    /// Queues a line for stderr, syslog and files; [`flush`](Self::flush)
+    /// sends it (stderr at once when a child shares it).
     pub fn log(&mut self, level: Level, msg: &str) {
         let msg = &*super::control::clip(msg, LINE_MAX);
-        if self.pending.len() < PENDING_MAX {
+        if self.stderr_max.is_some_and(|max| level <= max) && self.pending.len() < PENDING_MAX {
+            let was_empty = self.pending.is_empty();
             self.pending.extend_from_slice(self.prefix.as_bytes());
             self.pending.extend_from_slice(msg.as_bytes());
             self.pending.push(b'\n');
+            // Behind lines still waiting for room, it waits its turn.
+            if self.immediate && was_empty {
+                self.write_pending();
+            }
+        }
+        if !self.files.is_empty() && level <= self.file_max && self.pending_file.len() < PENDING_MAX
+        {
+            self.pending_file.extend_from_slice(
+                format!("{} {:<7} {msg}\n", iso_timestamp(), level.name()).as_bytes(),
+            );
         }
         // With no syslog to be had until the next retry, nothing to queue.
         let reachable = self.syslog.is_some() || self.may_connect();
@@ -184,16 +339,52 @@ impl Logger {
         }
     }
 
+    /// Stderr lines are waiting for room in a full pipe: the loop polls
+    /// fd 2 for POLLOUT and calls [`write_pending`](Self::write_pending).
+    pub fn stderr_waiting(&self) -> bool {
+        self.stderr_max.is_some() && !self.pending.is_empty()
+    }
+
+    /// Writes as much of the waiting stderr lines as fits now.
+    pub fn write_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        match write_stderr(&self.pending) {
+            Ok(n) => {
+                self.pending.drain(..n);
+            }
+            Err(()) => {
+                // Nobody reads it any more (closed, EPIPE, EBADF).
+                self.pending.clear();
+                self.stderr_max = None;
+            }
+        }
+        if self.pending.is_empty() {
+            // A burst (a thousand spawns) leaves no big buffer behind.
+            self.pending.shrink_to(KEEP);
+        }
+    }
+
     /// Writes what was logged since the last flush, without ever waiting.
     pub fn flush(&mut self) {
         if !self.limited.is_empty() {
             self.summarize();
         }
-        if !self.pending.is_empty() {
-            write_stderr(&self.pending);
-            self.pending.clear();
-            // A burst (a thousand spawns) leaves no big buffer behind.
-            self.pending.shrink_to(KEEP);
+        self.write_pending();
+        if !self.pending_file.is_empty() {
+            let mut failures = Vec::new();
+            for f in &mut self.files {
+                if let Err(Some(why)) = f.write(&self.pending_file) {
+                    failures.push(why);
+                }
+            }
+            self.pending_file.clear();
+            self.pending_file.shrink_to(KEEP);
+            // Said elsewhere now, and in the files at the next flush.
+            for why in failures {
+                self.error(&why);
+            }
         }
         if self.pending_syslog.is_empty() {
             return;
@@ -232,15 +423,49 @@ impl Logger {
 impl Drop for Logger {
     fn drop(&mut self) {
         self.flush();
+        // The last lines (`stopped`) may still wait for room: a moment,
+        // no more, for a reader that is slow.
+        for _ in 0..20 {
+            if !self.stderr_waiting() {
+                break;
+            }
+            let mut pfd = libc::pollfd {
+                fd: 2,
+                events: libc::POLLOUT,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd; at most 10 ms.
+            unsafe { libc::poll(&mut pfd, 1, 10) };
+            self.write_pending();
+        }
     }
 }
 
+/// Whether anyone may read the daemon's stderr: it is open and is not
+/// /dev/null (`init` detaches to /dev/null; so may a service manager).
+pub fn stderr_heard() -> bool {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat(2) fills the buffer on success.
+    if unsafe { libc::fstat(2, st.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: fstat succeeded.
+    let st = unsafe { st.assume_init() };
+    let null = std::fs::metadata("/dev/null").map(|m| {
+        use std::os::unix::fs::MetadataExt;
+        m.rdev()
+    });
+    !(st.st_mode & libc::S_IFMT == libc::S_IFCHR && null.is_ok_and(|r| r == st.st_rdev))
+}
+
 /// Writes lines to stderr only as far as that cannot block: a full pipe
-/// (a reader that stopped reading) loses lines, never stalls the daemon.
-/// poll(2) reports a pipe writable when PIPE_BUF bytes fit, and a write of
-/// at most PIPE_BUF is taken whole, so each write below is sent in pieces
+/// (a reader that stopped reading) keeps them for later, never stalls the
+/// daemon. poll(2) reports a pipe writable when PIPE_BUF bytes fit, and a
+/// write of at most PIPE_BUF is taken whole, so `bytes` is sent in pieces
 /// of at most PIPE_BUF that end at a line end, each after its own poll.
-fn write_stderr(mut bytes: &[u8]) {
+/// Ok is how much was written; Err means stderr is gone for good.
+fn write_stderr(all: &[u8]) -> Result<usize, ()> {
+    let mut bytes = all;
     while !bytes.is_empty() {
         let mut pfd = libc::pollfd {
             fd: 2,
@@ -248,8 +473,12 @@ fn write_stderr(mut bytes: &[u8]) {
             revents: 0,
         };
         // SAFETY: one valid pollfd, zero timeout.
-        if unsafe { libc::poll(&mut pfd, 1, 0) } != 1 || pfd.revents & libc::POLLOUT == 0 {
-            return;
+        let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+        if pfd.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
+            return Err(());
+        }
+        if n != 1 || pfd.revents & libc::POLLOUT == 0 {
+            break;
         }
         let mut n = bytes.len().min(libc::PIPE_BUF);
         if n < bytes.len() {
@@ -258,13 +487,38 @@ fn write_stderr(mut bytes: &[u8]) {
                 n = end + 1;
             }
         }
-        // SAFETY: writing a valid buffer to fd 2; errors (closed, EPIPE) ignored.
+        // SAFETY: writing a valid buffer to fd 2.
         let wrote = unsafe { libc::write(2, bytes.as_ptr().cast(), n) };
-        if wrote <= 0 {
-            return;
+        if wrote < 0 {
+            let e = std::io::Error::last_os_error();
+            match e.kind() {
+                std::io::ErrorKind::Interrupted => continue,
+                std::io::ErrorKind::WouldBlock => break,
+                _ => return Err(()),
+            }
+        }
+        if wrote == 0 {
+            break;
         }
         bytes = &bytes[wrote as usize..];
     }
+    Ok(all.len() - bytes.len())
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, for the log files.
+fn iso_timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+    let t = secs % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
 }
 
 /// `Mmm dd hh:mm:ss` in UTC, as RFC 3164 wants.
@@ -303,87 +557,4 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(20_781), (2026, 11, 24));
-    }
-
-    #[test]
-    fn lines_reach_the_syslog_socket() {
-        let dir = std::env::temp_dir().join(format!("sv-log-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("log.sock");
-        let _ = std::fs::remove_file(&path);
-        let server = UnixDatagram::bind(&path).unwrap();
-        let mut logger = Logger {
-            pending: Vec::new(),
-            pending_syslog: Vec::new(),
-            syslog: None,
-            failed_at: None,
-            target: path.clone(),
-            prefix: String::new(),
-            pid: 7,
-            limited: Vec::new(),
-        };
-        logger.connect();
-        logger.info("hello there");
-        logger.flush();
-        let mut buf = [0u8; 512];
-        let n = server.recv(&mut buf).unwrap();
-        let line = std::str::from_utf8(&buf[..n]).unwrap();
-        assert!(line.starts_with("<30>"), "{line}");
-        assert!(line.ends_with("supervisor[7]: hello there"), "{line}");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn a_flood_of_one_warning_makes_one_line_then_a_count() {
-        let mut logger = Logger {
-            pending: Vec::new(),
-            pending_syslog: Vec::new(),
-            syslog: None,
-            failed_at: Some(std::time::Instant::now()),
-            target: PathBuf::from("/nonexistent"),
-            prefix: String::new(),
-            pid: 7,
-            limited: Vec::new(),
-        };
-        for i in 0..100 {
-            logger.warn_limited("refused", &format!("refused client {i}"));
-        }
-        logger.warn_limited("other", "another kind");
-        let text = String::from_utf8_lossy(&logger.pending).into_owned();
-        assert_eq!(text, "refused client 0\nanother kind\n");
-        // Once its window is over, the next flush says how many were held.
-        logger.limited[0].since -= RATE_WINDOW;
-        logger.summarize();
-        let text = String::from_utf8_lossy(&logger.pending).into_owned();
-        assert!(
-            text.ends_with("refused: 99 more in the last 1.0 s\n"),
-            "{text}"
-        );
-        logger.pending.clear();
-    }
-
-    #[test]
-    fn a_huge_line_is_cut() {
-        let mut logger = Logger {
-            pending: Vec::new(),
-            pending_syslog: Vec::new(),
-            syslog: None,
-            failed_at: Some(std::time::Instant::now()),
-            target: PathBuf::from("/nonexistent"),
-            prefix: String::new(),
-            pid: 7,
-            limited: Vec::new(),
-        };
-        logger.info(&"x".repeat(1 << 20));
-        assert!(logger.pending.len() < LINE_MAX + 64);
-        logger.pending.clear();
-    }
-}
+mod tests;

@@ -67,6 +67,7 @@ pub struct OutPipe {
 mod actions;
 mod launching;
 mod leftovers;
+mod log_lines;
 mod persist;
 mod reload;
 mod status;
@@ -336,7 +337,7 @@ impl Supervisor {
         }
         self.by_pid.insert(pid, id);
         self.log
-            .info(&format!("{name}: adopted pid {pid}, RUNNING"));
+            .notice(&format!("{name}: adopted pid {pid}, RUNNING"));
         Ok(name)
     }
 
@@ -374,8 +375,8 @@ impl Supervisor {
                 .info(&format!("{name}: pid {pid} ended: {}", kind.describe()));
         }
         if before != after {
-            self.log
-                .info(&format!("{name}: {} -> {}", before.name(), after.name()));
+            let line = format!("{name}: {} -> {}", before.name(), after.name());
+            self.log_change(id, after, line);
             if matches!(after, State::Stopped | State::Exited | State::Fatal) {
                 self.detach_output(id);
             }
@@ -383,6 +384,12 @@ impl Supervisor {
         for fx in effects {
             match fx {
                 Effect::Spawn => self.deferred.push(id),
+                Effect::Signal { sig, group }
+                    if sig == libc::SIGKILL && before == State::Stopping =>
+                {
+                    self.log_kill(id, old_pid);
+                    self.signal(id, sig, group)
+                }
                 Effect::Signal { sig, group } => self.signal(id, sig, group),
                 Effect::Forget => self.forget(id),
                 Effect::AwaitGroup => {

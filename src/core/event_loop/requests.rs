@@ -10,6 +10,7 @@
 use super::Daemon;
 use crate::core::control;
 use crate::core::create;
+use crate::core::log::Level;
 use crate::core::output;
 use crate::core::supervisor::ConnId;
 use crate::wire::{DaemonInfo, Request, Response, TailSpec};
@@ -29,12 +30,18 @@ impl Daemon {
         while let Some(req) = self.conns.get_mut(&id).and_then(|c| c.next_request()) {
             let what = describe(&req);
             let what = control::clip(&what, DESCRIBE_MAX);
-            self.sup.log.info(&format!("request: {what}"));
+            // A monitor polling `status` must not flood the journal.
+            let level = if read_only(&req) {
+                Level::Debug
+            } else {
+                Level::Info
+            };
+            self.sup.log.log(level, &format!("request: {what}"));
             if changes_state(&req) {
                 self.changing.insert(id);
             }
             match self.handle(id, req, now) {
-                Some(resp) => self.reply(id, resp),
+                Some(resp) => self.reply_at(id, resp, level),
                 None => {
                     if let Some(c) = self.conns.get_mut(&id) {
                         c.busy = true;
@@ -158,7 +165,7 @@ impl Daemon {
         match &resp {
             Response::Ok(t) | Response::Error(t) => {
                 for line in t.lines() {
-                    self.sup.log.info(&format!("reload: {line}"));
+                    self.sup.log.notice(&format!("reload: {line}"));
                 }
             }
             _ => {}
@@ -167,6 +174,11 @@ impl Daemon {
     }
 
     pub(super) fn reply(&mut self, id: ConnId, resp: Response) {
+        self.reply_at(id, resp, Level::Info)
+    }
+
+    /// Answers at once; the answer is logged at the request's `level`.
+    fn reply_at(&mut self, id: ConnId, resp: Response, level: Level) {
         // What is answered is on disk first: a SIGKILL right after the
         // answer loses nothing (SPEC §8); a change that cannot be is
         // answered as failed.
@@ -174,7 +186,7 @@ impl Daemon {
         let resp = self.sup.durable(changed, resp, Instant::now());
         let what = describe_response(&resp);
         let what = control::clip(&what, DESCRIBE_MAX);
-        self.sup.log.info(&format!("answer: {what}"));
+        self.sup.log.log(level, &format!("answer: {what}"));
         // And logged: a client that reads the log after its answer finds
         // every line that led to it.
         self.sup.log.flush();
@@ -190,6 +202,18 @@ impl Daemon {
             // It may have sent more requests (or hung up) meanwhile.
             self.serve(conn, now);
         }
+    }
+}
+
+/// Whether a request only reads: logged at debug, with its answer.
+fn read_only(req: &Request) -> bool {
+    match req {
+        Request::Ping | Request::Info | Request::Status(_) | Request::Tail(_) => true,
+        Request::Shutdown
+        | Request::Create(_)
+        | Request::Adopt(_)
+        | Request::Act(..)
+        | Request::Reload => false,
     }
 }
 

@@ -32,6 +32,10 @@ pub struct Options {
     /// After setup, point stdio at /dev/null (`sv init`: the parent reads
     /// stderr until then to learn whether startup worked).
     pub detach: bool,
+    /// `--log FILE`: the daemon's own lines also go there.
+    pub log_file: Option<PathBuf>,
+    /// `--verbose`: debug lines on stderr and in log files too.
+    pub verbose: bool,
 }
 
 /// A failure before the loop runs; the daemon exits with it.
@@ -66,6 +70,7 @@ impl Daemon {
             Signal::SIGCHLD,
             Signal::SIGTERM,
             Signal::SIGINT,
+            Signal::SIGQUIT,
             Signal::SIGHUP,
             Signal::SIGUSR2,
         ] {
@@ -118,8 +123,22 @@ impl Daemon {
             .map_err(|e| SetupError::new(format!("cannot set the socket non-blocking: {e}")))?;
 
         let mut log = Logger::new(opts.instance);
+        if opts.verbose {
+            log.set_verbose(true);
+        }
+        if let Some(path) = &opts.log_file {
+            log.add_file(path).map_err(|e| {
+                SetupError::new(format!("cannot open log file {}: {e}", path.display()))
+            })?;
+        }
+        if opts.detach {
+            log.detaching();
+        }
+        // Said before detaching, so that `init` shows where the log went.
+        let heard = !opts.detach && crate::core::log::stderr_heard();
+        log.keep_own_file(&paths.dir.join("daemon.log"), heard);
         let config = opts.config.clone();
-        log.info(&format!(
+        log.notice(&format!(
             "started, pid {}, socket {}",
             std::process::id(),
             sock_path.display()
@@ -145,6 +164,7 @@ impl Daemon {
         if opts.detach {
             sup.log.flush();
             detach_stdio();
+            sup.log.stderr_off();
         }
         // Whatever the state file says, the instance's own processes are
         // found in /proc: those it does not record are taken back too.

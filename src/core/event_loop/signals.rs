@@ -64,16 +64,29 @@ impl Daemon {
         for sig in seen {
             match sig {
                 Signal::SIGCHLD => self.reap(now),
-                Signal::SIGTERM | Signal::SIGINT => {
-                    self.sup.log.info("received a signal to terminate");
+                Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT => {
+                    // Adopted processes are only watched: they are left running.
+                    let n = self
+                        .sup
+                        .services()
+                        .filter(|s| s.m.state.has_process() && !s.spec.policy.adopted)
+                        .count();
+                    let s = if n == 1 { "" } else { "s" };
+                    self.sup.log.notice(&format!(
+                        "received {}: stopping {n} service{s}",
+                        sig.as_str()
+                    ));
                     self.sup.begin_shutdown(None, now);
                 }
                 Signal::SIGHUP => {
-                    self.sup.log.info("SIGHUP: reloading the config file");
+                    self.sup
+                        .log
+                        .notice("received SIGHUP: reloading the config file");
                     self.reload(now);
                 }
                 Signal::SIGUSR2 => {
-                    self.sup.log.info("SIGUSR2: reopening log files");
+                    self.sup.log.info("received SIGUSR2: reopening log files");
+                    self.sup.log.reopen();
                     let ids: Vec<u64> = self.sup.services().map(|s| s.id).collect();
                     for id in ids {
                         if let Some(s) = self.sup.service_mut(id) {

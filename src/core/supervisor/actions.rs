@@ -346,7 +346,8 @@ impl Supervisor {
     pub fn begin_shutdown(&mut self, conn: Option<ConnId>, now: Instant) {
         // What services left behind is stopped too, once they are down.
         self.leftovers.touch();
-        if self.shutdown.is_none() {
+        // A signal said so already, with the signal's name (`signals`).
+        if self.shutdown.is_none() && conn.is_some() {
             self.log.info("shutting down: stopping every service");
         }
         if self.shutdown.is_none() || conn.is_some() {

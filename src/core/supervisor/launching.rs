@@ -149,7 +149,7 @@ impl Supervisor {
                 // exit says what it needs to.
                 if let Some(svc) = self.services.get(&l.id).filter(|_| !reaped) {
                     let msg = format!("{}: pid {pid} exec'd", svc.spec.name);
-                    self.log.info(&msg);
+                    self.log.debug(&msg);
                 }
             }
             Err(e) => match self.failed_spawn(l.id, e, l.cached) {
@@ -335,6 +335,11 @@ impl Supervisor {
             return Err(Event::SpawnFailed);
         };
         let spec = &svc.spec;
+        let shared = |o: &OutputSpec| matches!(o, OutputSpec::Daemon(_));
+        if shared(&spec.stdout) || shared(&spec.stderr) {
+            // Its lines and the daemon's share a stream: keep them in order.
+            self.log.share_stderr();
+        }
         let user = match spec
             .user
             .as_deref()

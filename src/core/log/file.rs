@@ -1,0 +1,145 @@
+//! A file the daemon's own log lines go to: `sv daemon --log FILE`, or
+//! `RUNTIME/N/daemon.log` when neither syslog nor stderr reaches anyone.
+//!
+//! Lines are appended with one write(2) per flush of the loop: a regular
+//! file takes them without blocking the loop for long, and O_APPEND keeps
+//! them whole beside another writer (logrotate's copytruncate). The
+//! instance's own file is bounded: past [`BOUND`] it is renamed to
+//! `daemon.log.1` (the one backup) and begun again, so a daemon that runs
+//! for months with nobody reading its log cannot fill the disk.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// Where the instance's own log file is rotated.
+pub const BOUND: u64 = 1 << 20;
+
+pub struct Sink {
+    pub path: PathBuf,
+    file: Option<File>,
+    /// Bytes in the file, for the bound.
+    size: u64,
+    /// Rotated at [`BOUND`] with one backup (the instance's own file).
+    bounded: bool,
+    /// The last failure, reported once until the file works again.
+    pub error: Option<String>,
+}
+
+impl Sink {
+    /// Opens (creates, mode 0600) `path` for appending.
+    pub fn open(path: &Path, bounded: bool) -> io::Result<Sink> {
+        let file = open(path)?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok(Sink {
+            path: path.to_path_buf(),
+            file: Some(file),
+            size,
+            bounded,
+            error: None,
+        })
+    }
+
+    /// Appends whole lines; Err names the file and what failed, once per
+    /// new failure (None while it keeps failing the same way).
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), Option<String>> {
+        if self.bounded && self.size > 0 && self.size + bytes.len() as u64 > BOUND {
+            self.rotate();
+        }
+        let res = match &mut self.file {
+            Some(f) => f.write_all(bytes),
+            None => open(&self.path).and_then(|mut f| {
+                self.size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                let r = f.write_all(bytes);
+                self.file = Some(f);
+                r
+            }),
+        };
+        match res {
+            Ok(()) => {
+                self.size += bytes.len() as u64;
+                self.error = None;
+                Ok(())
+            }
+            Err(e) => {
+                let why = format!("cannot write the daemon log {}: {e}", self.path.display());
+                if self.error.as_deref() == Some(&why) {
+                    return Err(None);
+                }
+                self.error = Some(why.clone());
+                Err(Some(why))
+            }
+        }
+    }
+
+    /// `FILE` -> `FILE.1` (replacing the old backup), then a new `FILE`.
+    fn rotate(&mut self) {
+        let mut backup = self.path.clone().into_os_string();
+        backup.push(".1");
+        self.file = None;
+        if let Err(e) = std::fs::rename(&self.path, &backup) {
+            if e.kind() != io::ErrorKind::NotFound {
+                // Cannot rotate: truncate rather than grow without bound.
+                if let Ok(f) = open(&self.path) {
+                    let _ = f.set_len(0);
+                }
+            }
+        }
+        self.size = 0;
+        self.file = open(&self.path).ok();
+    }
+
+    /// SIGUSR2 (logrotate moved the file): write to a new file at the path.
+    /// On failure the old file is kept and the reason returned.
+    pub fn reopen(&mut self) -> Result<(), String> {
+        match open(&self.path) {
+            Ok(f) => {
+                self.size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                self.file = Some(f);
+                Ok(())
+            }
+            Err(e) => Err(format!(
+                "cannot reopen the daemon log {}: {e}",
+                self.path.display()
+            )),
+        }
+    }
+}
+
+/// open(2) with O_APPEND|O_CREAT, mode 0600 (the lines name commands and
+/// their arguments).
+fn open(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bounded_file_keeps_one_backup() {
+        let dir = std::env::temp_dir().join(format!("sv-logfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("daemon.log");
+        let mut sink = Sink::open(&path, true).unwrap();
+        let mut line = vec![b'x'; 1023];
+        line.push(b'\n');
+        for _ in 0..(BOUND / 1024 + 10) {
+            sink.write(&line).unwrap();
+        }
+        let main = std::fs::metadata(&path).unwrap().len();
+        let backup = std::fs::metadata(dir.join("daemon.log.1")).unwrap().len();
+        assert_eq!(backup, BOUND);
+        assert_eq!(main, 10 * 1024);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
