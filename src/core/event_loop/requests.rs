@@ -211,6 +211,7 @@ fn read_only(req: &Request) -> bool {
         Request::Ping | Request::Info | Request::Status(_) | Request::Tail(_) => true,
         Request::Shutdown
         | Request::Create(_)
+        | Request::CreateWait(_)
         | Request::Adopt(_)
         | Request::Act(..)
         | Request::Reload => false,
