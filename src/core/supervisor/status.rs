@@ -51,10 +51,25 @@ impl Supervisor {
     }
 
     /// `no such service: T`, with the closest name `status` shows if one
-    /// is near.
+    /// is near. Edit distance costs the product of the lengths, so only a
+    /// target of a typed name's length is compared, and only with names of
+    /// about its length: a huge target or a huge table costs no more than
+    /// a scan (the loop must not stall on a bad request).
     fn no_such(&self, target: &str) -> String {
-        let shown: Vec<String> = self.services.values().map(Service::shown).collect();
-        let hint = crate::core::suggest::hint(target, shown.iter().map(String::as_str));
+        const TYPED: usize = 64;
+        let len = target.chars().count();
+        let hint = if len <= TYPED {
+            let near = |n: &String| n.chars().count().abs_diff(len) <= len / 3 + 1;
+            let shown: Vec<String> = self
+                .services
+                .values()
+                .map(Service::shown)
+                .filter(near)
+                .collect();
+            crate::core::suggest::hint(target, shown.iter().map(String::as_str))
+        } else {
+            String::new()
+        };
         format!("no such service: {target}{hint}")
     }
 
