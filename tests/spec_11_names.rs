@@ -101,8 +101,10 @@ fn status_shows_group_colon_name_and_each_shown_name_is_a_target() {
 #[test]
 fn group_colon_name_is_a_target_everywhere_and_bare_names_still_work() {
     let sv = start();
-    // web:web, a plain program in its own implicit group.
+    // web:web, a plain program in its own implicit group; PROGRAM:NAME
+    // also reaches a program inside a group, as PROGRAM:* does.
     assert_eq!(names(&sv, &["web:web"]), ["web"]);
+    assert_eq!(names(&sv, &["worker:worker"]), ["backend:worker"]);
     // Bare names stay accepted where unique; shown as GROUP:NAME.
     assert_eq!(
         names(&sv, &["worker", "w_01"]),
