@@ -140,7 +140,7 @@ fn group_colon_name_is_a_target_everywhere_and_bare_names_still_work() {
 #[test]
 fn an_unknown_group_colon_name_is_no_such_service_naming_it() {
     let sv = start();
-    for t in ["backend:nope", "nogroup:worker", "web:api"] {
+    for t in ["backend:nope", "nogroup:worker", "web:api", ":worker", ":"] {
         let r = sv.sv(&["status", t]);
         assert_eq!(r.code, 1, "{t}: {r:?}");
         assert!(

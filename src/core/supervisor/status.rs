@@ -36,7 +36,7 @@ impl Supervisor {
             if !ids.is_empty() {
                 return Ok(ids);
             }
-            if name.is_empty() || name == "*" {
+            if (name.is_empty() || name == "*") && !group.is_empty() {
                 return Err(format!("no such program or group: {group}"));
             }
             return Err(self.no_such(target));
