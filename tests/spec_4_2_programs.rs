@@ -404,10 +404,10 @@ fn targets_program_copies_groups_and_all() {
         sleeper("y", ""),
         sleeper("z", ""),
     ));
-    for n in ["x_00", "x_01", "x_02", "y", "z"] {
+    for n in ["x:x_00", "x:x_01", "x:x_02", "g:y", "g:z"] {
         sv.wait_state(n, "RUNNING", 10);
     }
-    assert_eq!(names(&sv), ["x_00", "x_01", "x_02", "y", "z"]);
+    assert_eq!(names(&sv), ["x:x_00", "x:x_01", "x:x_02", "g:y", "g:z"]);
 
     let r = sv.sv(&["status", "x:*"]);
     let got: Vec<&str> = r
@@ -415,10 +415,13 @@ fn targets_program_copies_groups_and_all() {
         .lines()
         .map(|l| l.split_whitespace().next().unwrap())
         .collect();
-    assert_eq!(got, ["x_00", "x_01", "x_02"]);
+    assert_eq!(got, ["x:x_00", "x:x_01", "x:x_02"]);
 
     let r = sv.sv(&["stop", "x:*"]);
-    assert_eq!(r.ok(), "x_00: stopped\nx_01: stopped\nx_02: stopped\n");
+    assert_eq!(
+        r.ok(),
+        "x:x_00: stopped\nx:x_01: stopped\nx:x_02: stopped\n"
+    );
     assert_eq!(
         rows(&sv)
             .iter()
@@ -428,15 +431,18 @@ fn targets_program_copies_groups_and_all() {
     );
 
     let r = sv.sv(&["stop", "g:*"]);
-    assert_eq!(r.ok(), "y: stopped\nz: stopped\n");
+    assert_eq!(r.ok(), "g:y: stopped\ng:z: stopped\n");
     let r = sv.sv(&["start", "g:*"]);
-    assert_eq!(r.ok(), "y: started\nz: started\n");
+    assert_eq!(r.ok(), "g:y: started\ng:z: started\n");
     let r = sv.sv(&["start", "x:*"]);
-    assert_eq!(r.ok(), "x_00: started\nx_01: started\nx_02: started\n");
+    assert_eq!(
+        r.ok(),
+        "x:x_00: started\nx:x_01: started\nx:x_02: started\n"
+    );
 
     // A single copy by its name.
     let r = sv.sv(&["stop", "x_01"]);
-    assert_eq!(r.ok(), "x_01: stopped\n");
+    assert_eq!(r.ok(), "x:x_01: stopped\n");
 
     let r = sv.sv(&["stop", "all"]);
     let out = r.ok();
@@ -444,7 +450,12 @@ fn targets_program_copies_groups_and_all() {
     stopped.sort();
     assert_eq!(
         stopped,
-        ["x_00: stopped", "x_02: stopped", "y: stopped", "z: stopped"],
+        [
+            "g:y: stopped",
+            "g:z: stopped",
+            "x:x_00: stopped",
+            "x:x_02: stopped"
+        ],
         "{out}"
     );
     assert!(rows(&sv).iter().all(|(_, s)| s == "STOPPED"));
@@ -456,9 +467,9 @@ fn targets_program_copies_groups_and_all() {
     assert!(rows(&sv).iter().all(|(_, s)| s == "RUNNING"));
 
     // Several targets in one command, and a target by pid.
-    let pid = sv.pid("y").unwrap();
+    let pid = sv.pid("g:y").unwrap();
     let r = sv.sv(&["stop", &pid.to_string(), "z"]);
-    assert_eq!(r.ok(), "y: stopped\nz: stopped\n");
+    assert_eq!(r.ok(), "g:y: stopped\ng:z: stopped\n");
     let r = sv.sv(&["status", "nosuch:*"]);
     assert_ne!(r.code, 0, "{r:?}");
 }
@@ -927,24 +938,37 @@ fn demo_config_runs() {
     sv.child = Some(child);
     sv.wait_ready();
     sv.wait_state("parrot", "RUNNING", 10);
-    for n in ["parrots_00", "parrots_01", "parrots_02", "chatty"] {
+    for n in [
+        "parrots:parrots_00",
+        "parrots:parrots_01",
+        "parrots:parrots_02",
+        "chatty",
+    ] {
         sv.wait_state(n, "RUNNING", 10);
     }
     let detail = sv.wait_state("crasher", "FATAL", 20);
     assert_eq!(detail, "Exited too quickly (process log may have details)");
-    let pids: Vec<i32> = ["parrots_00", "parrots_01", "parrots_02"]
-        .iter()
-        .map(|n| sv.pid(n).unwrap())
-        .collect();
+    let pids: Vec<i32> = [
+        "parrots:parrots_00",
+        "parrots:parrots_01",
+        "parrots:parrots_02",
+    ]
+    .iter()
+    .map(|n| sv.pid(n).unwrap())
+    .collect();
     let r = sv.sv(&["stop", "parrots:*"]);
     assert_eq!(
         r.ok(),
-        "parrots_00: stopped\nparrots_01: stopped\nparrots_02: stopped\n"
+        "parrots:parrots_00: stopped\nparrots:parrots_01: stopped\nparrots:parrots_02: stopped\n"
     );
     for p in pids {
         assert!(wait_until(5, || !alive(p)), "pid {p} still alive");
     }
-    for n in ["parrots_00", "parrots_01", "parrots_02"] {
+    for n in [
+        "parrots:parrots_00",
+        "parrots:parrots_01",
+        "parrots:parrots_02",
+    ] {
         assert_eq!(sv.state(n).unwrap().0, "STOPPED");
     }
     assert_eq!(sv.state("parrot").unwrap().0, "RUNNING");
@@ -977,8 +1001,8 @@ fn status_of_thousands_of_services_arrives_whole() {
     let r = sv.sv(&["status"]);
     let lines: Vec<&str> = r.ok().lines().collect();
     assert_eq!(lines.len(), 3000);
-    assert!(lines[0].starts_with("a_00 "), "{}", lines[0]);
-    assert!(lines[2999].starts_with("c_999 "), "{}", lines[2999]);
+    assert!(lines[0].starts_with("a:a_00 "), "{}", lines[0]);
+    assert!(lines[2999].starts_with("c:c_999 "), "{}", lines[2999]);
     assert!(lines.iter().all(|l| l.contains("STOPPED")));
     let json = sv.sv(&["status", "--json"]);
     assert_eq!(json.ok().matches("\"state\":\"STOPPED\"").count(), 3000);

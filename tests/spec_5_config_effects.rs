@@ -130,8 +130,8 @@ fn numprocs_and_process_name_name_the_copies() {
         "process_name=w-%(process_num)d\n",
         "startsecs=0\n",
     ));
-    assert_eq!(names(&sv), ["x_00", "x_01", "w-0", "w-1", "w-2"]);
-    for n in ["x_00", "x_01", "w-0", "w-1", "w-2"] {
+    assert_eq!(names(&sv), ["x:x_00", "x:x_01", "w:w-0", "w:w-1", "w:w-2"]);
+    for n in ["x:x_00", "x:x_01", "w:w-0", "w:w-1", "w:w-2"] {
         sv.wait_state(n, "RUNNING", 10);
     }
     let p0 = sv.pid("x_00").unwrap();
@@ -616,10 +616,10 @@ fn configparser_fine_points() {
     assert_eq!(listed, ["fine", "g1", "g2", "included"], "{out}");
 
     let sv = launch(sv, &conf, &[("SVTEST_VAR", "from-env")]);
-    for n in ["fine", "g1", "included"] {
+    for n in ["fine", "grp:g1", "included"] {
         sv.wait_state(n, "RUNNING", 10);
     }
-    assert_eq!(sv.state("g2").unwrap().0, "STOPPED");
+    assert_eq!(sv.state("grp:g2").unwrap().0, "STOPPED");
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     wait_file(
         &w.join("fine.env"),
@@ -641,10 +641,10 @@ fn configparser_fine_points() {
     // grp:* targets the group's members (g2 was never started).
     let r = sv.sv(&["stop", "grp:*"]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert_eq!(r.stdout, "g1: stopped\n");
-    assert_eq!(r.stderr, "g2: ERROR (not running)\n");
+    assert_eq!(r.stdout, "grp:g1: stopped\n");
+    assert_eq!(r.stderr, "grp:g2: ERROR (not running)\n");
     let r = sv.sv(&["start", "grp:*"]);
-    assert_eq!(r.ok(), "g1: started\ng2: started\n");
+    assert_eq!(r.ok(), "grp:g1: started\ngrp:g2: started\n");
 }
 
 #[test]

@@ -51,7 +51,14 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
                         .map_err(|_| format!("-r '{v}' is not a whole number of restarts"))?,
                 );
             }
-            "-i" | "--instance" => inst = Some(value(a)?),
+            "-i" | "--instance" => {
+                let v = value(a)?;
+                // `sv -i 4 create-service ... -i 5`: say so, not pick one.
+                if inst.as_ref().is_some_and(|i| *i != v) {
+                    return Err(format!("-i {} and -i {v} disagree; give one", inst.unwrap_or_default()));
+                }
+                inst = Some(v);
+            }
             "--name" => spec.name = Some(Text(value(a)?)),
             "--create-stopped" => spec.stopped = true,
             "--no-wait" => no_wait = true,
@@ -195,5 +202,9 @@ mod tests {
             .unwrap_err()
             .contains("KEY=VALUE"));
         assert!(p(&["-c", "1", "--create-stopped", "/bin/true"]).is_err());
+        assert!(p(&["-i", "4", "/bin/true", "-i", "5"])
+            .unwrap_err()
+            .contains("disagree"));
+        assert!(p(&["-i", "4", "/bin/true", "-i", "4"]).is_ok());
     }
 }

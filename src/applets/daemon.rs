@@ -17,9 +17,12 @@ use std::process::{Command, ExitCode, Stdio};
 /// Run supervisor instance N in the foreground.
 #[derive(FromArgs)]
 struct DaemonArgs {
-    /// instance number, 0 to 99
+    /// instance number, 0 to 99 (default $SV_INSTANCE, else 0)
     #[argh(positional)]
     instance: Option<String>,
+    /// instance number, as the positional N (SPEC §11: -i anywhere)
+    #[argh(option, short = 'i', long = "instance")]
+    i: Option<String>,
     /// config file with [program:x] sections (supervisord format)
     #[argh(option, short = 'c')]
     config: Option<String>,
@@ -45,7 +48,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         // outlives it, or the caller's reader never sees EOF.
         crate::core::sys::close_from(3);
     }
-    let n = match instance(a.instance.as_deref()) {
+    let n = match daemon_instance(a.instance.as_deref(), a.i.as_deref()) {
         Ok(n) => n,
         Err(e) => return usage_error("daemon", &e),
     };
@@ -86,6 +89,21 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             eprintln!("{me}: supervisor {n}: {e}");
             Exit::Failed.into()
         }
+    }
+}
+
+/// The instance of `sv daemon N` or `sv daemon -i N`; both may stand only
+/// if they agree.
+fn daemon_instance(positional: Option<&str>, option: Option<&str>) -> Result<u8, String> {
+    match (positional, option) {
+        (Some(p), Some(o)) => {
+            let (p, o) = (instance(Some(p))?, instance(Some(o))?);
+            if p != o {
+                return Err(format!("instance {p} and -i {o} disagree; give one"));
+            }
+            Ok(p)
+        }
+        (p, o) => instance(p.or(o)),
     }
 }
 

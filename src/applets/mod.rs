@@ -76,7 +76,7 @@ pub static APPLETS: &[Applet] = &[
     Applet {
         name: "daemon",
         summary: "run supervisor instance N in the foreground",
-        usage: "sv daemon N [-c FILE] [--log FILE] [-v]",
+        usage: "sv daemon [N | -i N] [-c FILE] [--log FILE] [-v]",
         main: daemon::main,
     },
     Applet {
@@ -220,7 +220,7 @@ pub fn find(name: &str) -> Option<&'static Applet> {
         .map(|i| &APPLETS[i])
 }
 
-const TARGETS_HELP: &str = "TARGET is a service name, a pid, PROGRAM:* (every copy of a program or\nmember of a group) or all. -i N picks the instance (default $SV_INSTANCE, else 0).";
+const TARGETS_HELP: &str = "TARGET is a service name, GROUP:NAME (as status shows it), a pid, GROUP:*\nor GROUP: (every member of a group, every copy of a program) or all.\n-i N picks the instance (default $SV_INSTANCE, else 0), before or after the command.";
 
 fn print_overview() {
     let mut out = String::from(
@@ -282,8 +282,12 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
         args[0] = applet.name.into();
         return dispatch(applet, args);
     }
+    let (instance, args) = leading_instance(args);
     let Some(first) = args.get(1).map(|a| a.to_string_lossy().into_owned()) else {
-        return shell::main(vec!["shell".into()]);
+        // `sv -i N` with no command opens the shell on N.
+        let mut shell = vec![OsString::from("shell")];
+        shell.extend(instance);
+        return shell::main(shell);
     };
     match first.as_str() {
         "--help" | "-h" | "help" => {
@@ -294,20 +298,36 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
             print_stdout(&format!("sv {}\n", env!("CARGO_PKG_VERSION")));
             Exit::Ok.into()
         }
-        // `sv -i N` with no command opens the shell on N.
-        "-i" | "--instance" => {
-            let mut rest = vec![OsString::from("shell")];
-            rest.extend(args.into_iter().skip(1));
-            shell::main(rest)
-        }
         name => match find(name) {
-            Some(applet) => dispatch(applet, args.into_iter().skip(1).collect()),
+            Some(applet) => {
+                // `-i N` moves to just after the command, where every
+                // applet takes it and before any `--` of create-service.
+                let mut rest = args.into_iter().skip(1);
+                let mut argv: Vec<OsString> = rest.next().into_iter().collect();
+                argv.extend(instance);
+                argv.extend(rest);
+                dispatch(applet, argv)
+            }
             None => {
                 eprintln!("sv: unknown command '{name}' (see: sv --help)");
                 Exit::Usage.into()
             }
         },
     }
+}
+
+/// Takes every `-i N` / `--instance N` that stands before the command off
+/// `args` (argv[0] stays), so `sv -i 4 status` is `sv status -i 4` (SPEC
+/// §11). A `-i` with no value is left in place for the shell to report.
+fn leading_instance(mut args: Vec<OsString>) -> (Vec<OsString>, Vec<OsString>) {
+    let mut taken = Vec::new();
+    while args.len() > 2 && (args[1] == "-i" || args[1] == "--instance") {
+        taken.extend(args.drain(1..3));
+    }
+    if args.len() == 2 && (args[1] == "-i" || args[1] == "--instance") {
+        taken.extend(args.drain(1..2));
+    }
+    (taken, args)
 }
 
 fn dispatch(applet: &Applet, args: Vec<OsString>) -> ExitCode {
@@ -341,6 +361,26 @@ mod tests {
             assert_eq!(find(a.name).map(|f| f.name), Some(a.name));
         }
         assert!(find("no-such-thing").is_none());
+    }
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn leading_instances_are_taken_off() {
+        let (i, rest) = leading_instance(os(&["sv", "-i", "4", "status", "-i", "5"]));
+        assert_eq!(i, os(&["-i", "4"]));
+        assert_eq!(rest, os(&["sv", "status", "-i", "5"]));
+        let (i, rest) = leading_instance(os(&["sv", "--instance", "4", "-i", "5", "daemon"]));
+        assert_eq!(i, os(&["--instance", "4", "-i", "5"]));
+        assert_eq!(rest, os(&["sv", "daemon"]));
+        let (i, rest) = leading_instance(os(&["sv", "-i", "4"]));
+        assert_eq!((i, rest), (os(&["-i", "4"]), os(&["sv"])));
+        let (i, rest) = leading_instance(os(&["sv", "-i"]));
+        assert_eq!((i, rest), (os(&["-i"]), os(&["sv"])));
+        let (i, rest) = leading_instance(os(&["sv", "status", "-i", "4"]));
+        assert_eq!((i, rest), (os(&[]), os(&["sv", "status", "-i", "4"])));
     }
 
     #[test]

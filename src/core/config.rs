@@ -19,6 +19,7 @@
 //! that sv has no use for, and keys it does not know in a section it knows
 //! (`keys`), are accepted with a warning in the same form.
 
+use super::names;
 use super::service::{AutoRestart, RestartRule};
 use super::spec::ServiceSpec;
 use std::collections::{HashMap, HashSet};
@@ -975,7 +976,7 @@ impl<'h> Loader<'h> {
             };
             match (kind, name) {
                 ("program", Some(name)) => {
-                    check_name(name).map_err(|why| {
+                    names::check(name).map_err(|why| {
                         self.err(s.file, s.line, format!("bad name in [{}]: {why}", s.name))
                     })?;
                     if let Some(first) = program_at.insert(name, s) {
@@ -1105,7 +1106,7 @@ impl<'h> Loader<'h> {
     }
 
     fn group(&mut self, s: &Section, name: &str) -> Result<GroupDef, ConfigError> {
-        check_name(name)
+        names::check(name)
             .map_err(|why| self.err(s.file, s.line, format!("bad name in [{}]: {why}", s.name)))?;
         let label = format!("[group:{name}]");
         let ctx = Ctx {
@@ -1259,7 +1260,7 @@ impl<'h> Loader<'h> {
                 let msg = format!("{} in process_name of {label}: {}", x.token, x.why);
                 self.err(name_file, name_line, msg)
             })?;
-            check_name(&pname).map_err(|why| {
+            names::check(&pname).map_err(|why| {
                 self.err(
                     name_file,
                     name_line,
@@ -1424,22 +1425,6 @@ impl<'h> Loader<'h> {
             ));
         }
         Ok(n)
-    }
-}
-
-/// Program, group and process names as supervisord allows them: not empty,
-/// no whitespace, `:` or `/` (they would break `NAME:*` targets and log file
-/// names).
-fn check_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("the name is empty".into());
-    }
-    match name
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, ':' | '/'))
-    {
-        Some(c) => Err(format!("a name may not contain {c:?}")),
-        None => Ok(()),
     }
 }
 

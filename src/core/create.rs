@@ -1,5 +1,6 @@
 //! `create-service`: an ad hoc service from a command line (SPEC §4.1, §11).
 
+use super::names;
 use super::service::{Event, RestartRule, State};
 use super::spec::ServiceSpec;
 use super::state_file::Origin;
@@ -105,22 +106,17 @@ fn register(
         return Err("create-service needs a program to run".into());
     };
     let name = match &req.name {
-        Some(n) if !valid_name(n) => {
-            return Err(format!(
-                "service name '{n}' must be non-empty, not 'all' nor a number, \
-                 without spaces, ':' or '/'"
-            ))
+        Some(n) => {
+            names::check(n).map_err(|why| format!("--name: {why}"))?;
+            if sup.name_taken(n) {
+                return Err(format!("a service named {n} already exists"));
+            }
+            n.0.clone()
         }
-        Some(n) if sup.name_taken(n) => return Err(format!("a service named {n} already exists")),
-        Some(n) => n.0.clone(),
         None => {
             let base = Path::new(&program)
                 .file_name()
-                .map(|b| {
-                    b.to_string_lossy()
-                        .replace(|c: char| c.is_whitespace() || c == ':', "_")
-                })
-                .filter(|b| valid_name(b))
+                .and_then(|b| names::from_found(&b.to_string_lossy()))
                 .unwrap_or_else(|| "service".to_string());
             sup.free_name(&base)
         }
@@ -164,10 +160,7 @@ fn start(sup: &mut Supervisor, id: u64, name: &str, req: &CreateSpec, now: Insta
 }
 
 /// A name that can be told apart from the other kinds of TARGET (`all`, a
-/// pid, `PROGRAM:*`) and used in a log file name.
+/// pid, `PROGRAM:*`) and used in a log file name (see [`names::check`]).
 pub fn valid_name(n: &str) -> bool {
-    !n.is_empty()
-        && n != "all"
-        && !n.bytes().all(|b| b.is_ascii_digit())
-        && !n.contains(|c: char| c.is_whitespace() || c == ':' || c == '/')
+    names::check(n).is_ok()
 }

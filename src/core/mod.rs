@@ -13,6 +13,7 @@ pub mod control;
 pub mod create;
 pub mod event_loop;
 pub mod log;
+pub mod names;
 pub mod output;
 pub mod paths;
 pub mod service;

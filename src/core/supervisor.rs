@@ -192,13 +192,7 @@ impl Supervisor {
 
     /// A free name: `base`, else `base-2`, `base-3`, ...
     pub fn free_name(&self, base: &str) -> String {
-        if !self.name_taken(base) {
-            return base.to_string();
-        }
-        (2..)
-            .map(|n| format!("{base}-{n}"))
-            .find(|n| !self.name_taken(n))
-            .unwrap_or_default()
+        super::names::free(base, |n| self.name_taken(n))
     }
 
     pub fn name_taken(&self, name: &str) -> bool {
@@ -309,17 +303,20 @@ impl Supervisor {
             return Err(why);
         }
         if let Some(s) = self.by_pid.get(&pid).and_then(|id| self.services.get(id)) {
-            return Err(format!("pid {pid} is already supervised as {}", s.name()));
+            return Err(format!("pid {pid} is already supervised as {}", s.shown()));
         }
         let pidfd = sys::pidfd_open(pid).map_err(|e| format!("cannot watch pid {pid}: {e}"))?;
         let base = match name {
             Some(n) => {
+                super::names::check(&n).map_err(|why| format!("--name: {why}"))?;
                 if self.name_taken(&n) {
                     return Err(format!("a service named {n} already exists"));
                 }
                 n
             }
-            None => sys::comm(pid).map_err(|e| format!("cannot read /proc/{pid}/comm: {e}"))?,
+            None => sys::comm(pid)
+                .map(|c| super::names::from_found(&c).unwrap_or_else(|| "process".into()))
+                .map_err(|e| format!("cannot read /proc/{pid}/comm: {e}"))?,
         };
         let name = self.free_name(&base);
         let id = self.add(adopted_spec(&name, pid));

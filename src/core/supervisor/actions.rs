@@ -88,7 +88,7 @@ impl Supervisor {
             let Some(svc) = self.services.get(&id) else {
                 continue;
             };
-            let name = svc.spec.name.clone();
+            let name = svc.shown();
             let state = svc.m.state;
             let mut item = Item {
                 id,

@@ -1,7 +1,8 @@
-//! Targets and status: what a name, a pid, `PROGRAM:*` or `all` stands
-//! for, and the rows `status` shows.
+//! Targets and status: what a name, `GROUP:NAME`, a pid, `PROGRAM:*` or
+//! `all` stands for, and the rows `status` shows.
 
 use super::{clock, Id, Service, Supervisor};
+use crate::core::names;
 use crate::core::service::{ExitKind, Reason, State};
 use crate::wire::{Response, ServiceInfo};
 use std::time::Instant;
@@ -9,7 +10,11 @@ use std::time::Instant;
 impl Supervisor {
     // ------------------------------------------------------------ targets
 
-    /// Resolves a target: a name, a pid, `PROGRAM:*` or `all`.
+    /// Resolves a target: a name, `GROUP:NAME`, `GROUP:*` (or `GROUP:`),
+    /// a pid or `all`. A config process's group is its `[group:g]`, else
+    /// its program; `PROGRAM:` also reaches a program inside a group, as
+    /// `PROGRAM:*` always has. Names hold no `:`, so a target with one is
+    /// never a name.
     pub fn resolve(&self, target: &str) -> Result<Vec<Id>, String> {
         if target == "all" {
             return Ok(self.services.keys().copied().collect());
@@ -17,19 +22,24 @@ impl Supervisor {
         if let Some(&id) = self.by_name.get(target) {
             return Ok(vec![id]);
         }
-        if let Some(prog) = target.strip_suffix(":*") {
+        if let Some((group, name)) = target.split_once(':') {
+            let in_group = |s: &&Service| {
+                s.spec.program.as_deref() == Some(group) || s.spec.group.as_deref() == Some(group)
+            };
             let ids: Vec<Id> = self
                 .services
                 .values()
-                .filter(|s| {
-                    s.spec.program.as_deref() == Some(prog) || s.spec.group.as_deref() == Some(prog)
-                })
+                .filter(in_group)
+                .filter(|s| name.is_empty() || name == "*" || s.spec.name == name)
                 .map(|s| s.id)
                 .collect();
             if !ids.is_empty() {
                 return Ok(ids);
             }
-            return Err(format!("no such program or group: {prog}"));
+            if (name.is_empty() || name == "*") && !group.is_empty() {
+                return Err(format!("no such program or group: {group}"));
+            }
+            return Err(self.no_such(target));
         }
         if let Ok(pid) = target.parse::<i32>() {
             if let Some(&id) = self.by_pid.get(&pid) {
@@ -37,7 +47,30 @@ impl Supervisor {
             }
             return Err(format!("no service has pid {pid}"));
         }
-        Err(format!("no such service: {target}"))
+        Err(self.no_such(target))
+    }
+
+    /// `no such service: T`, with the closest name `status` shows if one
+    /// is near. Edit distance costs the product of the lengths, so only a
+    /// target of a typed name's length is compared, and only with names of
+    /// about its length: a huge target or a huge table costs no more than
+    /// a scan (the loop must not stall on a bad request).
+    fn no_such(&self, target: &str) -> String {
+        const TYPED: usize = 64;
+        let len = target.chars().count();
+        let hint = if len <= TYPED {
+            let near = |n: &String| n.chars().count().abs_diff(len) <= len / 3 + 1;
+            let shown: Vec<String> = self
+                .services
+                .values()
+                .map(Service::shown)
+                .filter(near)
+                .collect();
+            crate::core::suggest::hint(target, shown.iter().map(String::as_str))
+        } else {
+            String::new()
+        };
+        format!("no such service: {target}{hint}")
     }
 
     /// Resolves several targets, in order, without duplicates.
@@ -103,7 +136,7 @@ impl Supervisor {
             }
         }
         Some(ServiceInfo {
-            name: s.spec.name.clone().into(),
+            name: s.shown().into(),
             state: m.state.name().into(),
             pid: m.pid.unwrap_or(0),
             uptime_secs: uptime,
@@ -132,6 +165,19 @@ impl Supervisor {
             ids.into_iter()
                 .filter_map(|id| self.info(id, now))
                 .collect(),
+        )
+    }
+}
+
+impl Service {
+    /// The name as `status`, outcome lines and `--json` show it:
+    /// `GROUP:NAME` where supervisorctl shows that (see [`names::display`]).
+    /// Files, the state file and the name index keep the bare name.
+    pub fn shown(&self) -> String {
+        names::display(
+            &self.spec.name,
+            self.spec.program.as_deref(),
+            self.spec.group.as_deref(),
         )
     }
 }
