@@ -263,7 +263,13 @@ pub fn json_rows(rows: &[ServiceInfo]) -> String {
 
 /// `NAME  STATE  detail` rows in aligned columns, no header (SPEC §11).
 pub fn status_table(rows: &[ServiceInfo]) -> String {
-    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0).max(4);
+    // Characters, as `{:<width$}` pads by characters.
+    let width = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
     let mut out = String::new();
     for r in rows {
         let line = format!("{:<width$}  {:<9}  {}", r.name, r.state, r.detail);

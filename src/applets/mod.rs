@@ -306,7 +306,10 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
                 let mut argv: Vec<OsString> = rest.next().into_iter().collect();
                 argv.extend(instance);
                 argv.extend(rest);
-                dispatch(applet, argv)
+                match one_instance(applet, argv) {
+                    Ok(argv) => dispatch(applet, argv),
+                    Err(why) => usage_error(applet.name, &why),
+                }
             }
             None => {
                 eprintln!("sv: unknown command '{name}' (see: sv --help)");
@@ -330,6 +333,61 @@ fn leading_instance(mut args: Vec<OsString>) -> (Vec<OsString>, Vec<OsString>) {
     (taken, args)
 }
 
+/// Applets that serve no instance: a `-i` on their line is dropped.
+const NO_INSTANCE: &[&str] = &[
+    "check",
+    "list-supervisors",
+    "parrot_service",
+    "test_restart",
+];
+
+/// Gathers every `-i N` / `--instance N` / `--instance=N` before any `--`
+/// into one `-i N` right after the command, so it may stand anywhere
+/// (SPEC §11) and stand twice if both say the same; two different
+/// instances are a usage error. A `-i` with no value is left for the
+/// applet to report.
+fn one_instance(applet: &Applet, argv: Vec<OsString>) -> Result<Vec<OsString>, String> {
+    let mut out: Vec<OsString> = Vec::with_capacity(argv.len());
+    let mut seen: Option<OsString> = None;
+    let mut args = argv.into_iter();
+    out.extend(args.next());
+    while let Some(a) = args.next() {
+        if a == "--" {
+            out.push(a);
+            out.extend(args.by_ref());
+            break;
+        }
+        let value = if a == "-i" || a == "--instance" {
+            match args.next() {
+                Some(v) => v,
+                None => {
+                    out.push(a);
+                    break;
+                }
+            }
+        } else if let Some(v) = a.to_str().and_then(|s| s.strip_prefix("--instance=")) {
+            v.into()
+        } else {
+            out.push(a);
+            continue;
+        };
+        match &seen {
+            Some(first) if *first != value => {
+                return Err(format!(
+                    "two instances given: -i {} and -i {}",
+                    first.to_string_lossy(),
+                    value.to_string_lossy()
+                ))
+            }
+            _ => seen = Some(value),
+        }
+    }
+    if let Some(n) = seen.filter(|_| !NO_INSTANCE.contains(&applet.name)) {
+        out.splice(1..1, [OsString::from("-i"), n]);
+    }
+    Ok(out)
+}
+
 fn dispatch(applet: &Applet, args: Vec<OsString>) -> ExitCode {
     // parrot_service parses its own --help.
     if applet.name != "parrot_service" && wants_help(&args[1..]) {
@@ -342,6 +400,40 @@ fn dispatch(applet: &Applet, args: Vec<OsString>) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instances_anywhere_become_one() {
+        let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        let status = find("status").unwrap();
+        assert_eq!(
+            one_instance(status, os(&["status", "web", "-i", "4", "--instance=4"])),
+            Ok(os(&["status", "-i", "4", "web"]))
+        );
+        assert!(one_instance(status, os(&["status", "-i", "4", "-i", "5"]))
+            .unwrap_err()
+            .contains("-i 4 and -i 5"));
+        let create = find("create-service").unwrap();
+        assert_eq!(
+            one_instance(
+                create,
+                os(&["create-service", "/bin/x", "-i", "3", "--", "-i", "9"])
+            ),
+            Ok(os(&[
+                "create-service",
+                "-i",
+                "3",
+                "/bin/x",
+                "--",
+                "-i",
+                "9"
+            ]))
+        );
+        let check = find("check").unwrap();
+        assert_eq!(
+            one_instance(check, os(&["check", "-i", "4", "-c", "f"])),
+            Ok(os(&["check", "-c", "f"]))
+        );
+    }
 
     #[test]
     fn applets_are_sorted_and_unique() {

@@ -161,7 +161,7 @@ impl Daemon {
             self.sup.log.flush();
             if self.sup.log.stderr_waiting() {
                 fds.push(libc::pollfd {
-                    fd: 2,
+                    fd: self.sup.log.stderr_fd(),
                     events: libc::POLLOUT,
                     revents: 0,
                 });

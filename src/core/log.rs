@@ -27,6 +27,9 @@
 //! [`Logger::stderr_waiting`]).
 
 mod file;
+mod stderr;
+pub use stderr::stderr_heard;
+use stderr::{own_stderr, write_stderr, Gone};
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -99,6 +102,9 @@ pub struct Logger {
     file_max: Level,
     /// Write stderr lines as they are logged: a child shares the stream.
     immediate: bool,
+    /// Where stderr lines go: a non-blocking descriptor of its own for a
+    /// pipe or terminal (see [`own_stderr`]), else fd 2 itself.
+    stderr: Option<std::os::fd::OwnedFd>,
     files: Vec<file::Sink>,
 }
 
@@ -113,6 +119,7 @@ impl Logger {
             .unwrap_or_else(|| PathBuf::from("/dev/log"));
         let mut logger = Logger::quiet(target, format!("supervisor {instance}: "));
         logger.set_verbose(std::env::var_os("SV_DEBUG").is_some_and(|v| !v.is_empty() && v != "0"));
+        logger.stderr = own_stderr();
         logger.connect();
         logger
     }
@@ -132,6 +139,7 @@ impl Logger {
             stderr_max: Some(Level::Info),
             file_max: Level::Info,
             immediate: false,
+            stderr: None,
             files: Vec::new(),
         }
     }
@@ -158,6 +166,14 @@ impl Logger {
         self.flush();
         self.stderr_max = None;
         self.pending.clear();
+        // Holding the old stderr open would keep `init`'s pipe alive.
+        self.stderr = None;
+    }
+
+    /// The descriptor stderr lines are written to (for the loop's poll).
+    pub fn stderr_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.stderr.as_ref().map_or(2, |fd| fd.as_raw_fd())
     }
 
     /// A child writes to the daemon's own stdout or stderr: from now on
@@ -309,6 +325,23 @@ impl Logger {
     /// sends it (stderr at once when a child shares it).
     pub fn log(&mut self, level: Level, msg: &str) {
         let msg = &*super::control::clip(msg, LINE_MAX);
+        // A newline in a client's argument must not forge a line.
+        let escaped;
+        let msg = if msg.chars().any(|c| c.is_control()) {
+            escaped = msg
+                .chars()
+                .map(|c| match c {
+                    '\n' => "\\n".to_string(),
+                    '\r' => "\\r".to_string(),
+                    '\t' => "\\t".to_string(),
+                    c if c.is_control() => c.escape_unicode().to_string(),
+                    c => c.to_string(),
+                })
+                .collect::<String>();
+            &*escaped
+        } else {
+            msg
+        };
         if self.stderr_max.is_some_and(|max| level <= max) && self.pending.len() < PENDING_MAX {
             let was_empty = self.pending.is_empty();
             self.pending.extend_from_slice(self.prefix.as_bytes());
@@ -350,11 +383,16 @@ impl Logger {
         if self.pending.is_empty() {
             return;
         }
-        match write_stderr(&self.pending) {
+        match write_stderr(self.stderr_fd(), &self.pending) {
             Ok(n) => {
                 self.pending.drain(..n);
             }
-            Err(()) => {
+            Err(Gone::Full) => {
+                // A full disk under a stderr file: these lines are lost,
+                // later ones are tried again.
+                self.pending.clear();
+            }
+            Err(Gone::ForGood) => {
                 // Nobody reads it any more (closed, EPIPE, EBADF).
                 self.pending.clear();
                 self.stderr_max = None;
@@ -430,7 +468,7 @@ impl Drop for Logger {
                 break;
             }
             let mut pfd = libc::pollfd {
-                fd: 2,
+                fd: self.stderr_fd(),
                 events: libc::POLLOUT,
                 revents: 0,
             };
@@ -439,70 +477,6 @@ impl Drop for Logger {
             self.write_pending();
         }
     }
-}
-
-/// Whether anyone may read the daemon's stderr: it is open and is not
-/// /dev/null (`init` detaches to /dev/null; so may a service manager).
-pub fn stderr_heard() -> bool {
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: fstat(2) fills the buffer on success.
-    if unsafe { libc::fstat(2, st.as_mut_ptr()) } != 0 {
-        return false;
-    }
-    // SAFETY: fstat succeeded.
-    let st = unsafe { st.assume_init() };
-    let null = std::fs::metadata("/dev/null").map(|m| {
-        use std::os::unix::fs::MetadataExt;
-        m.rdev()
-    });
-    !(st.st_mode & libc::S_IFMT == libc::S_IFCHR && null.is_ok_and(|r| r == st.st_rdev))
-}
-
-/// Writes lines to stderr only as far as that cannot block: a full pipe
-/// (a reader that stopped reading) keeps them for later, never stalls the
-/// daemon. poll(2) reports a pipe writable when PIPE_BUF bytes fit, and a
-/// write of at most PIPE_BUF is taken whole, so `bytes` is sent in pieces
-/// of at most PIPE_BUF that end at a line end, each after its own poll.
-/// Ok is how much was written; Err means stderr is gone for good.
-fn write_stderr(all: &[u8]) -> Result<usize, ()> {
-    let mut bytes = all;
-    while !bytes.is_empty() {
-        let mut pfd = libc::pollfd {
-            fd: 2,
-            events: libc::POLLOUT,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd, zero timeout.
-        let n = unsafe { libc::poll(&mut pfd, 1, 0) };
-        if pfd.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
-            return Err(());
-        }
-        if n != 1 || pfd.revents & libc::POLLOUT == 0 {
-            break;
-        }
-        let mut n = bytes.len().min(libc::PIPE_BUF);
-        if n < bytes.len() {
-            // End the piece at a line end, unless one line is longer.
-            if let Some(end) = bytes[..n].iter().rposition(|&b| b == b'\n') {
-                n = end + 1;
-            }
-        }
-        // SAFETY: writing a valid buffer to fd 2.
-        let wrote = unsafe { libc::write(2, bytes.as_ptr().cast(), n) };
-        if wrote < 0 {
-            let e = std::io::Error::last_os_error();
-            match e.kind() {
-                std::io::ErrorKind::Interrupted => continue,
-                std::io::ErrorKind::WouldBlock => break,
-                _ => return Err(()),
-            }
-        }
-        if wrote == 0 {
-            break;
-        }
-        bytes = &bytes[wrote as usize..];
-    }
-    Ok(all.len() - bytes.len())
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ`, for the log files.

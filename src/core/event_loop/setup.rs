@@ -103,6 +103,16 @@ impl Daemon {
             None => None,
         };
 
+        // The log first: a `--log` that cannot be opened leaves no socket.
+        let mut log = Logger::new(opts.instance);
+        if opts.verbose {
+            log.set_verbose(true);
+        }
+        if let Some(path) = &opts.log_file {
+            log.add_file(path).map_err(|e| {
+                SetupError::new(format!("cannot open log file {}: {e}", path.display()))
+            })?;
+        }
         let sock_path = paths.sock();
         // We hold the lock, so any socket file left here is stale.
         let _ = std::fs::remove_file(&sock_path);
@@ -122,15 +132,6 @@ impl Daemon {
             .set_nonblocking(true)
             .map_err(|e| SetupError::new(format!("cannot set the socket non-blocking: {e}")))?;
 
-        let mut log = Logger::new(opts.instance);
-        if opts.verbose {
-            log.set_verbose(true);
-        }
-        if let Some(path) = &opts.log_file {
-            log.add_file(path).map_err(|e| {
-                SetupError::new(format!("cannot open log file {}: {e}", path.display()))
-            })?;
-        }
         if opts.detach {
             log.detaching();
         }

@@ -8,9 +8,10 @@
 //! `daemon.log.1` (the one backup) and begun again, so a daemon that runs
 //! for months with nobody reading its log cannot fill the disk.
 
-use std::fs::{File, OpenOptions};
+use crate::core::trust::{self, LogOpen};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Where the instance's own log file is rotated.
@@ -47,14 +48,18 @@ impl Sink {
         if self.bounded && self.size > 0 && self.size + bytes.len() as u64 > BOUND {
             self.rotate();
         }
+        if self.file.is_none() {
+            match open(&self.path) {
+                Ok(f) => {
+                    self.size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                    self.file = Some(f);
+                }
+                Err(e) => return self.failed(e),
+            }
+        }
         let res = match &mut self.file {
-            Some(f) => f.write_all(bytes),
-            None => open(&self.path).and_then(|mut f| {
-                self.size = f.metadata().map(|m| m.len()).unwrap_or(0);
-                let r = f.write_all(bytes);
-                self.file = Some(f);
-                r
-            }),
+            Some(f) => whole_lines(f, bytes),
+            None => Ok(()),
         };
         match res {
             Ok(()) => {
@@ -62,15 +67,18 @@ impl Sink {
                 self.error = None;
                 Ok(())
             }
-            Err(e) => {
-                let why = format!("cannot write the daemon log {}: {e}", self.path.display());
-                if self.error.as_deref() == Some(&why) {
-                    return Err(None);
-                }
-                self.error = Some(why.clone());
-                Err(Some(why))
-            }
+            Err(e) => self.failed(e),
         }
+    }
+
+    /// Err naming the file, once per new failure.
+    fn failed(&mut self, e: io::Error) -> Result<(), Option<String>> {
+        let why = format!("cannot write the daemon log {}: {e}", self.path.display());
+        if self.error.as_deref() == Some(&why) {
+            return Err(None);
+        }
+        self.error = Some(why.clone());
+        Err(Some(why))
     }
 
     /// `FILE` -> `FILE.1` (replacing the old backup), then a new `FILE`.
@@ -107,15 +115,43 @@ impl Sink {
     }
 }
 
-/// open(2) with O_APPEND|O_CREAT, mode 0600 (the lines name commands and
-/// their arguments).
+/// Appends `bytes` (whole lines) or nothing: a write cut short (a full
+/// disk) is taken back to where the file ended, so no half line is left
+/// to be glued to a later one.
+fn whole_lines(f: &mut File, bytes: &[u8]) -> io::Result<()> {
+    let before = f.metadata()?.len();
+    f.write_all(bytes).inspect_err(|_| {
+        let _ = f.set_len(before);
+    })
+}
+
+/// Opens the file as program logs are opened ([`trust::open_log`]: no
+/// symlink or sticky-directory file of another user, non-blocking so a
+/// FIFO cannot hang the open), appending, created 0600 (the lines name
+/// commands and their arguments). Only a regular file of the daemon's own
+/// user is taken: a FIFO or terminal could block every write of the loop
+/// (the daemon's stderr is the place for those), and another user's file
+/// would be written with the daemon's rights.
 fn open(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(path)
+    let f = trust::open_log(path, LogOpen::Append)?;
+    let meta = f.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (the daemon's stderr is the place for a pipe or terminal)",
+        ));
+    }
+    let me = trust::euid();
+    if meta.uid() != me {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "it belongs to {}, not to the daemon's user",
+                trust::describe_uid(meta.uid())
+            ),
+        ));
+    }
+    Ok(f)
 }
 
 #[cfg(test)]

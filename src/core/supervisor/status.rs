@@ -60,10 +60,11 @@ impl Supervisor {
         let len = target.chars().count();
         let hint = if len <= TYPED {
             let near = |n: &String| n.chars().count().abs_diff(len) <= len / 3 + 1;
+            // Shown names (`backend:worker`) and bare ones (`worker`).
             let shown: Vec<String> = self
                 .services
                 .values()
-                .map(Service::shown)
+                .flat_map(|s| [s.shown(), s.spec.name.clone()])
                 .filter(near)
                 .collect();
             crate::core::suggest::hint(target, shown.iter().map(String::as_str))
