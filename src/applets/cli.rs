@@ -3,9 +3,9 @@
 
 use super::client::{self, CallError};
 use super::{print_stdout, usage_error, Exit};
+use crate::core::clock::clock;
 use crate::core::paths;
 use crate::core::spec::parse_signal;
-use crate::core::supervisor::clock;
 use crate::wire::{Action, AdoptSpec, List, Request, Response, ServiceInfo, Text};
 use argh::FromArgs;
 use nanoserde::SerJson;

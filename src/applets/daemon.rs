@@ -3,8 +3,8 @@
 
 use super::cli::{fail, instance, parse};
 use super::{client, print_stdout, usage_error, Exit};
+use crate::core::clock::clock;
 use crate::core::paths::{self, InstancePaths};
-use crate::core::supervisor::clock;
 use crate::core::{Daemon, Options};
 use crate::wire::{DaemonInfo, Request, Response};
 use argh::FromArgs;
