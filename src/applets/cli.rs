@@ -29,7 +29,7 @@ struct TargetArgs {
     targets: Vec<String>,
 }
 
-/// Parses `args` (args[0] is the command) with argh; `--help` stops it
+/// Parses `args` (`args[0]` is the command) with argh; `--help` stops it
 /// too, with the text to show.
 pub fn parse<T: FromArgs>(args: &[OsString]) -> Result<T, Stop> {
     let name = args[0].to_string_lossy().into_owned();

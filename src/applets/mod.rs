@@ -1,7 +1,7 @@
 //! The applet table and dispatch (SPEC §1), busybox-style: the basename of
-//! argv[0] picks an applet (`parrot_service -> sv`), else the first argument
+//! `argv[0]` picks an applet (`parrot_service -> sv`), else the first argument
 //! does (`sv status`). Every applet is `fn(Vec<OsString>) -> exit::Result`
-//! with its own name as args[0]; what it returns goes up to the one
+//! with its own name as `args[0]`; what it returns goes up to the one
 //! exit-code map, [`exit::status`], here in [`run`].
 
 pub mod check;
@@ -301,7 +301,8 @@ fn start(args: Vec<OsString>) -> exit::Result {
 
 /// Takes every `-i N` / `--instance N` that stands before the command off
 /// `args` (argv[0] stays), so `sv -i 4 status` is `sv status -i 4` (SPEC
-/// §11). A `-i` with no value is left in place for the shell to report.
+/// §11). A last `-i` with no value is taken too: with no command left,
+/// `sv -i` hands it to the shell, which reports it.
 fn leading_instance(mut args: Vec<OsString>) -> (Vec<OsString>, Vec<OsString>) {
     let mut taken = Vec::new();
     while args.len() > 2 && (args[1] == "-i" || args[1] == "--instance") {
