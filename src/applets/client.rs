@@ -19,6 +19,8 @@ pub struct CallError {
 
 /// A call that failed ends the command with `sv: MESSAGE`.
 impl From<CallError> for Stop {
+    #[cold]
+    #[inline(never)]
     fn from(e: CallError) -> Stop {
         Stop {
             exit: e.exit,

@@ -44,28 +44,38 @@ pub type Result = std::result::Result<(), Stop>;
 impl Stop {
     /// A wrong `sv APPLET` command line: `sv APPLET: WHY (see: sv APPLET
     /// --help)`.
+    #[cold]
+    #[inline(never)]
     pub fn usage(applet: &str, why: &str) -> Stop {
         Stop::bad(format!("sv {applet}: {why} (see: sv {applet} --help)"))
     }
 
     /// A wrong command line or input, in a line of its own (a toy speaks
     /// as itself, the shell as `sv`).
+    #[cold]
+    #[inline(never)]
     pub fn bad(line: impl Into<String>) -> Stop {
         Stop::said(Exit::Usage, line)
     }
 
     /// Refused or failed: the line that says why.
+    #[cold]
+    #[inline(never)]
     pub fn failed(line: impl Into<String>) -> Stop {
         Stop::said(Exit::Failed, line)
     }
 
     /// The instance is not running or cannot be reached: the line that
     /// says so.
+    #[cold]
+    #[inline(never)]
     pub fn unreachable(line: impl Into<String>) -> Stop {
         Stop::said(Exit::Unreachable, line)
     }
 
     /// `--help` asked for this text, on stdout; nothing failed.
+    #[cold]
+    #[inline(never)]
     pub fn help(text: impl Into<String>) -> Stop {
         Stop {
             exit: Exit::Ok,
@@ -81,6 +91,8 @@ impl Stop {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn said(exit: Exit, line: impl Into<String>) -> Stop {
         Stop {
             exit,
