@@ -17,7 +17,7 @@ pub mod test_restart;
 pub mod timeout;
 pub mod toy;
 
-pub use exit::{Exit, Stop};
+use exit::Stop;
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
