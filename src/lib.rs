@@ -7,3 +7,6 @@
 pub mod applets;
 pub mod core;
 pub mod wire;
+
+#[cfg(test)]
+mod layering;

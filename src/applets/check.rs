@@ -5,12 +5,12 @@
 //! any warning exit 1, for CI.
 
 use super::cli::parse;
-use super::{print_stdout, Exit};
+use super::exit::{self, Stop};
+use super::print_stdout;
 use crate::core::config;
 use crate::core::spec::join_words;
 use argh::FromArgs;
 use std::ffi::OsString;
-use std::process::ExitCode;
 
 /// Read a config file as the daemon would, starting nothing.
 #[derive(FromArgs)]
@@ -23,11 +23,8 @@ struct CheckArgs {
     strict: bool,
 }
 
-pub fn main(args: Vec<OsString>) -> ExitCode {
-    let a: CheckArgs = match parse(&args) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
+pub fn main(args: Vec<OsString>) -> exit::Result {
+    let a: CheckArgs = parse(&args)?;
     match config::load(std::path::Path::new(&a.config)) {
         Ok(cfg) => {
             let procs: Vec<_> = cfg.programs.iter().flat_map(|p| &p.processes).collect();
@@ -45,14 +42,12 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             print_stdout(&out);
             if a.strict && warnings > 0 {
                 let s = if warnings == 1 { "" } else { "s" };
-                eprintln!("error: {warnings} warning{s}, and --strict makes warnings errors");
-                return Exit::Failed.into();
+                return Err(Stop::failed(format!(
+                    "error: {warnings} warning{s}, and --strict makes warnings errors"
+                )));
             }
-            Exit::Ok.into()
+            Ok(())
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Exit::Failed.into()
-        }
+        Err(e) => Err(Stop::failed(format!("error: {e}"))),
     }
 }

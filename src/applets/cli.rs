@@ -1,16 +1,16 @@
 //! The client commands that act on services or the daemon: parse, send one
 //! request, print the answer as text or JSON, and map it to an exit code.
 
-use super::client::{self, CallError};
-use super::{print_stdout, usage_error, Exit};
+use super::client;
+use super::exit::{self, Exit, Stop};
+use super::print_stdout;
+use crate::core::clock::clock;
 use crate::core::paths;
 use crate::core::spec::parse_signal;
-use crate::core::supervisor::clock;
 use crate::wire::{Action, AdoptSpec, List, Request, Response, ServiceInfo, Text};
 use argh::FromArgs;
 use nanoserde::SerJson;
 use std::ffi::OsString;
-use std::process::ExitCode;
 
 /// Act on services of a supervisor instance.
 #[derive(FromArgs)]
@@ -29,23 +29,20 @@ struct TargetArgs {
     targets: Vec<String>,
 }
 
-/// Parses `args` (args[0] is the command) with argh; Err is the exit code
-/// already reported.
-pub fn parse<T: FromArgs>(args: &[OsString]) -> Result<T, ExitCode> {
+/// Parses `args` (`args[0]` is the command) with argh; `--help` stops it
+/// too, with the text to show.
+pub fn parse<T: FromArgs>(args: &[OsString]) -> Result<T, Stop> {
     let name = args[0].to_string_lossy().into_owned();
     let mut strs = Vec::new();
     for a in &args[1..] {
         match a.to_str() {
             Some(s) => strs.push(s),
-            None => return Err(usage_error(&name, &format!("argument {a:?} is not UTF-8"))),
+            None => return Err(Stop::usage(&name, &format!("argument {a:?} is not UTF-8"))),
         }
     }
     T::from_args(&[&name], &strs).map_err(|e| match e.status {
-        Ok(()) => {
-            print_stdout(&e.output);
-            Exit::Ok.into()
-        }
-        Err(()) => usage_error(&name, e.output.trim()),
+        Ok(()) => Stop::help(e.output),
+        Err(()) => Stop::usage(&name, e.output.trim()),
     })
 }
 
@@ -57,28 +54,20 @@ pub fn instance(arg: Option<&str>) -> Result<u8, String> {
     }
 }
 
-pub fn main(args: Vec<OsString>) -> ExitCode {
+pub fn main(args: Vec<OsString>) -> exit::Result {
     let cmd = args[0].to_string_lossy().into_owned();
-    let a: TargetArgs = match parse(&args) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
-    let n = match instance(a.instance.as_deref()) {
-        Ok(n) => n,
-        Err(e) => return usage_error(&cmd, &e),
-    };
+    let usage = |why: &str| Err(Stop::usage(&cmd, why));
+    let a: TargetArgs = parse(&args)?;
+    let n = instance(a.instance.as_deref()).map_err(|e| Stop::usage(&cmd, &e))?;
     let json_ok = matches!(
         cmd.as_str(),
         "status" | "list-supervisor" | "service-status"
     );
     if a.json && !json_ok {
-        return usage_error(
-            &cmd,
-            "--json applies to status, list-supervisor and service-status",
-        );
+        return usage("--json applies to status, list-supervisor and service-status");
     }
     if a.name.is_some() && cmd != "open-service" {
-        return usage_error(&cmd, "--name applies to open-service and create-service");
+        return usage("--name applies to open-service and create-service");
     }
     let targets =
         |t: &[String]| -> List<Text> { t.iter().map(|s| Text::from(s.as_str())).collect() };
@@ -87,15 +76,12 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         "status" | "list-supervisor" | "close" | "quit" | "shutdown" | "reload"
     );
     if need_targets && a.targets.is_empty() {
-        return usage_error(
-            &cmd,
-            "name at least one TARGET (a name, a pid, PROGRAM:* or all)",
-        );
+        return usage("name at least one TARGET (a name, a pid, PROGRAM:* or all)");
     }
     let act = |action| Request::Act(action, targets(&a.targets));
     let req = match cmd.as_str() {
         "close" | "quit" | "shutdown" | "list-supervisor" | "reload" if !a.targets.is_empty() => {
-            return usage_error(&cmd, "takes no TARGET")
+            return usage("takes no TARGET")
         }
         "close" | "quit" | "shutdown" => return close(n),
         "status" | "service-status" => Request::Status(targets(&a.targets)),
@@ -109,89 +95,77 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         "remove-service" | "supervisor-freelist" => act(Action::Remove),
         "supervisor-cancel" => act(Action::Cancel),
         "signal" => {
-            let sig = match parse_signal(&a.targets[0]) {
-                Ok(s) => s,
-                Err(e) => return usage_error(&cmd, &e),
-            };
+            let sig = parse_signal(&a.targets[0]).map_err(|e| Stop::usage(&cmd, &e))?;
             if a.targets.len() < 2 {
-                return usage_error(&cmd, "name at least one TARGET after the signal");
+                return usage("name at least one TARGET after the signal");
             }
             Request::Act(Action::Signal(sig), targets(&a.targets[1..]))
         }
         "open-service" => {
             if a.targets.len() != 1 {
-                return usage_error(&cmd, "give exactly one PID");
+                return usage("give exactly one PID");
             }
             let pid = match a.targets[0].parse::<i32>() {
                 Ok(p) if p > 0 => p,
-                _ => return usage_error(&cmd, &format!("'{}' is not a process id", a.targets[0])),
+                _ => return usage(&format!("'{}' is not a process id", a.targets[0])),
             };
             Request::Adopt(AdoptSpec {
                 pid,
                 name: a.name.map(Text::from),
             })
         }
-        other => return usage_error(other, "is not a command of this applet"),
+        other => return Err(Stop::usage(other, "is not a command of this applet")),
     };
-    match client::call(n, &req) {
+    match client::call(n, &req)? {
         // One bad name among several: the others are still shown.
-        Ok(Response::Error(_)) if matches!(req, Request::Status(_)) && a.targets.len() > 1 => {
+        Response::Error(_) if matches!(req, Request::Status(_)) && a.targets.len() > 1 => {
             status_each(n, &cmd, &a.targets, a.json)
         }
-        Ok(resp) => print_response(&cmd, resp, a.json),
-        Err(e) => fail(e),
+        resp => print_response(&cmd, resp, a.json),
     }
 }
 
 /// `status bad good`: asks for each target alone, reports those that fail
 /// (stderr) and shows the rows of the others, in the order named; exit 1
 /// if any failed.
-fn status_each(n: u8, cmd: &str, targets: &[String], json: bool) -> ExitCode {
+fn status_each(n: u8, cmd: &str, targets: &[String], json: bool) -> exit::Result {
     let mut rows: Vec<ServiceInfo> = Vec::new();
     let mut code = Exit::Ok;
     for t in targets {
-        match client::call(n, &Request::Status(vec![Text::from(t.as_str())].into())) {
-            Ok(Response::Status(got)) => {
+        match client::call(n, &Request::Status(vec![Text::from(t.as_str())].into()))? {
+            Response::Status(got) => {
                 for r in got.0 {
                     if !rows.iter().any(|seen| seen.name == r.name) {
                         rows.push(r);
                     }
                 }
             }
-            Ok(Response::Error(text)) => {
+            Response::Error(text) => {
                 eprintln!("sv: {text}");
                 code = Exit::Failed;
             }
-            Ok(other) => {
+            other => {
                 eprintln!("sv: unexpected answer to {cmd} {t}: {other:?}");
                 code = Exit::Failed;
             }
-            Err(e) => return fail(e),
         }
     }
-    print_response(cmd, Response::Status(rows.into()), json);
-    code.into()
+    // A table of rows only; it cannot fail.
+    let _ = print_response(cmd, Response::Status(rows.into()), json);
+    exit::result(code)
 }
 
-/// Reports a failed call.
-pub fn fail(e: CallError) -> ExitCode {
-    eprintln!("sv: {}", e.message);
-    e.exit.into()
-}
-
-/// Prints a response the way `cmd` shows it; returns the exit code.
-pub fn print_response(cmd: &str, resp: Response, json: bool) -> ExitCode {
+/// Prints a response the way `cmd` shows it: a refusal, or a failed
+/// target among several, ends the command as failed.
+pub fn print_response(cmd: &str, resp: Response, json: bool) -> exit::Result {
     match resp {
         Response::Ok(text) => {
             if !text.is_empty() {
                 print_stdout(&format!("{text}\n"));
             }
-            Exit::Ok.into()
+            Ok(())
         }
-        Response::Error(text) => {
-            eprintln!("sv: {text}");
-            Exit::Failed.into()
-        }
+        Response::Error(text) => Err(Stop::failed(format!("sv: {text}"))),
         Response::Outcomes(list) | Response::OutcomesPart(list) => {
             let mut code = Exit::Ok;
             for o in list.iter() {
@@ -202,7 +176,7 @@ pub fn print_response(cmd: &str, resp: Response, json: bool) -> ExitCode {
                     code = Exit::Failed;
                 }
             }
-            code.into()
+            exit::result(code)
         }
         Response::Status(rows) | Response::StatusPart(rows) => {
             if json {
@@ -212,15 +186,15 @@ pub fn print_response(cmd: &str, resp: Response, json: bool) -> ExitCode {
             } else {
                 print_stdout(&status_table(&rows));
             }
-            Exit::Ok.into()
+            Ok(())
         }
         Response::Info(info) => {
             print_stdout(&format!("{}\n", info.serialize_json()));
-            Exit::Ok.into()
+            Ok(())
         }
         Response::Bytes(b) => {
             let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &b);
-            Exit::Ok.into()
+            Ok(())
         }
     }
 }
@@ -316,15 +290,9 @@ fn service_status(rows: &[ServiceInfo]) -> String {
 
 /// `close`: ask the daemon to stop everything and exit, then wait until it
 /// has let go of the instance lock.
-fn close(n: u8) -> ExitCode {
-    let mut stream = match client::connect(n) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    let resp = match client::ask(&mut stream, n, &Request::Shutdown) {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
+fn close(n: u8) -> exit::Result {
+    let mut stream = client::connect(n)?;
+    let resp = client::ask(&mut stream, n, &Request::Shutdown)?;
     if !matches!(resp, Response::Ok(_)) {
         return print_response("close", resp, false);
     }

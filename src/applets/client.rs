@@ -1,9 +1,9 @@
 //! The client side of the control socket: connect, send one request, read
 //! the answer(s). Blocking is fine here: a client serves one user.
 
+use super::exit::{Exit, Say, Stop};
 use super::timeout;
 pub use super::timeout::ask;
-use super::Exit;
 use crate::core::paths::InstancePaths;
 use crate::core::trust::{self, Trust};
 use crate::wire::{frame, Request, Response};
@@ -15,6 +15,18 @@ use std::os::unix::net::UnixStream;
 pub struct CallError {
     pub exit: Exit,
     pub message: String,
+}
+
+/// A call that failed ends the command with `sv: MESSAGE`.
+impl From<CallError> for Stop {
+    #[cold]
+    #[inline(never)]
+    fn from(e: CallError) -> Stop {
+        Stop {
+            exit: e.exit,
+            say: Say::Line(format!("sv: {}", e.message)),
+        }
+    }
 }
 
 /// Connects to instance `n`; exit 3 with a clear line when it is not

@@ -3,11 +3,11 @@
 //! after `--` goes to the program unchanged (SPEC §11). argh cannot mix the
 //! two, so this one parser is written by hand.
 
-use super::cli::{fail, instance, print_response};
-use super::{client, usage_error};
+use super::cli::{instance, print_response};
+use super::client;
+use super::exit::{self, Stop};
 use crate::wire::{CreateSpec, List, Request, Setting, Text};
 use std::ffi::OsString;
-use std::process::ExitCode;
 
 /// What the command line says.
 #[derive(Debug, PartialEq)]
@@ -98,30 +98,21 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
     })
 }
 
-pub fn main(args: Vec<OsString>) -> ExitCode {
+pub fn main(args: Vec<OsString>) -> exit::Result {
     let cmd = "create-service";
+    let usage = |why: &str| Stop::usage(cmd, why);
     let mut strs = Vec::new();
     for a in &args[1..] {
         match a.to_str() {
             Some(s) => strs.push(s.to_string()),
-            None => return usage_error(cmd, &format!("argument {a:?} is not UTF-8")),
+            None => return Err(usage(&format!("argument {a:?} is not UTF-8"))),
         }
     }
-    let mut parsed = match parse(&strs) {
-        Ok(p) => p,
-        Err(e) => return usage_error(cmd, &e),
-    };
-    let n = match instance(parsed.instance.as_deref()) {
-        Ok(n) => n,
-        Err(e) => return usage_error(cmd, &e),
-    };
-    match std::env::current_dir() {
-        Ok(dir) => parsed.spec.cwd = Text(dir.to_string_lossy().into_owned()),
-        Err(e) => {
-            eprintln!("sv: cannot read the current directory: {e}");
-            return super::Exit::Failed.into();
-        }
-    }
+    let mut parsed = parse(&strs).map_err(|e| usage(&e))?;
+    let n = instance(parsed.instance.as_deref()).map_err(|e| usage(&e))?;
+    let dir = std::env::current_dir()
+        .map_err(|e| Stop::failed(format!("sv: cannot read the current directory: {e}")))?;
+    parsed.spec.cwd = Text(dir.to_string_lossy().into_owned());
     // Like `start`, it returns once the service is RUNNING (past
     // startsecs) or has failed, unless told not to wait.
     let req = if parsed.no_wait {
@@ -129,10 +120,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     } else {
         Request::CreateWait(parsed.spec)
     };
-    match client::call(n, &req) {
-        Ok(resp) => print_response(cmd, resp, false),
-        Err(e) => fail(e),
-    }
+    print_response(cmd, client::call(n, &req)?, false)
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! The daemon's lifecycle commands: `daemon` (foreground), `init`
 //! (detached), `list-supervisors`. `close` is a plain client call in `cli`.
 
-use super::cli::{fail, instance, parse};
-use super::{client, print_stdout, usage_error, Exit};
+use super::cli::{instance, parse};
+use super::exit::{self, Exit, Stop};
+use super::{client, print_stdout};
+use crate::core::clock::clock;
 use crate::core::paths::{self, InstancePaths};
-use crate::core::supervisor::clock;
 use crate::core::{Daemon, Options};
 use crate::wire::{DaemonInfo, Request, Response};
 use argh::FromArgs;
@@ -12,7 +13,7 @@ use nanoserde::SerJson;
 use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, Stdio};
 
 /// Run supervisor instance N in the foreground.
 #[derive(FromArgs)]
@@ -37,59 +38,34 @@ struct DaemonArgs {
     detach: bool,
 }
 
-pub fn main(args: Vec<OsString>) -> ExitCode {
-    let a: DaemonArgs = match parse(&args) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
+pub fn main(args: Vec<OsString>) -> exit::Result {
+    let a: DaemonArgs = parse(&args)?;
     if a.detach {
         // Started by `init`: whatever it had open besides stdio (a pipe of
         // its caller's, say `5>&1`) must not live on in a daemon that
         // outlives it, or the caller's reader never sees EOF.
         crate::core::sys::close_from(3);
     }
-    let n = match daemon_instance(a.instance.as_deref(), a.i.as_deref()) {
-        Ok(n) => n,
-        Err(e) => return usage_error("daemon", &e),
-    };
+    let n = daemon_instance(a.instance.as_deref(), a.i.as_deref())
+        .map_err(|e| Stop::usage("daemon", &e))?;
     // Started by `init`, whose caller reads these lines as its own.
     let me = if a.detach { "sv init" } else { "sv daemon" };
-    let config = match a.config.as_deref().map(absolute) {
-        Some(Ok(p)) => Some(p),
-        Some(Err(e)) => {
-            eprintln!("{me}: {e}");
-            return Exit::Failed.into();
-        }
-        None => None,
-    };
-    let log_file = match a.log.as_deref().map(absolute_log) {
-        Some(Ok(p)) => Some(p),
-        Some(Err(e)) => {
-            eprintln!("{me}: {e}");
-            return Exit::Failed.into();
-        }
-        None => None,
-    };
-    let daemon = match Daemon::open(Options {
+    let failed = |e: &dyn std::fmt::Display| Stop::failed(format!("{me}: {e}"));
+    let config = a.config.as_deref().map(absolute).transpose();
+    let config = config.map_err(|e| failed(&e))?;
+    let log_file = a.log.as_deref().map(absolute_log).transpose();
+    let log_file = log_file.map_err(|e| failed(&e))?;
+    let daemon = Daemon::open(Options {
         instance: n,
         config,
         detach: a.detach,
         log_file,
         verbose: a.verbose,
-    }) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("{me}: {}", e.message);
-            return Exit::Failed.into();
-        }
-    };
-    match daemon.run() {
-        Ok(()) => Exit::Ok.into(),
-        Err(e) => {
-            eprintln!("{me}: supervisor {n}: {e}");
-            Exit::Failed.into()
-        }
-    }
+    })
+    .map_err(|e| failed(&e.message))?;
+    daemon
+        .run()
+        .map_err(|e| failed(&format!("supervisor {n}: {e}")))
 }
 
 /// The instance of `sv daemon N` or `sv daemon -i N`; both may stand only
@@ -137,30 +113,18 @@ fn absolute(p: &str) -> Result<std::path::PathBuf, String> {
 /// `init`: starts `sv daemon N --detach` in its own session and returns once
 /// it answers. Its stderr comes through a pipe until it is ready, so a
 /// failed start is reported with the daemon's own words.
-pub fn init_main(args: Vec<OsString>) -> ExitCode {
-    let a: InitArgs = match parse(&args) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
-    let n = match instance(a.instance.as_deref()) {
-        Ok(n) => n,
-        Err(e) => return usage_error("init", &e),
-    };
+pub fn init_main(args: Vec<OsString>) -> exit::Result {
+    let a: InitArgs = parse(&args)?;
+    let n = instance(a.instance.as_deref()).map_err(|e| Stop::usage("init", &e))?;
     // Running already: one line that says so, not a failed start.
     if let Ok(Response::Info(info)) = client::call(n, &Request::Info) {
-        eprintln!(
+        return Err(Stop::failed(format!(
             "sv init: supervisor {n} is already running (pid {})",
             info.pid
-        );
-        return Exit::Failed.into();
+        )));
     }
-    let exe = match std::env::current_exe() {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("sv init: cannot find the sv binary: {e}");
-            return Exit::Failed.into();
-        }
-    };
+    let exe = std::env::current_exe()
+        .map_err(|e| Stop::failed(format!("sv init: cannot find the sv binary: {e}")))?;
     let mut cmd = Command::new(exe);
     cmd.arg("daemon")
         .arg(n.to_string())
@@ -178,13 +142,9 @@ pub fn init_main(args: Vec<OsString>) -> ExitCode {
             Ok(())
         });
     }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("sv init: cannot start the daemon: {e}");
-            return Exit::Failed.into();
-        }
-    };
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Stop::failed(format!("sv init: cannot start the daemon: {e}")))?;
     // EOF comes when the daemon points its stderr at /dev/null (ready) or exits.
     let mut said = String::new();
     if let Some(mut err) = child.stderr.take() {
@@ -200,7 +160,7 @@ pub fn init_main(args: Vec<OsString>) -> ExitCode {
         // Only warnings come this way (where the log goes, say).
         eprint!("{said}");
         print_stdout(&format!("supervisor {n}: started, pid {}\n", child.id()));
-        return Exit::Ok.into();
+        return Ok(());
     }
     // The daemon closes its stderr on its way out a moment before it can be
     // waited for: give a failed start that moment, so it is reported as one
@@ -219,11 +179,11 @@ pub fn init_main(args: Vec<OsString>) -> ExitCode {
         if said.trim().is_empty() {
             eprintln!("sv init: supervisor {n} did not start ({status})");
         }
-        return Exit::Failed.into();
+        return Err(Stop::told(Exit::Failed));
     }
     match answer {
-        Some(Err(e)) => fail(e),
-        _ => Exit::Failed.into(),
+        Some(Err(e)) => Err(e.into()),
+        _ => Err(Stop::told(Exit::Failed)),
     }
 }
 
@@ -260,11 +220,8 @@ struct ListArgs {
     json: bool,
 }
 
-pub fn list_main(args: Vec<OsString>) -> ExitCode {
-    let a: ListArgs = match parse(&args) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
+pub fn list_main(args: Vec<OsString>) -> exit::Result {
+    let a: ListArgs = parse(&args)?;
     let runtime = paths::runtime_dir();
     let mut found: Vec<DaemonInfo> = Vec::new();
     for n in 0..=paths::MAX_INSTANCE {
@@ -277,7 +234,7 @@ pub fn list_main(args: Vec<OsString>) -> ExitCode {
     }
     if a.json {
         print_stdout(&format!("{}\n", json_daemons(&found)));
-        return Exit::Ok.into();
+        return Ok(());
     }
     let mut out = String::new();
     for i in &found {
@@ -291,5 +248,5 @@ pub fn list_main(args: Vec<OsString>) -> ExitCode {
         ));
     }
     print_stdout(&out);
-    Exit::Ok.into()
+    Ok(())
 }

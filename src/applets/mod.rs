@@ -1,13 +1,15 @@
 //! The applet table and dispatch (SPEC §1), busybox-style: the basename of
-//! argv[0] picks an applet (`parrot_service -> sv`), else the first argument
-//! does (`sv status`). Every applet is `fn(Vec<OsString>) -> ExitCode` with
-//! its own name as args[0]; errors flow up to the one exit-code map, [`Exit`].
+//! `argv[0]` picks an applet (`parrot_service -> sv`), else the first argument
+//! does (`sv status`). Every applet is `fn(Vec<OsString>) -> exit::Result`
+//! with its own name as `args[0]`; what it returns goes up to the one
+//! exit-code map, [`exit::status`], here in [`run`].
 
 pub mod check;
 pub mod cli;
 pub mod client;
 pub mod create;
 pub mod daemon;
+pub mod exit;
 pub mod parrot;
 pub mod shell;
 pub mod tail;
@@ -15,28 +17,10 @@ pub mod test_restart;
 pub mod timeout;
 pub mod toy;
 
+use exit::Stop;
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
-
-/// Exit status of every client command (SPEC §1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// Done.
-    Ok = 0,
-    /// The daemon refused or the operation failed.
-    Failed = 1,
-    /// Usage error.
-    Usage = 2,
-    /// The instance is not running or cannot be reached.
-    Unreachable = 3,
-}
-
-impl From<Exit> for ExitCode {
-    fn from(e: Exit) -> ExitCode {
-        ExitCode::from(e as u8)
-    }
-}
 
 pub struct Applet {
     pub name: &'static str,
@@ -44,7 +28,7 @@ pub struct Applet {
     pub summary: &'static str,
     /// Usage, for `sv NAME --help`.
     pub usage: &'static str,
-    pub main: fn(Vec<OsString>) -> ExitCode,
+    pub main: fn(Vec<OsString>) -> exit::Result,
 }
 
 /// Every applet, sorted by name (a test checks).
@@ -251,12 +235,6 @@ pub fn print_usage(a: &Applet) {
     print_stdout(&s);
 }
 
-/// A usage error: one line to stderr, exit 2.
-pub fn usage_error(applet: &str, msg: &str) -> ExitCode {
-    eprintln!("sv {applet}: {msg} (see: sv {applet} --help)");
-    Exit::Usage.into()
-}
-
 /// True when args hold `--help` or `-h` before any `--`.
 pub fn wants_help(args: &[OsString]) -> bool {
     args.iter()
@@ -264,8 +242,14 @@ pub fn wants_help(args: &[OsString]) -> bool {
         .any(|a| a == "--help" || a == "-h")
 }
 
-/// Entry point: dispatches on argv[0], then on argv[1].
+/// Entry point: runs the applet, tells what is left to tell, and maps
+/// what happened to the exit status, in one place.
 pub fn run(args: Vec<OsString>) -> ExitCode {
+    exit::status(exit::report(start(args)))
+}
+
+/// Dispatches on argv[0], then on argv[1].
+fn start(args: Vec<OsString>) -> exit::Result {
     let argv0 = args
         .first()
         .map(|a| {
@@ -292,11 +276,11 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     match first.as_str() {
         "--help" | "-h" | "help" => {
             print_overview();
-            Exit::Ok.into()
+            Ok(())
         }
         "--version" | "-V" | "version" => {
             print_stdout(&format!("sv {}\n", env!("CARGO_PKG_VERSION")));
-            Exit::Ok.into()
+            Ok(())
         }
         name => match find(name) {
             Some(applet) => {
@@ -308,20 +292,20 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
                 argv.extend(rest);
                 match one_instance(applet, argv) {
                     Ok(argv) => dispatch(applet, argv),
-                    Err(why) => usage_error(applet.name, &why),
+                    Err(why) => Err(Stop::usage(applet.name, &why)),
                 }
             }
-            None => {
-                eprintln!("sv: unknown command '{name}' (see: sv --help)");
-                Exit::Usage.into()
-            }
+            None => Err(Stop::bad(format!(
+                "sv: unknown command '{name}' (see: sv --help)"
+            ))),
         },
     }
 }
 
 /// Takes every `-i N` / `--instance N` that stands before the command off
 /// `args` (argv[0] stays), so `sv -i 4 status` is `sv status -i 4` (SPEC
-/// §11). A `-i` with no value is left in place for the shell to report.
+/// §11). A last `-i` with no value is taken too: with no command left,
+/// `sv -i` hands it to the shell, which reports it.
 fn leading_instance(mut args: Vec<OsString>) -> (Vec<OsString>, Vec<OsString>) {
     let mut taken = Vec::new();
     while args.len() > 2 && (args[1] == "-i" || args[1] == "--instance") {
@@ -388,11 +372,11 @@ fn one_instance(applet: &Applet, argv: Vec<OsString>) -> Result<Vec<OsString>, S
     Ok(out)
 }
 
-fn dispatch(applet: &Applet, args: Vec<OsString>) -> ExitCode {
+fn dispatch(applet: &Applet, args: Vec<OsString>) -> exit::Result {
     // parrot_service parses its own --help.
     if applet.name != "parrot_service" && wants_help(&args[1..]) {
         print_usage(applet);
-        return Exit::Ok.into();
+        return Ok(());
     }
     (applet.main)(args)
 }

@@ -16,12 +16,12 @@ use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::toy::{self, Exit};
+use super::exit::{self, Stop};
+use super::toy;
 use argh::FromArgs;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
@@ -57,19 +57,16 @@ struct Config {
 }
 
 /// Entry point: `args[0]` is the applet name, the rest are its arguments.
-pub fn main(args: Vec<std::ffi::OsString>) -> std::process::ExitCode {
-    match parse(&args) {
-        Ok(config) => run(&config),
-        Err(exit) => exit.report(),
-    }
+pub fn main(args: Vec<OsString>) -> exit::Result {
+    run(&parse(&args)?)
 }
 
-fn parse(args: &[OsString]) -> Result<Config, Exit> {
+fn parse(args: &[OsString]) -> Result<Config, Stop> {
     let name = toy::name(args, DEFAULT_NAME);
     let rest = toy::strs(&name, args)?;
     let parsed: Args = toy::parse(&name, &rest)?;
     let interval = parse_interval(&parsed.interval).ok_or_else(|| {
-        Exit::usage(format!(
+        toy::usage(&format!(
             "{name}: bad --interval {:?}: expected a positive number of seconds",
             parsed.interval
         ))
@@ -195,27 +192,24 @@ impl StopSignal {
     }
 }
 
-fn run(config: &Config) -> ExitCode {
-    let stop = match StopSignal::install() {
-        Ok(stop) => stop,
-        Err(e) => {
-            eprintln!("{DEFAULT_NAME}: cannot set up signal handling: {e}");
-            return ExitCode::from(1);
-        }
-    };
+fn run(config: &Config) -> exit::Result {
+    let stop = StopSignal::install().map_err(|e| {
+        Stop::failed(format!(
+            "{DEFAULT_NAME}: cannot set up signal handling: {e}"
+        ))
+    })?;
     let mut next = Instant::now();
     loop {
         if stop.raised() {
-            return ExitCode::SUCCESS;
+            return Ok(());
         }
         let line = now_line(&config.message);
-        if let Err(e) = append_line(&config.file, &line) {
-            eprintln!(
+        append_line(&config.file, &line).map_err(|e| {
+            Stop::failed(format!(
                 "{DEFAULT_NAME}: cannot write {}: {e}",
                 config.file.display()
-            );
-            return ExitCode::from(1);
-        }
+            ))
+        })?;
         echo_line(&line);
         // Keep to a fixed schedule, but after falling behind (a stopped
         // process, a slow disk) start afresh instead of catching up in a burst.
@@ -225,7 +219,7 @@ fn run(config: &Config) -> ExitCode {
             next = now + config.interval;
         }
         if stop.wait_until(next) {
-            return ExitCode::SUCCESS;
+            return Ok(());
         }
     }
 }
@@ -272,10 +266,10 @@ mod tests {
     fn bad_interval() {
         for bad in ["0", "-1", "abc", "", "nan", "inf", "1e-30"] {
             let err = parse(&args(&["parrot_service", "--interval", bad])).unwrap_err();
-            assert_eq!(err.code, 2, "{bad:?}");
-            assert!(!err.to_stdout);
-            assert!(err.message.contains("--interval"), "{}", err.message);
-            assert!(err.message.contains(&format!("{bad:?}")), "{}", err.message);
+            assert_eq!(err.exit, exit::Exit::Usage, "{bad:?}");
+            assert!(matches!(err.say, exit::Say::Line(_)));
+            assert!(err.text().contains("--interval"), "{}", err.text());
+            assert!(err.text().contains(&format!("{bad:?}")), "{}", err.text());
         }
     }
 
@@ -287,22 +281,22 @@ mod tests {
             &["parrot_service", "--interval"][..],
         ] {
             let err = parse(&args(list)).unwrap_err();
-            assert_eq!(err.code, 2);
-            assert!(!err.to_stdout);
+            assert_eq!(err.exit, exit::Exit::Usage);
+            assert!(matches!(err.say, exit::Say::Line(_)));
         }
     }
 
     #[test]
     fn help() {
-        let exit = parse(&args(&["parrot_service", "--help"])).unwrap_err();
-        assert_eq!(exit.code, 0);
-        assert!(exit.to_stdout);
+        let help = parse(&args(&["parrot_service", "--help"])).unwrap_err();
+        assert_eq!(help.exit, exit::Exit::Ok);
+        assert!(matches!(help.say, exit::Say::Out(_)));
         assert!(
-            exit.message.contains("Usage: parrot_service"),
+            help.text().contains("Usage: parrot_service"),
             "{}",
-            exit.message
+            help.text()
         );
-        assert!(exit.message.contains("--interval"));
+        assert!(help.text().contains("--interval"));
     }
 
     #[test]
@@ -314,8 +308,8 @@ mod tests {
             OsString::from_vec(vec![b'a', 0xff]),
         ];
         let err = parse(&list).unwrap_err();
-        assert_eq!(err.code, 2);
-        assert!(err.message.contains("UTF-8"), "{}", err.message);
+        assert_eq!(err.exit, exit::Exit::Usage);
+        assert!(err.text().contains("UTF-8"), "{}", err.text());
     }
 
     #[test]

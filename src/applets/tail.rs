@@ -4,13 +4,13 @@
 //! user interrupts, or the service is removed (a line on stderr says so,
 //! exit 0: the follow ended as it should, nothing failed).
 
-use super::cli::{fail, instance, parse};
-use super::{client, usage_error, Exit};
+use super::cli::{instance, parse};
+use super::client;
+use super::exit::{self, Stop};
 use crate::wire::{frame, Request, Response, TailSpec, Text};
 use argh::FromArgs;
 use std::ffi::OsString;
 use std::io::Write;
-use std::process::ExitCode;
 
 /// The end of a service's captured output.
 #[derive(FromArgs)]
@@ -32,19 +32,18 @@ struct TailArgs {
     stream: Option<String>,
 }
 
-pub fn main(args: Vec<OsString>) -> ExitCode {
-    let a: TailArgs = match parse(&args) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
-    let n = match instance(a.instance.as_deref()) {
-        Ok(n) => n,
-        Err(e) => return usage_error("tail", &e),
-    };
+pub fn main(args: Vec<OsString>) -> exit::Result {
+    let a: TailArgs = parse(&args)?;
+    let n = instance(a.instance.as_deref()).map_err(|e| Stop::usage("tail", &e))?;
     let stream = match a.stream.as_deref() {
         None | Some("stdout") => 0,
         Some("stderr") => 1,
-        Some(other) => return usage_error("tail", &format!("'{other}' is not stdout or stderr")),
+        Some(other) => {
+            return Err(Stop::usage(
+                "tail",
+                &format!("'{other}' is not stdout or stderr"),
+            ))
+        }
     };
     let req = Request::Tail(TailSpec {
         target: Text(a.target),
@@ -52,14 +51,8 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         lines: a.lines,
         follow: a.follow,
     });
-    let mut conn = match client::connect(n) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
-    let first = match client::ask(&mut conn, n, &req) {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
+    let mut conn = client::connect(n)?;
+    let first = client::ask(&mut conn, n, &req)?;
     let mut out = std::io::stdout().lock();
     let mut resp = first;
     loop {
@@ -68,27 +61,28 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             // stream simply ends, as a follow the user stops does.
             Response::Ok(text) if a.follow => {
                 eprintln!("sv tail: {text}");
-                return Exit::Ok.into();
+                return Ok(());
             }
             Response::Bytes(b) => {
                 // A closed stdout (`| head`) ends the tail quietly.
                 if out.write_all(&b).and_then(|()| out.flush()).is_err() {
-                    return Exit::Ok.into();
+                    return Ok(());
                 }
             }
             other => return super::cli::print_response("tail", other, false),
         }
         if !a.follow {
-            return Exit::Ok.into();
+            return Ok(());
         }
         resp = match frame::read_msg::<Response>(&mut conn) {
             Ok(Some(r)) => r,
             // Ctrl-C in `sv shell` ends the follow and returns to the prompt.
-            Ok(None) | Err(_) if super::shell::interrupt::interrupted() => return Exit::Ok.into(),
-            Ok(None) => return Exit::Ok.into(),
+            Ok(None) | Err(_) if super::shell::interrupt::interrupted() => return Ok(()),
+            Ok(None) => return Ok(()),
             Err(e) => {
-                eprintln!("sv tail: lost supervisor {n}: {e}");
-                return Exit::Unreachable.into();
+                return Err(Stop::unreachable(format!(
+                    "sv tail: lost supervisor {n}: {e}"
+                )))
             }
         };
     }

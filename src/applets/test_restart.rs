@@ -12,10 +12,10 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::process::ExitCode;
 use std::time::Duration;
 
-use super::toy::{self, Exit};
+use super::exit::{self, Stop};
+use super::toy;
 use argh::FromArgs;
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use nix::sys::signal::{SigSet, Signal};
@@ -31,15 +31,12 @@ struct Args {
 }
 
 /// Entry point: `args[0]` is the applet name, the rest are its arguments.
-pub fn main(args: Vec<std::ffi::OsString>) -> std::process::ExitCode {
-    match parse(&args) {
-        Ok(secs) => run(secs),
-        Err(exit) => exit.report(),
-    }
+pub fn main(args: Vec<OsString>) -> exit::Result {
+    run(parse(&args)?)
 }
 
 /// The number of seconds to live.
-fn parse(args: &[OsString]) -> Result<f64, Exit> {
+fn parse(args: &[OsString]) -> Result<f64, Stop> {
     let name = toy::name(args, DEFAULT_NAME);
     let mut rest = toy::strs(&name, args)?;
     // argh takes `-1` for an unknown option; pass a negative number on as
@@ -54,7 +51,7 @@ fn parse(args: &[OsString]) -> Result<f64, Exit> {
     }
     let parsed: Args = toy::parse(&name, &rest)?;
     parse_secs(&parsed.secs).ok_or_else(|| {
-        Exit::usage(format!(
+        toy::usage(&format!(
             "{name}: bad SECS {:?}: expected a number of seconds, 0 or more",
             parsed.secs
         ))
@@ -71,7 +68,7 @@ fn parse_secs(text: &str) -> Option<f64> {
     Some(secs + 0.0)
 }
 
-fn run(secs: f64) -> ExitCode {
+fn run(secs: f64) -> ! {
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
@@ -127,9 +124,9 @@ mod tests {
     fn bad_secs() {
         for bad in ["-1", "-0.5", "-inf", "abc", "", "nan", "inf", "1e300"] {
             let err = parse(&args(&["test_restart", bad])).unwrap_err();
-            assert_eq!(err.code, 2, "{bad:?}");
-            assert!(!err.to_stdout);
-            assert!(err.message.contains(&format!("{bad:?}")), "{}", err.message);
+            assert_eq!(err.exit, exit::Exit::Usage, "{bad:?}");
+            assert!(matches!(err.say, exit::Say::Line(_)));
+            assert!(err.text().contains(&format!("{bad:?}")), "{}", err.text());
         }
     }
 
@@ -141,20 +138,20 @@ mod tests {
             &["test_restart", "--bogus", "1"][..],
         ] {
             let err = parse(&args(list)).unwrap_err();
-            assert_eq!(err.code, 2, "{list:?}");
-            assert!(!err.to_stdout);
+            assert_eq!(err.exit, exit::Exit::Usage, "{list:?}");
+            assert!(matches!(err.say, exit::Say::Line(_)));
         }
     }
 
     #[test]
     fn help() {
-        let exit = parse(&args(&["test_restart", "--help"])).unwrap_err();
-        assert_eq!(exit.code, 0);
-        assert!(exit.to_stdout);
+        let help = parse(&args(&["test_restart", "--help"])).unwrap_err();
+        assert_eq!(help.exit, exit::Exit::Ok);
+        assert!(matches!(help.say, exit::Say::Out(_)));
         assert!(
-            exit.message.contains("Usage: test_restart"),
+            help.text().contains("Usage: test_restart"),
             "{}",
-            exit.message
+            help.text()
         );
     }
 
@@ -166,7 +163,7 @@ mod tests {
             OsString::from_vec(vec![b'1', 0xff]),
         ];
         let err = parse(&list).unwrap_err();
-        assert_eq!(err.code, 2);
-        assert!(err.message.contains("UTF-8"), "{}", err.message);
+        assert_eq!(err.exit, exit::Exit::Usage);
+        assert!(err.text().contains("UTF-8"), "{}", err.text());
     }
 }

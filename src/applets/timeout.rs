@@ -14,7 +14,7 @@
 //! timeout, and each time it passes the daemon is looked at.
 
 use super::client::{exchange, CallError};
-use super::Exit;
+use super::exit::Exit;
 use crate::core::trust;
 use crate::wire::{Action, Request, Response};
 use std::io;

@@ -1,36 +1,13 @@
 //! `create-service`: an ad hoc service from a command line (SPEC §4.1, §11).
 
 use super::names;
-use super::service::{Event, RestartRule, State};
-use super::spec::ServiceSpec;
+use super::service::{Event, State};
+use super::spec::spec_from;
 use super::state_file::Origin;
 use super::supervisor::{ConnId, Supervisor};
 use crate::wire::{CreateSpec, Response};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// Builds the service a `create-service` request describes. The request
-/// must name it (create fills the name in first); recovery after a crash
-/// rebuilds ad hoc services from their saved requests the same way.
-pub fn spec_from(req: &CreateSpec) -> Result<ServiceSpec, String> {
-    let argv: Vec<String> = req.argv.iter().map(|a| a.0.clone()).collect();
-    if argv.first().is_none_or(|p| p.is_empty()) {
-        return Err("create-service needs a program to run".into());
-    }
-    let name = req.name.as_deref().unwrap_or_default();
-    let mut spec = ServiceSpec::new(name, argv);
-    if !req.cwd.is_empty() {
-        spec.cwd = Some(PathBuf::from(&req.cwd.0));
-    }
-    if let Some(n) = req.restarts {
-        spec.policy.restart = RestartRule::Budget(n);
-    }
-    for s in req.settings.iter() {
-        spec.set(&s.key, &s.value)
-            .map_err(|e| format!("--set {}={}: {e}", s.key, s.value))?;
-    }
-    Ok(spec)
-}
 
 /// [`create`], answered as done only once the new service is in the state
 /// file: if it cannot be written, the service is removed again (its
@@ -157,10 +134,4 @@ fn start(sup: &mut Supervisor, id: u64, name: &str, req: &CreateSpec, now: Insta
         Some(info) => Response::Ok(format!("{name}: starting, pid {}", info.pid).into()),
         None => Response::Error(format!("{name}: removed while starting").into()),
     }
-}
-
-/// A name that can be told apart from the other kinds of TARGET (`all`, a
-/// pid, `PROGRAM:*`) and used in a log file name (see [`names::check`]).
-pub fn valid_name(n: &str) -> bool {
-    names::check(n).is_ok()
 }

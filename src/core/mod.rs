@@ -8,6 +8,7 @@
 //! the poll timeout to the nearest deadline, so an idle daemon never wakes.
 
 pub mod census;
+pub mod clock;
 pub mod config;
 pub mod control;
 pub mod create;

@@ -9,11 +9,12 @@
 //! daemon also holds its end read-write, so it never sees a hang-up between
 //! one process of a service and the next.
 //!
-//! A pipe is read until it would block, a bounded number of chunks per
-//! pass so one chatty child cannot starve the loop. A log that cannot be
-//! written records its error (shown in `status`) and drops the data; the
-//! pipe keeps being drained so the child never blocks on a full pipe and
-//! supervision goes on.
+//! A pipe is read until it would block or `READS_PER_PASS` chunks have
+//! come this pass, whichever is first, so one chatty child cannot starve
+//! the loop (poll is level-triggered: the rest wakes the next pass). A log
+//! that cannot be written records its error (shown in `status`) and drops
+//! the data; the pipe keeps being drained so the child never blocks on a
+//! full pipe and supervision goes on.
 //!
 //! Every file holds whole lines (see [`lines`]): it is rotated at the first
 //! line end once it has reached maxbytes, at most [`MAX_OVER`] past it, and

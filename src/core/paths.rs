@@ -1,4 +1,4 @@
-//! Where an instance keeps its files (SPEC §2): `RUNTIME/N/{sock,lock,state,logs/}`.
+//! Where an instance keeps its files (SPEC §2): `RUNTIME/N/{sock,lock,state,logs/,fifo/}`.
 
 use super::trust::Trust;
 use std::fs::{self, DirBuilder};
@@ -56,7 +56,7 @@ impl InstancePaths {
     pub fn logs(&self) -> PathBuf {
         self.dir.join("logs")
     }
-    /// Named pipes carrying children's output (see `output::Fifo`).
+    /// Named pipes carrying children's output (see `output::open_fifo`).
     pub fn fifos(&self) -> PathBuf {
         self.dir.join("fifo")
     }

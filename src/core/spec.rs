@@ -5,6 +5,7 @@
 //! share one definition of every key.
 
 use super::service::{AutoRestart, Policy, RestartRule};
+use crate::wire::CreateSpec;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -149,6 +150,29 @@ impl ServiceSpec {
             RestartRule::Never | RestartRule::Budget(_) => 3,
         }
     }
+}
+
+/// Builds the service a `create-service` request describes. The request
+/// must name it (create fills the name in first); recovery after a crash
+/// rebuilds ad hoc services from their saved requests the same way.
+pub fn spec_from(req: &CreateSpec) -> Result<ServiceSpec, String> {
+    let argv: Vec<String> = req.argv.iter().map(|a| a.0.clone()).collect();
+    if argv.first().is_none_or(|p| p.is_empty()) {
+        return Err("create-service needs a program to run".into());
+    }
+    let name = req.name.as_deref().unwrap_or_default();
+    let mut spec = ServiceSpec::new(name, argv);
+    if !req.cwd.is_empty() {
+        spec.cwd = Some(PathBuf::from(&req.cwd.0));
+    }
+    if let Some(n) = req.restarts {
+        spec.policy.restart = RestartRule::Budget(n);
+    }
+    for s in req.settings.iter() {
+        spec.set(&s.key, &s.value)
+            .map_err(|e| format!("--set {}={}: {e}", s.key, s.value))?;
+    }
+    Ok(spec)
 }
 
 /// Longest delay sv accepts anywhere (a year): a deadline past it could

@@ -133,11 +133,6 @@ pub(crate) fn err(name: &str, message: impl Into<String>) -> Outcome {
     }
 }
 
-/// `H:MM:SS`.
-pub fn clock(secs: u64) -> String {
-    format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
 impl Supervisor {
     pub fn new(paths: InstancePaths, log: Logger, config: Option<PathBuf>) -> Supervisor {
         Supervisor {

@@ -31,13 +31,6 @@ pub fn send_signal(pid: i32, sig: i32, group: bool) -> io::Result<()> {
     check(unsafe { libc::kill(target, sig) }).map(drop)
 }
 
-/// Whether a process exists (`kill(pid, 0)`; EPERM still means it exists).
-pub fn alive(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
 /// Whether any process is left in group `pgid`: `kill(-pgid, 0)`, which
 /// answers at once but counts zombies too (see [`live_groups`]).
 pub fn group_present(pgid: i32) -> bool {
@@ -79,12 +72,6 @@ pub fn live_groups(pgids: &[i32]) -> std::collections::HashSet<i32> {
         }
     }
     live
-}
-
-/// Whether any live process is left in group `pgid` (zombies do not
-/// count): [`group_present`], then [`live_groups`] if it is.
-pub fn group_alive(pgid: i32) -> bool {
-    group_present(pgid) && !live_groups(&[pgid]).is_empty()
 }
 
 /// How long ago a process started, from its /proc start time (clock ticks
@@ -236,8 +223,10 @@ mod tests {
     fn an_empty_group_is_not_alive_and_ours_is() {
         // SAFETY: getpgrp cannot fail.
         let mine = unsafe { libc::getpgrp() };
-        assert!(group_alive(mine));
-        assert!(!group_alive(i32::MAX - 7));
+        assert!(group_present(mine));
+        assert!(live_groups(&[mine]).contains(&mine));
+        assert!(!group_present(i32::MAX - 7));
+        assert!(live_groups(&[i32::MAX - 7]).is_empty());
     }
 
     #[test]
@@ -252,6 +241,5 @@ mod tests {
         let pid = std::process::id() as i32;
         let a = start_time(pid).unwrap();
         assert_eq!(a, start_time(pid).unwrap());
-        assert!(alive(pid));
     }
 }

@@ -124,19 +124,6 @@ fn refused(message: String) -> io::Error {
 
 pub use crate::core::sys::peer_cred;
 
-/// Creates or truncates a file only we can read, never through a symlink:
-/// O_WRONLY|O_CREAT|O_TRUNC|O_NOFOLLOW|O_CLOEXEC, mode 0600. For files the
-/// daemon makes in its own directories (`state.tmp`).
-pub fn create_private_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
-}
-
 /// What a log is opened for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogOpen {
@@ -411,23 +398,6 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
-    }
-
-    #[test]
-    fn private_files_are_0600_and_never_made_through_a_symlink() {
-        let d = tmp("private");
-        let target = d.join("target");
-        std::fs::write(&target, "keep\n").unwrap();
-        let link = d.join("state.tmp");
-        std::os::unix::fs::symlink(&target, &link).unwrap();
-        let e = create_private_file(&link).unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(libc::ELOOP));
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep\n");
-        let f = d.join("fresh");
-        create_private_file(&f).unwrap();
-        let mode = std::fs::metadata(&f).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

@@ -12,7 +12,7 @@ mod input;
 pub mod interrupt;
 
 use super::cli::{instance, parse};
-use super::Exit;
+use super::exit::{self, Exit, Stop};
 use crate::core::spec::split_words;
 use crate::core::suggest::hint;
 use argh::FromArgs;
@@ -21,7 +21,6 @@ use input::{Input, Line};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::os::fd::AsFd;
-use std::process::ExitCode;
 
 /// Interactive prompt for every command.
 #[derive(FromArgs)]
@@ -37,15 +36,9 @@ enum Next {
     Leave,
 }
 
-pub fn main(args: Vec<OsString>) -> ExitCode {
-    let a: ShellArgs = match parse(&args) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
-    let n = match instance(a.instance.as_deref()) {
-        Ok(n) => n,
-        Err(e) => return super::usage_error("shell", &e),
-    };
+pub fn main(args: Vec<OsString>) -> exit::Result {
+    let a: ShellArgs = parse(&args)?;
+    let n = instance(a.instance.as_deref()).map_err(|e| Stop::usage("shell", &e))?;
     let stdin = std::io::stdin();
     let interactive = stdin.is_terminal();
     // From a pipe Ctrl-C ends the shell, as it ends any filter.
@@ -58,7 +51,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         None => None,
     };
     let mut input = Input::new(stdin.as_fd(), wake);
-    let mut last = ExitCode::from(Exit::Ok);
+    let mut last = Exit::Ok;
     let mut number = 0u64;
     loop {
         if interactive {
@@ -77,37 +70,36 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             }
             Line::Failed(e) => {
                 eprintln!("sv: cannot read commands from stdin: {e}");
-                last = Exit::Failed.into();
+                last = Exit::Failed;
                 break;
             }
         };
         number += 1;
         let Ok(line) = String::from_utf8(bytes) else {
             eprintln!("sv: line {number} is not UTF-8");
-            last = Exit::Usage.into();
+            last = Exit::Usage;
             continue;
         };
         input.forget_interrupts();
-        let (next, code) = run_line(&line, n);
+        let (next, result) = run_line(&line, n);
+        // Each line's failure is told at once; the last one is the exit.
+        let happened = exit::report(result);
         let _ = std::io::stdout().flush();
         // A Ctrl-C that ended the command is done with.
         input.forget_interrupts();
-        if let Some(code) = code.filter(|c| *c != ExitCode::from(Exit::Ok)) {
-            last = code;
+        if happened != Exit::Ok {
+            last = happened;
         }
         if let Next::Leave = next {
             break;
         }
     }
-    last
+    exit::result(last)
 }
 
-/// Runs one line; the code is None for a line that runs nothing.
-fn run_line(line: &str, n: u8) -> (Next, Option<ExitCode>) {
-    let usage = |msg: String| {
-        eprintln!("sv: {msg}");
-        (Next::Stay, Some(Exit::Usage.into()))
-    };
+/// Runs one line; a line that runs nothing is `Ok`.
+fn run_line(line: &str, n: u8) -> (Next, exit::Result) {
+    let usage = |msg: String| (Next::Stay, Err(Stop::bad(format!("sv: {msg}"))));
     let mut words = match split_words(line) {
         Ok(w) => w,
         Err(e) => return usage(e.to_string()),
@@ -117,10 +109,10 @@ fn run_line(line: &str, n: u8) -> (Next, Option<ExitCode>) {
         words.remove(0);
     }
     let Some(first) = words.first().cloned() else {
-        return (Next::Stay, None);
+        return (Next::Stay, Ok(()));
     };
     if first.starts_with('#') {
-        return (Next::Stay, None);
+        return (Next::Stay, Ok(()));
     }
     let wants_help = || {
         let rest: Vec<OsString> = words[1..].iter().map(OsString::from).collect();
@@ -129,10 +121,10 @@ fn run_line(line: &str, n: u8) -> (Next, Option<ExitCode>) {
     let applet = match help::word(&first) {
         Word::Own(own) if wants_help() => {
             help::explain(own);
-            return (Next::Stay, Some(Exit::Ok.into()));
+            return (Next::Stay, Ok(()));
         }
-        Word::Own("help") => return explain(words.get(1).map(String::as_str)),
-        Word::Own(_) => return (Next::Leave, None),
+        Word::Own("help") => return (Next::Stay, explain(words.get(1).map(String::as_str))),
+        Word::Own(_) => return (Next::Leave, Ok(())),
         Word::Applet(a) => a,
         Word::Refused => return usage(format!("'{first}' is not available inside the shell")),
         Word::Unknown => {
@@ -149,7 +141,7 @@ fn run_line(line: &str, n: u8) -> (Next, Option<ExitCode>) {
     };
     if wants_help() {
         help::explain(applet.name);
-        return (Next::Stay, Some(Exit::Ok.into()));
+        return (Next::Stay, Ok(()));
     }
     let mut argv: Vec<OsString> = words.iter().map(OsString::from).collect();
     argv[0] = applet.name.into();
@@ -160,22 +152,21 @@ fn run_line(line: &str, n: u8) -> (Next, Option<ExitCode>) {
         argv.insert(1, "-i".into());
         argv.insert(2, n.to_string().into());
     }
-    (leave, Some((applet.main)(argv)))
+    (leave, (applet.main)(argv))
 }
 
 /// `help` or `help CMD`.
-fn explain(cmd: Option<&str>) -> (Next, Option<ExitCode>) {
+fn explain(cmd: Option<&str>) -> exit::Result {
     let Some(cmd) = cmd else {
         help::list();
-        return (Next::Stay, Some(Exit::Ok.into()));
+        return Ok(());
     };
     if help::explain(cmd) {
-        return (Next::Stay, Some(Exit::Ok.into()));
+        return Ok(());
     }
     let why = match help::word(cmd) {
         Word::Refused => " (it is not available inside the shell)".to_string(),
         _ => hint(cmd, help::names()),
     };
-    eprintln!("sv: help: no command '{cmd}'{why}");
-    (Next::Stay, Some(Exit::Usage.into()))
+    Err(Stop::bad(format!("sv: help: no command '{cmd}'{why}")))
 }

@@ -1,11 +1,14 @@
 //! Child output: what a service writes to its stdout and stderr pipes,
 //! copied to its log files and to any `tail -f` client of it.
 //!
-//! The copy never blocks the loop: each ready pipe is drained until it
-//! would block. A pipe that gave a lot in one wake-up is busy, and the loop
-//! leaves it out of poll for a moment ([`COALESCE`]) so that a child writing
-//! fast does not wake the daemon once per write. Apart from the loop, so
-//! that the loop's file shows only how sources are polled and dispatched.
+//! The copy never blocks the loop: each ready pipe is read until it would
+//! block or has given a bounded number of chunks this pass (poll is
+//! level-triggered, so the rest wakes the next pass and one chatty child
+//! cannot starve the others). A pipe that gave a lot in one wake-up is
+//! busy, and the loop leaves it out of poll for a moment ([`COALESCE`]) so
+//! that a child writing fast does not wake the daemon once per write.
+//! Apart from the loop, so that the loop's file shows only how sources are
+//! polled and dispatched.
 
 use super::Daemon;
 use crate::core::output::{self, Drain};

@@ -42,16 +42,11 @@ pub struct Options {
 #[derive(Debug)]
 pub struct SetupError {
     pub message: String,
-    /// Another daemon holds the instance.
-    pub already_running: bool,
 }
 
 impl SetupError {
     fn new(message: String) -> SetupError {
-        SetupError {
-            message,
-            already_running: false,
-        }
+        SetupError { message }
     }
 }
 
@@ -208,11 +203,6 @@ impl Daemon {
             changing: Default::default(),
         })
     }
-
-    /// The supervisor, for setting up services before the loop runs.
-    pub fn supervisor(&mut self) -> &mut Supervisor {
-        &mut self.sup
-    }
 }
 
 fn open_lock(paths: &InstancePaths) -> Result<File, SetupError> {
@@ -241,7 +231,6 @@ fn open_lock(paths: &InstancePaths) -> Result<File, SetupError> {
                         format!(" (pid {holder})")
                     }
                 ),
-                already_running: true,
             });
         }
         Err(e) => {

@@ -11,9 +11,8 @@
 use super::{adopted_spec, Id, Supervisor};
 use crate::core::census::{self, Found};
 use crate::core::config::Config;
-use crate::core::create;
 use crate::core::service::{Event, ExitKind, Reason, State, Want};
-use crate::core::spec::ServiceSpec;
+use crate::core::spec::{spec_from, ServiceSpec};
 use crate::core::state_file::{self, Origin, Saved, SavedExit, SavedReason, SavedService};
 use crate::core::sys;
 use crate::wire::{CreateSpec, Response, Text};
@@ -243,7 +242,7 @@ impl Supervisor {
             let found = leaders.remove(&s.name.0).and_then(oldest);
             let spec = match &s.origin {
                 Origin::Config(_) => programs.remove(&s.name.0),
-                Origin::AdHoc(req) => match create::spec_from(req) {
+                Origin::AdHoc(req) => match spec_from(req) {
                     Ok(spec) => Some(spec),
                     Err(e) => {
                         self.log.error(&format!("{}: cannot rebuild: {e}", s.name));
@@ -369,7 +368,10 @@ impl Supervisor {
                 .collect(),
             Err(_) => Vec::new(),
         };
-        if argv.is_empty() || self.name_taken(&f.name) || !create::valid_name(&f.name) {
+        if argv.is_empty()
+            || self.name_taken(&f.name)
+            || crate::core::names::check(&f.name).is_err()
+        {
             self.log.warn(&format!(
                 "pid {} ({}) was left by the dead daemon and no service can take it back",
                 f.pid, f.name
@@ -399,7 +401,7 @@ impl Supervisor {
             settings: settings.into(),
             ..Default::default()
         };
-        let Ok(spec) = create::spec_from(&req) else {
+        let Ok(spec) = spec_from(&req) else {
             return;
         };
         self.log.info(&format!(

@@ -1,7 +1,8 @@
 //! Targets and status: what a name, `GROUP:NAME`, a pid, `PROGRAM:*` or
 //! `all` stands for, and the rows `status` shows.
 
-use super::{clock, Id, Service, Supervisor};
+use super::{Id, Service, Supervisor};
+use crate::core::clock::clock;
 use crate::core::names;
 use crate::core::service::{ExitKind, Reason, State};
 use crate::wire::{Response, ServiceInfo};
