@@ -21,7 +21,7 @@
 
 use super::names;
 use super::service::{AutoRestart, RestartRule};
-use super::spec::ServiceSpec;
+use super::spec::{ServiceSpec, SetError};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io;
@@ -1375,11 +1375,11 @@ impl<'h> Loader<'h> {
         }
         match spec.set(&e.key, &v) {
             Ok(()) => Ok(()),
-            Err(why) if why == format!("unknown key '{}'", e.key) => {
+            Err(SetError::UnknownKey(_)) => {
                 self.unknown_program_key(e, label, first);
                 Ok(())
             }
-            Err(why) => {
+            Err(SetError::Invalid(why)) => {
                 let hint = if e.comment {
                     " (note: a ; or # after a space starts a comment)"
                 } else {

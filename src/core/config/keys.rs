@@ -4,7 +4,7 @@
 //! real configs carry keys meant for other tools).
 
 use super::{Entry, Loader, Section, SUPERVISORD_UNUSED};
-use crate::core::spec::ServiceSpec;
+use crate::core::spec::{ServiceSpec, SetError};
 use crate::core::suggest;
 
 /// Every key of a `[program:x]` section: those [`ServiceSpec::set`] applies,
@@ -92,7 +92,7 @@ fn supervisord_section(name: &str) -> Option<&'static [&'static str]> {
 /// so a key added there is never taken for an unknown one).
 pub(super) fn applies(key: &str) -> bool {
     let mut probe = ServiceSpec::new("", Vec::new());
-    !matches!(probe.set(key, ""), Err(why) if why == format!("unknown key '{key}'"))
+    !matches!(probe.set(key, ""), Err(SetError::UnknownKey(_)))
 }
 
 /// The keys a program section may have, for `did you mean`.
