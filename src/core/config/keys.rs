@@ -3,7 +3,8 @@
 //! The file still loads, as in supervisord, which ignores unknown keys (and
 //! real configs carry keys meant for other tools).
 
-use super::{Entry, Loader, Section, SUPERVISORD_UNUSED};
+use super::build::Loader;
+use super::lex::{Entry, Section};
 use crate::core::spec::{ServiceSpec, SetError};
 use crate::core::suggest;
 
@@ -47,6 +48,18 @@ pub(super) const PROGRAM: &[&str] = &[
     "numprocs",
     "numprocs_start",
     "process_name",
+];
+
+/// supervisord's `[program:x]` keys that sv has no use for: accepted with a
+/// warning, but only when [`ServiceSpec::set`] does not know them.
+const SUPERVISORD_UNUSED: &[&str] = &[
+    "stdout_capture_maxbytes",
+    "stderr_capture_maxbytes",
+    "stdout_events_enabled",
+    "stderr_events_enabled",
+    "stdout_syslog",
+    "stderr_syslog",
+    "serverurl",
 ];
 
 pub(super) const GROUP: &[&str] = &["programs", "priority"];
