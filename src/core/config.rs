@@ -57,13 +57,6 @@ pub struct Config {
     pub warnings: Vec<String>,
 }
 
-impl Config {
-    /// Every process of every program, in order.
-    pub fn services(&self) -> impl Iterator<Item = &ServiceSpec> {
-        self.programs.iter().flat_map(|p| p.processes.iter())
-    }
-}
-
 /// One `[program:NAME]` section.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Program {

@@ -229,8 +229,9 @@ mod tests {
                 "config:5: unknown key 'x-other-tool' in [program:web]",
             ]
         );
-        assert_eq!(c.services().count(), 2);
-        for s in c.services() {
+        let all: Vec<_> = c.programs.iter().flat_map(|p| &p.processes).collect();
+        assert_eq!(all.len(), 2);
+        for s in all {
             assert!(matches!(
                 s.policy.restart,
                 RestartRule::Auto {

@@ -123,7 +123,7 @@ fn loads_the_ecommerce_config() {
 #[test]
 fn loads_the_demo_config() {
     let c = load(&testdata("demo.conf")).unwrap_or_else(|e| panic!("{e}"));
-    assert!(c.services().count() >= 1);
+    assert!(processes(&c).count() >= 1);
 }
 
 #[test]

@@ -18,7 +18,7 @@ fn groups_set_the_group_of_their_programs() {
             vec!["web".to_string(), "db".to_string()]
         )]
     );
-    let groups: Vec<_> = c.services().map(|s| s.group.as_deref()).collect();
+    let groups: Vec<_> = processes(&c).map(|s| s.group.as_deref()).collect();
     assert_eq!(groups, [Some("site"), Some("site"), Some("site"), None]);
     assert_eq!(
         c.warnings,

@@ -76,10 +76,15 @@ impl Host for Mem {
     }
 }
 
+/// Every process of every program, in order.
+fn processes(c: &Config) -> impl Iterator<Item = &ServiceSpec> {
+    c.programs.iter().flat_map(|p| &p.processes)
+}
+
 fn one(text: &str) -> ServiceSpec {
     let c = parse_str(text).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.services().count(), 1, "{c:?}");
-    let s = c.services().next().unwrap().clone();
+    assert_eq!(processes(&c).count(), 1, "{c:?}");
+    let s = processes(&c).next().unwrap().clone();
     s
 }
 
@@ -91,7 +96,7 @@ fn err(text: &str) -> String {
 }
 
 fn names(c: &Config) -> Vec<&str> {
-    c.services().map(|s| s.name.as_str()).collect()
+    processes(c).map(|s| s.name.as_str()).collect()
 }
 
 fn argv(s: &ServiceSpec) -> Vec<&str> {

@@ -180,9 +180,9 @@ fn both_spellings_in_one_section_is_an_error() {
 fn numprocs_names_copies_by_process_num() {
     let c = parse_str("[program:x]\ncommand=/bin/w %(process_num)d\nnumprocs=2\n").unwrap();
     assert_eq!(names(&c), ["x_00", "x_01"]);
-    let argvs: Vec<_> = c.services().map(argv).collect();
+    let argvs: Vec<_> = processes(&c).map(argv).collect();
     assert_eq!(argvs, [["/bin/w", "0"], ["/bin/w", "1"]]);
-    assert!(c.services().all(|s| s.program.as_deref() == Some("x")));
+    assert!(processes(&c).all(|s| s.program.as_deref() == Some("x")));
 
     let c = parse_str(
         "[program:w]\ncommand=/bin/w\nnumprocs=3\nnumprocs_start=8\n\
