@@ -5,6 +5,7 @@
 
 use super::ConfigError;
 use std::collections::HashMap;
+use std::fmt;
 use std::path::Path;
 
 #[derive(Debug, Clone)]
@@ -77,6 +78,45 @@ pub(super) fn shown(s: &str, max: usize) -> String {
     }
 }
 
+/// What is wrong with a line; each quotes the line, at most 60 characters
+/// of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Syntax {
+    /// `[name` with no `]`.
+    UnclosedHeader(String),
+    /// `[name] more`.
+    AfterHeader(String),
+    /// `[]`.
+    EmptyName,
+    /// A `key = value` above the first header.
+    BeforeHeader(String),
+    /// Neither `key = value` nor a header.
+    NotKeyValue(String),
+    /// `= value`: the `=` or `:`, and the line.
+    NoKey(char, String),
+}
+
+impl Syntax {
+    fn quoting(make: fn(String) -> Syntax, value: &str) -> Syntax {
+        make(shown(value, 60))
+    }
+}
+
+impl fmt::Display for Syntax {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Syntax::UnclosedHeader(v) => write!(f, "section header '{v}' has no closing ]"),
+            Syntax::AfterHeader(v) => write!(f, "text after the section header: '{v}'"),
+            Syntax::EmptyName => f.write_str("empty section name []"),
+            Syntax::BeforeHeader(v) => write!(f, "'{v}' comes before any [section] header"),
+            Syntax::NotKeyValue(v) => {
+                write!(f, "expected 'key = value' or a [section] header, got '{v}'")
+            }
+            Syntax::NoKey(sep, v) => write!(f, "no key before the '{sep}' in '{v}'"),
+        }
+    }
+}
+
 /// configparser's `_read`, as supervisord sets it up.
 pub(super) fn lex(text: &str, file: usize, path: &Path) -> Result<Vec<Section>, ConfigError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -91,7 +131,7 @@ pub(super) fn lex(text: &str, file: usize, path: &Path) -> Result<Vec<Section>, 
         lexer.line(n + 1, raw).map_err(|message| ConfigError {
             file: path.to_path_buf(),
             line: n + 1,
-            message,
+            message: message.to_string(),
         })?;
     }
     let mut sections = lexer.sections;
@@ -114,9 +154,8 @@ struct Lexer {
 }
 
 impl Lexer {
-    /// One line: blank, a continuation, a header or a `key = value`; Err
-    /// is the message for this line.
-    fn line(&mut self, line: usize, raw: &str) -> Result<(), String> {
+    /// One line: blank, a continuation, a header or a `key = value`.
+    fn line(&mut self, line: usize, raw: &str) -> Result<(), Syntax> {
         let cut = comment_start(raw);
         let value = raw[..cut.unwrap_or(raw.len())].trim();
         if value.is_empty() {
@@ -145,22 +184,16 @@ impl Lexer {
     }
 
     /// `[name]`: `rest` is what follows the `[`.
-    fn header(&mut self, line: usize, value: &str, rest: &str) -> Result<(), String> {
+    fn header(&mut self, line: usize, value: &str, rest: &str) -> Result<(), Syntax> {
         let Some(close) = rest.rfind(']') else {
-            return Err(format!(
-                "section header '{}' has no closing ]",
-                shown(value, 60)
-            ));
+            return Err(Syntax::quoting(Syntax::UnclosedHeader, value));
         };
         if !rest[close + 1..].trim().is_empty() {
-            return Err(format!(
-                "text after the section header: '{}'",
-                shown(value, 60)
-            ));
+            return Err(Syntax::quoting(Syntax::AfterHeader, value));
         }
         let name = rest[..close].trim();
         if name.is_empty() {
-            return Err("empty section name []".to_string());
+            return Err(Syntax::EmptyName);
         }
         self.sections.push(Section {
             name: name.to_string(),
@@ -174,26 +207,17 @@ impl Lexer {
     }
 
     /// `key = value` or `key: value`, in the last section.
-    fn entry(&mut self, line: usize, value: &str, comment: bool) -> Result<(), String> {
+    fn entry(&mut self, line: usize, value: &str, comment: bool) -> Result<(), Syntax> {
         let Some(section) = self.sections.last_mut() else {
-            return Err(format!(
-                "'{}' comes before any [section] header",
-                shown(value, 60)
-            ));
+            return Err(Syntax::quoting(Syntax::BeforeHeader, value));
         };
         let Some(eq) = value.find(['=', ':']) else {
-            return Err(format!(
-                "expected 'key = value' or a [section] header, got '{}'",
-                shown(value, 60)
-            ));
+            return Err(Syntax::quoting(Syntax::NotKeyValue, value));
         };
         let key = value[..eq].trim_end().to_lowercase();
         if key.is_empty() {
-            return Err(format!(
-                "no key before the '{}' in '{}'",
-                &value[eq..=eq],
-                shown(value, 60)
-            ));
+            let sep = char::from(value.as_bytes()[eq]);
+            return Err(Syntax::NoKey(sep, shown(value, 60)));
         }
         let entry = Entry {
             key,

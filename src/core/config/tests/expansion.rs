@@ -103,3 +103,36 @@ fn program_environment_feeds_env_expansions() {
     // parse_str has no environment at all.
     assert!(err("[program:a]\ncommand=/bin/x %(ENV_HOME)s\n").contains("HOME is not set"));
 }
+
+/// Each reason an expansion fails, whole (the table above checks starts).
+#[test]
+fn every_expansion_error_reads_in_full() {
+    use super::super::expand::Why;
+    for (why, want) in [
+        (
+            Why::LonePercent,
+            "a lone % starts an expansion like %(program_name)s; write %% for a literal %",
+        ),
+        (Why::Unclosed, "the expansion has no closing )"),
+        (Why::TooWide, "widths above 100 are not supported"),
+        (
+            Why::NoType,
+            "the expansion has no type; end it with s or d, as in %(program_name)s",
+        ),
+        (
+            Why::BadType,
+            "unsupported conversion; use s or d, as in %(process_num)02d",
+        ),
+        (
+            Why::TextAsNumber,
+            "d needs a number, but this name is text; use s",
+        ),
+        (
+            Why::UnknownName("here".into()),
+            "unknown name; usable here: here",
+        ),
+        (Why::Unset("X".into()), "environment variable X is not set"),
+    ] {
+        assert_eq!(why.to_string(), want);
+    }
+}
