@@ -19,6 +19,9 @@
 //! for a value continued on later lines); supervisord's sections and keys
 //! that sv has no use for, and keys it does not know in a section it knows
 //! (`keys`), are accepted with a warning in the same form.
+//! When reading stops at an error, `order` still reports an earlier one
+//! first; `probe` gives `sv check`'s warnings about what would fail at run
+//! time.
 
 use super::spec::ServiceSpec;
 use build::Loader;
