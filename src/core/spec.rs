@@ -67,14 +67,14 @@ impl ServiceSpec {
     }
 
     /// Applies one `key = value` of SPEC §5. Err names what is wrong with
-    /// the value; an unknown key is `Err` too.
-    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+    /// the value; an unknown key is `Err` too, a variant of its own.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), SetError> {
         let v = value.trim();
         match key {
             "cmd" | "command" => {
                 self.argv = split_words(v)?;
                 if self.argv.is_empty() {
-                    return Err("command is empty".into());
+                    return Err(SetError::Invalid("command is empty".into()));
                 }
             }
             "workingdir" | "directory" => self.cwd = Some(PathBuf::from(v)),
@@ -96,9 +96,9 @@ impl ServiceSpec {
                     "never" | "false" | "no" | "off" | "0" => AutoRestart::Never,
                     "unexpected" => AutoRestart::Unexpected,
                     _ => {
-                        return Err(format!(
+                        return Err(SetError::Invalid(format!(
                             "autorestart '{v}' must be always, never, unexpected, true or false"
-                        ))
+                        )))
                     }
                 };
                 let startretries = self.startretries();
@@ -139,7 +139,7 @@ impl ServiceSpec {
                 self.backups[1] = parse_num(v, "stderr_backups")?
             }
             "redirect_stderr" => self.redirect_stderr = parse_bool(v)?,
-            _ => return Err(format!("unknown key '{key}'")),
+            _ => return Err(SetError::UnknownKey(key.to_string())),
         }
         Ok(())
     }
@@ -173,6 +173,31 @@ pub fn spec_from(req: &CreateSpec) -> Result<ServiceSpec, String> {
             .map_err(|e| format!("--set {}={}: {e}", s.key, s.value))?;
     }
     Ok(spec)
+}
+
+/// Why [`ServiceSpec::set`] refused a `key = value`: the config reader
+/// warns about a key it does not know, but stops at a bad value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetError {
+    /// Not a key of SPEC §5; shown as `unknown key 'KEY'`.
+    UnknownKey(String),
+    /// What is wrong with the value, for the user.
+    Invalid(String),
+}
+
+impl From<String> for SetError {
+    fn from(why: String) -> Self {
+        SetError::Invalid(why)
+    }
+}
+
+impl std::fmt::Display for SetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetError::UnknownKey(key) => write!(f, "unknown key '{key}'"),
+            SetError::Invalid(why) => f.write_str(why),
+        }
+    }
 }
 
 /// Longest delay sv accepts anywhere (a year): a deadline past it could
@@ -520,7 +545,10 @@ mod tests {
             }
         );
         assert_eq!(s.stdout, OutputSpec::Daemon(1));
-        assert!(s.set("bogus", "1").unwrap_err().contains("bogus"));
+        assert_eq!(
+            s.set("bogus", "1").unwrap_err().to_string(),
+            "unknown key 'bogus'"
+        );
         assert!(s.set("startsecs", "18446744073709551615").is_err());
         assert!(s.set("stopwaitsecs", "99999999999").is_err());
         assert!(s.set("umask", "999").is_err());

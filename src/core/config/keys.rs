@@ -3,8 +3,9 @@
 //! The file still loads, as in supervisord, which ignores unknown keys (and
 //! real configs carry keys meant for other tools).
 
-use super::{Entry, Loader, Section, SUPERVISORD_UNUSED};
-use crate::core::spec::ServiceSpec;
+use super::build::Loader;
+use super::lex::{Entry, Section};
+use crate::core::spec::{ServiceSpec, SetError};
 use crate::core::suggest;
 
 /// Every key of a `[program:x]` section: those [`ServiceSpec::set`] applies,
@@ -47,6 +48,18 @@ pub(super) const PROGRAM: &[&str] = &[
     "numprocs",
     "numprocs_start",
     "process_name",
+];
+
+/// supervisord's `[program:x]` keys that sv has no use for: accepted with a
+/// warning, but only when [`ServiceSpec::set`] does not know them.
+const SUPERVISORD_UNUSED: &[&str] = &[
+    "stdout_capture_maxbytes",
+    "stderr_capture_maxbytes",
+    "stdout_events_enabled",
+    "stderr_events_enabled",
+    "stdout_syslog",
+    "stderr_syslog",
+    "serverurl",
 ];
 
 pub(super) const GROUP: &[&str] = &["programs", "priority"];
@@ -92,7 +105,7 @@ fn supervisord_section(name: &str) -> Option<&'static [&'static str]> {
 /// so a key added there is never taken for an unknown one).
 pub(super) fn applies(key: &str) -> bool {
     let mut probe = ServiceSpec::new("", Vec::new());
-    !matches!(probe.set(key, ""), Err(why) if why == format!("unknown key '{key}'"))
+    !matches!(probe.set(key, ""), Err(SetError::UnknownKey(_)))
 }
 
 /// The keys a program section may have, for `did you mean`.
@@ -216,8 +229,9 @@ mod tests {
                 "config:5: unknown key 'x-other-tool' in [program:web]",
             ]
         );
-        assert_eq!(c.services().count(), 2);
-        for s in c.services() {
+        let all: Vec<_> = c.programs.iter().flat_map(|p| &p.processes).collect();
+        assert_eq!(all.len(), 2);
+        for s in all {
             assert!(matches!(
                 s.policy.restart,
                 RestartRule::Auto {

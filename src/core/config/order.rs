@@ -2,7 +2,9 @@
 //! include that cannot be read) stops the reading, but a bad value above it
 //! is reported first, as a reader going down the file would find them.
 
-use super::{lex, split_lines, Config, ConfigError, Loader, Section};
+use super::build::Loader;
+use super::lex::{lex, split_lines, Section};
+use super::{Config, ConfigError};
 use std::path::{Path, PathBuf};
 
 /// The sections of one file up to its first syntax error, and that error.
