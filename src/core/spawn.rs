@@ -2,8 +2,7 @@
 //! page tables are copied, and without CLONE_VFORK, so the daemon does not
 //! wait for each child to reach its exec: it can start the next one while
 //! this one loads, on another CPU ([`Command::launch`], then
-//! [`Pending::try_wait`] when the loop sees the report pipe readable, or
-//! [`Pending::wait`]). A child that never reaches its exec (stopped, or
+//! [`Pending::try_wait`] when the loop sees the report pipe readable). A child that never reaches its exec (stopped, or
 //! hung in a chdir on a dead NFS server) so delays nobody but its service.
 //!
 //! Everything the child needs (argv, env, paths, ids) is built as C strings
@@ -70,8 +69,6 @@ pub fn raise_nofile() -> io::Result<()> {
 /// Where one of the child's output streams goes.
 #[derive(Debug)]
 pub enum Target {
-    /// A fresh pipe; the daemon reads the other end.
-    Pipe,
     /// An existing descriptor, e.g. the daemon's own stdout (containers).
     Fd(RawFd),
     /// `/dev/null`.
@@ -101,24 +98,10 @@ pub struct Wiring {
     pub keep: Vec<OwnedFd>,
 }
 
-impl Wiring {
-    /// Output to pipes, no user change.
-    pub fn pipes() -> Wiring {
-        Wiring {
-            stdout: Target::Pipe,
-            stderr: Target::Pipe,
-            user: None,
-            keep: Vec::new(),
-        }
-    }
-}
-
-/// A started child and the read ends of its output pipes.
+/// A started child.
 #[derive(Debug)]
 pub struct Child {
     pub pid: i32,
-    pub stdout: Option<OwnedFd>,
-    pub stderr: Option<OwnedFd>,
     /// Its start time in clock ticks since boot, as field 22 of
     /// `/proc/PID/stat` gives it (see [`boot_ticks`]).
     pub start_time: u64,
@@ -126,24 +109,15 @@ pub struct Child {
 
 impl Command {
     /// Starts a child and returns at once, before it has exec'd: the
-    /// outcome is [`Pending::wait`]'s. The command stays alive (shared)
+    /// outcome is [`Pending::try_wait`]'s. The command stays alive (shared)
     /// until then, since the child reads its strings.
     pub fn launch(self: &Arc<Self>, wiring: Wiring) -> io::Result<Pending> {
         let shared = shared()?;
         let devnull = shared.devnull.as_raw_fd();
-        let (out_r, out_w) = stream(&wiring.stdout)?;
-        let (err_r, err_w) = match wiring.stderr {
-            Target::SameAsStdout => (None, out_w.as_ref().map(|f| f.try_clone()).transpose()?),
-            ref t => stream(t)?,
-        };
-        let out_fd = out_w
-            .as_ref()
-            .map_or_else(|| raw_target(&wiring.stdout, devnull), |f| f.as_raw_fd());
+        let out_fd = raw_target(&wiring.stdout, devnull);
         let err_fd = match wiring.stderr {
             Target::SameAsStdout => out_fd,
-            ref t => err_w
-                .as_ref()
-                .map_or_else(|| raw_target(t, devnull), |f| f.as_raw_fd()),
+            ref t => raw_target(t, devnull),
         };
         // The child fills 0, 1 and 2 in that order: a source below 3 that
         // is not already in its place could be overwritten before it is
@@ -230,18 +204,10 @@ impl Command {
             ctx,
             stack: Some(stack),
             _cmd: Arc::clone(self),
-            stdout: out_r,
-            stderr: err_r,
             start_time: boot_ticks(before, after, shared.tick_ns),
             // Our copies of the child's ends: the child has its own.
-            _hold: (out_w, err_w, wiring.keep, moved),
+            _hold: (wiring.keep, moved),
         })
-    }
-
-    /// [`launch`](Self::launch) and [`Pending::wait`]: returns once the
-    /// child has exec'd (or failed to).
-    pub fn spawn(self: &Arc<Self>, wiring: Wiring) -> io::Result<Child> {
-        self.launch(wiring)?.wait()
     }
 }
 
@@ -364,22 +330,10 @@ pub fn boot_ticks(before_ns: u64, after_ns: u64, tick_ns: u64) -> Option<u64> {
     (a == b).then_some(a)
 }
 
-/// A pipe for a `Pipe` target: (read end for the daemon, write end for the child).
-fn stream(target: &Target) -> io::Result<(Option<OwnedFd>, Option<OwnedFd>)> {
-    match target {
-        Target::Pipe => {
-            let (r, w) = super::sys::pipe()?;
-            super::sys::set_nonblocking(&r)?;
-            Ok((Some(r), Some(w)))
-        }
-        Target::Fd(_) | Target::Null | Target::SameAsStdout => Ok((None, None)),
-    }
-}
-
 fn raw_target(t: &Target, devnull: RawFd) -> RawFd {
     match t {
         Target::Fd(fd) => *fd,
-        Target::Pipe | Target::Null | Target::SameAsStdout => devnull,
+        Target::Null | Target::SameAsStdout => devnull,
     }
 }
 
@@ -390,19 +344,40 @@ const CHILD_STACK: usize = 64 * 1024;
 mod tests {
     use super::*;
 
+    /// Output to /dev/null, no user change.
+    fn quiet() -> Wiring {
+        Wiring {
+            stdout: Target::Null,
+            stderr: Target::Null,
+            user: None,
+            keep: Vec::new(),
+        }
+    }
+
+    /// Waits for a launch's outcome as the loop does: poll the report
+    /// pipe, then try_wait.
+    fn settled(mut pending: Pending) -> io::Result<Child> {
+        loop {
+            if let Some(done) = pending.try_wait() {
+                return done;
+            }
+            let mut pfd = libc::pollfd {
+                fd: pending.report_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd; EINTR or a timeout just loops.
+            unsafe { libc::poll(&mut pfd, 1, 1000) };
+        }
+    }
+
     #[test]
     fn the_start_time_matches_proc() {
         let base = std::sync::Arc::new(Env::default());
         let argv = ["/bin/sleep".to_string(), "30".to_string()];
         let cmd = Arc::new(Command::new(&argv, &base, &[], None).unwrap());
-        let quiet = || Wiring {
-            stdout: Target::Null,
-            stderr: Target::Null,
-            user: None,
-            keep: Vec::new(),
-        };
         for _ in 0..20 {
-            let child = cmd.spawn(quiet()).unwrap();
+            let child = settled(cmd.launch(quiet()).unwrap()).unwrap();
             let proc = crate::core::sys::start_time(child.pid).unwrap();
             // SAFETY: killing and reaping the child we just started.
             unsafe {
@@ -425,19 +400,13 @@ mod tests {
                 Arc::new(Command::new(&argv, &base, &[], None).unwrap())
             })
             .collect();
-        let quiet = || Wiring {
-            stdout: Target::Null,
-            stderr: Target::Null,
-            user: None,
-            keep: Vec::new(),
-        };
         let pending: Vec<Pending> = cmds.iter().map(|c| c.launch(quiet()).unwrap()).collect();
         let dropped = cmds[0].launch(quiet()).unwrap();
         let dropped_pid = dropped.pid();
         drop(dropped);
         let mut pids = vec![dropped_pid];
         for (i, p) in pending.into_iter().enumerate() {
-            let child = p.wait().unwrap();
+            let child = settled(p).unwrap();
             // The new image may still be finishing its exec (its argv is
             // set up after the report pipe closes): give it a moment.
             let want = format!("/bin/sleep\0{}\0", 30 + i).into_bytes();
@@ -469,10 +438,10 @@ mod tests {
         let bad = Arc::new(
             Command::new(&["/nonexistent/sv-prog".to_string()], &base, &[], None).unwrap(),
         );
-        let a = good.launch(Wiring::pipes()).unwrap();
-        let b = bad.launch(Wiring::pipes()).unwrap();
-        let c = good.launch(Wiring::pipes()).unwrap();
-        let (a, b, c) = (a.wait(), b.wait(), c.wait());
+        let a = good.launch(quiet()).unwrap();
+        let b = bad.launch(quiet()).unwrap();
+        let c = good.launch(quiet()).unwrap();
+        let (a, b, c) = (settled(a), settled(b), settled(c));
         assert_eq!(b.unwrap_err().raw_os_error(), Some(libc::ENOENT));
         for child in [a.unwrap(), c.unwrap()] {
             // SAFETY: reaping the children we started.
@@ -498,7 +467,7 @@ mod tests {
             )
             .unwrap(),
         );
-        let err = cmd.spawn(Wiring::pipes()).unwrap_err();
+        let err = settled(cmd.launch(quiet()).unwrap()).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
     }
 }

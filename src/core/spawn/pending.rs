@@ -24,10 +24,8 @@ pub struct Pending {
     pub(super) ctx: *mut ChildCtx,
     pub(super) stack: Option<Vec<u8>>,
     pub(super) _cmd: Arc<Command>,
-    pub(super) stdout: Option<OwnedFd>,
-    pub(super) stderr: Option<OwnedFd>,
     pub(super) start_time: Option<u64>,
-    pub(super) _hold: (Option<OwnedFd>, Option<OwnedFd>, Vec<OwnedFd>, Vec<OwnedFd>),
+    pub(super) _hold: (Vec<OwnedFd>, Vec<OwnedFd>),
 }
 
 impl Pending {
@@ -55,22 +53,6 @@ impl Pending {
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
     }
 
-    /// Waits until the child has exec'd (Ok) or failed to (its reason).
-    pub fn wait(mut self) -> io::Result<Child> {
-        loop {
-            if let Some(done) = self.try_wait() {
-                return done;
-            }
-            let mut pfd = libc::pollfd {
-                fd: self.report.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd; EINTR just loops.
-            unsafe { libc::poll(&mut pfd, 1, -1) };
-        }
-    }
-
     /// Without blocking: None while the report pipe is open (the child has
     /// neither exec'd nor exited), else Ok once it has exec'd, or the
     /// reason it could not. Call again after None when the pipe is readable.
@@ -78,8 +60,6 @@ impl Pending {
         match self.settle()? {
             None => Some(Ok(Child {
                 pid: self.pid,
-                stdout: self.stdout.take(),
-                stderr: self.stderr.take(),
                 // It did exec: a /proc that cannot be read must not turn
                 // that into a failure (0 then, as "unknown").
                 start_time: self.start_time(),
