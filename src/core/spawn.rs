@@ -19,21 +19,24 @@
 //! A restart is on the critical path between a crash and the service being
 //! back, so the child's work before exec is kept to a handful of system
 //! calls: what never changes (the /dev/null descriptor, which signals need
-//! resetting, the descriptor limit to restore) is prepared once.
+//! resetting, the descriptor limit to restore) is prepared once, and
+//! stacks are kept for reuse.
 //!
 //! One job a file: the strings are built in `command` ([`Command::new`]),
-//! the child's side is `child`, and a launch not yet known to have exec'd
-//! is a [`Pending`] (`pending`); this file starts children.
+//! the child's side is `child`, its stack (mmap'd, with a guard page) is
+//! `stack`, and a launch not yet known to have exec'd is a [`Pending`]
+//! (`pending`); this file starts children.
 
 mod child;
 mod command;
 mod pending;
+mod stack;
 
 pub use command::{resolve, Command, Env};
 pub use pending::Pending;
 
 use child::{ChildCtx, KernelSigaction};
-use std::cell::RefCell;
+use stack::Stack;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
@@ -141,6 +144,7 @@ impl Command {
         // name its own user (checked before), which needs no change.
         // SAFETY: geteuid cannot fail.
         let root = unsafe { libc::geteuid() } == 0;
+        let stack = Stack::take()?;
         let ctx = Box::into_raw(Box::new(ChildCtx {
             path: self.at(self.path),
             argv: self
@@ -169,19 +173,15 @@ impl Command {
             report: report_w.as_raw_fd(),
             shared,
         }));
-        let mut stack = STACKS
-            .with(|s| s.borrow_mut().pop())
-            .unwrap_or_else(|| vec![0u8; CHILD_STACK]);
         let before = boot_ns();
-        // SAFETY: the stack top is within `stack`, 16-byte aligned; the
-        // child uses only the stack and `ctx`, which the Pending keeps
-        // (and does not touch) until the report pipe has closed, and the
-        // strings of `self`, which it keeps alive.
+        // SAFETY: the stack top is the page-aligned end of a guarded
+        // mapping; the child uses only the stack and `ctx`, which the
+        // Pending keeps (and does not touch) until the report pipe has
+        // closed, and the strings of `self`, which it keeps alive.
         let pid = unsafe {
-            let top = stack.as_mut_ptr().add(stack.len()) as usize & !15;
             libc::clone(
                 child::entry,
-                top as *mut libc::c_void,
+                stack.top(),
                 libc::CLONE_VM | libc::SIGCHLD,
                 ctx.cast::<libc::c_void>(),
             )
@@ -191,7 +191,7 @@ impl Command {
         drop(report_w);
         if pid < 0 {
             let e = io::Error::last_os_error();
-            STACKS.with(|s| s.borrow_mut().push(stack));
+            stack.give_back();
             // SAFETY: from Box::into_raw above; no child was made.
             drop(unsafe { Box::from_raw(ctx) });
             return Err(e);
@@ -301,11 +301,6 @@ fn is_default(sig: libc::c_int) -> bool {
     rc == 0 && old.handler == libc::SIG_DFL
 }
 
-thread_local! {
-    /// Stacks for children until they exec, kept for the next ones.
-    static STACKS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
-}
-
 /// CLOCK_BOOTTIME in nanoseconds: the clock the kernel stamps a new
 /// process with (`start_boottime`).
 fn boot_ns() -> u64 {
@@ -336,9 +331,6 @@ fn raw_target(t: &Target, devnull: RawFd) -> RawFd {
         Target::Null | Target::SameAsStdout => devnull,
     }
 }
-
-/// Stack for a child until it execs (it needs a few hundred bytes).
-const CHILD_STACK: usize = 64 * 1024;
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,8 @@
 //! the memory lent to the child, freed only once that pipe has ended.
 
 use super::child::ChildCtx;
-use super::{Child, Command, STACKS};
+use super::stack::Stack;
+use super::{Child, Command};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
@@ -22,7 +23,8 @@ pub struct Pending {
     /// The child's context (from Box::into_raw), freed once it is done
     /// with it; null after that.
     pub(super) ctx: *mut ChildCtx,
-    pub(super) stack: Option<Vec<u8>>,
+    /// The child's stack, kept for the next launch once it is done.
+    pub(super) stack: Option<Stack>,
     pub(super) _cmd: Arc<Command>,
     pub(super) start_time: Option<u64>,
     pub(super) _hold: (Vec<OwnedFd>, Vec<OwnedFd>),
@@ -117,14 +119,7 @@ impl Pending {
             self.ctx = std::ptr::null_mut();
         }
         if let Some(stack) = self.stack.take() {
-            STACKS.with(|s| {
-                let mut s = s.borrow_mut();
-                // A burst of launches in flight together must not keep its
-                // stacks for ever.
-                if s.len() < KEPT_STACKS {
-                    s.push(stack);
-                }
-            });
+            stack.give_back();
         }
         let buf = self.buf;
         Some((self.got >= 4).then(|| i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]])))
@@ -147,6 +142,3 @@ impl Drop for Pending {
         }
     }
 }
-
-/// Child stacks kept for reuse, at most.
-const KEPT_STACKS: usize = 64;
