@@ -159,8 +159,8 @@ mod tests {
         let stack = Stack::new().unwrap();
         let below = stack.base.as_ptr().wrapping_add(page_size() - 1);
         // SAFETY: fork(2); the child makes only async-signal-safe calls
-        // (setrlimit, a store, _exit), as a forked copy of a threaded
-        // process must.
+        // (setrlimit, prctl, a store, _exit), as a forked copy of a
+        // threaded process must.
         let pid = unsafe { libc::fork() };
         assert!(pid >= 0, "fork: {}", io::Error::last_os_error());
         if pid == 0 {
@@ -168,10 +168,13 @@ mod tests {
                 rlim_cur: 0,
                 rlim_max: 0,
             };
-            // SAFETY: no core file for the fault on purpose; then a store
-            // into the guard page, which must fault; _exit if it did not.
+            // SAFETY: no core for the fault on purpose (not dumpable: no
+            // core even where core_pattern pipes to a helper, which ignores
+            // RLIMIT_CORE); then a store into the guard page, which must
+            // fault; _exit if it did not.
             unsafe {
                 libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+                libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
                 std::ptr::write_volatile(below, 1);
                 libc::_exit(0);
             }
