@@ -23,7 +23,7 @@
 //! what never changes (the /dev/null descriptor, the descriptor limit to
 //! restore) is prepared once, and stacks are kept for reuse. Resetting all
 //! 62 dispositions rather than those that were not default at start costs
-//! the child about 6 µs before its exec: the price of not trusting that
+//! the child about 8 µs before its exec: the price of not trusting that
 //! nothing changed one since.
 //!
 //! One job a file: the strings are built in `command` ([`Command::new`]),
