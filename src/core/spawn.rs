@@ -2,39 +2,49 @@
 //! page tables are copied, and without CLONE_VFORK, so the daemon does not
 //! wait for each child to reach its exec: it can start the next one while
 //! this one loads, on another CPU ([`Command::launch`], then
-//! [`Pending::try_wait`] when the loop sees the report pipe readable, or
-//! [`Pending::wait`]). A child that never reaches its exec (stopped, or
-//! hung in a chdir on a dead NFS server) so delays nobody but its service.
+//! [`Pending::try_wait`] when the loop sees the report pipe readable). A
+//! child that never reaches its exec (stopped, or hung in a chdir on a
+//! dead NFS server) so delays nobody but its service.
 //!
 //! Everything the child needs (argv, env, paths, ids) is built as C strings
-//! before the clone, and the child makes only raw system calls
-//! ([`child`]): it joins its own process group, resets signal dispositions
-//! and the mask the daemon blocked for its signalfd, wires stdin to
-//! /dev/null and stdout and stderr to their targets, closes every other
-//! descriptor, applies umask, cwd and user, then execs. If any of that
-//! fails it writes errno to a close-on-exec pipe and exits 127, so the
-//! daemon learns the OS reason at once (`spawn error: No such file or
-//! directory`) instead of seeing a mysterious quick exit. The pipe closing
-//! is also how the daemon knows the child no longer uses its memory.
+//! before the clone, and the child makes only raw system calls (`child`,
+//! which opens with the rules it keeps): it joins its own process group,
+//! sets every signal disposition to the default and unblocks every
+//! signal, wires stdin to /dev/null and stdout and stderr to their
+//! targets, closes every other descriptor, applies umask, cwd and user,
+//! then execs. If any of that fails it writes errno to a close-on-exec
+//! pipe and exits 127, so the daemon learns the OS reason at once (`spawn
+//! error: No such file or directory`) instead of seeing a mysterious quick
+//! exit. The pipe closing is also how the daemon knows the child no longer
+//! uses its memory.
 //!
 //! A restart is on the critical path between a crash and the service being
-//! back, so the child's work before exec is kept to a handful of system
-//! calls: what never changes (the /dev/null descriptor, which signals need
-//! resetting, the descriptor limit to restore) is prepared once.
+//! back, so the child's work before exec is kept to plain system calls:
+//! what never changes (the /dev/null descriptor, the descriptor limit to
+//! restore) is prepared once, and stacks are kept for reuse. Resetting all
+//! 62 dispositions rather than those that were not default at start costs
+//! the child about 8 µs before its exec: the price of not trusting that
+//! nothing changed one since.
 //!
 //! One job a file: the strings are built in `command` ([`Command::new`]),
-//! the child's side is `child`, and a launch not yet known to have exec'd
-//! is a [`Pending`] (`pending`); this file starts children.
+//! the child's side is `child`, its stack is `stack`, and a launch not yet
+//! known to have exec'd is a [`Pending`] (`pending`); this file starts
+//! children.
+
+// The child shares the daemon's memory: every unsafe step says why it holds.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod child;
 mod command;
 mod pending;
+mod stack;
 
 pub use command::{resolve, Command, Env};
 pub use pending::Pending;
 
-use child::{ChildCtx, KernelSigaction};
-use std::cell::RefCell;
+use child::ChildCtx;
+use stack::Stack;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
@@ -70,8 +80,6 @@ pub fn raise_nofile() -> io::Result<()> {
 /// Where one of the child's output streams goes.
 #[derive(Debug)]
 pub enum Target {
-    /// A fresh pipe; the daemon reads the other end.
-    Pipe,
     /// An existing descriptor, e.g. the daemon's own stdout (containers).
     Fd(RawFd),
     /// `/dev/null`.
@@ -101,24 +109,10 @@ pub struct Wiring {
     pub keep: Vec<OwnedFd>,
 }
 
-impl Wiring {
-    /// Output to pipes, no user change.
-    pub fn pipes() -> Wiring {
-        Wiring {
-            stdout: Target::Pipe,
-            stderr: Target::Pipe,
-            user: None,
-            keep: Vec::new(),
-        }
-    }
-}
-
-/// A started child and the read ends of its output pipes.
+/// A started child.
 #[derive(Debug)]
 pub struct Child {
     pub pid: i32,
-    pub stdout: Option<OwnedFd>,
-    pub stderr: Option<OwnedFd>,
     /// Its start time in clock ticks since boot, as field 22 of
     /// `/proc/PID/stat` gives it (see [`boot_ticks`]).
     pub start_time: u64,
@@ -126,24 +120,15 @@ pub struct Child {
 
 impl Command {
     /// Starts a child and returns at once, before it has exec'd: the
-    /// outcome is [`Pending::wait`]'s. The command stays alive (shared)
+    /// outcome is [`Pending::try_wait`]'s. The command stays alive (shared)
     /// until then, since the child reads its strings.
     pub fn launch(self: &Arc<Self>, wiring: Wiring) -> io::Result<Pending> {
         let shared = shared()?;
         let devnull = shared.devnull.as_raw_fd();
-        let (out_r, out_w) = stream(&wiring.stdout)?;
-        let (err_r, err_w) = match wiring.stderr {
-            Target::SameAsStdout => (None, out_w.as_ref().map(|f| f.try_clone()).transpose()?),
-            ref t => stream(t)?,
-        };
-        let out_fd = out_w
-            .as_ref()
-            .map_or_else(|| raw_target(&wiring.stdout, devnull), |f| f.as_raw_fd());
+        let out_fd = raw_target(&wiring.stdout, devnull);
         let err_fd = match wiring.stderr {
             Target::SameAsStdout => out_fd,
-            ref t => err_w
-                .as_ref()
-                .map_or_else(|| raw_target(t, devnull), |f| f.as_raw_fd()),
+            ref t => raw_target(t, devnull),
         };
         // The child fills 0, 1 and 2 in that order: a source below 3 that
         // is not already in its place could be overwritten before it is
@@ -167,6 +152,7 @@ impl Command {
         // name its own user (checked before), which needs no change.
         // SAFETY: geteuid cannot fail.
         let root = unsafe { libc::geteuid() } == 0;
+        let stack = Stack::take()?;
         let ctx = Box::into_raw(Box::new(ChildCtx {
             path: self.at(self.path),
             argv: self
@@ -195,29 +181,32 @@ impl Command {
             report: report_w.as_raw_fd(),
             shared,
         }));
-        let mut stack = STACKS
-            .with(|s| s.borrow_mut().pop())
-            .unwrap_or_else(|| vec![0u8; CHILD_STACK]);
+        // The child starts with every signal blocked, so no handler of
+        // ours runs in it before it has reset them all (child.rs, rule 6).
+        let unblock = block_all();
         let before = boot_ns();
-        // SAFETY: the stack top is within `stack`, 16-byte aligned; the
-        // child uses only the stack and `ctx`, which the Pending keeps
-        // (and does not touch) until the report pipe has closed, and the
-        // strings of `self`, which it keeps alive.
-        let pid = unsafe {
-            let top = stack.as_mut_ptr().add(stack.len()) as usize & !15;
-            libc::clone(
+        // SAFETY: the child runs `child::entry` on its own guarded stack
+        // (the top of a mapping, page-aligned) and reads only `ctx` and
+        // the strings of `self`, which the Pending keeps alive and
+        // untouched until the report pipe has ended (child.rs, rules 3, 8).
+        // errno is read before any other call can change it.
+        let (pid, clone_error) = unsafe {
+            let pid = libc::clone(
                 child::entry,
-                top as *mut libc::c_void,
+                stack.top(),
                 libc::CLONE_VM | libc::SIGCHLD,
                 ctx.cast::<libc::c_void>(),
-            )
+            );
+            (pid, (pid < 0).then(io::Error::last_os_error))
         };
         let after = boot_ns();
+        if let Some(mask) = unblock {
+            restore_mask(mask);
+        }
         // Our copy of the write end goes at once, or the pipe never ends.
         drop(report_w);
-        if pid < 0 {
-            let e = io::Error::last_os_error();
-            STACKS.with(|s| s.borrow_mut().push(stack));
+        if let Some(e) = clone_error {
+            stack.give_back();
             // SAFETY: from Box::into_raw above; no child was made.
             drop(unsafe { Box::from_raw(ctx) });
             return Err(e);
@@ -230,19 +219,47 @@ impl Command {
             ctx,
             stack: Some(stack),
             _cmd: Arc::clone(self),
-            stdout: out_r,
-            stderr: err_r,
             start_time: boot_ticks(before, after, shared.tick_ns),
             // Our copies of the child's ends: the child has its own.
-            _hold: (out_w, err_w, wiring.keep, moved),
+            _hold: (wiring.keep, moved),
         })
     }
+}
 
-    /// [`launch`](Self::launch) and [`Pending::wait`]: returns once the
-    /// child has exec'd (or failed to).
-    pub fn spawn(self: &Arc<Self>, wiring: Wiring) -> io::Result<Child> {
-        self.launch(wiring)?.wait()
-    }
+/// Blocks every signal the kernel lets a process block (rt_sigprocmask(2)
+/// directly: libc's wrappers leave out the ones they keep, 32 and 33) and
+/// returns the mask to put back. None if it failed (it cannot with valid
+/// pointers): then nothing was blocked, and the child still resets every
+/// disposition before it unblocks.
+fn block_all() -> Option<u64> {
+    let all: u64 = !0;
+    let mut old: u64 = 0;
+    // SAFETY: both point at 8-byte sigsets on our stack.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &all as *const u64,
+            &mut old as *mut u64,
+            8usize,
+        )
+    };
+    (rc == 0).then_some(old)
+}
+
+/// Puts back the mask [`block_all`] returned.
+fn restore_mask(old: u64) {
+    // SAFETY: points at an 8-byte sigset on our stack; the old mask is
+    // not asked for.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &old as *const u64,
+            std::ptr::null_mut::<u64>(),
+            8usize,
+        )
+    };
 }
 
 /// A close-on-exec copy of `fd` numbered 3 or above.
@@ -268,10 +285,6 @@ fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
 struct Shared {
     /// Open read-write, close-on-exec; dup'd onto stdin of every child.
     devnull: OwnedFd,
-    /// The signals whose disposition is not SIG_DFL here (ignored, or
-    /// caught by the Rust runtime): the child resets exactly these. The
-    /// daemon never changes a disposition after it has started.
-    reset: Vec<libc::c_int>,
     /// The descriptor limit to give back, when the daemon raised its own.
     nofile: Option<libc::rlimit>,
     /// Nanoseconds per clock tick of /proc (USER_HZ).
@@ -309,35 +322,9 @@ fn shared() -> io::Result<&'static Shared> {
     });
     Ok(SHARED.get_or_init(|| Shared {
         devnull,
-        reset: (1..=64).filter(|&sig| !is_default(sig)).collect(),
         nofile,
         tick_ns: if hz > 0 { 1_000_000_000 / hz as u64 } else { 0 },
     }))
-}
-
-/// Whether `sig` has the default disposition here (rt_sigaction(2)
-/// directly: libc's wrappers refuse the signals they keep, 32 and 33).
-fn is_default(sig: libc::c_int) -> bool {
-    if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-        return true;
-    }
-    let mut old = KernelSigaction::default();
-    // SAFETY: querying only; `old` is a valid kernel sigaction to fill.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigaction,
-            sig,
-            std::ptr::null::<KernelSigaction>(),
-            &mut old as *mut KernelSigaction,
-            8usize,
-        )
-    };
-    rc == 0 && old.handler == libc::SIG_DFL
-}
-
-thread_local! {
-    /// Stacks for children until they exec, kept for the next ones.
-    static STACKS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// CLOCK_BOOTTIME in nanoseconds: the clock the kernel stamps a new
@@ -364,45 +351,51 @@ pub fn boot_ticks(before_ns: u64, after_ns: u64, tick_ns: u64) -> Option<u64> {
     (a == b).then_some(a)
 }
 
-/// A pipe for a `Pipe` target: (read end for the daemon, write end for the child).
-fn stream(target: &Target) -> io::Result<(Option<OwnedFd>, Option<OwnedFd>)> {
-    match target {
-        Target::Pipe => {
-            let (r, w) = super::sys::pipe()?;
-            super::sys::set_nonblocking(&r)?;
-            Ok((Some(r), Some(w)))
-        }
-        Target::Fd(_) | Target::Null | Target::SameAsStdout => Ok((None, None)),
-    }
-}
-
 fn raw_target(t: &Target, devnull: RawFd) -> RawFd {
     match t {
         Target::Fd(fd) => *fd,
-        Target::Pipe | Target::Null | Target::SameAsStdout => devnull,
+        Target::Null | Target::SameAsStdout => devnull,
     }
 }
-
-/// Stack for a child until it execs (it needs a few hundred bytes).
-const CHILD_STACK: usize = 64 * 1024;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Output to /dev/null, no user change.
+    fn quiet() -> Wiring {
+        Wiring {
+            stdout: Target::Null,
+            stderr: Target::Null,
+            user: None,
+            keep: Vec::new(),
+        }
+    }
+
+    /// Waits for a launch's outcome as the loop does: poll the report
+    /// pipe, then try_wait.
+    fn settled(mut pending: Pending) -> io::Result<Child> {
+        loop {
+            if let Some(done) = pending.try_wait() {
+                return done;
+            }
+            let mut pfd = libc::pollfd {
+                fd: pending.report_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd; EINTR or a timeout just loops.
+            unsafe { libc::poll(&mut pfd, 1, 1000) };
+        }
+    }
 
     #[test]
     fn the_start_time_matches_proc() {
         let base = std::sync::Arc::new(Env::default());
         let argv = ["/bin/sleep".to_string(), "30".to_string()];
         let cmd = Arc::new(Command::new(&argv, &base, &[], None).unwrap());
-        let quiet = || Wiring {
-            stdout: Target::Null,
-            stderr: Target::Null,
-            user: None,
-            keep: Vec::new(),
-        };
         for _ in 0..20 {
-            let child = cmd.spawn(quiet()).unwrap();
+            let child = settled(cmd.launch(quiet()).unwrap()).unwrap();
             let proc = crate::core::sys::start_time(child.pid).unwrap();
             // SAFETY: killing and reaping the child we just started.
             unsafe {
@@ -425,19 +418,13 @@ mod tests {
                 Arc::new(Command::new(&argv, &base, &[], None).unwrap())
             })
             .collect();
-        let quiet = || Wiring {
-            stdout: Target::Null,
-            stderr: Target::Null,
-            user: None,
-            keep: Vec::new(),
-        };
         let pending: Vec<Pending> = cmds.iter().map(|c| c.launch(quiet()).unwrap()).collect();
         let dropped = cmds[0].launch(quiet()).unwrap();
         let dropped_pid = dropped.pid();
         drop(dropped);
         let mut pids = vec![dropped_pid];
         for (i, p) in pending.into_iter().enumerate() {
-            let child = p.wait().unwrap();
+            let child = settled(p).unwrap();
             // The new image may still be finishing its exec (its argv is
             // set up after the report pipe closes): give it a moment.
             let want = format!("/bin/sleep\0{}\0", 30 + i).into_bytes();
@@ -469,15 +456,54 @@ mod tests {
         let bad = Arc::new(
             Command::new(&["/nonexistent/sv-prog".to_string()], &base, &[], None).unwrap(),
         );
-        let a = good.launch(Wiring::pipes()).unwrap();
-        let b = bad.launch(Wiring::pipes()).unwrap();
-        let c = good.launch(Wiring::pipes()).unwrap();
-        let (a, b, c) = (a.wait(), b.wait(), c.wait());
+        let a = good.launch(quiet()).unwrap();
+        let b = bad.launch(quiet()).unwrap();
+        let c = good.launch(quiet()).unwrap();
+        let (a, b, c) = (settled(a), settled(b), settled(c));
         assert_eq!(b.unwrap_err().raw_os_error(), Some(libc::ENOENT));
         for child in [a.unwrap(), c.unwrap()] {
             // SAFETY: reaping the children we started.
             unsafe { libc::waitpid(child.pid, std::ptr::null_mut(), 0) };
         }
+    }
+
+    /// A disposition changed after the spawn state was prepared is still
+    /// reset in the child, and the child's mask is empty although the
+    /// launch blocks everything around the clone (child.rs, rule 6).
+    #[test]
+    fn a_disposition_changed_after_start_is_reset_in_the_child() {
+        prepare().unwrap();
+        // A real-time signal nothing else in the tests uses.
+        let sig = libc::SIGRTMIN() + 16;
+        // SAFETY: ignoring a signal nobody sends, put back below.
+        unsafe { libc::signal(sig, libc::SIG_IGN) };
+        let out = std::env::temp_dir().join(format!("sv-spawn-sigs-{}", std::process::id()));
+        let file = std::fs::File::create(&out).unwrap();
+        let argv = ["/bin/cat".to_string(), "/proc/self/status".to_string()];
+        let cmd = Arc::new(Command::new(&argv, &Arc::new(Env::default()), &[], None).unwrap());
+        let wiring = Wiring {
+            stdout: Target::Fd(file.as_raw_fd()),
+            ..quiet()
+        };
+        let child = cmd.launch(wiring).and_then(settled);
+        // SAFETY: as above.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+        let child = child.unwrap();
+        // SAFETY: reaping the child we started.
+        unsafe { libc::waitpid(child.pid, std::ptr::null_mut(), 0) };
+        let status = std::fs::read_to_string(&out).unwrap();
+        let _ = std::fs::remove_file(&out);
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(str::trim)
+                .unwrap_or_else(|| panic!("no {name} in {status}"))
+                .to_string()
+        };
+        // Nothing ignored: neither the signal above nor Rust's SIGPIPE.
+        assert_eq!(field("SigIgn:"), "0000000000000000");
+        assert_eq!(field("SigBlk:"), "0000000000000000");
     }
 
     #[test]
@@ -498,7 +524,7 @@ mod tests {
             )
             .unwrap(),
         );
-        let err = cmd.spawn(Wiring::pipes()).unwrap_err();
+        let err = settled(cmd.launch(quiet()).unwrap()).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
     }
 }

@@ -1,12 +1,61 @@
 //! The child side of a spawn: what runs between clone(2) and execve(2).
 //!
 //! The child shares the daemon's memory (CLONE_VM) and runs at the same
-//! time as it, on a stack of its own, until its exec. So it reads only the
-//! [`ChildCtx`] it was lent, writes only its own stack, and makes its
-//! system calls with the `syscall` instruction
-//! itself: libc would store errors in the daemon's errno, which is the
-//! daemon's thread-local variable (the child runs with the daemon's thread
-//! pointer), and may take locks the daemon holds.
+//! time as it, on another CPU, until its exec. Whatever it does to that
+//! memory, the daemon sees, in the middle of whatever it is doing. These
+//! are the rules; the code cites them as `[n]`. Break one and the failure
+//! shows up later, somewhere else, in the daemon.
+//!
+//! 1. **No allocation, no free, no drop of anything that owns memory.**
+//!    The allocator's state is the daemon's and may be half updated right
+//!    now. Everything the child reads is built before the clone: the
+//!    [`ChildCtx`], the command's strings, [`Shared`].
+//! 2. **No libc, no std, no locks: raw system calls only**, through
+//!    [`sys`], each async-signal-safe. A libc wrapper may take a lock the
+//!    daemon holds, writes errno (rule 4), and some (glibc's sigaction)
+//!    refuse signals the child must reset. (The memcpy and memset the
+//!    compiler may emit are fine: no state, no errno.) No panics either: a
+//!    panic allocates and unwinds (so no unwrap, no indexing that can
+//!    fail, no arithmetic that can overflow).
+//! 3. **Writes go to the child's own stack only.** It reads the
+//!    `ChildCtx`, the command's strings and the `'static` `Shared`, which
+//!    the daemon neither changes nor frees until the report pipe has ended
+//!    (rule 8: the `Pending` holds them).
+//! 4. **errno is never touched.** The child runs with the daemon's thread
+//!    pointer, so libc's errno would be the daemon's. A raw call returns
+//!    `-errno` instead; the child checks it where a failure matters.
+//! 5. **The stack is small and fenced**: 64 KiB from mmap with a PROT_NONE
+//!    guard page below it (`stack.rs`), so an overrun faults and kills the
+//!    child by SIGSEGV instead of writing over the daemon's heap. No large
+//!    locals, no recursion. There is no sigaltstack (the kernel drops it
+//!    for CLONE_VM without CLONE_VFORK).
+//! 6. **Signals: no handler of the daemon ever runs here, and the program
+//!    starts as from a shell.** The daemon blocks every signal around the
+//!    clone, so the child starts with all blocked. It then sets every
+//!    disposition but SIGKILL's and SIGSTOP's to SIG_DFL, whatever the
+//!    daemon has set (a caught signal's handler must not run after the
+//!    unblock; SIG_IGN survives exec, e.g. the SIGPIPE Rust ignores), and
+//!    only then unblocks everything. Nothing rests on what the daemon did
+//!    or did not change since it started.
+//! 7. **Descriptors: its own table** (no CLONE_FILES), so what it closes
+//!    or moves is its business. stdin, stdout and stderr come from
+//!    `ctx.stdio`, whose sources are either in place or above 2 (the launch
+//!    sees to that), so filling 0, 1, 2 in order overwrites no source; one
+//!    in place only loses its close-on-exec flag. All others are closed
+//!    but the report pipe, which is close-on-exec.
+//! 8. **One report, then the end.** A failed step writes its errno (4
+//!    bytes, native endian) to the report pipe and exits 127; a successful
+//!    exec closes the pipe (close-on-exec). Either way the pipe ends only
+//!    after the kernel has released the child's hold on the daemon's
+//!    memory (exec replaces it before closing; exit drops it before
+//!    closing descriptors), so end of file is what tells the daemon it may
+//!    free the stack and the context.
+//! 9. **Never return.** Every path ends in execve or exit_group: returning
+//!    from [`entry`] would run libc's clone epilogue on the daemon's memory.
+//! 10. **Order:** process group first (a group signal from the daemon then
+//!     reaches it at once), signals, descriptors, limit, umask, cwd, then
+//!     groups, gid and uid (gid before uid, which drops the right to change
+//!     it), then execve.
 
 use super::Shared;
 use std::ffi::c_long;
@@ -34,83 +83,124 @@ pub(super) struct ChildCtx {
 /// SIG_DFL with no flags and an empty mask.
 #[repr(C)]
 #[derive(Default)]
-pub(super) struct KernelSigaction {
-    pub handler: usize,
-    pub flags: u64,
-    pub restorer: usize,
-    pub mask: u64,
+struct KernelSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
 }
+
+/// The highest signal number (the kernel's `_NSIG` is 64 on x86_64 and
+/// aarch64); the sigset the kernel takes is 8 bytes.
+const NSIG: usize = 64;
+const SIGSET_SIZE: usize = 8;
 
 /// The entry point given to clone(2).
 pub(super) extern "C" fn entry(arg: *mut libc::c_void) -> libc::c_int {
-    // SAFETY: `arg` is the `ChildCtx` the daemon passed to clone(2); it
-    // lives until the report pipe closes, which is at our exec or exit.
+    // SAFETY: `arg` is the `ChildCtx` the daemon passed to clone(2) with
+    // CLONE_VM and a stack of ours; it lives until the report pipe ends,
+    // which is at our exec or exit [8]; we only read it [3].
     unsafe { exec(&*(arg as *const ChildCtx)) }
 }
 
 /// Wires the child up and execs. On any failure: errno into the report
-/// pipe, then exit 127.
+/// pipe, then exit 127 [8]. Never returns [9].
+///
+/// # Safety
+/// Only in the child of the launch's clone(2), with `ctx` and everything
+/// it points at alive and unchanged until the report pipe ends.
 unsafe fn exec(ctx: &ChildCtx) -> ! {
     let fail = |rc: isize| -> ! {
         let bytes = ((-rc) as i32).to_ne_bytes();
-        sys(
-            libc::SYS_write,
-            [ctx.report as usize, bytes.as_ptr() as usize, 4, 0, 0, 0],
-        );
-        loop {
-            sys(libc::SYS_exit_group, [127, 0, 0, 0, 0, 0]);
+        // SAFETY: a write from our own stack [3] to the report pipe, then
+        // exit_group, looped in case it could return [9].
+        unsafe {
+            sys(
+                libc::SYS_write,
+                [ctx.report as usize, bytes.as_ptr() as usize, 4, 0, 0, 0],
+            );
+            loop {
+                sys(libc::SYS_exit_group, [127, 0, 0, 0, 0, 0]);
+            }
         }
     };
-    sys(libc::SYS_setpgid, [0; 6]);
-    // Only what is not SIG_DFL needs resetting: exec resets caught signals
-    // itself, but no handler may run here, on the daemon's memory.
+    // SAFETY: setpgid(0, 0) takes no pointer [10].
+    unsafe { sys(libc::SYS_setpgid, [0; 6]) };
+
+    // Every signal is blocked (the daemon blocked them all around the
+    // clone), so no handler runs while the dispositions change [6].
     let default = KernelSigaction::default();
-    for &sig in &ctx.shared.reset {
-        let act = &default as *const KernelSigaction as usize;
-        sys(libc::SYS_rt_sigaction, [sig as usize, act, 0, 8, 0, 0]);
+    let act = &default as *const KernelSigaction as usize;
+    for sig in 1..=NSIG {
+        if sig == libc::SIGKILL as usize || sig == libc::SIGSTOP as usize {
+            continue;
+        }
+        // SAFETY: `act` points at a sigaction on our stack [3]; the old
+        // one is not asked for. An error (none is possible for these
+        // numbers) leaves that signal as it was.
+        unsafe { sys(libc::SYS_rt_sigaction, [sig, act, 0, SIGSET_SIZE, 0, 0]) };
     }
     let empty: u64 = 0;
     let mask = &empty as *const u64 as usize;
-    sys(
-        libc::SYS_rt_sigprocmask,
-        [libc::SIG_SETMASK as usize, mask, 0, 8, 0, 0],
-    );
+    // SAFETY: `mask` points at an empty sigset on our stack [3]; every
+    // disposition is SIG_DFL now, so unblocking runs no handler [6].
+    unsafe {
+        sys(
+            libc::SYS_rt_sigprocmask,
+            [libc::SIG_SETMASK as usize, mask, 0, SIGSET_SIZE, 0, 0],
+        )
+    };
 
     for (target, &fd) in ctx.stdio.iter().enumerate() {
         if fd == target as RawFd {
-            // Already in place (the daemon's own stdout): just clear CLOEXEC.
-            let flags = sys(
-                libc::SYS_fcntl,
-                [fd as usize, libc::F_GETFD as usize, 0, 0, 0, 0],
-            );
-            let flags = (flags as usize) & !(libc::FD_CLOEXEC as usize);
-            sys(
-                libc::SYS_fcntl,
-                [fd as usize, libc::F_SETFD as usize, flags, 0, 0, 0],
-            );
+            // Already in place (the daemon's own stdout): just clear
+            // CLOEXEC [7].
+            // SAFETY: fcntl on a descriptor of our own table [7]; no pointers.
+            unsafe {
+                let flags = sys(
+                    libc::SYS_fcntl,
+                    [fd as usize, libc::F_GETFD as usize, 0, 0, 0, 0],
+                );
+                let flags = (flags as usize) & !(libc::FD_CLOEXEC as usize);
+                sys(
+                    libc::SYS_fcntl,
+                    [fd as usize, libc::F_SETFD as usize, flags, 0, 0, 0],
+                );
+            }
         } else {
-            let rc = sys(libc::SYS_dup3, [fd as usize, target, 0, 0, 0, 0]);
+            // SAFETY: dup3 within our own table [7]; no pointers.
+            let rc = unsafe { sys(libc::SYS_dup3, [fd as usize, target, 0, 0, 0, 0]) };
             if rc < 0 {
                 fail(rc);
             }
         }
     }
-    // Everything else goes, but the report pipe (close-on-exec).
-    close_range(3, ctx.report - 1);
-    close_range(ctx.report + 1, RawFd::MAX);
+    // Everything else goes, but the report pipe (close-on-exec) [7]; it is
+    // above 2 (the launch moved it there), so `report - 1` cannot underflow.
+    // SAFETY: closing descriptors of our own table [7].
+    unsafe {
+        close_range(3, ctx.report - 1);
+        close_range(ctx.report + 1, RawFd::MAX);
+    }
 
     if let Some(lim) = &ctx.shared.nofile {
         let lim = lim as *const libc::rlimit as usize;
-        sys(
-            libc::SYS_prlimit64,
-            [0, libc::RLIMIT_NOFILE as usize, lim, 0, 0, 0],
-        );
+        // SAFETY: `lim` points into the 'static Shared, only read [3].
+        unsafe {
+            sys(
+                libc::SYS_prlimit64,
+                [0, libc::RLIMIT_NOFILE as usize, lim, 0, 0, 0],
+            )
+        };
     }
     if let Some(mask) = ctx.umask {
-        sys(libc::SYS_umask, [mask as usize, 0, 0, 0, 0, 0]);
+        // SAFETY: umask takes no pointer.
+        unsafe { sys(libc::SYS_umask, [mask as usize, 0, 0, 0, 0, 0]) };
     }
     if let Some(cwd) = ctx.cwd {
-        let rc = sys(libc::SYS_chdir, [cwd as usize, 0, 0, 0, 0, 0]);
+        // SAFETY: `cwd` is a NUL-terminated string of the command, alive
+        // until the report pipe ends [3].
+        let rc = unsafe { sys(libc::SYS_chdir, [cwd as usize, 0, 0, 0, 0, 0]) };
         if rc < 0 {
             fail(rc);
         }
@@ -122,80 +212,113 @@ unsafe fn exec(ctx: &ChildCtx) -> ! {
             (libc::SYS_setgid, [gid as usize, 0, 0, 0, 0, 0]),
             (libc::SYS_setuid, [uid as usize, 0, 0, 0, 0, 0]),
         ] {
-            let rc = sys(call, args);
+            // SAFETY: setgroups reads `len` gids from the context's vector
+            // [3]; setgid and setuid take no pointer. In this order [10].
+            let rc = unsafe { sys(call, args) };
             if rc < 0 {
                 fail(rc);
             }
         }
     }
-    let rc = sys(
-        libc::SYS_execve,
-        [
-            ctx.path as usize,
-            ctx.argv.as_ptr() as usize,
-            ctx.envp.as_ptr() as usize,
-            0,
-            0,
-            0,
-        ],
-    );
+    // SAFETY: path, argv and envp are NUL-terminated strings and
+    // null-terminated pointer arrays of the context and the command,
+    // alive until the report pipe ends [3], [8].
+    let rc = unsafe {
+        sys(
+            libc::SYS_execve,
+            [
+                ctx.path as usize,
+                ctx.argv.as_ptr() as usize,
+                ctx.envp.as_ptr() as usize,
+                0,
+                0,
+                0,
+            ],
+        )
+    };
     fail(rc)
 }
 
 /// Closes `lo..=hi` (close_range(2), with a bounded loop where the kernel
 /// lacks it).
+///
+/// # Safety
+/// Only in the child: it closes descriptors the daemon's own table has too.
 unsafe fn close_range(lo: RawFd, hi: RawFd) {
     if lo > hi {
         return;
     }
-    let rc = sys(
-        libc::SYS_close_range,
-        [lo as usize, hi as u32 as usize, 0, 0, 0, 0],
-    );
+    // SAFETY: close_range takes no pointer [2].
+    let rc = unsafe {
+        sys(
+            libc::SYS_close_range,
+            [lo as usize, hi as u32 as usize, 0, 0, 0, 0],
+        )
+    };
     if rc < 0 {
         for fd in lo..=hi.min(65_536) {
-            sys(libc::SYS_close, [fd as usize, 0, 0, 0, 0, 0]);
+            // SAFETY: close takes no pointer [2].
+            unsafe { sys(libc::SYS_close, [fd as usize, 0, 0, 0, 0, 0]) };
         }
     }
 }
 
-/// A system call with no libc in between: the result, or `-errno`.
+/// A system call with no libc in between: the result, or `-errno` [2], [4].
+///
+/// # Safety
+/// The arguments must be what call `n` expects: every pointer valid for
+/// what the call reads or writes through it.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn sys(n: c_long, a: [usize; 6]) -> isize {
     let ret: isize;
-    std::arch::asm!(
-        "syscall",
-        inlateout("rax") n as isize => ret,
-        in("rdi") a[0],
-        in("rsi") a[1],
-        in("rdx") a[2],
-        in("r10") a[3],
-        in("r8") a[4],
-        in("r9") a[5],
-        lateout("rcx") _,
-        lateout("r11") _,
-        options(nostack),
-    );
+    // SAFETY: the x86_64 Linux system call convention: number in rax,
+    // arguments in rdi, rsi, rdx, r10, r8, r9; the kernel clobbers rcx
+    // and r11 and touches no stack of ours. The caller vouches for the
+    // arguments.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") n as isize => ret,
+            in("rdi") a[0],
+            in("rsi") a[1],
+            in("rdx") a[2],
+            in("r10") a[3],
+            in("r8") a[4],
+            in("r9") a[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        )
+    };
     ret
 }
 
-/// A system call with no libc in between: the result, or `-errno`.
+/// A system call with no libc in between: the result, or `-errno` [2], [4].
+///
+/// # Safety
+/// The arguments must be what call `n` expects: every pointer valid for
+/// what the call reads or writes through it.
 #[cfg(target_arch = "aarch64")]
 #[inline(always)]
 unsafe fn sys(n: c_long, a: [usize; 6]) -> isize {
     let ret: isize;
-    std::arch::asm!(
-        "svc 0",
-        in("x8") n,
-        inlateout("x0") a[0] as isize => ret,
-        in("x1") a[1],
-        in("x2") a[2],
-        in("x3") a[3],
-        in("x4") a[4],
-        in("x5") a[5],
-        options(nostack),
-    );
+    // SAFETY: the aarch64 Linux system call convention: number in x8,
+    // arguments in x0..x5, result in x0; no stack of ours is touched. The
+    // caller vouches for the arguments.
+    unsafe {
+        std::arch::asm!(
+            "svc 0",
+            in("x8") n,
+            inlateout("x0") a[0] as isize => ret,
+            in("x1") a[1],
+            in("x2") a[2],
+            in("x3") a[3],
+            in("x4") a[4],
+            in("x5") a[5],
+            options(nostack),
+        )
+    };
     ret
 }
 

@@ -2,7 +2,8 @@
 //! the memory lent to the child, freed only once that pipe has ended.
 
 use super::child::ChildCtx;
-use super::{Child, Command, STACKS};
+use super::stack::Stack;
+use super::{Child, Command};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
@@ -22,12 +23,11 @@ pub struct Pending {
     /// The child's context (from Box::into_raw), freed once it is done
     /// with it; null after that.
     pub(super) ctx: *mut ChildCtx,
-    pub(super) stack: Option<Vec<u8>>,
+    /// The child's stack, kept for the next launch once it is done.
+    pub(super) stack: Option<Stack>,
     pub(super) _cmd: Arc<Command>,
-    pub(super) stdout: Option<OwnedFd>,
-    pub(super) stderr: Option<OwnedFd>,
     pub(super) start_time: Option<u64>,
-    pub(super) _hold: (Option<OwnedFd>, Option<OwnedFd>, Vec<OwnedFd>, Vec<OwnedFd>),
+    pub(super) _hold: (Vec<OwnedFd>, Vec<OwnedFd>),
 }
 
 impl Pending {
@@ -55,22 +55,6 @@ impl Pending {
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
     }
 
-    /// Waits until the child has exec'd (Ok) or failed to (its reason).
-    pub fn wait(mut self) -> io::Result<Child> {
-        loop {
-            if let Some(done) = self.try_wait() {
-                return done;
-            }
-            let mut pfd = libc::pollfd {
-                fd: self.report.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd; EINTR just loops.
-            unsafe { libc::poll(&mut pfd, 1, -1) };
-        }
-    }
-
     /// Without blocking: None while the report pipe is open (the child has
     /// neither exec'd nor exited), else Ok once it has exec'd, or the
     /// reason it could not. Call again after None when the pipe is readable.
@@ -78,8 +62,6 @@ impl Pending {
         match self.settle()? {
             None => Some(Ok(Child {
                 pid: self.pid,
-                stdout: self.stdout.take(),
-                stderr: self.stderr.take(),
                 // It did exec: a /proc that cannot be read must not turn
                 // that into a failure (0 then, as "unknown").
                 start_time: self.start_time(),
@@ -137,14 +119,7 @@ impl Pending {
             self.ctx = std::ptr::null_mut();
         }
         if let Some(stack) = self.stack.take() {
-            STACKS.with(|s| {
-                let mut s = s.borrow_mut();
-                // A burst of launches in flight together must not keep its
-                // stacks for ever.
-                if s.len() < KEPT_STACKS {
-                    s.push(stack);
-                }
-            });
+            stack.give_back();
         }
         let buf = self.buf;
         Some((self.got >= 4).then(|| i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]])))
@@ -167,6 +142,3 @@ impl Drop for Pending {
         }
     }
 }
-
-/// Child stacks kept for reuse, at most.
-const KEPT_STACKS: usize = 64;
