@@ -21,6 +21,7 @@ pub use setup::{Options, SetupError};
 use super::control::{self, Conn};
 use super::service::{Event, ExitKind};
 use super::state_file;
+use super::stream::Stream;
 use super::supervisor::{ConnId, Supervisor};
 use crate::wire::Response;
 use nix::sys::signalfd::SignalFd;
@@ -40,7 +41,7 @@ pub struct Daemon {
     conns: BTreeMap<ConnId, Conn>,
     next_conn: ConnId,
     /// `tail -f` clients: (connection, service, stream, service name).
-    followers: Vec<(ConnId, u64, usize, String)>,
+    followers: Vec<(ConnId, u64, Stream, String)>,
     uid: u32,
     /// Held for the daemon's life: the instance lock.
     _lock: File,
@@ -49,7 +50,7 @@ pub struct Daemon {
     spare: Option<File>,
     sock_path: PathBuf,
     /// Busy pipes (service, stream) left out of poll until `hot_until`.
-    hot: Vec<(u64, usize)>,
+    hot: Vec<(u64, Stream)>,
     hot_until: Option<Instant>,
     /// Connections whose request under way changes the services: its
     /// answer waits for the state file (see [`Daemon::reply`]).
@@ -63,7 +64,7 @@ enum Token {
     Conn(ConnId),
     /// Index in `sup.pipes` when the pass began, and whose pipe it was:
     /// handlers earlier in the same pass may have dropped pipes before it.
-    Pipe(usize, u64, usize),
+    Pipe(usize, u64, Stream),
     Pidfd(u64),
     /// The report pipe of a child not yet known to have exec'd, by pid.
     Exec(i32),
@@ -346,7 +347,7 @@ impl Daemon {
     /// Everything is stopped: answer `close`, flush, and leave.
     fn finish_shutdown(&mut self) {
         // The last words of the stopped children are still in their pipes.
-        let all: Vec<(u64, usize)> = self
+        let all: Vec<(u64, Stream)> = self
             .sup
             .pipes
             .iter()

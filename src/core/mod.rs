@@ -20,6 +20,7 @@ pub mod service;
 pub mod spawn;
 pub mod spec;
 pub mod state_file;
+pub mod stream;
 pub mod suggest;
 pub mod supervisor;
 pub mod sys;

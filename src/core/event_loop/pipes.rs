@@ -9,6 +9,7 @@
 
 use super::Daemon;
 use crate::core::output::{self, Drain};
+use crate::core::stream::Stream;
 use crate::core::supervisor::OutPipe;
 use crate::wire::Response;
 
@@ -32,7 +33,7 @@ impl Daemon {
     // ============================================================== output
 
     /// Copies what a child wrote to its log, and to any `tail -f` of it.
-    pub(super) fn on_pipe(&mut self, hint: usize, service: u64, stream: usize) -> PipeState {
+    pub(super) fn on_pipe(&mut self, hint: usize, service: u64, stream: Stream) -> PipeState {
         let is_it = |p: &OutPipe| p.service == service && p.stream == stream;
         let i = match self.sup.pipes.get(hint) {
             Some(p) if is_it(p) => hint,
@@ -114,7 +115,7 @@ impl Daemon {
                 .iter()
                 .any(|f| f.1 == p.service && f.2 == p.stream)
         };
-        let todo: Vec<(usize, u64, usize)> = (self.sup.pipes.iter().enumerate())
+        let todo: Vec<(usize, u64, Stream)> = (self.sup.pipes.iter().enumerate())
             .filter(|(_, p)| followed(p))
             .map(|(i, p)| (i, p.service, p.stream))
             .collect();
