@@ -7,6 +7,7 @@
 //! led to it. Apart from the loop, so that the loop's file shows only how
 //! sources are polled and dispatched.
 
+use super::pipes::{Follower, PipeKey};
 use super::Daemon;
 use crate::core::control;
 use crate::core::create;
@@ -120,8 +121,14 @@ impl Daemon {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.send(&Response::Bytes(data.into()));
         }
-        self.followers
-            .push((conn, id, stream, svc.name().to_string()));
+        self.followers.push(Follower {
+            conn,
+            pipe: PipeKey {
+                service: id,
+                stream,
+            },
+            name: svc.name().to_string(),
+        });
         None
     }
 
