@@ -20,7 +20,7 @@ pub use setup::{Options, SetupError};
 
 use super::control::{self, Conn};
 use super::state_file;
-use super::supervisor::{ConnId, Id, Supervisor};
+use super::supervisor::{ConnId, Id, Shutdown, Supervisor};
 use crate::wire::Response;
 use nix::sys::signalfd::SignalFd;
 use pipes::{Follower, PausedPipes, PipeKey, PipeState};
@@ -88,7 +88,7 @@ impl Daemon {
         let mut tokens: Vec<Token> = Vec::new();
         loop {
             let now = Instant::now();
-            if self.sup.shutdown.is_some() && self.sup.all_down() {
+            if self.sup.shutdown.requested() && self.sup.all_down() {
                 self.finish_shutdown();
                 return Ok(());
             }
@@ -348,7 +348,7 @@ impl Daemon {
         for (hint, pipe) in all.into_iter().enumerate() {
             self.on_pipe(hint, pipe);
         }
-        if let Some(Some(conn)) = self.sup.shutdown {
+        if let Shutdown::Requested { by: Some(conn) } = self.sup.shutdown {
             let msg = format!("supervisor {}: stopped", self.sup.paths.instance);
             self.reply(conn, Response::Ok(msg.into()));
         }

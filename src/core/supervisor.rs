@@ -71,6 +71,8 @@ mod leftovers;
 mod log_lines;
 mod persist;
 mod reload;
+mod shutdown;
+pub use shutdown::Shutdown;
 mod status;
 pub(crate) use status::svc_reason;
 mod timers;
@@ -104,8 +106,8 @@ pub struct Supervisor {
     pub spawned: bool,
     /// Services waiting in a later level of a plan.
     queued: std::collections::HashSet<Id>,
-    /// Set by `close` or SIGTERM: the connection to answer, if any.
-    pub shutdown: Option<Option<ConnId>>,
+    /// Set by `close` or SIGTERM, with the connection to answer, if any.
+    pub shutdown: Shutdown,
     /// The daemon's environment, passed to every child.
     base_env: std::sync::Arc<spawn::Env>,
     /// The value of [`census::MARKER`] every child of this instance carries.
@@ -159,7 +161,7 @@ impl Supervisor {
             batch: 0,
             deferred: Vec::new(),
             spawned: false,
-            shutdown: None,
+            shutdown: Shutdown::Running,
             launching: Default::default(),
             leftovers: Default::default(),
             base_env: std::sync::Arc::new(spawn::Env::new(
