@@ -19,12 +19,11 @@ mod signals;
 pub use setup::{Options, SetupError};
 
 use super::control::{self, Conn};
-use super::service::{Event, ExitKind};
 use super::state_file;
-use super::supervisor::{ConnId, Supervisor};
+use super::supervisor::{ConnId, Id, Shutdown, Supervisor};
 use crate::wire::Response;
 use nix::sys::signalfd::SignalFd;
-use pipes::{PipeState, COALESCE};
+use pipes::{Follower, PausedPipes, PipeKey, PipeState};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
@@ -39,8 +38,8 @@ pub struct Daemon {
     listener: UnixListener,
     conns: BTreeMap<ConnId, Conn>,
     next_conn: ConnId,
-    /// `tail -f` clients: (connection, service, stream, service name).
-    followers: Vec<(ConnId, u64, usize, String)>,
+    /// `tail -f` clients.
+    followers: Vec<Follower>,
     uid: u32,
     /// Held for the daemon's life: the instance lock.
     _lock: File,
@@ -48,9 +47,8 @@ pub struct Daemon {
     /// when the daemon runs out of them.
     spare: Option<File>,
     sock_path: PathBuf,
-    /// Busy pipes (service, stream) left out of poll until `hot_until`.
-    hot: Vec<(u64, usize)>,
-    hot_until: Option<Instant>,
+    /// Busy pipes left out of poll for a moment.
+    paused: PausedPipes,
     /// Connections whose request under way changes the services: its
     /// answer waits for the state file (see [`Daemon::reply`]).
     changing: std::collections::HashSet<ConnId>,
@@ -61,12 +59,22 @@ enum Token {
     Signals,
     Listener,
     Conn(ConnId),
-    /// Index in `sup.pipes` when the pass began, and whose pipe it was:
-    /// handlers earlier in the same pass may have dropped pipes before it.
-    Pipe(usize, u64, usize),
-    Pidfd(u64),
-    /// The report pipe of a child not yet known to have exec'd, by pid.
-    Exec(i32),
+    /// A child's output. `hint` is its index in `sup.pipes` when the pass
+    /// began; `pipe` says whose it was, as handlers earlier in the same
+    /// pass may have dropped pipes before it.
+    Pipe {
+        hint: usize,
+        pipe: PipeKey,
+    },
+    /// Readable once `pid`, the adopted process `service` watches, exits.
+    Pidfd {
+        service: Id,
+        pid: i32,
+    },
+    /// The report pipe of a child not yet known to have exec'd.
+    Exec {
+        pid: i32,
+    },
     /// Room in a full stderr for the daemon's own lines waiting there.
     Stderr,
 }
@@ -80,7 +88,7 @@ impl Daemon {
         let mut tokens: Vec<Token> = Vec::new();
         loop {
             let now = Instant::now();
-            if self.sup.shutdown.is_some() && self.sup.all_down() {
+            if self.sup.shutdown.requested() && self.sup.all_down() {
                 self.finish_shutdown();
                 return Ok(());
             }
@@ -113,38 +121,34 @@ impl Daemon {
                 }
                 add(c.stream.as_raw_fd(), ev, Token::Conn(*id));
             }
-            if self.hot_until.is_some_and(|t| t <= now) {
-                self.hot.clear();
-                self.hot_until = None;
-            }
-            for (i, p) in self.sup.pipes.iter().enumerate() {
-                if self.hot.contains(&(p.service, p.stream)) {
+            self.paused.expire(now);
+            for (hint, p) in self.sup.pipes.iter().enumerate() {
+                let pipe = PipeKey::of(p);
+                if self.paused.contains(pipe) {
                     continue;
                 }
-                add(
-                    p.fd.as_raw_fd(),
-                    libc::POLLIN,
-                    Token::Pipe(i, p.service, p.stream),
-                );
+                add(p.fd.as_raw_fd(), libc::POLLIN, Token::Pipe { hint, pipe });
             }
             for s in self.sup.services() {
-                if let Some(fd) = &s.pidfd {
-                    add(fd.as_raw_fd(), libc::POLLIN, Token::Pidfd(s.id));
+                // Set together: a pidfd watches the service's process.
+                if let (Some(fd), Some(pid)) = (&s.pidfd, s.m.pid) {
+                    let service = s.id;
+                    add(fd.as_raw_fd(), libc::POLLIN, Token::Pidfd { service, pid });
                 }
             }
             for (fd, pid) in self.sup.exec_reports() {
-                add(fd, libc::POLLIN, Token::Exec(pid));
+                add(fd, libc::POLLIN, Token::Exec { pid });
             }
 
             // ---- poll ----
-            let hot_left = self.hot_until.map(|t| t.saturating_duration_since(now));
+            let paused_left = self.paused.left(now);
             let idle_left =
                 control::idle_deadline(&self.conns).map(|t| t.saturating_duration_since(now));
             let timeout = self
                 .sup
                 .timeout(now)
                 .into_iter()
-                .chain(hot_left)
+                .chain(paused_left)
                 .chain(idle_left)
                 .min();
             // In nanoseconds: a timer is never run early, and a busy pipe's
@@ -200,29 +204,23 @@ impl Daemon {
                     }
                     Token::Listener => self.on_accept(),
                     Token::Conn(id) => self.on_conn(id, pfd.revents, now),
-                    Token::Pipe(i, service, stream) => match self.on_pipe(i, service, stream) {
-                        PipeState::Done => closed_pipes.push((service, stream)),
-                        PipeState::Busy => {
-                            // Join the pause under way rather than extend
-                            // it: a stream of newly busy pipes must not keep
-                            // the first ones out of poll for ever.
-                            self.hot.push((service, stream));
-                            self.hot_until.get_or_insert(now + COALESCE);
-                        }
+                    Token::Pipe { hint, pipe } => match self.on_pipe(hint, pipe) {
+                        PipeState::Done => closed_pipes.push(pipe),
+                        PipeState::Busy => self.paused.pause(pipe, now),
                         PipeState::Open => {}
                     },
-                    Token::Pidfd(id) => {
+                    Token::Pidfd { service, pid } => {
                         self.feed_followers();
-                        self.sup.apply(id, Event::Exited(ExitKind::Unknown), now)
+                        self.on_pidfd(service, pid, now)
                     }
-                    Token::Exec(pid) => self.sup.exec_report(pid, false, now),
+                    Token::Exec { pid } => self.sup.exec_report(pid, false, now),
                     Token::Stderr => self.sup.log.write_pending(),
                 }
             }
             if !closed_pipes.is_empty() {
                 self.sup
                     .pipes
-                    .retain(|p| !closed_pipes.contains(&(p.service, p.stream)));
+                    .retain(|p| !closed_pipes.contains(&PipeKey::of(p)));
             }
 
             // ---- timers and answers ----
@@ -244,7 +242,7 @@ impl Daemon {
             control::limit(&mut self.conns, &mut self.sup.log);
             self.conns.retain(|_, c| !c.finished());
             let conns = &self.conns;
-            self.followers.retain(|f| conns.contains_key(&f.0));
+            self.followers.retain(|f| conns.contains_key(&f.conn));
         }
     }
 
@@ -346,16 +344,11 @@ impl Daemon {
     /// Everything is stopped: answer `close`, flush, and leave.
     fn finish_shutdown(&mut self) {
         // The last words of the stopped children are still in their pipes.
-        let all: Vec<(u64, usize)> = self
-            .sup
-            .pipes
-            .iter()
-            .map(|p| (p.service, p.stream))
-            .collect();
-        for (i, (service, stream)) in all.into_iter().enumerate() {
-            self.on_pipe(i, service, stream);
+        let all: Vec<PipeKey> = self.sup.pipes.iter().map(PipeKey::of).collect();
+        for (hint, pipe) in all.into_iter().enumerate() {
+            self.on_pipe(hint, pipe);
         }
-        if let Some(Some(conn)) = self.sup.shutdown {
+        if let Shutdown::Requested { by: Some(conn) } = self.sup.shutdown {
             let msg = format!("supervisor {}: stopped", self.sup.paths.instance);
             self.reply(conn, Response::Ok(msg.into()));
         }

@@ -6,6 +6,53 @@
 //! whose effects only `supervisor` carries out; `spawn` is the only fork,
 //! `control` the only socket I/O, `output` the only log writer. Timers are
 //! the poll timeout to the nearest deadline, so an idle daemon never wakes.
+//!
+//! # Where things are
+//!
+//! - the loop: `event_loop.rs` (`Daemon::run`); what it dispatches to is
+//!   beside it in `event_loop/` (setup, signals, pipes, requests);
+//! - the state machine: `service.rs` (`step`, the one table of states and
+//!   events);
+//! - the executor of its effects: `supervisor` (`Supervisor::apply`);
+//! - the fork: `spawn/child.rs` (what runs between clone and exec);
+//! - the persister: `supervisor/persist.rs` (the state file's format is
+//!   `state_file.rs`);
+//! - the wire: `crate::wire` (`wire/mod.rs` messages, `wire/frame.rs`
+//!   framing), read and written only by `control.rs`;
+//! - the exit-code map: `crate::applets::exit`, outside the daemon: `core`
+//!   reports, the applets decide the exit code;
+//! - child output to log files: `output.rs`; the daemon's own log: `log.rs`.
+//!
+//! # Words
+//!
+//! - *adopted*: a process sv did not start (`open-service`), watched through
+//!   a pidfd; not our child, so its exit status is unknown, and `close`
+//!   leaves it running.
+//! - *take back*: after the daemon was killed, rebuild every service from
+//!   the state file (or the census) and adopt back its processes still alive.
+//! - *held*: stopped by a command; a reload does not start it until a
+//!   command does (`Service::held`).
+//! - *want*: what the operator asked for (up, down, gone), kept apart from
+//!   the *state*, what the process is doing.
+//! - *lingering*: stopping, its leader gone but its process group maybe not;
+//!   it settles when the group is empty (`Event::GroupGone`).
+//! - *leftovers*: processes a service left behind (children of an exited
+//!   leader, daemons that forked away), reparented to sv, the subreaper.
+//! - *census*: finding the instance's processes by the marker in their
+//!   environment, when the state file cannot tell.
+//! - *floor*: `service::RESTART_FLOOR`, the least time from one spawn to the
+//!   next automatic one.
+//! - *waiter*: a request (`start`, `stop`, `restart`) whose answer waits
+//!   until its services have *settled*: reached the outcome asked for, or
+//!   one that will not change by itself.
+//! - *plan*: stops made one priority level at a time.
+//! - *batch*: events whose spawns are launched together when it ends.
+//! - *origin*: how a service came to be (config, `create-service`, adopted),
+//!   so a new daemon can rebuild it.
+//! - *pass*: one round of the loop: rebuild the poll set, poll, dispatch,
+//!   then timers and answers.
+//! - *follower*: a `tail -f` client; a *paused* pipe is a busy one left out
+//!   of poll for a moment.
 
 pub mod census;
 pub mod clock;
@@ -21,6 +68,7 @@ pub mod service;
 pub mod spawn;
 pub mod spec;
 pub mod state_file;
+pub mod stream;
 pub mod suggest;
 pub mod supervisor;
 pub mod sys;

@@ -13,6 +13,7 @@ use super::service::{step, Effect, Event, Machine, State, Want};
 use super::spawn;
 use super::spec::{OutputSpec, ServiceSpec};
 use super::state_file::Origin;
+use super::stream::Stream;
 use super::sys;
 use crate::wire::Outcome;
 use std::collections::{BTreeMap, HashMap};
@@ -57,11 +58,11 @@ impl Service {
     }
 }
 
-/// A pipe from a child's stdout (0) or stderr (1) to a service's log.
+/// A pipe from a child's stdout or stderr to a service's log.
 pub struct OutPipe {
     pub fd: OwnedFd,
     pub service: Id,
-    pub stream: usize,
+    pub stream: Stream,
 }
 
 mod actions;
@@ -70,6 +71,8 @@ mod leftovers;
 mod log_lines;
 mod persist;
 mod reload;
+mod shutdown;
+pub use shutdown::Shutdown;
 mod status;
 pub(crate) use status::svc_reason;
 mod timers;
@@ -103,8 +106,8 @@ pub struct Supervisor {
     pub spawned: bool,
     /// Services waiting in a later level of a plan.
     queued: std::collections::HashSet<Id>,
-    /// Set by `close` or SIGTERM: the connection to answer, if any.
-    pub shutdown: Option<Option<ConnId>>,
+    /// Set by `close` or SIGTERM, with the connection to answer, if any.
+    pub shutdown: Shutdown,
     /// The daemon's environment, passed to every child.
     base_env: std::sync::Arc<spawn::Env>,
     /// The value of [`census::MARKER`] every child of this instance carries.
@@ -153,7 +156,7 @@ impl Supervisor {
             batch: 0,
             deferred: Vec::new(),
             spawned: false,
-            shutdown: None,
+            shutdown: Shutdown::Running,
             launching: Default::default(),
             leftovers: Default::default(),
             base_env: std::sync::Arc::new(spawn::Env::new(
@@ -198,8 +201,8 @@ impl Supervisor {
     pub fn add(&mut self, spec: ServiceSpec) -> Id {
         let id = self.next_id;
         self.next_id += 1;
-        let logs = [0, 1]
-            .map(|i| LogFile::new(self.log_path(&spec, i), spec.maxbytes[i], spec.backups[i]));
+        let logs = Stream::BOTH
+            .map(|s| LogFile::new(self.log_path(&spec, s), spec.maxbytes[s], spec.backups[s]));
         self.log.info(&format!("{}: added", spec.name));
         self.by_name.insert(spec.name.clone(), id);
         let origin = Origin::Config(
@@ -236,18 +239,14 @@ impl Supervisor {
         let Some(svc) = self.services.get_mut(&id) else {
             return;
         };
-        for stream in 0..2 {
+        for stream in Stream::BOTH {
             let captured = svc.logs[stream].path.is_some()
-                && !(stream == 1 && svc.spec.redirect_stderr)
+                && !(stream == Stream::Stderr && svc.spec.redirect_stderr)
                 && !svc.spec.policy.adopted;
             if !captured || svc.fifos[stream].is_some() {
                 continue;
             }
-            let path = dir.join(format!(
-                "{}-{}",
-                svc.spec.name,
-                ["stdout", "stderr"][stream]
-            ));
+            let path = dir.join(format!("{}-{stream}", svc.spec.name));
             match super::output::open_fifo(&path) {
                 Ok(fd) => {
                     svc.fifos[stream] = Some(path);
@@ -267,18 +266,17 @@ impl Supervisor {
         }
     }
 
-    pub fn log_path(&self, spec: &ServiceSpec, stream: usize) -> Option<PathBuf> {
-        let out = if stream == 0 {
-            &spec.stdout
-        } else {
-            &spec.stderr
+    pub fn log_path(&self, spec: &ServiceSpec, stream: Stream) -> Option<PathBuf> {
+        let out = match stream {
+            Stream::Stdout => &spec.stdout,
+            Stream::Stderr => &spec.stderr,
         };
         match out {
-            OutputSpec::Auto => Some(self.paths.logs().join(format!(
-                "{}-{}.log",
-                spec.name,
-                ["stdout", "stderr"][stream]
-            ))),
+            OutputSpec::Auto => Some(
+                self.paths
+                    .logs()
+                    .join(format!("{}-{stream}.log", spec.name)),
+            ),
             OutputSpec::File(p) => Some(p.clone()),
             OutputSpec::Discard | OutputSpec::Daemon(_) => None,
         }
@@ -444,7 +442,7 @@ impl Supervisor {
             if let Some(pid) = svc.m.pid {
                 self.by_pid.remove(&pid);
             }
-            for stream in ["stdout", "stderr"] {
+            for stream in Stream::BOTH {
                 let path = self
                     .paths
                     .fifos()

@@ -12,15 +12,75 @@
 
 use super::Daemon;
 use crate::core::output::{self, Drain};
-use crate::core::supervisor::OutPipe;
+use crate::core::stream::Stream;
+use crate::core::supervisor::{ConnId, Id, OutPipe};
 use crate::wire::Response;
+use std::time::{Duration, Instant};
 
 /// A pipe that gave at least this much in one wake-up is busy: it is left
 /// out of poll for [`COALESCE`], so the next wake-up finds much more in it
 /// (a child writing fast otherwise wakes the daemon once per write, and
 /// pays for that wake-up itself in every write).
-const HOT_BYTES: u64 = 64 * 1024;
-pub(super) const COALESCE: std::time::Duration = std::time::Duration::from_micros(100);
+const BUSY_BYTES: u64 = 64 * 1024;
+const COALESCE: Duration = Duration::from_micros(100);
+
+/// Which pipe: one stream of one service. Unlike its index in
+/// `sup.pipes`, it does not change as other pipes come and go.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) struct PipeKey {
+    pub service: Id,
+    pub stream: Stream,
+}
+
+impl PipeKey {
+    pub(super) fn of(p: &OutPipe) -> PipeKey {
+        PipeKey {
+            service: p.service,
+            stream: p.stream,
+        }
+    }
+}
+
+/// A `tail -f` client: each new chunk of `pipe` is sent to `conn`.
+pub(super) struct Follower {
+    pub conn: ConnId,
+    pub pipe: PipeKey,
+    /// The service's name, to tell the client when it is removed.
+    pub name: String,
+}
+
+/// Busy pipes, left out of poll until `until` (see [`BUSY_BYTES`]).
+#[derive(Default)]
+pub(super) struct PausedPipes {
+    pipes: Vec<PipeKey>,
+    until: Option<Instant>,
+}
+
+impl PausedPipes {
+    /// Ends the pause once it is due: its pipes are polled again.
+    pub(super) fn expire(&mut self, now: Instant) {
+        if self.until.is_some_and(|t| t <= now) {
+            self.pipes.clear();
+            self.until = None;
+        }
+    }
+
+    pub(super) fn contains(&self, pipe: PipeKey) -> bool {
+        self.pipes.contains(&pipe)
+    }
+
+    /// Joins the pause under way rather than extend it: a stream of newly
+    /// busy pipes must not keep the first ones out of poll for ever.
+    pub(super) fn pause(&mut self, pipe: PipeKey, now: Instant) {
+        self.pipes.push(pipe);
+        self.until.get_or_insert(now + COALESCE);
+    }
+
+    /// How long until the pause ends, for the poll timeout.
+    pub(super) fn left(&self, now: Instant) -> Option<Duration> {
+        self.until.map(|t| t.saturating_duration_since(now))
+    }
+}
 
 /// What reading a pipe found.
 pub(super) enum PipeState {
@@ -35,8 +95,9 @@ impl Daemon {
     // ============================================================== output
 
     /// Copies what a child wrote to its log, and to any `tail -f` of it.
-    pub(super) fn on_pipe(&mut self, hint: usize, service: u64, stream: usize) -> PipeState {
-        let is_it = |p: &OutPipe| p.service == service && p.stream == stream;
+    pub(super) fn on_pipe(&mut self, hint: usize, key: PipeKey) -> PipeState {
+        let PipeKey { service, stream } = key;
+        let is_it = |p: &OutPipe| PipeKey::of(p) == key;
         let i = match self.sup.pipes.get(hint) {
             Some(p) if is_it(p) => hint,
             _ => match self.sup.pipes.iter().position(is_it) {
@@ -45,10 +106,7 @@ impl Daemon {
                 None => return PipeState::Open,
             },
         };
-        let followed = self
-            .followers
-            .iter()
-            .any(|f| f.1 == service && f.2 == stream);
+        let followed = self.followers.iter().any(|f| f.pipe == key);
         let mut copy = Vec::new();
         let mut failed = None;
         let mut busy = false;
@@ -63,7 +121,7 @@ impl Daemon {
                     return output::drain(&pipe.fd, |_| {});
                 };
                 let (result, error) = s.logs[stream].splice_from(&pipe.fd);
-                busy = s.logs[stream].moved >= HOT_BYTES;
+                busy = s.logs[stream].moved >= BUSY_BYTES;
                 if let Some(e) = error {
                     failed = Some(format!("{}: log error: {e}", s.name()));
                 }
@@ -86,12 +144,8 @@ impl Daemon {
         }
         for chunk in copy.chunks(256 * 1024) {
             let resp = Response::Bytes(chunk.to_vec().into());
-            for f in self
-                .followers
-                .iter()
-                .filter(|f| f.1 == service && f.2 == stream)
-            {
-                if let Some(c) = self.conns.get_mut(&f.0) {
+            for f in self.followers.iter().filter(|f| f.pipe == key) {
+                if let Some(c) = self.conns.get_mut(&f.conn) {
                     c.send(&resp);
                 }
             }
@@ -112,18 +166,14 @@ impl Daemon {
         if self.followers.is_empty() {
             return;
         }
-        let followed = |p: &OutPipe| {
-            self.followers
-                .iter()
-                .any(|f| f.1 == p.service && f.2 == p.stream)
-        };
-        let todo: Vec<(usize, u64, usize)> = (self.sup.pipes.iter().enumerate())
+        let followed = |p: &OutPipe| self.followers.iter().any(|f| f.pipe == PipeKey::of(p));
+        let todo: Vec<(usize, PipeKey)> = (self.sup.pipes.iter().enumerate())
             .filter(|(_, p)| followed(p))
-            .map(|(i, p)| (i, p.service, p.stream))
+            .map(|(hint, p)| (hint, PipeKey::of(p)))
             .collect();
-        for (i, service, stream) in todo {
+        for (hint, pipe) in todo {
             // Whatever it finds, the pipe's own turn in this pass sees again.
-            let _ = self.on_pipe(i, service, stream);
+            let _ = self.on_pipe(hint, pipe);
         }
     }
 
@@ -132,14 +182,15 @@ impl Daemon {
     /// it is sent, rather than leaving the client waiting for ever.
     pub(super) fn end_follows_of_removed(&mut self) {
         let sup = &self.sup;
-        let (gone, kept) = std::mem::take(&mut self.followers)
+        let (gone, kept): (Vec<Follower>, _) = std::mem::take(&mut self.followers)
             .into_iter()
-            .partition(|f| !sup.services().any(|s| s.id == f.1));
+            .partition(|f| !sup.services().any(|s| s.id == f.pipe.service));
         self.followers = kept;
-        let gone: Vec<(_, _, _, String)> = gone;
-        for (conn, _, _, name) in gone {
-            if let Some(c) = self.conns.get_mut(&conn) {
-                c.send(&Response::Ok(format!("service {name} was removed").into()));
+        for f in gone {
+            if let Some(c) = self.conns.get_mut(&f.conn) {
+                c.send(&Response::Ok(
+                    format!("service {} was removed", f.name).into(),
+                ));
                 c.closing = true;
             }
         }

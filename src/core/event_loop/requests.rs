@@ -7,11 +7,13 @@
 //! led to it. Apart from the loop, so that the loop's file shows only how
 //! sources are polled and dispatched.
 
+use super::pipes::{Follower, PipeKey};
 use super::Daemon;
 use crate::core::control;
 use crate::core::create;
 use crate::core::log::Level;
 use crate::core::output;
+use crate::core::stream::Stream;
 use crate::core::supervisor::ConnId;
 use crate::wire::{DaemonInfo, Request, Response, TailSpec};
 use std::time::Instant;
@@ -75,15 +77,14 @@ impl Daemon {
             }
             Err(e) => return Some(Response::Error(e.into())),
         };
-        let stream = usize::from(t.stream.min(1));
-        let name = ["stdout", "stderr"][stream];
+        let stream = Stream::from_wire(t.stream);
         // A missing service is an answer, never a connection left waiting.
         let Some(svc) = self.sup.services().find(|s| s.id == id) else {
             return Some(Response::Error(
                 format!("no such service: {}", t.target).into(),
             ));
         };
-        if stream == 1 && svc.spec.redirect_stderr {
+        if stream == Stream::Stderr && svc.spec.redirect_stderr {
             return Some(Response::Error(
                 format!(
                     "{}: stderr is redirected to stdout; tail its stdout",
@@ -94,7 +95,7 @@ impl Daemon {
         }
         let Some(path) = svc.logs[stream].path.clone() else {
             return Some(Response::Error(
-                format!("{}: {name} is not captured to a log file", svc.name()).into(),
+                format!("{}: {stream} is not captured to a log file", svc.name()).into(),
             ));
         };
         let data = match output::tail(&path, t.lines as usize, TAIL_LIMIT) {
@@ -102,7 +103,7 @@ impl Daemon {
             Ok(d) if d.is_empty() && !path.exists() => match unopened(&path, &svc.logs[stream]) {
                 Some(why) => {
                     return Some(Response::Error(
-                        format!("{}: cannot open its {name} log: {why}", svc.name()).into(),
+                        format!("{}: cannot open its {stream} log: {why}", svc.name()).into(),
                     ))
                 }
                 None => d,
@@ -120,8 +121,14 @@ impl Daemon {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.send(&Response::Bytes(data.into()));
         }
-        self.followers
-            .push((conn, id, stream, svc.name().to_string()));
+        self.followers.push(Follower {
+            conn,
+            pipe: PipeKey {
+                service: id,
+                stream,
+            },
+            name: svc.name().to_string(),
+        });
         None
     }
 
@@ -262,7 +269,7 @@ fn describe(req: &Request) -> String {
             if t.follow { " -f" } else { "" },
             t.lines,
             t.target,
-            ["stdout", "stderr"][usize::from(t.stream.min(1))]
+            Stream::from_wire(t.stream)
         ),
         Request::Reload => "reload".into(),
     }

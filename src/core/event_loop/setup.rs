@@ -198,8 +198,7 @@ impl Daemon {
             _lock: lock,
             spare: File::open("/dev/null").ok(),
             sock_path,
-            hot: Vec::new(),
-            hot_until: None,
+            paused: Default::default(),
             changing: Default::default(),
         })
     }

@@ -1,4 +1,5 @@
-//! Signals and reaping: what the loop does when its signalfd is readable.
+//! Signals and reaping: what the loop does when its signalfd, or the
+//! pidfd of an adopted process, is readable.
 //!
 //! Every pending signal is read before any is acted on, and each kind is
 //! acted on once. SIGCHLD reaps with waitpid(2) until no child is left to
@@ -7,7 +8,8 @@
 //! only how sources are polled and dispatched.
 
 use super::Daemon;
-use crate::core::service::Event;
+use crate::core::service::{Event, ExitKind};
+use crate::core::supervisor::Id;
 use crate::core::wait;
 use nix::sys::signal::Signal;
 use std::io;
@@ -107,6 +109,17 @@ impl Daemon {
         self.sup.begin_batch();
         self.reap_all(now);
         self.sup.end_batch(now);
+    }
+
+    /// An adopted process exited: not our child, so how is unknown.
+    pub(super) fn on_pidfd(&mut self, service: Id, pid: i32, now: Instant) {
+        // Only for the process the pidfd watched: one that went earlier in
+        // this pass (reaped as our child too) took its pidfd along, and the
+        // service may have another process by now.
+        if (self.sup.services()).any(|s| s.id == service && s.m.pid == Some(pid)) {
+            self.sup
+                .apply(service, Event::Exited(ExitKind::Unknown), now);
+        }
     }
 
     /// waitpid(2) itself, not nix's: nix has no way to say "killed by a

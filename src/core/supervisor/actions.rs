@@ -347,11 +347,13 @@ impl Supervisor {
         // What services left behind is stopped too, once they are down.
         self.leftovers.touch();
         // A signal said so already, with the signal's name (`signals`).
-        if self.shutdown.is_none() && conn.is_some() {
+        let first = !self.shutdown.requested();
+        if first && conn.is_some() {
             self.log.info("shutting down: stopping every service");
         }
-        if self.shutdown.is_none() || conn.is_some() {
-            self.shutdown = Some(conn);
+        // The latest `close` is the one answered; a later signal changes nothing.
+        if first || conn.is_some() {
+            self.shutdown = super::Shutdown::Requested { by: conn };
         }
         let ids: Vec<Id> = self
             .services

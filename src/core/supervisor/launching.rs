@@ -27,6 +27,7 @@ use crate::core::service::{Event, Reason};
 use crate::core::spawn::Target;
 use crate::core::spawn::{self, Child};
 use crate::core::spec::{OutputSpec, ServiceSpec};
+use crate::core::stream::Stream;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -351,7 +352,7 @@ impl Supervisor {
         };
         // The child's ends of the FIFOs live until it has exec'd.
         let mut ends: [Option<OwnedFd>; 2] = [None, None];
-        for (stream, end) in ends.iter_mut().enumerate() {
+        for (stream, end) in Stream::BOTH.into_iter().zip(&mut ends) {
             if let Some(path) = &svc.fifos[stream] {
                 match crate::core::output::child_end(path) {
                     Ok(fd) => *end = Some(fd),
@@ -359,18 +360,18 @@ impl Supervisor {
                 }
             }
         }
-        let out_target = |stream: usize, out: &OutputSpec| match &ends[stream] {
+        let out_target = |stream: Stream, out: &OutputSpec| match &ends[stream] {
             Some(fd) => Target::Fd(fd.as_raw_fd()),
             None => match out {
                 OutputSpec::Daemon(fd) => Target::Fd(*fd),
                 OutputSpec::Auto | OutputSpec::File(_) | OutputSpec::Discard => Target::Null,
             },
         };
-        let stdout = out_target(0, &spec.stdout);
+        let stdout = out_target(Stream::Stdout, &spec.stdout);
         let stderr = if spec.redirect_stderr {
             Target::SameAsStdout
         } else {
-            out_target(1, &spec.stderr)
+            out_target(Stream::Stderr, &spec.stderr)
         };
         // A user's HOME, USER and LOGNAME are looked up afresh each time;
         // anything else is built once.

@@ -110,7 +110,8 @@ impl Supervisor {
     /// changed or `close` may begin on them since it last ran (a request
     /// served after the pass's timers), else at the next SIGKILL due.
     pub(super) fn leftovers_due(&self, now: Instant) -> Option<Instant> {
-        let close_due = self.shutdown.is_some() && !self.leftovers.closing && self.services_down();
+        let close_due =
+            self.shutdown.requested() && !self.leftovers.closing && self.services_down();
         if self.leftovers.stale || close_due {
             return Some(now);
         }
@@ -131,7 +132,7 @@ impl Supervisor {
         if std::mem::take(&mut self.leftovers.stale) {
             self.scan_leftovers();
         }
-        if self.shutdown.is_some() && !self.leftovers.closing && self.services_down() {
+        if self.shutdown.requested() && !self.leftovers.closing && self.services_down() {
             self.leftovers.closing = true;
             if !self.leftovers.owner.is_empty() {
                 let n = self.leftovers.owner.len();

@@ -12,6 +12,7 @@ use crate::core::output::LogFile;
 use crate::core::service::Event;
 use crate::core::spec::ServiceSpec;
 use crate::core::state_file::Origin;
+use crate::core::stream::Stream;
 use crate::wire::Response;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -104,12 +105,12 @@ impl Supervisor {
                     svc.cmd = None;
                     svc.origin = Origin::Config(spec.program.clone().unwrap_or_default().into());
                     self.dirty = true;
-                    let paths: Vec<_> = (0..2).map(|i| self.log_path(spec, i)).collect();
+                    let paths = Stream::BOTH.map(|s| self.log_path(spec, s));
                     let Some(svc) = self.services.get_mut(id) else {
                         continue;
                     };
-                    for (i, p) in paths.into_iter().enumerate() {
-                        svc.logs[i] = LogFile::new(p, spec.maxbytes[i], spec.backups[i]);
+                    for (s, p) in Stream::BOTH.into_iter().zip(paths) {
+                        svc.logs[s] = LogFile::new(p, spec.maxbytes[s], spec.backups[s]);
                     }
                     if svc.m.state.has_process() {
                         restart.push(*id);
