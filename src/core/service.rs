@@ -6,6 +6,11 @@
 //! body is a `match (state, event)` with every cell written out and no `_`
 //! arm, so a new state or event forces a decision everywhere. Operator intent
 //! (`want`) is kept apart from what the process is doing (`state`).
+//!
+//! `step` is the only writer of a [`Machine`]: adopting a process, taking
+//! services back after a crash of the daemon and a failed spawn are events
+//! like the others, and every signal a service is sent on its account
+//! (stop, kill, suspend, resume) is an effect.
 
 use std::time::{Duration, Instant};
 
@@ -213,7 +218,9 @@ impl Default for Machine {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What happens to a service. Not `Copy`: a spawn failure carries its
+/// reason and a take-back its record, so that `step` writes them too.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// Operator start (also autostart and create-service).
     Start,
@@ -222,16 +229,54 @@ pub enum Event {
     Stop,
     Remove,
     Spawned(i32),
-    SpawnFailed,
+    /// The spawn failed before exec, for the given reason (shown in status).
+    SpawnFailed(String),
     Exited(ExitKind),
-    /// Seen stopped by a signal (WUNTRACED), or suspended by a command.
+    /// Seen stopped by a signal (WUNTRACED).
     Suspended,
-    /// Seen continued (WCONTINUED), or resumed by a command.
+    /// Seen continued (WCONTINUED).
     Continued,
+    /// The `suspend` command: SIGSTOP, and SUSPENDED at once.
+    Suspend,
+    /// The `resume` command: SIGCONT, and back as if seen continued.
+    Resume,
     /// The machine's deadline has passed.
     Timer,
     /// No process is left in the stopped service's group.
     GroupGone,
+    /// A fresh machine takes a running process sv did not start
+    /// (`open-service`, or an adopted process taken back after a crash),
+    /// up since `started_at`.
+    Adopted {
+        pid: i32,
+        started_at: Instant,
+    },
+    /// A fresh machine takes back what the state file of a killed daemon
+    /// recorded (SPEC §8).
+    TakenBack(Box<Record>),
+}
+
+/// One service as a killed daemon's state file recorded it, and what has
+/// become of its process since: the payload of [`Event::TakenBack`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The state recorded.
+    pub state: State,
+    pub want: Want,
+    pub restarts: u32,
+    pub attempts: u32,
+    pub last_exit: Option<ExitKind>,
+    pub reason: Reason,
+    pub ever_started: bool,
+    /// The recorded process (0 if none).
+    pub pid: i32,
+    /// Some when that process is still alive (same pid, same start time):
+    /// since when it runs. None when it is gone: if the state says it had
+    /// one, it takes its pid back and the caller feeds in its exit next,
+    /// as if just seen.
+    pub alive_since: Option<Instant>,
+    /// When a PENDING or BACKOFF service was due.
+    pub due: Instant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,6 +299,7 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
     use Event as E;
     use State as S;
     let mut fx = Effects::new();
+    let remove = ev == E::Remove;
     match (m.state, ev) {
         // ---- start ----
         (S::Stopped | S::Exited | S::Fatal | S::Pending | S::Backoff, E::Start) => {
@@ -278,12 +324,8 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
 
         // ---- stop and remove ----
         (S::Starting | S::Running | S::Suspended, E::Stop | E::Remove) => {
-            m.want = if ev == E::Remove {
-                Want::Gone
-            } else {
-                Want::Down
-            };
-            if p.adopted && ev == E::Remove {
+            m.want = if remove { Want::Gone } else { Want::Down };
+            if p.adopted && remove {
                 fx.push(Effect::Forget);
             } else {
                 let group = p.group && !p.adopted;
@@ -317,7 +359,18 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
         }
 
         // ---- spawn results ----
-        (_, E::Spawned(pid)) => {
+        (
+            S::Stopped
+            | S::Pending
+            | S::Starting
+            | S::Running
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal
+            | S::Suspended,
+            E::Spawned(pid),
+        ) => {
             m.pid = Some(pid);
             m.pgid = (!p.adopted).then_some(pid);
             m.started_at = Some(now);
@@ -331,10 +384,22 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
                 m.deadline = Some(now + p.startsecs);
             }
         }
-        (_, E::SpawnFailed) => {
+        (
+            S::Stopped
+            | S::Pending
+            | S::Starting
+            | S::Running
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal
+            | S::Suspended,
+            E::SpawnFailed(why),
+        ) => {
             m.pid = None;
             m.state = S::Fatal;
             m.deadline = None;
+            m.reason = Reason::SpawnError(why);
         }
 
         // ---- exits ----
@@ -378,10 +443,7 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
         (S::Stopped | S::Pending | S::Backoff | S::Exited | S::Fatal, E::Exited(_)) => {}
 
         // ---- suspend / continue ----
-        (S::Starting | S::Running, E::Suspended) => {
-            m.state = S::Suspended;
-            m.deadline = None;
-        }
+        (S::Starting | S::Running, E::Suspended) => suspended(m),
         (
             S::Stopped
             | S::Pending
@@ -392,19 +454,7 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
             | S::Suspended,
             E::Suspended,
         ) => {}
-        (S::Suspended, E::Continued) => {
-            // Back to STARTING if startsecs has not run out since the spawn.
-            match m.started_at.map(|t| t + p.startsecs).filter(|d| *d > now) {
-                Some(due) => {
-                    m.state = S::Starting;
-                    m.deadline = Some(due);
-                }
-                None => {
-                    m.state = S::Running;
-                    m.attempts = 0;
-                }
-            }
-        }
+        (S::Suspended, E::Continued) => continued(m, p, now),
         (
             S::Stopped
             | S::Pending
@@ -415,6 +465,43 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
             | S::Exited
             | S::Fatal,
             E::Continued,
+        ) => {}
+
+        // ---- suspend and resume commands: the signal, then as if seen ----
+        (S::Starting | S::Running, E::Suspend) => {
+            fx.push(Effect::Signal {
+                sig: libc::SIGSTOP,
+                group: p.group && !p.adopted,
+            });
+            suspended(m);
+        }
+        (
+            S::Stopped
+            | S::Pending
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal
+            | S::Suspended,
+            E::Suspend,
+        ) => {}
+        (S::Suspended, E::Resume) => {
+            fx.push(Effect::Signal {
+                sig: libc::SIGCONT,
+                group: p.group && !p.adopted,
+            });
+            continued(m, p, now);
+        }
+        (
+            S::Stopped
+            | S::Pending
+            | S::Starting
+            | S::Running
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal,
+            E::Resume,
         ) => {}
 
         // ---- timers ----
@@ -443,8 +530,114 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
         (S::Stopped | S::Running | S::Exited | S::Fatal | S::Suspended, E::Timer) => {
             m.deadline = None;
         }
+
+        // ---- processes sv did not spawn: only a fresh machine takes one ----
+        (S::Stopped, E::Adopted { pid, started_at }) => {
+            // Nothing of an earlier life is kept (no group: not ours).
+            *m = Machine {
+                state: S::Running,
+                want: Want::Up,
+                pid: Some(pid),
+                started_at: Some(started_at),
+                ever_started: true,
+                ..Machine::new()
+            };
+        }
+        (
+            S::Pending
+            | S::Starting
+            | S::Running
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal
+            | S::Suspended,
+            E::Adopted { .. },
+        ) => {}
+        (S::Stopped, E::TakenBack(r)) => take_back(m, p, *r, now),
+        (
+            S::Pending
+            | S::Starting
+            | S::Running
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal
+            | S::Suspended,
+            E::TakenBack(_),
+        ) => {}
     }
     fx
+}
+
+/// Seen stopped, or stopped by `suspend`: no startsecs runs out meanwhile.
+fn suspended(m: &mut Machine) {
+    m.state = State::Suspended;
+    m.deadline = None;
+}
+
+/// Seen continued, or continued by `resume`: back to STARTING if startsecs
+/// has not run out since the spawn.
+fn continued(m: &mut Machine, p: &Policy, now: Instant) {
+    match m.started_at.map(|t| t + p.startsecs).filter(|d| *d > now) {
+        Some(due) => {
+            m.state = State::Starting;
+            m.deadline = Some(due);
+        }
+        None => {
+            m.state = State::Running;
+            m.attempts = 0;
+        }
+    }
+}
+
+/// A fresh machine as the state file recorded it (SPEC §8): a live process
+/// is watched again (same pid, nothing started twice), a dead one is put
+/// back for its exit to be fed in, and a service without one waits as it
+/// did.
+fn take_back(m: &mut Machine, p: &Policy, r: Record, now: Instant) {
+    use State as S;
+    // Nothing of an earlier life is kept.
+    *m = Machine::new();
+    m.restarts = r.restarts;
+    m.attempts = r.attempts;
+    m.want = r.want;
+    m.last_exit = r.last_exit;
+    m.reason = r.reason;
+    if let Some(since) = r.alive_since {
+        m.pid = Some(r.pid);
+        m.pgid = (!p.adopted).then_some(r.pid);
+        m.started_at = Some(since);
+        m.ever_started = true;
+        m.state = match r.state {
+            S::Starting | S::Suspended | S::Running => r.state,
+            // A stop under way is the caller's to go on with.
+            S::Stopped | S::Pending | S::Backoff | S::Stopping | S::Exited | S::Fatal => S::Running,
+        };
+        if m.state == S::Starting {
+            m.deadline = Some(now + p.startsecs);
+        }
+    } else if r.state.has_process() {
+        m.state = match r.state {
+            S::Starting | S::Stopping => r.state,
+            S::Stopped
+            | S::Pending
+            | S::Running
+            | S::Backoff
+            | S::Exited
+            | S::Fatal
+            | S::Suspended => S::Running,
+        };
+        m.pid = Some(r.pid.max(1));
+        m.started_at = Some(now);
+        m.ever_started = true;
+    } else {
+        m.state = r.state;
+        m.ever_started = r.ever_started;
+        if matches!(r.state, S::Pending | S::Backoff) {
+            m.deadline = Some(r.due);
+        }
+    }
 }
 
 /// STOPPING is over: nothing of the service is left.

@@ -324,13 +324,10 @@ impl Supervisor {
             s.pidfd = Some(pidfd);
             s.origin = Origin::Adopted;
             s.start_time = sys::start_time(pid).unwrap_or(0);
-            s.m.state = State::Running;
-            s.m.want = Want::Up;
-            s.m.pid = Some(pid);
-            s.m.started_at = sys::age(s.start_time)
+            let started_at = sys::age(s.start_time)
                 .and_then(|a| now.checked_sub(a))
-                .or(Some(now));
-            s.m.ever_started = true;
+                .unwrap_or(now);
+            self.apply(id, Event::Adopted { pid, started_at }, now);
         }
         self.by_pid.insert(pid, id);
         self.log
@@ -355,6 +352,13 @@ impl Supervisor {
         };
         let before = svc.m.state;
         let old_pid = svc.m.pid;
+        let exited = match ev {
+            Event::Exited(kind) => Some(kind),
+            _ => None,
+        };
+        // A machine set up from what is found says so itself (`adopt`,
+        // `take_back`): no transition of its own to log.
+        let quiet = matches!(ev, Event::Adopted { .. } | Event::TakenBack(_));
         let effects = step(&mut svc.m, &svc.spec.policy, ev, now);
         self.timers.sync(id, svc.m.deadline);
         self.dirty = true;
@@ -367,11 +371,11 @@ impl Supervisor {
             // Adopted and re-adopted processes were watched by pidfd.
             svc.pidfd = None;
         }
-        if let (Event::Exited(kind), Some(pid)) = (ev, old_pid) {
+        if let (Some(kind), Some(pid)) = (exited, old_pid) {
             self.log
                 .info(&format!("{name}: pid {pid} ended: {}", kind.describe()));
         }
-        if before != after {
+        if before != after && !quiet {
             let line = format!("{name}: {} -> {}", before.name(), after.name());
             self.log_change(id, after, line);
             if matches!(after, State::Stopped | State::Exited | State::Fatal) {
@@ -561,14 +565,6 @@ impl Supervisor {
             .filter(|s| s.spec.policy.adopted)
             .filter_map(|s| s.m.pid)
             .collect()
-    }
-
-    /// Brings the deadline index up to date with every machine, after
-    /// changes made to machines directly (recovery).
-    fn sync_timers(&mut self) {
-        for s in self.services.values() {
-            self.timers.sync(s.id, s.m.deadline);
-        }
     }
 
     /// The time left until the next deadline, for poll's timeout.

@@ -23,6 +23,11 @@ fn sig(sig: i32, group: bool) -> Effect {
     Effect::Signal { sig, group }
 }
 
+/// A spawn that failed, as the supervisor reports one.
+fn spawn_failed() -> Event {
+    Event::SpawnFailed("spawn error: No such file or directory".into())
+}
+
 // ------------------------------------------------------------ policies
 
 /// Ad hoc defaults (SPEC §11): startsecs 1, TERM, stopwait 10, no restart.
@@ -128,7 +133,7 @@ fn all_events(now: Instant) -> Vec<Event> {
         Event::Stop,
         Event::Remove,
         Event::Spawned(200),
-        Event::SpawnFailed,
+        spawn_failed(),
         Event::Exited(ExitKind::Code(0)),
         Event::Exited(ExitKind::Code(1)),
         Event::Exited(ExitKind::Code(2)),
@@ -137,9 +142,22 @@ fn all_events(now: Instant) -> Vec<Event> {
         Event::Exited(ExitKind::Unknown),
         Event::Suspended,
         Event::Continued,
+        Event::Suspend,
+        Event::Resume,
         Event::Timer,
         Event::GroupGone,
+        Event::Adopted {
+            pid: 300,
+            started_at: now - secs(30),
+        },
     ];
+    let mut evs = evs;
+    // Taken back: every recorded state, its process alive or gone.
+    for state in State::ALL {
+        for alive_since in [None, Some(now - secs(30)), Some(now)] {
+            evs.push(Event::TakenBack(Box::new(record(state, alive_since, now))));
+        }
+    }
     // Compile-time reminder: a new event variant must be added above.
     for ev in &evs {
         match ev {
@@ -148,15 +166,36 @@ fn all_events(now: Instant) -> Vec<Event> {
             | Event::Stop
             | Event::Remove
             | Event::Spawned(_)
-            | Event::SpawnFailed
+            | Event::SpawnFailed(_)
             | Event::Exited(_)
             | Event::Suspended
             | Event::Continued
+            | Event::Suspend
+            | Event::Resume
             | Event::Timer
-            | Event::GroupGone => {}
+            | Event::GroupGone
+            | Event::Adopted { .. }
+            | Event::TakenBack(_) => {}
         }
     }
     evs
+}
+
+/// What a state file records of a service found in `state` with pid 400,
+/// its process alive since `alive_since` (or gone), due in 5 s.
+fn record(state: State, alive_since: Option<Instant>, now: Instant) -> Record {
+    Record {
+        state,
+        want: Want::Up,
+        restarts: 2,
+        attempts: 1,
+        last_exit: Some(ExitKind::Code(3)),
+        reason: Reason::None,
+        ever_started: true,
+        pid: 400,
+        alive_since,
+        due: now + secs(5),
+    }
 }
 
 /// The operator intents a state can really be found with.
@@ -512,7 +551,7 @@ fn transitions_table() {
             from: State::Stopped,
             want: Want::Up,
             policy: budget(5),
-            ev: Event::SpawnFailed,
+            ev: spawn_failed(),
             to: State::Fatal,
             want_after: Want::Up,
             fx: vec![],
@@ -524,7 +563,7 @@ fn transitions_table() {
             from: State::Backoff,
             want: Want::Up,
             policy: auto(AutoRestart::Always, 0),
-            ev: Event::SpawnFailed,
+            ev: spawn_failed(),
             to: State::Fatal,
             want_after: Want::Up,
             fx: vec![],
@@ -1023,7 +1062,7 @@ fn transitions_table() {
 
     for c in cases {
         let mut m = machine_in(c.from, c.want, &c.policy, now);
-        let fx = step(&mut m, &c.policy, c.ev, now);
+        let fx = step(&mut m, &c.policy, c.ev.clone(), now);
         assert_eq!(fx, c.fx, "{}: effects", c.name);
         assert_eq!(m.state, c.to, "{}: state", c.name);
         assert_eq!(m.want, c.want_after, "{}: want", c.name);
@@ -1240,7 +1279,7 @@ fn spawn_failed_is_fatal_at_once() {
         let mut s = Sim::new(p);
         assert_eq!(s.ev(Event::Start), vec![Spawn], "{name}");
         s.m.reason = Reason::SpawnError("spawn error: No such file or directory".into());
-        assert_eq!(s.ev(Event::SpawnFailed), vec![], "{name}");
+        assert_eq!(s.ev(spawn_failed()), vec![], "{name}");
         assert_eq!(s.m.state, State::Fatal, "{name}");
         assert_eq!(s.m.pid, None, "{name}");
         assert_eq!(s.m.deadline, None, "{name}");
@@ -1258,7 +1297,7 @@ fn spawn_failed_on_a_restart_is_fatal() {
     let mut s = Sim::new(budget(5));
     s.start_running();
     assert_eq!(s.ev(Event::Exited(ExitKind::Code(1))), vec![Spawn]);
-    assert_eq!(s.ev(Event::SpawnFailed), vec![]);
+    assert_eq!(s.ev(spawn_failed()), vec![]);
     assert_eq!(s.m.state, State::Fatal);
     assert_eq!(s.m.pid, None);
 }
@@ -1839,7 +1878,7 @@ fn start_with_a_process_does_nothing() {
                 m.restarts = 1;
                 let before = m.clone();
                 for ev in [Event::Start, Event::StartAt(t0 + secs(3))] {
-                    let fx = step(&mut m, &p, ev, t0 + secs(1));
+                    let fx = step(&mut m, &p, ev.clone(), t0 + secs(1));
                     assert_eq!(fx, vec![], "{} {name} {ev:?}", state.name());
                     assert_eq!(m, before, "{} {name} {ev:?}", state.name());
                 }
@@ -1884,7 +1923,7 @@ fn stale_events_without_a_process_do_nothing() {
                 for ev in evs {
                     let mut m = machine_in(state, want, &p, t0);
                     let before = m.clone();
-                    let fx = step(&mut m, &p, ev, now);
+                    let fx = step(&mut m, &p, ev.clone(), now);
                     assert_eq!(fx, vec![], "{} {name} {ev:?}", state.name());
                     assert_eq!(m, before, "{} {name} {ev:?}", state.name());
                 }
@@ -1964,7 +2003,7 @@ fn sweep_never_panics_and_keeps_invariants() {
                     for (vname, start) in variants(&base, &p, now) {
                         for ev in all_events(now) {
                             let mut m = start.clone();
-                            let fx = step(&mut m, &p, ev, now);
+                            let fx = step(&mut m, &p, ev.clone(), now);
                             steps += 1;
                             let ctx = format!(
                                 "{} want={want:?} {pname} a={attempts} r={restarts} \
@@ -2094,7 +2133,11 @@ fn check(
     }
     if !matches!(
         ev,
-        Event::Spawned(_) | Event::SpawnFailed | Event::Exited(_)
+        Event::Spawned(_)
+            | Event::SpawnFailed(_)
+            | Event::Exited(_)
+            | Event::Adopted { .. }
+            | Event::TakenBack(_)
     ) {
         assert_eq!(
             m.pid, before.pid,
@@ -2130,14 +2173,18 @@ fn check(
 
     // ---- signals
     let group = p.group && !p.adopted;
+    let command = matches!(ev, Event::Suspend | Event::Resume);
     for &(sig, g) in &signals {
         assert_eq!(g, group, "{ctx}: group flag");
         assert!(
-            sig == p.stopsignal || sig == libc::SIGCONT || sig == libc::SIGKILL,
+            sig == p.stopsignal
+                || sig == libc::SIGCONT
+                || sig == libc::SIGKILL
+                || sig == libc::SIGSTOP && ev == Event::Suspend,
             "{ctx}: unexpected signal {sig}"
         );
     }
-    if !signals.is_empty() {
+    if !signals.is_empty() && !command {
         assert_eq!(m.state, State::Stopping, "{ctx}: signal outside STOPPING");
         if m.pid.is_none() {
             // Only the leader's group is left: it can only be killed.
@@ -2147,8 +2194,36 @@ fn check(
     }
     if signals.contains(&(libc::SIGCONT, group)) && p.stopsignal != libc::SIGCONT {
         assert_eq!(before.state, State::Suspended, "{ctx}: SIGCONT");
-        assert_eq!(signals[0], (p.stopsignal, group), "{ctx}: stopsignal first");
+        if !command {
+            assert_eq!(signals[0], (p.stopsignal, group), "{ctx}: stopsignal first");
+        }
     }
+    match ev {
+        Event::Suspend if matches!(before.state, State::Starting | State::Running) => {
+            assert_eq!(fx, [sig(libc::SIGSTOP, group)], "{ctx}");
+            assert_eq!(m.state, State::Suspended, "{ctx}");
+            assert_eq!(m.deadline, None, "{ctx}");
+        }
+        Event::Resume if before.state == State::Suspended => {
+            assert_eq!(fx, [sig(libc::SIGCONT, group)], "{ctx}");
+        }
+        // Only a fresh (STOPPED) machine takes a process it did not spawn.
+        Event::Suspend | Event::Resume | Event::Adopted { .. } | Event::TakenBack(_)
+            if before.state != State::Stopped || command =>
+        {
+            assert_eq!(m, before, "{ctx}: changed by a command that does not apply");
+            assert!(fx.is_empty(), "{ctx}");
+        }
+        Event::Adopted { pid, started_at } => {
+            assert_eq!(m.state, State::Running, "{ctx}");
+            assert_eq!((m.pid, m.pgid), (Some(pid), None), "{ctx}");
+            assert_eq!(m.started_at, Some(started_at), "{ctx}");
+            assert!(fx.is_empty(), "{ctx}");
+        }
+        Event::TakenBack(_) => assert!(fx.is_empty(), "{ctx}"),
+        _ => {}
+    }
+    let taken_back = matches!(ev, Event::TakenBack(_)) && before.state == State::Stopped;
 
     // ---- forget
     if forgets == 1 {
@@ -2177,11 +2252,23 @@ fn check(
         State::Running | State::Suspended => {
             assert_eq!(m.deadline, None, "{ctx}: deadline with nothing due")
         }
+        // Taken back STARTING: startsecs from now (even when it is 0) if
+        // its process lives, else none: its exit comes next.
+        State::Starting if taken_back => {
+            let alive = matches!(&ev, Event::TakenBack(r) if r.alive_since.is_some());
+            let due = alive.then_some(now + p.startsecs);
+            assert_eq!(m.deadline, due, "{ctx}")
+        }
         State::Starting => assert_eq!(
             m.deadline.is_some(),
             !p.startsecs.is_zero(),
             "{ctx}: STARTING deadline iff startsecs > 0"
         ),
+        // Taken back STOPPING with its process gone: its exit comes next.
+        State::Stopping if taken_back => {
+            assert_eq!(m.deadline, None, "{ctx}");
+            assert_eq!(m.pgid, None, "{ctx}");
+        }
         State::Stopping => {
             if before.state != State::Stopping {
                 assert_eq!(m.deadline, Some(now + p.stopwait), "{ctx}");
@@ -2206,7 +2293,10 @@ fn check(
             }
         }
     }
-    if m.state == State::Backoff && before.state != State::Backoff {
+    if let (State::Pending | State::Backoff, Event::TakenBack(r), true) = (m.state, &ev, taken_back)
+    {
+        assert_eq!(m.deadline, Some(r.due), "{ctx}: due as recorded");
+    } else if m.state == State::Backoff && before.state != State::Backoff {
         let secs_ = u64::from(m.attempts.max(1));
         assert_eq!(m.deadline, Some(now + secs(secs_)), "{ctx}: backoff length");
     }
@@ -2285,9 +2375,10 @@ fn check(
             }
         }
     }
-    if ev == Event::SpawnFailed {
+    if let Event::SpawnFailed(why) = &ev {
         assert_eq!(m.state, State::Fatal, "{ctx}");
         assert_eq!(m.pid, None, "{ctx}");
+        assert_eq!(m.reason, Reason::SpawnError(why.clone()), "{ctx}");
     }
 
     // ---- intent
@@ -2828,7 +2919,7 @@ fn restart_floor_wait_obeys_commands() {
         s.start_running();
         s.wait(millis(10));
         assert_eq!(s.ev(Event::Exited(ExitKind::Code(0))), vec![]);
-        assert_eq!(s.ev(ev), fx, "{ev:?}");
+        assert_eq!(s.ev(ev.clone()), fx, "{ev:?}");
         assert_eq!(s.m.state, state, "{ev:?}");
         if ev != Event::Remove {
             assert!(ev == Event::Start || s.m.deadline.is_none(), "{ev:?}");

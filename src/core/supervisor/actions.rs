@@ -175,18 +175,14 @@ impl Supervisor {
                 }
                 Action::Suspend => item.finish(match state {
                     State::Starting | State::Running => {
-                        let group = svc.spec.policy.group && !svc.spec.policy.adopted;
-                        self.signal(id, libc::SIGSTOP, group);
-                        self.apply(id, Event::Suspended, now);
+                        self.apply(id, Event::Suspend, now);
                         ok(&name, "suspended")
                     }
                     State::Suspended => err(&name, "already suspended"),
                     _ => err(&name, "not running"),
                 }),
                 Action::Resume => item.finish(if state == State::Suspended {
-                    let group = svc.spec.policy.group && !svc.spec.policy.adopted;
-                    self.signal(id, libc::SIGCONT, group);
-                    self.apply(id, Event::Continued, now);
+                    self.apply(id, Event::Resume, now);
                     ok(&name, "resumed")
                 } else {
                     err(&name, "not suspended")
@@ -289,7 +285,7 @@ impl Supervisor {
             self.begin_batch();
             for (_, id) in keyed {
                 self.queued.remove(&id);
-                self.apply(id, event, now);
+                self.apply(id, event.clone(), now);
             }
             self.end_batch(now);
             return;
@@ -332,7 +328,7 @@ impl Supervisor {
             self.begin_batch();
             for &id in &level {
                 self.queued.remove(&id);
-                self.apply(id, plan.event, now);
+                self.apply(id, plan.event.clone(), now);
             }
             self.end_batch(now);
             plan.current = level;
