@@ -19,8 +19,10 @@ mod suspend;
 mod sweep;
 mod table;
 mod table_exits;
+mod table_found;
 mod table_start_stop;
 mod table_suspend;
+mod taken_back;
 
 const PID: i32 = 100;
 

@@ -1,4 +1,4 @@
-//! Suspended during startsecs.
+//! Suspended during startsecs, and the suspend and resume commands.
 
 use super::*;
 
@@ -54,4 +54,25 @@ fn exit_before_startsecs_after_suspend_and_continue_is_early() {
     assert_eq!(fx, vec![], "restarted at once instead of backing off");
     assert_eq!(s.m.state, State::Backoff);
     assert_eq!(s.m.attempts, 1);
+}
+
+/// The commands do what a SIGSTOP or SIGCONT seen by waitpid does, and send
+/// the signal themselves; the one waitpid then reports changes nothing.
+#[test]
+fn suspend_and_resume_commands_during_startsecs() {
+    let mut s = Sim::new(never());
+    s.ev(Event::Start);
+    s.spawned();
+    s.wait(millis(300));
+    assert_eq!(s.ev(Event::Suspend), vec![sig(libc::SIGSTOP, true)]);
+    assert_eq!((s.m.state, s.m.deadline), (State::Suspended, None));
+    assert_eq!(s.ev(Event::Suspended), vec![]);
+    assert_eq!(s.m.state, State::Suspended);
+    s.wait(millis(300));
+    assert_eq!(s.ev(Event::Resume), vec![sig(libc::SIGCONT, true)]);
+    // Back to STARTING, due when startsecs ends from the spawn.
+    assert_eq!(s.m.state, State::Starting);
+    assert_eq!(s.deadline_in(), Some(millis(400)));
+    assert_eq!(s.ev(Event::Continued), vec![]);
+    assert_eq!(s.deadline_in(), Some(millis(400)));
 }

@@ -27,6 +27,7 @@ fn transitions_table() {
     let mut cases = super::table_start_stop::cases(now);
     cases.extend(super::table_suspend::cases());
     cases.extend(super::table_exits::cases());
+    cases.extend(super::table_found::cases(now));
 
     for c in cases {
         let mut m = machine_in(c.from, c.want, &c.policy, now);

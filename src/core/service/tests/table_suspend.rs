@@ -1,9 +1,18 @@
-//! Rows of the table: suspended and continued, as waitpid sees them.
+//! Rows of the table: suspended and continued, as waitpid sees them and as
+//! the `suspend` and `resume` commands make them.
 
 use super::table::Case;
 use super::*;
 
 pub(super) fn cases() -> Vec<Case> {
+    let stop_g = sig(libc::SIGSTOP, true);
+    let cont_g = sig(libc::SIGCONT, true);
+    let custom_stop = Policy {
+        stopsignal: libc::SIGHUP,
+        stopwait: secs(3),
+        group: false,
+        ..never()
+    };
     vec![
         // ---- suspend / continue
         Case {
@@ -53,6 +62,139 @@ pub(super) fn cases() -> Vec<Case> {
             fx: vec![],
             deadline: Some(secs(10)),
             pid: Some(PID),
+        },
+        // ---- the suspend and resume commands: the signal, then as if seen
+        Case {
+            name: "RUNNING -Suspend-> SUSPENDED, STOP to group",
+            from: State::Running,
+            want: Want::Up,
+            policy: never(),
+            ev: Event::Suspend,
+            to: State::Suspended,
+            want_after: Want::Up,
+            fx: vec![stop_g],
+            deadline: None,
+            pid: Some(PID),
+        },
+        Case {
+            name: "STARTING -Suspend-> SUSPENDED, startsecs timer dropped",
+            from: State::Starting,
+            want: Want::Up,
+            policy: never(),
+            ev: Event::Suspend,
+            to: State::Suspended,
+            want_after: Want::Up,
+            fx: vec![stop_g],
+            deadline: None,
+            pid: Some(PID),
+        },
+        Case {
+            name: "RUNNING adopted -Suspend-> STOP to the pid",
+            from: State::Running,
+            want: Want::Up,
+            policy: adopted(),
+            ev: Event::Suspend,
+            to: State::Suspended,
+            want_after: Want::Up,
+            fx: vec![sig(libc::SIGSTOP, false)],
+            deadline: None,
+            pid: Some(PID),
+        },
+        Case {
+            name: "RUNNING not grouped -Suspend-> STOP to the pid",
+            from: State::Running,
+            want: Want::Up,
+            policy: custom_stop.clone(),
+            ev: Event::Suspend,
+            to: State::Suspended,
+            want_after: Want::Up,
+            fx: vec![sig(libc::SIGSTOP, false)],
+            deadline: None,
+            pid: Some(PID),
+        },
+        Case {
+            name: "SUSPENDED -Suspend-> nothing",
+            from: State::Suspended,
+            want: Want::Up,
+            policy: never(),
+            ev: Event::Suspend,
+            to: State::Suspended,
+            want_after: Want::Up,
+            fx: vec![],
+            deadline: None,
+            pid: Some(PID),
+        },
+        Case {
+            name: "STOPPED -Suspend-> nothing",
+            from: State::Stopped,
+            want: Want::Down,
+            policy: never(),
+            ev: Event::Suspend,
+            to: State::Stopped,
+            want_after: Want::Down,
+            fx: vec![],
+            deadline: None,
+            pid: None,
+        },
+        Case {
+            name: "STOPPING -Suspend-> nothing, SIGKILL deadline kept",
+            from: State::Stopping,
+            want: Want::Down,
+            policy: never(),
+            ev: Event::Suspend,
+            to: State::Stopping,
+            want_after: Want::Down,
+            fx: vec![],
+            deadline: Some(secs(10)),
+            pid: Some(PID),
+        },
+        Case {
+            name: "SUSPENDED -Resume-> RUNNING, CONT to group",
+            from: State::Suspended,
+            want: Want::Up,
+            policy: never(),
+            ev: Event::Resume,
+            to: State::Running,
+            want_after: Want::Up,
+            fx: vec![cont_g],
+            deadline: None,
+            pid: Some(PID),
+        },
+        Case {
+            name: "SUSPENDED adopted -Resume-> CONT to the pid",
+            from: State::Suspended,
+            want: Want::Up,
+            policy: adopted(),
+            ev: Event::Resume,
+            to: State::Running,
+            want_after: Want::Up,
+            fx: vec![sig(libc::SIGCONT, false)],
+            deadline: None,
+            pid: Some(PID),
+        },
+        Case {
+            name: "RUNNING -Resume-> nothing",
+            from: State::Running,
+            want: Want::Up,
+            policy: never(),
+            ev: Event::Resume,
+            to: State::Running,
+            want_after: Want::Up,
+            fx: vec![],
+            deadline: None,
+            pid: Some(PID),
+        },
+        Case {
+            name: "BACKOFF -Resume-> nothing, retry kept",
+            from: State::Backoff,
+            want: Want::Up,
+            policy: never(),
+            ev: Event::Resume,
+            to: State::Backoff,
+            want_after: Want::Up,
+            fx: vec![],
+            deadline: Some(secs(1)),
+            pid: None,
         },
     ]
 }
