@@ -140,6 +140,31 @@ fn detail_of(s: &SavedService) -> (Option<ExitKind>, Reason) {
     (exit, reason)
 }
 
+/// What the machine takes back of a saved service (its process as gone:
+/// the caller says when it is alive).
+fn record_of(s: &SavedService, state: State, now: Instant) -> Record {
+    let (last_exit, reason) = detail_of(s);
+    let wait = Duration::from_millis(s.due_unix_ms.saturating_sub(unix_ms(SystemTime::now())));
+    // A file from the future (or a corrupt one) cannot push it past a year.
+    let wait = wait.min(Duration::from_secs(crate::core::spec::MAX_SECS));
+    Record {
+        state,
+        want: match s.want {
+            0 => Want::Up,
+            2 => Want::Gone,
+            _ => Want::Down,
+        },
+        restarts: s.restarts,
+        attempts: s.attempts,
+        last_exit,
+        reason,
+        ever_started: s.ever_started,
+        pid: s.pid,
+        alive_since: None,
+        due: now + wait,
+    }
+}
+
 impl Supervisor {
     /// Writes the state file if anything changed. A failure is logged once
     /// (until its reason changes) and returned, so that a request whose
@@ -434,26 +459,7 @@ impl Supervisor {
         };
         let svc = self.services.get_mut(&id)?;
         svc.held = s.held;
-        let (last_exit, reason) = detail_of(s);
-        let wait = Duration::from_millis(s.due_unix_ms.saturating_sub(unix_ms(SystemTime::now())));
-        // A file from the future (or a corrupt one) cannot push it past a year.
-        let wait = wait.min(Duration::from_secs(crate::core::spec::MAX_SECS));
-        let mut record = Record {
-            state: saved_state,
-            want: match s.want {
-                0 => Want::Up,
-                2 => Want::Gone,
-                _ => Want::Down,
-            },
-            restarts: s.restarts,
-            attempts: s.attempts,
-            last_exit,
-            reason,
-            ever_started: s.ever_started,
-            pid: s.pid,
-            alive_since: None,
-            due: now + wait,
-        };
+        let mut record = record_of(s, saved_state, now);
         let name = svc.spec.name.clone();
         if let Some(fd) = pidfd {
             // Still running: adopt it back, same pid, nothing started twice.
