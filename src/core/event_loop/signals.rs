@@ -69,7 +69,7 @@ impl Daemon {
                     let n = self
                         .sup
                         .services()
-                        .filter(|s| s.m.state.has_process() && !s.spec.policy.adopted)
+                        .filter(|s| s.machine.state.has_process() && !s.spec.policy.adopted)
                         .count();
                     let s = if n == 1 { "" } else { "s" };
                     self.sup.log.notice(&format!(

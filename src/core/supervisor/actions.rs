@@ -89,7 +89,7 @@ impl Supervisor {
                 continue;
             };
             let name = svc.shown();
-            let state = svc.m.state;
+            let state = svc.machine.state;
             let mut item = Item {
                 id,
                 name: name.clone(),
@@ -187,7 +187,7 @@ impl Supervisor {
                 } else {
                     err(&name, "not suspended")
                 }),
-                Action::Signal(sig) => item.finish(match svc.m.pid {
+                Action::Signal(sig) => item.finish(match svc.machine.pid {
                     Some(pid) if state.has_process() => match sys::send_signal(pid, sig, false) {
                         Ok(()) => ok(
                             &name,
@@ -317,7 +317,7 @@ impl Supervisor {
         plans.retain_mut(|plan| loop {
             let settled = plan.current.iter().all(|id| match self.services.get(id) {
                 None => true,
-                Some(s) => !s.m.state.has_process(),
+                Some(s) => !s.machine.state.has_process(),
             });
             if !settled {
                 return true;
@@ -355,7 +355,7 @@ impl Supervisor {
             .filter(|s| !s.spec.policy.adopted && !self.queued.contains(&s.id))
             .filter(|s| {
                 matches!(
-                    s.m.state,
+                    s.machine.state,
                     State::Starting | State::Running | State::Suspended
                 )
             })
@@ -365,7 +365,7 @@ impl Supervisor {
         let waiting: Vec<Id> = self
             .services
             .values()
-            .filter(|s| matches!(s.m.state, State::Pending | State::Backoff))
+            .filter(|s| matches!(s.machine.state, State::Pending | State::Backoff))
             .map(|s| s.id)
             .collect();
         for id in waiting {
@@ -385,7 +385,7 @@ impl Supervisor {
             && self
                 .services
                 .values()
-                .all(|s| s.spec.policy.adopted || !s.m.state.has_process())
+                .all(|s| s.spec.policy.adopted || !s.machine.state.has_process())
     }
 
     /// Answers every waiter whose services have all settled.
@@ -462,7 +462,7 @@ impl Supervisor {
                 item.finish(o);
                 return;
             };
-            let state = svc.m.state;
+            let state = svc.machine.state;
             if self.queued.contains(&item.id) {
                 return;
             }
@@ -487,7 +487,7 @@ impl Supervisor {
                 Phase::Starting => {
                     let o = match state {
                         State::Starting | State::Backoff | State::Pending => return,
-                        State::Running => match svc.m.pid.filter(|_| item.with_pid) {
+                        State::Running => match svc.machine.pid.filter(|_| item.with_pid) {
                             Some(pid) => ok(&item.name, format!("started, pid {pid}")),
                             None => ok(&item.name, "started"),
                         },
@@ -497,7 +497,10 @@ impl Supervisor {
                             &item.name,
                             format!(
                                 "exited: {}",
-                                svc.m.last_exit.map(ExitKind::describe).unwrap_or_default()
+                                svc.machine
+                                    .last_exit
+                                    .map(ExitKind::describe)
+                                    .unwrap_or_default()
                             ),
                         ),
                         State::Stopped | State::Stopping => err(&item.name, "stopped meanwhile"),

@@ -139,7 +139,7 @@ impl Supervisor {
         let current = self
             .services
             .get(&l.id)
-            .is_some_and(|s| s.m.pid == Some(pid));
+            .is_some_and(|s| s.machine.pid == Some(pid));
         if !current {
             return;
         }
@@ -182,7 +182,7 @@ impl Supervisor {
             );
             let msg = format!("{}: pid {pid}: {why}; killed it", svc.spec.name);
             self.log.error(&msg);
-            if svc.m.pid == Some(pid) {
+            if svc.machine.pid == Some(pid) {
                 self.apply(id, Event::SpawnFailed(why), now);
             }
         }

@@ -77,13 +77,17 @@ fn saved(
     SavedService {
         name: s.spec.name.clone().into(),
         origin: s.origin.clone(),
-        pid: s.m.pid.unwrap_or(0),
-        start_time: if s.m.pid.is_some() { s.start_time } else { 0 },
-        state: s.m.state.name().into(),
-        restarts: s.m.restarts,
-        attempts: s.m.attempts,
+        pid: s.machine.pid.unwrap_or(0),
+        start_time: if s.machine.pid.is_some() {
+            s.start_time
+        } else {
+            0
+        },
+        state: s.machine.state.name().into(),
+        restarts: s.machine.restarts,
+        attempts: s.machine.attempts,
         held: s.held,
-        want: match s.m.want {
+        want: match s.machine.want {
             // Stopped by a `restart` under way: it is to run again.
             _ if restarting.contains(&s.id) => 0,
             Want::Up => 0,
@@ -91,18 +95,18 @@ fn saved(
             Want::Gone => 2,
         },
         due_unix_ms: s
-            .m
+            .machine
             .deadline
-            .filter(|_| matches!(s.m.state, State::Pending | State::Backoff))
+            .filter(|_| matches!(s.machine.state, State::Pending | State::Backoff))
             .map(|d| unix_ms(wall + d.saturating_duration_since(now)))
             .unwrap_or(0),
-        last_exit: match s.m.last_exit {
+        last_exit: match s.machine.last_exit {
             None => SavedExit::default(),
             Some(ExitKind::Code(c)) => SavedExit { kind: 1, value: c },
             Some(ExitKind::Signal(n)) => SavedExit { kind: 2, value: n },
             Some(ExitKind::Unknown) => SavedExit { kind: 3, value: 0 },
         },
-        reason: match &s.m.reason {
+        reason: match &s.machine.reason {
             Reason::None => SavedReason::default(),
             Reason::SpawnError(t) => SavedReason {
                 kind: 1,
@@ -119,7 +123,7 @@ fn saved(
                 ..Default::default()
             },
         },
-        ever_started: s.m.ever_started,
+        ever_started: s.machine.ever_started,
     }
 }
 
@@ -513,7 +517,7 @@ impl Supervisor {
             && (s.want == 0
                 || matches!(s.origin, Origin::Config(_))
                     && svc.spec.autostart
-                    && !svc.m.ever_started);
+                    && !svc.machine.ever_started);
         unstarted.then_some(id)
     }
 }

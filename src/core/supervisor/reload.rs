@@ -111,7 +111,7 @@ impl Supervisor {
                     for (i, p) in paths.into_iter().enumerate() {
                         svc.logs[i] = LogFile::new(p, spec.maxbytes[i], spec.backups[i]);
                     }
-                    if svc.m.state.has_process() {
+                    if svc.machine.state.has_process() {
                         restart.push(*id);
                     } else if spec.autostart && !svc.held {
                         start.push(*id);
