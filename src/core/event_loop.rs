@@ -131,7 +131,7 @@ impl Daemon {
             }
             for s in self.sup.services() {
                 // Set together: a pidfd watches the service's process.
-                if let (Some(fd), Some(pid)) = (&s.pidfd, s.m.pid) {
+                if let (Some(fd), Some(pid)) = (&s.pidfd, s.machine.pid) {
                     let service = s.id;
                     add(fd.as_raw_fd(), libc::POLLIN, Token::Pidfd { service, pid });
                 }

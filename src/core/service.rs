@@ -6,8 +6,17 @@
 //! body is a `match (state, event)` with every cell written out and no `_`
 //! arm, so a new state or event forces a decision everywhere. Operator intent
 //! (`want`) is kept apart from what the process is doing (`state`).
+//!
+//! `step` is the only writer of a [`Machine`]: adopting a process, taking
+//! services back after a crash of the daemon and a failed spawn are events
+//! like the others, and every signal a service is sent on its account
+//! (stop, kill, suspend, resume) is an effect.
 
 use std::time::{Duration, Instant};
+
+mod rules;
+pub use rules::RESTART_FLOOR;
+use rules::{continued, on_exit, settle_stopped, suspended, take_back};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -213,7 +222,9 @@ impl Default for Machine {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What happens to a service. Not `Copy`: a spawn failure carries its
+/// reason and a take-back its record, so that `step` writes them too.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// Operator start (also autostart and create-service).
     Start,
@@ -222,16 +233,54 @@ pub enum Event {
     Stop,
     Remove,
     Spawned(i32),
-    SpawnFailed,
+    /// The spawn failed before exec, for the given reason (shown in status).
+    SpawnFailed(String),
     Exited(ExitKind),
-    /// Seen stopped by a signal (WUNTRACED), or suspended by a command.
+    /// Seen stopped by a signal (WUNTRACED).
     Suspended,
-    /// Seen continued (WCONTINUED), or resumed by a command.
+    /// Seen continued (WCONTINUED).
     Continued,
+    /// The `suspend` command: SIGSTOP, and SUSPENDED at once.
+    Suspend,
+    /// The `resume` command: SIGCONT, and back as if seen continued.
+    Resume,
     /// The machine's deadline has passed.
     Timer,
     /// No process is left in the stopped service's group.
     GroupGone,
+    /// A fresh machine takes a running process sv did not start
+    /// (`open-service`, or an adopted process taken back after a crash),
+    /// up since `started_at`.
+    Adopted {
+        pid: i32,
+        started_at: Instant,
+    },
+    /// A fresh machine takes back what the state file of a killed daemon
+    /// recorded (SPEC §8).
+    TakenBack(Box<Record>),
+}
+
+/// One service as a killed daemon's state file recorded it, and what has
+/// become of its process since: the payload of [`Event::TakenBack`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The state recorded.
+    pub state: State,
+    pub want: Want,
+    pub restarts: u32,
+    pub attempts: u32,
+    pub last_exit: Option<ExitKind>,
+    pub reason: Reason,
+    pub ever_started: bool,
+    /// The recorded process (0 if none).
+    pub pid: i32,
+    /// Some when that process is still alive (same pid, same start time):
+    /// since when it runs. None when it is gone: if the state says it had
+    /// one, it takes its pid back and the caller feeds in its exit next,
+    /// as if just seen.
+    pub alive_since: Option<Instant>,
+    /// When a PENDING or BACKOFF service was due.
+    pub due: Instant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,6 +303,7 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
     use Event as E;
     use State as S;
     let mut fx = Effects::new();
+    let remove = ev == E::Remove;
     match (m.state, ev) {
         // ---- start ----
         (S::Stopped | S::Exited | S::Fatal | S::Pending | S::Backoff, E::Start) => {
@@ -278,12 +328,8 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
 
         // ---- stop and remove ----
         (S::Starting | S::Running | S::Suspended, E::Stop | E::Remove) => {
-            m.want = if ev == E::Remove {
-                Want::Gone
-            } else {
-                Want::Down
-            };
-            if p.adopted && ev == E::Remove {
+            m.want = if remove { Want::Gone } else { Want::Down };
+            if p.adopted && remove {
                 fx.push(Effect::Forget);
             } else {
                 let group = p.group && !p.adopted;
@@ -317,7 +363,18 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
         }
 
         // ---- spawn results ----
-        (_, E::Spawned(pid)) => {
+        (
+            S::Stopped
+            | S::Pending
+            | S::Starting
+            | S::Running
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal
+            | S::Suspended,
+            E::Spawned(pid),
+        ) => {
             m.pid = Some(pid);
             m.pgid = (!p.adopted).then_some(pid);
             m.started_at = Some(now);
@@ -331,10 +388,22 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
                 m.deadline = Some(now + p.startsecs);
             }
         }
-        (_, E::SpawnFailed) => {
+        (
+            S::Stopped
+            | S::Pending
+            | S::Starting
+            | S::Running
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal
+            | S::Suspended,
+            E::SpawnFailed(why),
+        ) => {
             m.pid = None;
             m.state = S::Fatal;
             m.deadline = None;
+            m.reason = Reason::SpawnError(why);
         }
 
         // ---- exits ----
@@ -378,10 +447,7 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
         (S::Stopped | S::Pending | S::Backoff | S::Exited | S::Fatal, E::Exited(_)) => {}
 
         // ---- suspend / continue ----
-        (S::Starting | S::Running, E::Suspended) => {
-            m.state = S::Suspended;
-            m.deadline = None;
-        }
+        (S::Starting | S::Running, E::Suspended) => suspended(m),
         (
             S::Stopped
             | S::Pending
@@ -392,19 +458,7 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
             | S::Suspended,
             E::Suspended,
         ) => {}
-        (S::Suspended, E::Continued) => {
-            // Back to STARTING if startsecs has not run out since the spawn.
-            match m.started_at.map(|t| t + p.startsecs).filter(|d| *d > now) {
-                Some(due) => {
-                    m.state = S::Starting;
-                    m.deadline = Some(due);
-                }
-                None => {
-                    m.state = S::Running;
-                    m.attempts = 0;
-                }
-            }
-        }
+        (S::Suspended, E::Continued) => continued(m, p, now),
         (
             S::Stopped
             | S::Pending
@@ -415,6 +469,43 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
             | S::Exited
             | S::Fatal,
             E::Continued,
+        ) => {}
+
+        // ---- suspend and resume commands: the signal, then as if seen ----
+        (S::Starting | S::Running, E::Suspend) => {
+            fx.push(Effect::Signal {
+                sig: libc::SIGSTOP,
+                group: p.group && !p.adopted,
+            });
+            suspended(m);
+        }
+        (
+            S::Stopped
+            | S::Pending
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal
+            | S::Suspended,
+            E::Suspend,
+        ) => {}
+        (S::Suspended, E::Resume) => {
+            fx.push(Effect::Signal {
+                sig: libc::SIGCONT,
+                group: p.group && !p.adopted,
+            });
+            continued(m, p, now);
+        }
+        (
+            S::Stopped
+            | S::Pending
+            | S::Starting
+            | S::Running
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal,
+            E::Resume,
         ) => {}
 
         // ---- timers ----
@@ -443,108 +534,44 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
         (S::Stopped | S::Running | S::Exited | S::Fatal | S::Suspended, E::Timer) => {
             m.deadline = None;
         }
+
+        // ---- processes sv did not spawn: only a fresh machine takes one ----
+        (S::Stopped, E::Adopted { pid, started_at }) => {
+            // Nothing of an earlier life is kept (no group: not ours).
+            *m = Machine {
+                state: S::Running,
+                want: Want::Up,
+                pid: Some(pid),
+                started_at: Some(started_at),
+                ever_started: true,
+                ..Machine::new()
+            };
+        }
+        (
+            S::Pending
+            | S::Starting
+            | S::Running
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal
+            | S::Suspended,
+            E::Adopted { .. },
+        ) => {}
+        (S::Stopped, E::TakenBack(r)) => take_back(m, p, *r, now),
+        (
+            S::Pending
+            | S::Starting
+            | S::Running
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal
+            | S::Suspended,
+            E::TakenBack(_),
+        ) => {}
     }
     fx
-}
-
-/// STOPPING is over: nothing of the service is left.
-fn settle_stopped(m: &mut Machine, fx: &mut Effects) {
-    m.pgid = None;
-    m.deadline = None;
-    m.state = State::Stopped;
-    if m.want == Want::Gone {
-        fx.push(Effect::Forget);
-    }
-}
-
-/// An exit the operator did not ask for: restart, back off, or settle.
-fn on_exit(
-    m: &mut Machine,
-    p: &Policy,
-    kind: ExitKind,
-    early: bool,
-    now: Instant,
-    fx: &mut Effects,
-) {
-    let expected = matches!(kind, ExitKind::Code(c) if p.exitcodes.contains(&c));
-    if m.want != Want::Up {
-        m.state = State::Stopped;
-        if m.want == Want::Gone {
-            fx.push(Effect::Forget);
-        }
-        return;
-    }
-    match &p.restart {
-        RestartRule::Never => m.state = State::Exited,
-        RestartRule::Budget(_) if expected => m.state = State::Exited,
-        RestartRule::Budget(n) => {
-            if m.restarts >= *n {
-                m.state = State::Fatal;
-                m.reason = Reason::RestartLimit(*n);
-            } else {
-                m.restarts = m.restarts.saturating_add(1);
-                if early {
-                    m.attempts = m.attempts.saturating_add(1);
-                    backoff(m, now);
-                } else {
-                    respawn(m, now, fx);
-                }
-            }
-        }
-        RestartRule::Auto {
-            autorestart,
-            startretries,
-        } => {
-            if early {
-                m.attempts = m.attempts.saturating_add(1);
-                if *startretries != 0 && m.attempts >= *startretries {
-                    m.state = State::Fatal;
-                    m.reason = Reason::TooQuickly;
-                } else {
-                    backoff(m, now);
-                }
-            } else {
-                let again = match autorestart {
-                    AutoRestart::Always => true,
-                    AutoRestart::Never => false,
-                    AutoRestart::Unexpected => !expected,
-                };
-                if again {
-                    m.restarts = m.restarts.saturating_add(1);
-                    respawn(m, now, fx);
-                } else {
-                    m.state = State::Exited;
-                }
-            }
-        }
-    }
-}
-
-/// The shortest time from one spawn to the next automatic one (SPEC §11).
-pub const RESTART_FLOOR: Duration = Duration::from_secs(1);
-
-/// A restart after a late exit: at once if the run lasted the floor, else
-/// PENDING until the floor has passed since it began (s6's rule), so a
-/// program that keeps exiting at once is never respawned in a tight loop,
-/// even with startsecs=0.
-fn respawn(m: &mut Machine, now: Instant, fx: &mut Effects) {
-    match m
-        .started_at
-        .map(|t| t + RESTART_FLOOR)
-        .filter(|due| *due > now)
-    {
-        Some(due) => {
-            m.state = State::Pending;
-            m.deadline = Some(due);
-        }
-        None => fx.push(Effect::Spawn),
-    }
-}
-
-/// BACKOFF for one more second per failed attempt (SPEC §6).
-fn backoff(m: &mut Machine, now: Instant) {
-    m.state = State::Backoff;
-    m.deadline = Some(now + Duration::from_secs(u64::from(m.attempts.max(1))));
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ const LAUNCH_WINDOW: usize = 8;
 pub struct Service {
     pub id: Id,
     pub spec: ServiceSpec,
-    pub m: Machine,
+    pub machine: Machine,
     /// Adopted processes: readable when the process exits.
     pub pidfd: Option<OwnedFd>,
     pub logs: [LogFile; 2],
@@ -216,7 +216,7 @@ impl Supervisor {
             Service {
                 id,
                 spec,
-                m: Machine::new(),
+                machine: Machine::new(),
                 pidfd: None,
                 logs,
                 held: false,
@@ -317,13 +317,10 @@ impl Supervisor {
             s.pidfd = Some(pidfd);
             s.origin = Origin::Adopted;
             s.start_time = sys::start_time(pid).unwrap_or(0);
-            s.m.state = State::Running;
-            s.m.want = Want::Up;
-            s.m.pid = Some(pid);
-            s.m.started_at = sys::age(s.start_time)
+            let started_at = sys::age(s.start_time)
                 .and_then(|a| now.checked_sub(a))
-                .or(Some(now));
-            s.m.ever_started = true;
+                .unwrap_or(now);
+            self.apply(id, Event::Adopted { pid, started_at }, now);
         }
         self.by_pid.insert(pid, id);
         self.log
@@ -346,25 +343,32 @@ impl Supervisor {
         let Some(svc) = self.services.get_mut(&id) else {
             return;
         };
-        let before = svc.m.state;
-        let old_pid = svc.m.pid;
-        let effects = step(&mut svc.m, &svc.spec.policy, ev, now);
-        self.timers.sync(id, svc.m.deadline);
+        let before = svc.machine.state;
+        let old_pid = svc.machine.pid;
+        let exited = match ev {
+            Event::Exited(kind) => Some(kind),
+            _ => None,
+        };
+        // A machine set up from what is found says so itself (`adopt`,
+        // `take_back`): no transition of its own to log.
+        let quiet = matches!(ev, Event::Adopted { .. } | Event::TakenBack(_));
+        let effects = step(&mut svc.machine, &svc.spec.policy, ev, now);
+        self.timers.sync(id, svc.machine.deadline);
         self.dirty = true;
-        let after = svc.m.state;
+        let after = svc.machine.state;
         let name = svc.spec.name.clone();
-        if old_pid.is_some() && svc.m.pid != old_pid {
+        if old_pid.is_some() && svc.machine.pid != old_pid {
             if let Some(p) = old_pid {
                 self.by_pid.remove(&p);
             }
             // Adopted and re-adopted processes were watched by pidfd.
             svc.pidfd = None;
         }
-        if let (Event::Exited(kind), Some(pid)) = (ev, old_pid) {
+        if let (Some(kind), Some(pid)) = (exited, old_pid) {
             self.log
                 .info(&format!("{name}: pid {pid} ended: {}", kind.describe()));
         }
-        if before != after {
+        if before != after && !quiet {
             let line = format!("{name}: {} -> {}", before.name(), after.name());
             self.log_change(id, after, line);
             if matches!(after, State::Stopped | State::Exited | State::Fatal) {
@@ -410,9 +414,9 @@ impl Supervisor {
             return;
         };
         let target = if group {
-            svc.m.pgid.or(svc.m.pid)
+            svc.machine.pgid.or(svc.machine.pid)
         } else {
-            svc.m.pid
+            svc.machine.pid
         };
         let Some(pid) = target else { return };
         if let Err(e) = sys::send_signal(pid, sig, group) {
@@ -439,7 +443,7 @@ impl Supervisor {
             self.dirty = true;
             self.by_name.remove(&svc.spec.name);
             self.timers.remove(id);
-            if let Some(pid) = svc.m.pid {
+            if let Some(pid) = svc.machine.pid {
                 self.by_pid.remove(&pid);
             }
             for stream in Stream::BOTH {
@@ -499,10 +503,10 @@ impl Supervisor {
                 // Still waiting for its new process: wanted up, with no
                 // timer of its own and not stopped meanwhile?
                 let due = self.services.get(&id).is_some_and(|s| {
-                    s.m.pid.is_none()
-                        && s.m.want == Want::Up
-                        && s.m.deadline.is_none()
-                        && s.m.state != State::Stopping
+                    s.machine.pid.is_none()
+                        && s.machine.want == Want::Up
+                        && s.machine.deadline.is_none()
+                        && s.machine.state != State::Stopping
                 });
                 if !due {
                     continue;
@@ -552,16 +556,8 @@ impl Supervisor {
         self.services
             .values()
             .filter(|s| s.spec.policy.adopted)
-            .filter_map(|s| s.m.pid)
+            .filter_map(|s| s.machine.pid)
             .collect()
-    }
-
-    /// Brings the deadline index up to date with every machine, after
-    /// changes made to machines directly (recovery).
-    fn sync_timers(&mut self) {
-        for s in self.services.values() {
-            self.timers.sync(s.id, s.m.deadline);
-        }
     }
 
     /// The time left until the next deadline, for poll's timeout.

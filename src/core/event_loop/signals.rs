@@ -71,7 +71,7 @@ impl Daemon {
                     let n = self
                         .sup
                         .services()
-                        .filter(|s| s.m.state.has_process() && !s.spec.policy.adopted)
+                        .filter(|s| s.machine.state.has_process() && !s.spec.policy.adopted)
                         .count();
                     let s = if n == 1 { "" } else { "s" };
                     self.sup.log.notice(&format!(
@@ -116,7 +116,7 @@ impl Daemon {
         // Only for the process the pidfd watched: one that went earlier in
         // this pass (reaped as our child too) took its pidfd along, and the
         // service may have another process by now.
-        if (self.sup.services()).any(|s| s.id == service && s.m.pid == Some(pid)) {
+        if (self.sup.services()).any(|s| s.id == service && s.machine.pid == Some(pid)) {
             self.sup
                 .apply(service, Event::Exited(ExitKind::Unknown), now);
         }

@@ -89,7 +89,7 @@ impl Supervisor {
                 continue;
             };
             let name = svc.shown();
-            let state = svc.m.state;
+            let state = svc.machine.state;
             let mut item = Item {
                 id,
                 name: name.clone(),
@@ -175,23 +175,19 @@ impl Supervisor {
                 }
                 Action::Suspend => item.finish(match state {
                     State::Starting | State::Running => {
-                        let group = svc.spec.policy.group && !svc.spec.policy.adopted;
-                        self.signal(id, libc::SIGSTOP, group);
-                        self.apply(id, Event::Suspended, now);
+                        self.apply(id, Event::Suspend, now);
                         ok(&name, "suspended")
                     }
                     State::Suspended => err(&name, "already suspended"),
                     _ => err(&name, "not running"),
                 }),
                 Action::Resume => item.finish(if state == State::Suspended {
-                    let group = svc.spec.policy.group && !svc.spec.policy.adopted;
-                    self.signal(id, libc::SIGCONT, group);
-                    self.apply(id, Event::Continued, now);
+                    self.apply(id, Event::Resume, now);
                     ok(&name, "resumed")
                 } else {
                     err(&name, "not suspended")
                 }),
-                Action::Signal(sig) => item.finish(match svc.m.pid {
+                Action::Signal(sig) => item.finish(match svc.machine.pid {
                     Some(pid) if state.has_process() => match sys::send_signal(pid, sig, false) {
                         Ok(()) => ok(
                             &name,
@@ -289,7 +285,7 @@ impl Supervisor {
             self.begin_batch();
             for (_, id) in keyed {
                 self.queued.remove(&id);
-                self.apply(id, event, now);
+                self.apply(id, event.clone(), now);
             }
             self.end_batch(now);
             return;
@@ -321,7 +317,7 @@ impl Supervisor {
         plans.retain_mut(|plan| loop {
             let settled = plan.current.iter().all(|id| match self.services.get(id) {
                 None => true,
-                Some(s) => !s.m.state.has_process(),
+                Some(s) => !s.machine.state.has_process(),
             });
             if !settled {
                 return true;
@@ -332,7 +328,7 @@ impl Supervisor {
             self.begin_batch();
             for &id in &level {
                 self.queued.remove(&id);
-                self.apply(id, plan.event, now);
+                self.apply(id, plan.event.clone(), now);
             }
             self.end_batch(now);
             plan.current = level;
@@ -361,7 +357,7 @@ impl Supervisor {
             .filter(|s| !s.spec.policy.adopted && !self.queued.contains(&s.id))
             .filter(|s| {
                 matches!(
-                    s.m.state,
+                    s.machine.state,
                     State::Starting | State::Running | State::Suspended
                 )
             })
@@ -371,7 +367,7 @@ impl Supervisor {
         let waiting: Vec<Id> = self
             .services
             .values()
-            .filter(|s| matches!(s.m.state, State::Pending | State::Backoff))
+            .filter(|s| matches!(s.machine.state, State::Pending | State::Backoff))
             .map(|s| s.id)
             .collect();
         for id in waiting {
@@ -391,7 +387,7 @@ impl Supervisor {
             && self
                 .services
                 .values()
-                .all(|s| s.spec.policy.adopted || !s.m.state.has_process())
+                .all(|s| s.spec.policy.adopted || !s.machine.state.has_process())
     }
 
     /// Answers every waiter whose services have all settled.
@@ -468,7 +464,7 @@ impl Supervisor {
                 item.finish(o);
                 return;
             };
-            let state = svc.m.state;
+            let state = svc.machine.state;
             if self.queued.contains(&item.id) {
                 return;
             }
@@ -493,7 +489,7 @@ impl Supervisor {
                 Phase::Starting => {
                     let o = match state {
                         State::Starting | State::Backoff | State::Pending => return,
-                        State::Running => match svc.m.pid.filter(|_| item.with_pid) {
+                        State::Running => match svc.machine.pid.filter(|_| item.with_pid) {
                             Some(pid) => ok(&item.name, format!("started, pid {pid}")),
                             None => ok(&item.name, "started"),
                         },
@@ -503,7 +499,10 @@ impl Supervisor {
                             &item.name,
                             format!(
                                 "exited: {}",
-                                svc.m.last_exit.map(ExitKind::describe).unwrap_or_default()
+                                svc.machine
+                                    .last_exit
+                                    .map(ExitKind::describe)
+                                    .unwrap_or_default()
                             ),
                         ),
                         State::Stopped | State::Stopping => err(&item.name, "stopped meanwhile"),

@@ -23,7 +23,7 @@
 //! service.
 
 use super::{Id, Supervisor};
-use crate::core::service::{Event, Reason};
+use crate::core::service::Event;
 use crate::core::spawn::Target;
 use crate::core::spawn::{self, Child};
 use crate::core::spec::{OutputSpec, ServiceSpec};
@@ -140,7 +140,7 @@ impl Supervisor {
         let current = self
             .services
             .get(&l.id)
-            .is_some_and(|s| s.m.pid == Some(pid));
+            .is_some_and(|s| s.machine.pid == Some(pid));
         if !current {
             return;
         }
@@ -183,9 +183,8 @@ impl Supervisor {
             );
             let msg = format!("{}: pid {pid}: {why}; killed it", svc.spec.name);
             self.log.error(&msg);
-            if svc.m.pid == Some(pid) {
-                svc.m.reason = Reason::SpawnError(why);
-                self.apply(id, Event::SpawnFailed, now);
+            if svc.machine.pid == Some(pid) {
+                self.apply(id, Event::SpawnFailed(why), now);
             }
         }
     }
@@ -333,7 +332,7 @@ impl Supervisor {
     pub(super) fn launch(&mut self, id: Id) -> Result<(spawn::Pending, bool), Event> {
         self.attach_output(id);
         let Some(svc) = self.services.get(&id) else {
-            return Err(Event::SpawnFailed);
+            return Err(Event::SpawnFailed("no such service".into()));
         };
         let spec = &svc.spec;
         let shared = |o: &OutputSpec| matches!(o, OutputSpec::Daemon(_));
@@ -427,14 +426,14 @@ impl Supervisor {
         Ok(cmd)
     }
 
-    /// Records why a spawn failed; the machine goes FATAL with it.
+    /// Logs why a spawn failed; the event it returns takes the machine to
+    /// FATAL with that reason.
     pub(super) fn spawn_failed(&mut self, id: Id, e: &std::io::Error) -> Event {
         let why = format!("spawn error: {}", super::os_reason(e));
-        if let Some(s) = self.services.get_mut(&id) {
-            s.m.reason = Reason::SpawnError(why.clone());
+        if let Some(s) = self.services.get(&id) {
             let msg = format!("{}: {why}", s.spec.name);
             self.log.error(&msg);
         }
-        Event::SpawnFailed
+        Event::SpawnFailed(why)
     }
 }

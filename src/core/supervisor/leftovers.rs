@@ -122,7 +122,7 @@ impl Supervisor {
     fn services_down(&self) -> bool {
         self.services
             .values()
-            .all(|s| s.spec.policy.adopted || !s.m.state.has_process())
+            .all(|s| s.spec.policy.adopted || !s.machine.state.has_process())
     }
 
     /// Each pass: looks at the daemon's children again if they may have
@@ -192,7 +192,7 @@ impl Supervisor {
         let mut gone = Vec::new();
         let mut present = Vec::new();
         for &id in &self.lingering {
-            match self.services.get(&id).and_then(|s| s.m.pgid) {
+            match self.services.get(&id).and_then(|s| s.machine.pgid) {
                 Some(g) if sys::group_present(g) => present.push((id, g)),
                 _ => gone.push(id),
             }
@@ -231,7 +231,7 @@ impl Supervisor {
             .collect();
         let own_pgid = owner
             .and_then(|id| self.services.get(&id))
-            .and_then(|s| s.m.pgid);
+            .and_then(|s| s.machine.pgid);
         for pid in pids {
             if sweep.group {
                 // Its group, where it is its own (it leads it) or its
@@ -272,7 +272,7 @@ impl Supervisor {
             let names = names.get_or_insert_with(|| {
                 self.services
                     .values()
-                    .filter(|s| s.m.want != Want::Gone)
+                    .filter(|s| s.machine.want != Want::Gone)
                     .map(|s| (s.spec.name.clone(), s.id))
                     .collect()
             });
@@ -286,7 +286,7 @@ impl Supervisor {
                 // Its environment was replaced: its group may tell.
                 self.services
                     .values()
-                    .find(|s| s.m.pgid == Some(stat.pgid))
+                    .find(|s| s.machine.pgid == Some(stat.pgid))
                     .map(|s| s.id)
             });
             seen.insert(pid, owner);

@@ -12,7 +12,7 @@ impl Supervisor {
         let Some(svc) = self.services.get(&id) else {
             return;
         };
-        let m = &svc.m;
+        let m = &svc.machine;
         match after {
             State::Fatal => {
                 let why = match &m.reason {

@@ -11,7 +11,7 @@
 use super::{adopted_spec, Id, Supervisor};
 use crate::core::census::{self, Found};
 use crate::core::config::Config;
-use crate::core::service::{Event, ExitKind, Reason, State, Want};
+use crate::core::service::{Event, ExitKind, Reason, Record, State, Want};
 use crate::core::spec::{spec_from, ServiceSpec};
 use crate::core::state_file::{self, Origin, Saved, SavedExit, SavedReason, SavedService};
 use crate::core::sys;
@@ -76,13 +76,17 @@ fn saved(
     SavedService {
         name: s.spec.name.clone().into(),
         origin: s.origin.clone(),
-        pid: s.m.pid.unwrap_or(0),
-        start_time: if s.m.pid.is_some() { s.start_time } else { 0 },
-        state: s.m.state.name().into(),
-        restarts: s.m.restarts,
-        attempts: s.m.attempts,
+        pid: s.machine.pid.unwrap_or(0),
+        start_time: if s.machine.pid.is_some() {
+            s.start_time
+        } else {
+            0
+        },
+        state: s.machine.state.name().into(),
+        restarts: s.machine.restarts,
+        attempts: s.machine.attempts,
         held: s.held,
-        want: match s.m.want {
+        want: match s.machine.want {
             // Stopped by a `restart` under way: it is to run again.
             _ if restarting.contains(&s.id) => 0,
             Want::Up => 0,
@@ -90,18 +94,18 @@ fn saved(
             Want::Gone => 2,
         },
         due_unix_ms: s
-            .m
+            .machine
             .deadline
-            .filter(|_| matches!(s.m.state, State::Pending | State::Backoff))
+            .filter(|_| matches!(s.machine.state, State::Pending | State::Backoff))
             .map(|d| unix_ms(wall + d.saturating_duration_since(now)))
             .unwrap_or(0),
-        last_exit: match s.m.last_exit {
+        last_exit: match s.machine.last_exit {
             None => SavedExit::default(),
             Some(ExitKind::Code(c)) => SavedExit { kind: 1, value: c },
             Some(ExitKind::Signal(n)) => SavedExit { kind: 2, value: n },
             Some(ExitKind::Unknown) => SavedExit { kind: 3, value: 0 },
         },
-        reason: match &s.m.reason {
+        reason: match &s.machine.reason {
             Reason::None => SavedReason::default(),
             Reason::SpawnError(t) => SavedReason {
                 kind: 1,
@@ -118,7 +122,7 @@ fn saved(
                 ..Default::default()
             },
         },
-        ever_started: s.m.ever_started,
+        ever_started: s.machine.ever_started,
     }
 }
 
@@ -137,6 +141,31 @@ fn detail_of(s: &SavedService) -> (Option<ExitKind>, Reason) {
         _ => Reason::None,
     };
     (exit, reason)
+}
+
+/// What the machine takes back of a saved service (its process as gone:
+/// the caller says when it is alive).
+fn record_of(s: &SavedService, state: State, now: Instant) -> Record {
+    let (last_exit, reason) = detail_of(s);
+    let wait = Duration::from_millis(s.due_unix_ms.saturating_sub(unix_ms(SystemTime::now())));
+    // A file from the future (or a corrupt one) cannot push it past a year.
+    let wait = wait.min(Duration::from_secs(crate::core::spec::MAX_SECS));
+    Record {
+        state,
+        want: match s.want {
+            0 => Want::Up,
+            2 => Want::Gone,
+            _ => Want::Down,
+        },
+        restarts: s.restarts,
+        attempts: s.attempts,
+        last_exit,
+        reason,
+        ever_started: s.ever_started,
+        pid: s.pid,
+        alive_since: None,
+        due: now + wait,
+    }
 }
 
 impl Supervisor {
@@ -280,11 +309,20 @@ impl Supervisor {
                     let id = self.add(adopted_spec(&s.name, s.pid));
                     if let Some(svc) = self.services.get_mut(&id) {
                         svc.origin = Origin::Adopted;
-                        svc.m.state = State::Exited;
-                        svc.m.want = Want::Up;
-                        svc.m.ever_started = true;
-                        svc.m.last_exit = Some(ExitKind::Unknown);
                     }
+                    let ended = Record {
+                        state: State::Exited,
+                        want: Want::Up,
+                        restarts: 0,
+                        attempts: 0,
+                        last_exit: Some(ExitKind::Unknown),
+                        reason: Reason::None,
+                        ever_started: true,
+                        pid: s.pid,
+                        alive_since: None,
+                        due: now,
+                    };
+                    self.apply(id, Event::TakenBack(Box::new(ended)), now);
                     self.log.info(&format!(
                         "{}: adopted pid {} ended while the daemon was down",
                         s.name, s.pid
@@ -340,7 +378,6 @@ impl Supervisor {
         for f in rest {
             self.take_back_unknown(&f, now);
         }
-        self.sync_timers();
         self.plan(Event::Start, start, now);
     }
 
@@ -428,35 +465,19 @@ impl Supervisor {
         };
         let svc = self.services.get_mut(&id)?;
         svc.held = s.held;
-        svc.m.restarts = s.restarts;
-        svc.m.attempts = s.attempts;
-        svc.m.want = match s.want {
-            0 => Want::Up,
-            2 => Want::Gone,
-            _ => Want::Down,
-        };
-        let (last_exit, reason) = detail_of(s);
-        svc.m.last_exit = last_exit;
-        svc.m.reason = reason;
+        let mut record = record_of(s, saved_state, now);
         let name = svc.spec.name.clone();
         if let Some(fd) = pidfd {
             // Still running: adopt it back, same pid, nothing started twice.
             svc.pidfd = Some(fd);
             svc.start_time = s.start_time;
-            svc.m.pid = Some(s.pid);
-            svc.m.pgid = (!svc.spec.policy.adopted).then_some(s.pid);
             // Uptime counts from the process's real start, not from now.
-            svc.m.started_at = sys::age(s.start_time)
-                .and_then(|a| now.checked_sub(a))
-                .or(Some(now));
-            svc.m.ever_started = true;
-            svc.m.state = match saved_state {
-                State::Starting | State::Suspended | State::Running => saved_state,
-                _ => State::Running,
-            };
-            if svc.m.state == State::Starting {
-                svc.m.deadline = Some(now + svc.spec.policy.startsecs);
-            }
+            record.alive_since = Some(
+                sys::age(s.start_time)
+                    .and_then(|a| now.checked_sub(a))
+                    .unwrap_or(now),
+            );
+            self.apply(id, Event::TakenBack(Box::new(record)), now);
             self.by_pid.insert(s.pid, id);
             // Its output is waiting in the same FIFOs.
             self.attach_output(id);
@@ -477,18 +498,9 @@ impl Supervisor {
             }
             return None;
         }
+        self.apply(id, Event::TakenBack(Box::new(record)), now);
         if saved_state.has_process() {
             // It died while no daemon watched it: its exit, as if just seen.
-            svc.m.state = if saved_state == State::Starting {
-                State::Starting
-            } else if saved_state == State::Stopping {
-                State::Stopping
-            } else {
-                State::Running
-            };
-            svc.m.pid = Some(s.pid.max(1));
-            svc.m.started_at = Some(now);
-            svc.m.ever_started = true;
             self.log.info(&format!(
                 "{name}: pid {} ended while the daemon was down",
                 s.pid
@@ -498,15 +510,7 @@ impl Supervisor {
             let restart = saved_state == State::Stopping && s.want == 0;
             return restart.then_some(id);
         }
-        svc.m.state = saved_state;
-        svc.m.ever_started = s.ever_started;
-        if matches!(saved_state, State::Pending | State::Backoff) {
-            let wait =
-                Duration::from_millis(s.due_unix_ms.saturating_sub(unix_ms(SystemTime::now())));
-            // A file from the future (or a corrupt one) cannot push it past a year.
-            let wait = wait.min(Duration::from_secs(crate::core::spec::MAX_SECS));
-            svc.m.deadline = Some(now + wait);
-        }
+        let svc = self.services.get(&id)?;
         // A config program the dead daemon had not started yet (its plan
         // was still on an earlier priority level) starts now, if autostart;
         // so does any service a `restart` had stopped (wanted up).
@@ -515,7 +519,7 @@ impl Supervisor {
             && (s.want == 0
                 || matches!(s.origin, Origin::Config(_))
                     && svc.spec.autostart
-                    && !svc.m.ever_started);
+                    && !svc.machine.ever_started);
         unstarted.then_some(id)
     }
 }

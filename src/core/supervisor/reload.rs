@@ -112,7 +112,7 @@ impl Supervisor {
                     for (s, p) in Stream::BOTH.into_iter().zip(paths) {
                         svc.logs[s] = LogFile::new(p, spec.maxbytes[s], spec.backups[s]);
                     }
-                    if svc.m.state.has_process() {
+                    if svc.machine.state.has_process() {
                         restart.push(*id);
                     } else if spec.autostart && !svc.held {
                         start.push(*id);

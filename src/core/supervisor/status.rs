@@ -93,7 +93,7 @@ impl Supervisor {
 
     pub fn info(&self, id: Id, now: Instant) -> Option<ServiceInfo> {
         let s = self.services.get(&id)?;
-        let m = &s.m;
+        let m = &s.machine;
         let uptime = match (m.state.has_process(), m.started_at) {
             (true, Some(t)) => now.saturating_duration_since(t).as_secs(),
             _ => 0,
@@ -185,13 +185,20 @@ impl Service {
 }
 
 pub(crate) fn svc_reason(s: &Service) -> String {
-    match &s.m.reason {
+    match &s.machine.reason {
         Reason::SpawnError(e) => e.clone(),
         Reason::TooQuickly => "Exited too quickly (process log may have details)".to_string(),
         Reason::RestartLimit(n) => format!(
             "restart limit of {n} reached, last {}",
-            s.m.last_exit.map(ExitKind::describe).unwrap_or_default()
+            s.machine
+                .last_exit
+                .map(ExitKind::describe)
+                .unwrap_or_default()
         ),
-        Reason::None => s.m.last_exit.map(ExitKind::describe).unwrap_or_default(),
+        Reason::None => s
+            .machine
+            .last_exit
+            .map(ExitKind::describe)
+            .unwrap_or_default(),
     }
 }
