@@ -59,17 +59,6 @@ fn start() -> Sv {
     sv
 }
 
-/// The first column of each row of `sv status ARGS...`.
-fn names(sv: &Sv, args: &[&str]) -> Vec<String> {
-    let mut all = vec!["status"];
-    all.extend_from_slice(args);
-    sv.sv(&all)
-        .ok()
-        .lines()
-        .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
-        .collect()
-}
-
 // ------------------------------------------------------------ GROUP:NAME
 
 #[test]

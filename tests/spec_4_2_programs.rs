@@ -32,11 +32,6 @@ fn start(conf: &str) -> Sv {
     sv
 }
 
-/// The daemon's pid (the child this test spawned).
-fn daemon_pid(sv: &Sv) -> i32 {
-    sv.child.as_ref().expect("daemon child").id() as i32
-}
-
 /// `(NAME, STATE)` of every row of `sv status`.
 fn rows(sv: &Sv) -> Vec<(String, String)> {
     let r = sv.sv(&["status"]);
@@ -89,14 +84,6 @@ fn names(sv: &Sv) -> Vec<String> {
 
 fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
-fn lines_of(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
 }
 
 /// A program that sleeps, with startsecs=0.
@@ -513,12 +500,6 @@ fn events(sv: &Sv, from: usize) -> Vec<String> {
         .lines()
         .filter_map(|l| l.strip_prefix(&prefix).map(str::to_string))
         .collect()
-}
-
-fn log_len(sv: &Sv) -> usize {
-    std::fs::metadata(sv.work.path().join("daemon.err"))
-        .map(|m| m.len() as usize)
-        .unwrap_or(0)
 }
 
 /// From the daemon's own log: every level is spawned, in priority order,
@@ -1006,12 +987,4 @@ fn status_of_thousands_of_services_arrives_whole() {
     assert!(lines.iter().all(|l| l.contains("STOPPED")));
     let json = sv.sv(&["status", "--json"]);
     assert_eq!(json.ok().matches("\"state\":\"STOPPED\"").count(), 3000);
-}
-
-/// The kernel's pid_max: pids wrap around to low numbers past it.
-fn pid_max() -> i64 {
-    std::fs::read_to_string("/proc/sys/kernel/pid_max")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(32768)
 }

@@ -135,7 +135,7 @@ fn a_child_hung_before_exec_delays_only_its_own_service() {
     let mnt = sv.work.path().join("mnt");
     let Some(fuse) = DeadFuse::mount(&mnt) else {
         // The other tests here do not need FUSE; this one cannot run.
-        eprintln!("skipped: cannot mount FUSE here (needs root and /dev/fuse)");
+        skip("cannot mount FUSE here (needs root and /dev/fuse)");
         return;
     };
     let conf = format!(

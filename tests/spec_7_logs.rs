@@ -32,14 +32,6 @@ fn start(conf: &str) -> Sv {
     launch(Sv::new(N), conf, Stdio::null(), &[])
 }
 
-fn daemon_pid(sv: &Sv) -> i32 {
-    sv.child.as_ref().expect("daemon child").id() as i32
-}
-
-fn logs(sv: &Sv) -> PathBuf {
-    sv.runtime.path().join(N.to_string()).join("logs")
-}
-
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }

@@ -29,10 +29,6 @@ fn start(conf: &str) -> Sv {
     sv
 }
 
-fn logs(sv: &Sv) -> PathBuf {
-    sv.runtime.path().join(N.to_string()).join("logs")
-}
-
 fn numbered(path: &Path, n: u32) -> PathBuf {
     PathBuf::from(format!("{}.{n}", path.display()))
 }
@@ -212,11 +208,11 @@ impl Tmpfs {
             Ok(o) if o.status.success() => Some(Tmpfs(at)),
             Ok(o) => {
                 let why = String::from_utf8_lossy(&o.stderr);
-                println!("skipped: cannot mount a tmpfs: {}", why.trim());
+                skip(&format!("cannot mount a tmpfs: {}", why.trim()));
                 None
             }
             Err(e) => {
-                println!("skipped: cannot run mount: {e}");
+                skip(&format!("cannot run mount: {e}"));
                 None
             }
         }

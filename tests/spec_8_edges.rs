@@ -418,8 +418,7 @@ fn sigkills_during_reload_and_recovery_never_run_a_program_twice() {
 #[test]
 fn a_marked_process_of_another_uid_gains_nothing() {
     use std::os::unix::process::CommandExt;
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root to run a process as uid 65534");
+    if !require_root("run a process as uid 65534") {
         return;
     }
     let mut c = Crashy::unbooted(Some(""));
@@ -482,16 +481,9 @@ fn a_leftover_without_an_environment_neither_spins_nor_blocks_close() {
     let daemon = c.running().unwrap();
     assert!(wait_until(10, || count(&mut c, &p, &["1000", "11"]) == 1));
     c.sv.wait_state("envi", "EXITED", 10);
-    let cpu = |pid: i32| -> u64 {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-        let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
-            .split_whitespace()
-            .collect();
-        f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
-    };
-    let before = cpu(daemon);
+    let before = cpu_ticks(daemon);
     std::thread::sleep(Duration::from_secs(2));
-    let ticks = cpu(daemon) - before;
+    let ticks = cpu_ticks(daemon) - before;
     assert!(
         ticks < 50,
         "the daemon used {ticks} ticks of CPU in 2 s while idle"

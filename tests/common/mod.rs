@@ -5,6 +5,15 @@
 
 #![allow(dead_code)]
 
+mod files;
+mod layout;
+mod procfs;
+mod run;
+mod skip;
+// A test file uses some of these, never all.
+#[allow(unused_imports)]
+pub use {files::*, layout::*, procfs::*, run::*, skip::*};
+
 use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
