@@ -84,15 +84,8 @@ fn read_pids(path: &Path) -> Vec<i32> {
 /// Starts `sv daemon N` through `/bin/sh -c SCRIPT`, where the script ends in
 /// `exec "$0" daemon N` ($0 is the sv binary), and records it as `sv.child`.
 fn daemon_via_sh(mut sv: Sv, script: &str) -> Sv {
-    let child = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(script)
-        .arg(sv_bin())
-        .env("SV_RUNTIME_DIR", sv.runtime.path())
-        .env_remove("SV_INSTANCE")
-        .env_remove("SV_SYSLOG_SOCKET")
-        .current_dir(sv.work.path())
-        .stdin(Stdio::null())
+    let child = sv
+        .sh(script)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -202,15 +195,12 @@ fn two_hundred_crash_loops_keep_status_answering() {
         ),
     )
     .unwrap();
-    let child = sv
-        .command()
-        .args(["daemon", "61", "-c"])
+    let mut cmd = sv.command();
+    cmd.args(["daemon", "61", "-c"])
         .arg(&conf)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn daemon");
-    sv.child = Some(child);
+        .stderr(Stdio::null());
+    sv.child = Some(cmd.spawn().expect("spawn daemon"));
     let guard = Guard::new(&sv);
     let dpid = guard.pids[0];
     wait_ready_timed(&sv);

@@ -246,14 +246,8 @@ fn init_returns_through_a_pipe_on_another_descriptor() {
     // To a file: a pipe here would hang the test itself where cat never ends.
     let out_path = sv.work.path().join("init.out");
     let out_file = std::fs::File::create(&out_path).expect("init.out");
-    let mut child = std::process::Command::new("/bin/sh")
-        .args(["-c", "(\"$0\" init -i 11 5>&1) | cat"])
-        .arg(sv_bin())
-        .env("SV_RUNTIME_DIR", sv.runtime.path())
-        .env_remove("SV_INSTANCE")
-        .env_remove("SV_SYSLOG_SOCKET")
-        .current_dir(sv.work.path())
-        .stdin(Stdio::null())
+    let mut child = sv
+        .sh("(\"$0\" init -i 11 5>&1) | cat")
         .stdout(out_file)
         .stderr(Stdio::null())
         .spawn()

@@ -238,15 +238,9 @@ fn daemon_and_init_take_dash_i() {
         (23, vec!["--instance", "23", "daemon"]),
     ] {
         let mut sv = Sv::new(i);
-        let child = sv
-            .command()
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn sv daemon");
-        sv.child = Some(child);
-        sv.wait_ready();
+        let mut cmd = sv.command();
+        cmd.args(&args).stdout(Stdio::null()).stderr(Stdio::null());
+        sv.launch(cmd);
         let r = sv.close();
         assert_eq!(r.code, 0, "{args:?}: {r:?}");
     }

@@ -4,7 +4,6 @@
 //! against a real daemon per test.
 mod common;
 use common::*;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -847,26 +846,7 @@ fn sighup_reloads_the_config() {
 // -------------------------------------------------------------- shell (4.2)
 
 fn shell(sv: &Sv, args: &[&str], input: &str) -> (i32, String, String) {
-    let mut child = sv
-        .command()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sv shell");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    sv_with_input(sv, args, input.as_bytes())
 }
 
 #[test]

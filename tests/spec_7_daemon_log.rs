@@ -89,11 +89,8 @@ impl Drop for Syslog {
 
 /// `sv daemon N -c CONF` with stderr in `work/daemon.err`, `env` added.
 fn start(sv: &mut Sv, conf: &str, env: &[(&str, &std::ffi::OsStr)], extra: &[&str]) {
-    let mut cmd = sv.config_daemon(conf);
+    let mut cmd = sv.config_daemon_env(conf, env);
     cmd.args(extra);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
     sv.launch(cmd);
 }
 

@@ -19,11 +19,8 @@ const CHUNK: u64 = 64 * 1024;
 /// Starts the daemon of `sv` on `conf`; `stdout` is the daemon's stdout,
 /// its stderr goes to `work/daemon.err`; `env` is added to its environment.
 fn launch(mut sv: Sv, conf: &str, stdout: Stdio, env: &[(&str, &str)]) -> Sv {
-    let mut c = sv.config_daemon(conf);
+    let mut c = sv.config_daemon_env(conf, env);
     c.stdout(stdout);
-    for (k, v) in env {
-        c.env(k, v);
-    }
     sv.launch(c);
     sv
 }

@@ -32,18 +32,9 @@ fn prog(c: &Crashy) -> PathBuf {
 fn running(c: &mut Crashy, prog: &Path) -> Vec<(i32, Vec<String>)> {
     let want = prog.as_os_str().as_encoded_bytes();
     let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in dir.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let mut parts = raw.split(|b| *b == 0).filter(|s| !s.is_empty());
-        if parts.next() != Some(want) || !alive(pid) {
+    for (pid, parts) in cmdlines() {
+        let mut parts = parts.iter();
+        if parts.next().map(Vec::as_slice) != Some(want) || !alive(pid) {
             continue;
         }
         c.strays.add(pid);
@@ -481,9 +472,7 @@ fn a_leftover_without_an_environment_neither_spins_nor_blocks_close() {
     let daemon = c.running().unwrap();
     assert!(wait_until(10, || count(&mut c, &p, &["1000", "11"]) == 1));
     c.sv.wait_state("envi", "EXITED", 10);
-    let before = cpu_ticks(daemon);
-    std::thread::sleep(Duration::from_secs(2));
-    let ticks = cpu_ticks(daemon) - before;
+    let ticks = cpu_ticks_over(daemon, 2);
     assert!(
         ticks < 50,
         "the daemon used {ticks} ticks of CPU in 2 s while idle"

@@ -34,11 +34,8 @@ fn connect(sv: &Sv) -> UnixStream {
 /// in the test, not here.
 fn start(conf: &str, env: &[(&str, &str)]) -> Sv {
     let mut sv = Sv::new(N);
-    let mut cmd = sv.config_daemon(conf);
+    let mut cmd = sv.config_daemon_env(conf, env);
     cmd.stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
     sv.child = Some(cmd.spawn().expect("spawn sv daemon"));
     let ready = wait_until(10, || {
         let Ok(mut s) = UnixStream::connect(sock_path(&sv)) else {

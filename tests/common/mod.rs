@@ -108,16 +108,11 @@ impl Sv {
     /// waits until it answers.
     pub fn daemon(instance: u8) -> Sv {
         let mut sv = Sv::new(instance);
-        let child = sv
-            .command()
-            .args(["daemon", &instance.to_string()])
-            .stdin(Stdio::null())
+        let mut cmd = sv.command();
+        cmd.args(["daemon", &instance.to_string()])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn sv daemon");
-        sv.child = Some(child);
-        sv.wait_ready();
+            .stderr(Stdio::null());
+        sv.launch(cmd);
         sv
     }
 
@@ -142,6 +137,19 @@ impl Sv {
         c
     }
 
+    /// [`Sv::config_daemon`] with `env` added to the daemon's environment.
+    pub fn config_daemon_env<K, V>(&self, conf: &str, env: &[(K, V)]) -> Command
+    where
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        let mut c = self.config_daemon(conf);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c
+    }
+
     /// Spawns `cmd` as this test's daemon and waits until it answers.
     pub fn launch(&mut self, mut cmd: Command) {
         self.child = Some(cmd.spawn().expect("spawn sv daemon"));
@@ -159,7 +167,18 @@ impl Sv {
 
     /// A `Command` for the sv binary with this test's environment.
     pub fn command(&self) -> Command {
-        let mut c = Command::new(sv_bin());
+        self.with_env(Command::new(sv_bin()))
+    }
+
+    /// `/bin/sh -c SCRIPT` with this test's environment, where `$0` is the
+    /// sv binary (so the script can `exec "$0" daemon N`).
+    pub fn sh(&self, script: &str) -> Command {
+        let mut c = Command::new("/bin/sh");
+        c.arg("-c").arg(script).arg(sv_bin());
+        self.with_env(c)
+    }
+
+    fn with_env(&self, mut c: Command) -> Command {
         c.env("SV_RUNTIME_DIR", self.runtime.path())
             .env_remove("SV_INSTANCE")
             .env_remove("SV_SYSLOG_SOCKET")

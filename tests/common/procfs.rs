@@ -48,6 +48,30 @@ pub fn pgid(pid: i32) -> Option<i32> {
     stat_field(pid, 5)?.parse().ok()
 }
 
+/// Every process in /proc with its command line split at the NULs (empty
+/// arguments dropped); for counting and finding, never for killing by name.
+pub fn cmdlines() -> Vec<(i32, Vec<Vec<u8>>)> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let parts = raw
+            .split(|b| *b == 0)
+            .filter(|s| !s.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect();
+        out.push((pid, parts));
+    }
+    out
+}
+
 /// A figure of /proc/PID/status in KiB (`VmHWM`, `VmRSS`, ...), or None
 /// when the process or the field is not there.
 pub fn status_kib(pid: i32, field: &str) -> Option<u64> {

@@ -53,6 +53,35 @@ pub fn status_answers(sv: &Sv, secs: u64) -> String {
     try_status(sv, secs).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// `sv ARGS...` with `input` on a pipe as its stdin: (exit code, stdout,
+/// stderr).
+pub fn sv_with_input(sv: &Sv, args: &[&str], input: &[u8]) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = sv
+        .command()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sv");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// CPU ticks a process spends in the next `secs` seconds: the window is
+/// the measurement (a busy loop shows), not a wait for a condition.
+pub fn cpu_ticks_over(pid: i32, secs: u64) -> u64 {
+    let before = super::cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(secs));
+    super::cpu_ticks(pid) - before
+}
+
 /// Waits for a child we spawned to exit; kills it (recorded pid) on timeout.
 #[track_caller]
 pub fn wait_exit(child: &mut Child, secs: u64) -> ExitStatus {
