@@ -547,7 +547,8 @@ fn parrot_run(mut cmd: Command, file: &Path, msg: &str) {
             "line without a timestamp: {l:?}"
         );
     }
-    // Nothing more is written once it has exited.
+    // Nothing more is written once it has exited: the pause is the check,
+    // not a wait for a condition.
     let n = lines.len();
     std::thread::sleep(Duration::from_millis(150));
     assert_eq!(lines_of(file).len(), n);

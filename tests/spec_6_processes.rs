@@ -324,7 +324,8 @@ fn missing_program_fails_at_once() {
         assert_eq!(state, "FATAL");
         assert_eq!(detail, "spawn error: No such file or directory");
     }
-    // Never a silent loop: still FATAL, no restart used.
+    // Never a silent loop: still FATAL, no restart used. The pause is the
+    // check (a retry would show within it), not a wait for a condition.
     std::thread::sleep(Duration::from_millis(300));
     let js = sv.sv(&["service-status", "prog", "--json"]);
     assert!(js.ok().contains("\"restarts\":0"), "{js:?}");

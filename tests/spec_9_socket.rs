@@ -435,8 +435,11 @@ fn more_connections_than_the_daemon_takes() {
     let sv = Sv::daemon(4);
     let conns: Vec<UnixStream> = (0..700).map(|_| connect(&sv)).collect();
     // Connections past the daemon's limit may be refused, but the daemon
-    // must not die, and once they are gone everything works again.
-    std::thread::sleep(Duration::from_millis(50));
+    // must not die, and once they are gone everything works again. A
+    // request queued behind them is answered only once the daemon has
+    // taken every one of them (accept goes in order).
+    let taken = wait_until(10, || sv.sv(&["status"]).code == 0);
+    assert!(taken, "no answer beside 700 connections");
     assert!(alive(daemon_pid(&sv)));
     drop(conns);
     let ok = wait_until(5, || sv.sv(&["status"]).code == 0);
