@@ -310,7 +310,7 @@ fn low_nofile_spawn_fails_clearly_and_daemon_survives_fd_exhaustion() {
     assert!(d, "{first} never reached RUNNING");
 
     // Flood the socket with idle clients until the daemon runs out of fds.
-    let sock = sv.runtime.path().join("62").join("sock");
+    let sock = sock_path(&sv);
     let mut conns = Vec::new();
     for _ in 0..100 {
         match UnixStream::connect(&sock) {

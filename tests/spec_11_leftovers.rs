@@ -277,7 +277,7 @@ fn init_returns_through_a_pipe_on_another_descriptor() {
 fn init_with_a_broken_config_exits_1_and_leaves_no_socket() {
     let sv = Sv::new(N);
     let path = sv.write_conf("[program:a]\ncommand=/bin/true\n\ngarbage line\n");
-    let sock = sv.runtime.path().join(N.to_string()).join("sock");
+    let sock = sock_path(&sv);
     for i in 0..8 {
         let r = sv.run(&["init", "-i", "11", "-c", path.to_str().unwrap()]);
         assert_eq!(r.code, 1, "run {i}: {r:?}");

@@ -148,7 +148,7 @@ fn an_unknown_group_colon_name_is_no_such_service_naming_it() {
 #[test]
 fn files_and_reload_keep_the_bare_name() {
     let sv = start();
-    let logs = sv.runtime.path().join(N.to_string()).join("logs");
+    let logs = logs(&sv);
     assert!(wait_until(10, || logs.join("worker-stdout.log").exists()));
     for f in std::fs::read_dir(&logs).unwrap() {
         let f = f.unwrap().file_name();
@@ -159,7 +159,7 @@ fn files_and_reload_keep_the_bare_name() {
     assert!(!r.ok().contains("worker"), "unchanged: {r:?}");
     assert_eq!(sv.pid("backend:worker"), Some(before));
     // The state file keys on the bare name: it holds no `backend:`.
-    let state = std::fs::read(sv.runtime.path().join(N.to_string()).join("state")).unwrap();
+    let state = std::fs::read(instance_dir(&sv).join("state")).unwrap();
     let text = String::from_utf8_lossy(&state);
     assert!(text.contains("worker") && !text.contains("backend:worker"));
 }

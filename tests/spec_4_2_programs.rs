@@ -935,10 +935,7 @@ fn demo_config_runs() {
     assert_eq!(sv.state("parrot").unwrap().0, "RUNNING");
     assert_eq!(sv.state("chatty").unwrap().0, "RUNNING");
     // The parrot talks into its AUTO log.
-    let log = sv
-        .runtime
-        .path()
-        .join(format!("{N}/logs/parrot-stdout.log"));
+    let log = log_path(&sv, "parrot", "stdout");
     assert!(wait_until(5, || std::fs::read_to_string(&log)
         .unwrap_or_default()
         .contains("the parrot is alive")));

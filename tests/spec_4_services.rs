@@ -974,11 +974,7 @@ fn test_restart_with_r2_is_fatal_after_exactly_two_restarts() {
     assert!(out.contains("restarts:  2\n"), "{out:?}");
     assert!(out.contains("last exit: killed by SIGSEGV\n"), "{out:?}");
 
-    let log = sv
-        .runtime
-        .path()
-        .join(sv.instance.to_string())
-        .join("logs/test_restart-stdout.log");
+    let log = log_path(&sv, "test_restart", "stdout");
     let pids = || -> Vec<String> {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let mut v: Vec<String> = text

@@ -22,11 +22,7 @@ fn tail_follow_ends_with_a_line_when_its_service_is_removed() {
         "command=/bin/sh -c 'while :; do echo tick; sleep 0.1; done'\n",
         "startsecs=0\n",
     ));
-    let log = sv
-        .runtime
-        .path()
-        .join(N.to_string())
-        .join("logs/web-stdout.log");
+    let log = log_path(&sv, "web", "stdout");
     assert!(wait_until(10, || std::fs::read_to_string(&log)
         .is_ok_and(|t| t.contains("tick\n"))));
     let mut tail = sv
@@ -155,11 +151,7 @@ fn tail_follow_gets_the_last_words_of_a_process_that_exits() {
         go.display()
     ));
     sv.launch(c);
-    let log = sv
-        .runtime
-        .path()
-        .join(N.to_string())
-        .join("logs/job-stdout.log");
+    let log = log_path(&sv, "job", "stdout");
     assert!(wait_until(10, || std::fs::read_to_string(&log)
         .is_ok_and(|t| t == "ready\n")));
     let mut tail = sv

@@ -591,7 +591,7 @@ fn output_goes_on_across_the_daemons_death_without_a_gap() {
         counter.display()
     );
     c.create(&["--name", "count", "/bin/sh", "--", "-c", &script]);
-    let log_path = c.dir().join("logs").join("count-stdout.log");
+    let log_path = log_path(&c.sv, "count", "stdout");
     let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let last_logged = |text: &str| numbers(text).last().copied().flatten();
     let read_counter = || -> Option<u64> {
