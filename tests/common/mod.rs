@@ -7,12 +7,13 @@
 
 mod files;
 mod layout;
+mod pipes;
 mod procfs;
 mod run;
 mod skip;
 // A test file uses some of these, never all.
 #[allow(unused_imports)]
-pub use {files::*, layout::*, procfs::*, run::*, skip::*};
+pub use {files::*, layout::*, pipes::*, procfs::*, run::*, skip::*};
 
 use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
@@ -184,6 +185,23 @@ impl Sv {
             .env_remove("SV_SYSLOG_SOCKET")
             .current_dir(self.work.path())
             .stdin(Stdio::null());
+        c
+    }
+
+    /// `sv tail -f -n 1 NAME -i N` with its stdout piped, to spawn: its
+    /// first line (the last one logged) says it has begun to follow.
+    pub fn tail_follow(&self, name: &str) -> Command {
+        let mut c = self.command();
+        c.args([
+            "tail",
+            "-f",
+            "-n",
+            "1",
+            name,
+            "-i",
+            &self.instance.to_string(),
+        ])
+        .stdout(Stdio::piped());
         c
     }
 
