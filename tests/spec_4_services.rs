@@ -743,11 +743,7 @@ fn state_pending() {
     create(&sv, &["/bin/sleep", "60", "-c", "30"]).ok();
     let (state, detail) = sv.state("sleep").expect("listed");
     assert_eq!(state, "PENDING");
-    let n: u32 = detail
-        .strip_prefix("starts in ")
-        .and_then(|d| d.strip_suffix(" s"))
-        .and_then(|d| d.parse().ok())
-        .unwrap_or_else(|| panic!("{detail:?}"));
+    let n = starts_in(&detail);
     assert!((28..=30).contains(&n), "{detail:?}");
 }
 
@@ -841,14 +837,7 @@ fn state_stopping_while_stop_waits_then_stopped_by_sigkill() {
     assert!(wait_until(10, || std::fs::read_to_string(&ready)
         .is_ok_and(|s| s == "ready\n")));
 
-    let n = sv.instance.to_string();
-    let stopper = sv
-        .command()
-        .args(["stop", "sh", "-i", &n])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sv stop");
+    let stopper = sv.spawn_sv(&["stop", "sh"]);
     let d = sv.wait_state("sh", "STOPPING", 5);
     assert_eq!(d, format!("pid {pid}"));
     assert!(alive(pid), "TERM is ignored: still alive while STOPPING");

@@ -205,6 +205,18 @@ impl Sv {
         c
     }
 
+    /// Spawns `sv ARGS... -i N` in the background, stdout and stderr piped,
+    /// for a test that looks at the daemon while the command waits.
+    pub fn spawn_sv(&self, args: &[&str]) -> Child {
+        self.command()
+            .args(args)
+            .args(["-i", &self.instance.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sv")
+    }
+
     /// Runs `sv ARGS...` (no `-i` added) and collects its output.
     pub fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
         Run::from(self.command().args(args).output().expect("run sv"))
@@ -295,6 +307,16 @@ impl Drop for Sv {
             self.close();
         }
     }
+}
+
+/// The seconds in a PENDING detail `starts in N s`; panics on another.
+#[track_caller]
+pub fn starts_in(detail: &str) -> u64 {
+    detail
+        .strip_prefix("starts in ")
+        .and_then(|d| d.strip_suffix(" s"))
+        .and_then(|d| d.parse().ok())
+        .unwrap_or_else(|| panic!("not `starts in N s`: {detail:?}"))
 }
 
 /// Polls `cond` every 10 ms until it holds or `secs` pass.
