@@ -45,17 +45,7 @@ impl Drop for Guard {
 
 /// Like `Sv::state`, with a deadline.
 fn state_timed(sv: &Sv, name: &str) -> Option<(String, String)> {
-    let r = sv_within(sv, &["status", name], 5)?;
-    if r.code != 0 {
-        return None;
-    }
-    let line = r.stdout.lines().next()?.to_string();
-    let mut parts = line.split_whitespace();
-    if parts.next()? != name {
-        return None;
-    }
-    let state = parts.next()?.to_string();
-    Some((state, parts.collect::<Vec<_>>().join(" ")))
+    status_row(&sv_within(sv, &["status", name], 5)?, name)
 }
 
 /// The pid printed by `NAME: started, pid P` (or `starting, pid P`).

@@ -233,19 +233,7 @@ impl Sv {
 
     /// `sv status NAME`: (STATE, detail), or None if the name is unknown.
     pub fn state(&self, name: &str) -> Option<(String, String)> {
-        let r = self.sv(&["status", name]);
-        if r.code != 0 {
-            return None;
-        }
-        let line = r.stdout.lines().next()?.to_string();
-        let mut parts = line.split_whitespace();
-        let n = parts.next()?;
-        if n != name {
-            return None;
-        }
-        let state = parts.next()?.to_string();
-        let detail = parts.collect::<Vec<_>>().join(" ");
-        Some((state, detail))
+        status_row(&self.sv(&["status", name]), name)
     }
 
     /// Waits until `name` is in `state`; panics with the last status seen.
@@ -307,6 +295,20 @@ impl Drop for Sv {
             self.close();
         }
     }
+}
+
+/// (STATE, detail) from the answer to `sv status NAME`, or None if it
+/// failed or is not about `name`.
+pub fn status_row(r: &Run, name: &str) -> Option<(String, String)> {
+    if r.code != 0 {
+        return None;
+    }
+    let mut parts = r.stdout.lines().next()?.split_whitespace();
+    if parts.next()? != name {
+        return None;
+    }
+    let state = parts.next()?.to_string();
+    Some((state, parts.collect::<Vec<_>>().join(" ")))
 }
 
 /// The seconds in a PENDING detail `starts in N s`; panics on another.
