@@ -26,7 +26,7 @@ struct Guard {
 
 impl Guard {
     fn new(sv: &Sv) -> Guard {
-        let pid = sv.child.as_ref().expect("daemon child").id() as i32;
+        let pid = daemon_pid(sv);
         Guard { pids: vec![pid] }
     }
 }
@@ -43,93 +43,14 @@ impl Drop for Guard {
     }
 }
 
-fn daemon_pid(sv: &Sv) -> i32 {
-    sv.child.as_ref().expect("daemon child").id() as i32
-}
-
-/// Runs a prepared command with a deadline; None if it did not finish (it is
-/// then killed by its recorded pid).
-fn run_with_deadline(mut cmd: Command, secs: u64) -> Option<Run> {
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sv");
-    let pid = child.id() as i32;
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(out) => {
-            let out = out.expect("wait sv");
-            Some(Run {
-                code: out.status.code().unwrap_or(-1),
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            })
-        }
-        Err(_) => {
-            // Still unreaped (the thread waits on it), so the pid is ours.
-            kill(pid, libc::SIGKILL);
-            None
-        }
-    }
-}
-
-/// `sv ARGS... -i N` with a deadline.
-fn sv_timed(sv: &Sv, args: &[&str], secs: u64) -> Option<Run> {
-    let mut cmd = sv.command();
-    cmd.args(args).args(["-i", &sv.instance.to_string()]);
-    run_with_deadline(cmd, secs)
-}
-
-/// `sv status -i N` must answer (exit 0) within 5 s.
-#[track_caller]
-fn status_answers(sv: &Sv) -> String {
-    let t = Instant::now();
-    let r = sv_timed(sv, &["status"], 5);
-    let r = r.unwrap_or_else(|| panic!("`sv status` did not answer within 5 s"));
-    assert_eq!(r.code, 0, "status failed after {:?}: {r:?}", t.elapsed());
-    r.stdout
-}
-
 /// Like `Sv::state`, with a deadline.
 fn state_timed(sv: &Sv, name: &str) -> Option<(String, String)> {
-    let r = sv_timed(sv, &["status", name], 5)?;
-    if r.code != 0 {
-        return None;
-    }
-    let line = r.stdout.lines().next()?.to_string();
-    let mut parts = line.split_whitespace();
-    if parts.next()? != name {
-        return None;
-    }
-    let state = parts.next()?.to_string();
-    Some((state, parts.collect::<Vec<_>>().join(" ")))
+    status_row(&sv_within(sv, &["status", name], 5)?, name)
 }
 
 /// The pid printed by `NAME: started, pid P` (or `starting, pid P`).
 fn started_pid(out: &str) -> Option<i32> {
     out.trim().rsplit("pid ").next()?.trim().parse().ok()
-}
-
-/// utime + stime of a process, in seconds.
-fn cpu_secs(pid: i32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    let after = &stat[stat.rfind(')').unwrap() + 1..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    // Fields 14 and 15 of proc(5); `after` starts at field 3.
-    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    ticks as f64 / hz
-}
-
-fn pgid(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// Bits of `SigIgn:` in /proc/PID/status.
@@ -138,14 +59,6 @@ fn sig_ignored(pid: i32) -> u64 {
     text.lines()
         .find_map(|l| l.strip_prefix("SigIgn:"))
         .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .unwrap_or(0)
-}
-
-fn vm_rss_kb(pid: i32) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    text.lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
 
@@ -161,15 +74,8 @@ fn read_pids(path: &Path) -> Vec<i32> {
 /// Starts `sv daemon N` through `/bin/sh -c SCRIPT`, where the script ends in
 /// `exec "$0" daemon N` ($0 is the sv binary), and records it as `sv.child`.
 fn daemon_via_sh(mut sv: Sv, script: &str) -> Sv {
-    let child = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(script)
-        .arg(sv_bin())
-        .env("SV_RUNTIME_DIR", sv.runtime.path())
-        .env_remove("SV_INSTANCE")
-        .env_remove("SV_SYSLOG_SOCKET")
-        .current_dir(sv.work.path())
-        .stdin(Stdio::null())
+    let child = sv
+        .sh(script)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -182,21 +88,9 @@ fn daemon_via_sh(mut sv: Sv, script: &str) -> Sv {
 #[track_caller]
 fn wait_ready_timed(sv: &Sv) {
     let ok = wait_until(10, || {
-        sv_timed(sv, &["status"], 5).is_some_and(|r| r.code == 0)
+        sv_within(sv, &["status"], 5).is_some_and(|r| r.code == 0)
     });
     assert!(ok, "daemon {} never became ready", sv.instance);
-}
-
-fn file_len(p: &Path) -> u64 {
-    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
-}
-
-fn log_path(sv: &Sv, name: &str) -> PathBuf {
-    sv.runtime
-        .path()
-        .join(sv.instance.to_string())
-        .join("logs")
-        .join(format!("{name}-stdout.log"))
 }
 
 // ================================================================ 1
@@ -291,15 +185,12 @@ fn two_hundred_crash_loops_keep_status_answering() {
         ),
     )
     .unwrap();
-    let child = sv
-        .command()
-        .args(["daemon", "61", "-c"])
+    let mut cmd = sv.command();
+    cmd.args(["daemon", "61", "-c"])
         .arg(&conf)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn daemon");
-    sv.child = Some(child);
+        .stderr(Stdio::null());
+    sv.child = Some(cmd.spawn().expect("spawn daemon"));
     let guard = Guard::new(&sv);
     let dpid = guard.pids[0];
     wait_ready_timed(&sv);
@@ -307,7 +198,7 @@ fn two_hundred_crash_loops_keep_status_answering() {
     let until = Instant::now() + Duration::from_secs(3);
     let mut calls = 0;
     while Instant::now() < until {
-        let out = status_answers(&sv);
+        let out = status_answers(&sv, 5);
         assert_eq!(out.lines().count(), 200, "{out}");
         calls += 1;
         // One process per service at most: exited ones are reaped before
@@ -317,7 +208,7 @@ fn two_hundred_crash_loops_keep_status_answering() {
     }
     assert!(calls >= 2);
 
-    let r = sv_timed(&sv, &["close"], 20).expect("close did not return within 20 s");
+    let r = sv_within(&sv, &["close"], 20).expect("close did not return within 20 s");
     assert_eq!(r.ok(), "supervisor 61: stopped\n");
     let mut d = sv.child.take().unwrap();
     let mut status = None;
@@ -359,7 +250,7 @@ fn low_nofile_spawn_fails_clearly_and_daemon_survives_fd_exhaustion() {
     let mut failed = None;
     for i in 0..60 {
         let name = format!("fd{i}");
-        let r = sv_timed(
+        let r = sv_within(
             &sv,
             &[
                 "create-service",
@@ -401,7 +292,7 @@ fn low_nofile_spawn_fails_clearly_and_daemon_survives_fd_exhaustion() {
     assert!(!started.is_empty(), "not even one service started");
     // The daemon is up and goes on supervising the others.
     assert!(alive(dpid));
-    status_answers(&sv);
+    status_answers(&sv, 5);
     let first = &started[0].0;
     let d = wait_until(10, || {
         state_timed(&sv, first).is_some_and(|(s, _)| s == "RUNNING")
@@ -409,7 +300,7 @@ fn low_nofile_spawn_fails_clearly_and_daemon_survives_fd_exhaustion() {
     assert!(d, "{first} never reached RUNNING");
 
     // Flood the socket with idle clients until the daemon runs out of fds.
-    let sock = sv.runtime.path().join("62").join("sock");
+    let sock = sock_path(&sv);
     let mut conns = Vec::new();
     for _ in 0..100 {
         match UnixStream::connect(&sock) {
@@ -423,7 +314,7 @@ fn low_nofile_spawn_fails_clearly_and_daemon_survives_fd_exhaustion() {
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(3) {
         // A client meanwhile gets an answer or a clear refusal, never a hang.
-        let r = sv_timed(&sv, &["status"], 5).expect("status hung while fds were exhausted");
+        let r = sv_within(&sv, &["status"], 5).expect("status hung while fds were exhausted");
         assert!(
             r.code == 0 || r.stderr.contains("file descriptors"),
             "unexpected answer: {r:?}"
@@ -440,18 +331,18 @@ fn low_nofile_spawn_fails_clearly_and_daemon_survives_fd_exhaustion() {
 
     drop(conns);
     let ok = wait_until(10, || {
-        sv_timed(&sv, &["status"], 5).is_some_and(|r| r.code == 0)
+        sv_within(&sv, &["status"], 5).is_some_and(|r| r.code == 0)
     });
     assert!(ok, "status never answered again after the clients left");
 
     // No descriptor leaked by the failed spawns: once some are freed, the
     // failed service starts.
     for (n, _) in started.iter().take(3) {
-        sv_timed(&sv, &["remove-service", n], 15)
+        sv_within(&sv, &["remove-service", n], 15)
             .expect("remove-service hung")
             .ok();
     }
-    let r = sv_timed(&sv, &["start", &name], 10).expect("start hung");
+    let r = sv_within(&sv, &["start", &name], 10).expect("start hung");
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains(&format!("{name}: started")), "{r:?}");
 
@@ -481,11 +372,11 @@ fn low_nproc_spawn_fails_clearly_and_daemon_survives() {
     if !root {
         // RLIMIT_NPROC counts every task of the real uid, the test's own
         // included, so a limit cannot be chosen reliably here.
-        eprintln!("note: skipped: needs root to run the daemon as a spare uid");
+        skip("needs root to run the daemon as a spare uid");
         return;
     }
     if !has_setpriv {
-        eprintln!("note: skipped: RLIMIT_NPROC does not bind root and setpriv is missing");
+        skip("RLIMIT_NPROC does not bind root and setpriv is missing");
         return;
     }
     let sv = Sv::new(63);
@@ -512,7 +403,7 @@ fn low_nproc_spawn_fails_clearly_and_daemon_survives() {
     let mut failed = None;
     for i in 0..30 {
         let name = format!("p{i}");
-        let r = sv_timed(
+        let r = sv_within(
             &sv,
             &[
                 "create-service",
@@ -547,7 +438,7 @@ fn low_nproc_spawn_fails_clearly_and_daemon_survives() {
     );
     // The daemon stays up, answers, and keeps the others.
     assert!(alive(dpid));
-    let out = status_answers(&sv);
+    let out = status_answers(&sv, 5);
     assert!(out.contains(&name), "{out}");
     for p in &started {
         assert!(alive(*p), "service pid {p} died");
@@ -611,7 +502,7 @@ fn full_disk_stops_one_log_not_the_daemon() {
     assert!(detail.contains(&format!("pid {full_pid}")), "{detail}");
 
     // The other log keeps growing while the full one keeps failing.
-    let log = log_path(&sv, "fine");
+    let log = log_path(&sv, "fine", "stdout");
     let before = file_len(&log);
     assert!(
         wait_until(10, || file_len(&log) >= before + 40),
@@ -663,7 +554,7 @@ fn close_with_fifty_sigterm_ignoring_services_stops_them_together() {
     guard.pids.extend(&pids);
     let mut last = String::new();
     let all_running = wait_until(15, || {
-        last = status_answers(&sv);
+        last = status_answers(&sv, 5);
         last.lines().count() == 50 && last.lines().all(|l| l.contains(" RUNNING "))
     });
     assert!(all_running, "not all RUNNING:\n{last}");
@@ -672,7 +563,7 @@ fn close_with_fifty_sigterm_ignoring_services_stops_them_together() {
     }
 
     let t = Instant::now();
-    let r = sv_timed(&sv, &["close"], 30).expect("close did not return within 30 s");
+    let r = sv_within(&sv, &["close"], 30).expect("close did not return within 30 s");
     let took = t.elapsed();
     assert_eq!(r.ok(), "supervisor 65: stopped\n");
     assert!(
@@ -717,7 +608,7 @@ fn stuck_tail_follower_does_not_block_the_daemon() {
     let pid = started_pid(r.ok()).expect("pid");
     guard.pids.push(pid);
     sv.wait_state("fast", "RUNNING", 10);
-    let log = log_path(&sv, "fast");
+    let log = log_path(&sv, "fast", "stdout");
     assert!(wait_until(10, || file_len(&log) > 0), "no output logged");
 
     let mut tail = sv
@@ -742,12 +633,12 @@ fn stuck_tail_follower_does_not_block_the_daemon() {
         .expect("tail -f printed nothing");
     assert!(n > 0, "tail -f ended at once");
 
-    let rss0 = vm_rss_kb(dpid);
+    let rss0 = status_kib(dpid, "VmRSS").unwrap_or(0);
     let size0 = file_len(&log);
     let t0 = Instant::now();
     let mut calls = 0;
     while t0.elapsed() < Duration::from_secs(3) || calls < 3 {
-        let s = status_answers(&sv);
+        let s = status_answers(&sv, 5);
         assert!(s.contains("fast") && s.contains("RUNNING"), "{s}");
         calls += 1;
         std::thread::sleep(Duration::from_millis(100));
@@ -759,7 +650,7 @@ fn stuck_tail_follower_does_not_block_the_daemon() {
         file_len(&log)
     );
     assert!(alive(tail_pid), "tail -f client exited");
-    let rss1 = vm_rss_kb(dpid);
+    let rss1 = status_kib(dpid, "VmRSS").unwrap_or(0);
     assert!(
         rss1 < rss0 + 256 * 1024,
         "daemon memory grew from {rss0} kB to {rss1} kB for one stuck follower"
@@ -768,7 +659,7 @@ fn stuck_tail_follower_does_not_block_the_daemon() {
     kill(tail_pid, libc::SIGKILL);
     let _ = tail.wait();
     drop(out);
-    status_answers(&sv);
+    status_answers(&sv, 5);
     let d = sv.wait_state("fast", "RUNNING", 5);
     assert!(d.contains(&format!("pid {pid}")), "{d}");
     drop(guard);

@@ -246,14 +246,8 @@ fn init_returns_through_a_pipe_on_another_descriptor() {
     // To a file: a pipe here would hang the test itself where cat never ends.
     let out_path = sv.work.path().join("init.out");
     let out_file = std::fs::File::create(&out_path).expect("init.out");
-    let mut child = std::process::Command::new("/bin/sh")
-        .args(["-c", "(\"$0\" init -i 11 5>&1) | cat"])
-        .arg(sv_bin())
-        .env("SV_RUNTIME_DIR", sv.runtime.path())
-        .env_remove("SV_INSTANCE")
-        .env_remove("SV_SYSLOG_SOCKET")
-        .current_dir(sv.work.path())
-        .stdin(Stdio::null())
+    let mut child = sv
+        .sh("(\"$0\" init -i 11 5>&1) | cat")
         .stdout(out_file)
         .stderr(Stdio::null())
         .spawn()
@@ -283,7 +277,7 @@ fn init_returns_through_a_pipe_on_another_descriptor() {
 fn init_with_a_broken_config_exits_1_and_leaves_no_socket() {
     let sv = Sv::new(N);
     let path = sv.write_conf("[program:a]\ncommand=/bin/true\n\ngarbage line\n");
-    let sock = sv.runtime.path().join(N.to_string()).join("sock");
+    let sock = sock_path(&sv);
     for i in 0..8 {
         let r = sv.run(&["init", "-i", "11", "-c", path.to_str().unwrap()]);
         assert_eq!(r.code, 1, "run {i}: {r:?}");

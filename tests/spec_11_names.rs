@@ -59,17 +59,6 @@ fn start() -> Sv {
     sv
 }
 
-/// The first column of each row of `sv status ARGS...`.
-fn names(sv: &Sv, args: &[&str]) -> Vec<String> {
-    let mut all = vec!["status"];
-    all.extend_from_slice(args);
-    sv.sv(&all)
-        .ok()
-        .lines()
-        .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
-        .collect()
-}
-
 // ------------------------------------------------------------ GROUP:NAME
 
 #[test]
@@ -159,7 +148,7 @@ fn an_unknown_group_colon_name_is_no_such_service_naming_it() {
 #[test]
 fn files_and_reload_keep_the_bare_name() {
     let sv = start();
-    let logs = sv.runtime.path().join(N.to_string()).join("logs");
+    let logs = logs(&sv);
     assert!(wait_until(10, || logs.join("worker-stdout.log").exists()));
     for f in std::fs::read_dir(&logs).unwrap() {
         let f = f.unwrap().file_name();
@@ -170,7 +159,7 @@ fn files_and_reload_keep_the_bare_name() {
     assert!(!r.ok().contains("worker"), "unchanged: {r:?}");
     assert_eq!(sv.pid("backend:worker"), Some(before));
     // The state file keys on the bare name: it holds no `backend:`.
-    let state = std::fs::read(sv.runtime.path().join(N.to_string()).join("state")).unwrap();
+    let state = std::fs::read(instance_dir(&sv).join("state")).unwrap();
     let text = String::from_utf8_lossy(&state);
     assert!(text.contains("worker") && !text.contains("backend:worker"));
 }
@@ -249,15 +238,9 @@ fn daemon_and_init_take_dash_i() {
         (23, vec!["--instance", "23", "daemon"]),
     ] {
         let mut sv = Sv::new(i);
-        let child = sv
-            .command()
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn sv daemon");
-        sv.child = Some(child);
-        sv.wait_ready();
+        let mut cmd = sv.command();
+        cmd.args(&args).stdout(Stdio::null()).stderr(Stdio::null());
+        sv.launch(cmd);
         let r = sv.close();
         assert_eq!(r.code, 0, "{args:?}: {r:?}");
     }

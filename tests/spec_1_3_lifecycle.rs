@@ -9,25 +9,8 @@ use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::UnixDatagram;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Waits for a child we spawned to exit; kills it (recorded pid) on timeout.
-#[track_caller]
-fn wait_exit(child: &mut Child, secs: u64) -> ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(st) = child.try_wait().expect("try_wait") {
-            return st;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("process {} did not exit within {secs} s", child.id());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
 
 /// Starts `sv daemon N` ourselves (so we choose its environment and stderr),
 /// records it in `sv.child` and waits until it answers.
@@ -61,16 +44,6 @@ impl Drop for CloseOnDrop<'_> {
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).expect("stat").permissions().mode() & 0o7777
-}
-
-/// The non-empty lines of a file, or none if it is not there yet.
-fn lines_of(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 // ---------------------------------------------------------------- §1 CLI
@@ -574,7 +547,8 @@ fn parrot_run(mut cmd: Command, file: &Path, msg: &str) {
             "line without a timestamp: {l:?}"
         );
     }
-    // Nothing more is written once it has exited.
+    // Nothing more is written once it has exited: the pause is the check,
+    // not a wait for a condition.
     let n = lines.len();
     std::thread::sleep(Duration::from_millis(150));
     assert_eq!(lines_of(file).len(), n);

@@ -24,11 +24,6 @@ const NOBODY: u32 = 65534;
 /// The client of the cross-uid tests: neither root nor nobody.
 const CLIENT_UID: u32 = 65533;
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 fn chown(path: &Path, uid: u32) {
     std::os::unix::fs::lchown(path, Some(uid), Some(uid)).expect("lchown");
 }
@@ -115,8 +110,7 @@ fn daemon_once(sv: &Sv) -> Option<Out> {
 
 #[test]
 fn daemon_refuses_a_runtime_dir_of_another_uid_and_chmods_nothing() {
-    if !is_root() {
-        println!("note: not root; cannot make a directory of another uid, skipped");
+    if !require_root("make a directory of another uid") {
         return;
     }
     let sv = Sv::new(21);
@@ -220,8 +214,7 @@ impl Drop for Recorder {
 
 #[test]
 fn client_refuses_a_socket_in_a_dir_of_another_uid_and_sends_nothing() {
-    if !is_root() {
-        println!("note: not root; cannot run a client as another uid, skipped");
+    if !require_root("run a client as another uid") {
         return;
     }
     // What another user could set up where the client looks (as in
@@ -268,8 +261,7 @@ fn client_refuses_a_socket_in_a_dir_of_another_uid_and_sends_nothing() {
 
 #[test]
 fn client_refuses_a_daemon_of_another_uid_and_sends_nothing() {
-    if !is_root() {
-        println!("note: not root; cannot run a fake daemon as another uid, skipped");
+    if !require_root("run a fake daemon as another uid") {
         return;
     }
     // The directories are root's (trusted), but the socket in them is a
@@ -426,8 +418,7 @@ fn wait_log_error(sv: &Sv, name: &str) -> String {
 
 #[test]
 fn log_symlink_planted_by_another_uid_is_not_followed_nor_rotated_through() {
-    if !is_root() {
-        println!("note: not root; cannot plant a link as another uid, skipped");
+    if !require_root("plant a link as another uid") {
         return;
     }
     let shared = shared_dir();
@@ -472,8 +463,7 @@ fn log_symlink_planted_by_another_uid_is_not_followed_nor_rotated_through() {
 /// directory, not sticky): not followed either (issue 10 review).
 #[test]
 fn log_symlink_planted_above_the_file_is_not_followed() {
-    if !is_root() {
-        println!("note: not root; cannot plant a link as another uid, skipped");
+    if !require_root("plant a link as another uid") {
         return;
     }
     let theirs = TempDir::new("theirs");
@@ -496,8 +486,7 @@ fn log_symlink_planted_above_the_file_is_not_followed() {
 
 #[test]
 fn log_symlink_of_root_in_a_shared_dir_is_still_followed() {
-    if !is_root() {
-        println!("note: not root; skipped");
+    if !require_root("judge a link of root's own in a shared dir") {
         return;
     }
     // What an admin does: a link of root's own, even in a sticky dir.

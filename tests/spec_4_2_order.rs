@@ -30,12 +30,6 @@ fn log_from(sv: &Sv, from: usize) -> Vec<String> {
         .collect()
 }
 
-fn log_len(sv: &Sv) -> usize {
-    std::fs::metadata(sv.work.path().join("daemon.err"))
-        .map(|m| m.len() as usize)
-        .unwrap_or(0)
-}
-
 /// Index of the first log line that has `NAME: what`.
 #[track_caller]
 fn at(log: &[String], name: &str, what: &str) -> usize {
@@ -332,12 +326,4 @@ fn create_service_waits_for_running_unless_no_wait() {
         "--create-stopped",
     ]);
     assert_eq!(r.ok(), "idle: created\n");
-}
-
-/// The kernel's pid_max: pids wrap around to low numbers past it.
-fn pid_max() -> i64 {
-    std::fs::read_to_string("/proc/sys/kernel/pid_max")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(32768)
 }

@@ -4,7 +4,6 @@
 //! against a real daemon per test.
 mod common;
 use common::*;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -30,11 +29,6 @@ fn start(conf: &str) -> Sv {
     let cmd = sv.config_daemon(conf);
     sv.launch(cmd);
     sv
-}
-
-/// The daemon's pid (the child this test spawned).
-fn daemon_pid(sv: &Sv) -> i32 {
-    sv.child.as_ref().expect("daemon child").id() as i32
 }
 
 /// `(NAME, STATE)` of every row of `sv status`.
@@ -89,14 +83,6 @@ fn names(sv: &Sv) -> Vec<String> {
 
 fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
-fn lines_of(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
 }
 
 /// A program that sleeps, with startsecs=0.
@@ -515,12 +501,6 @@ fn events(sv: &Sv, from: usize) -> Vec<String> {
         .collect()
 }
 
-fn log_len(sv: &Sv) -> usize {
-    std::fs::metadata(sv.work.path().join("daemon.err"))
-        .map(|m| m.len() as usize)
-        .unwrap_or(0)
-}
-
 /// From the daemon's own log: every level is spawned, in priority order,
 /// before any process counts as RUNNING: no level waits for the one
 /// before to be RUNNING (SPEC §4.2, as supervisord). The order shows in
@@ -866,26 +846,7 @@ fn sighup_reloads_the_config() {
 // -------------------------------------------------------------- shell (4.2)
 
 fn shell(sv: &Sv, args: &[&str], input: &str) -> (i32, String, String) {
-    let mut child = sv
-        .command()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sv shell");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    sv_with_input(sv, args, input.as_bytes())
 }
 
 #[test]
@@ -974,10 +935,7 @@ fn demo_config_runs() {
     assert_eq!(sv.state("parrot").unwrap().0, "RUNNING");
     assert_eq!(sv.state("chatty").unwrap().0, "RUNNING");
     // The parrot talks into its AUTO log.
-    let log = sv
-        .runtime
-        .path()
-        .join(format!("{N}/logs/parrot-stdout.log"));
+    let log = log_path(&sv, "parrot", "stdout");
     assert!(wait_until(5, || std::fs::read_to_string(&log)
         .unwrap_or_default()
         .contains("the parrot is alive")));
@@ -1006,12 +964,4 @@ fn status_of_thousands_of_services_arrives_whole() {
     assert!(lines.iter().all(|l| l.contains("STOPPED")));
     let json = sv.sv(&["status", "--json"]);
     assert_eq!(json.ok().matches("\"state\":\"STOPPED\"").count(), 3000);
-}
-
-/// The kernel's pid_max: pids wrap around to low numbers past it.
-fn pid_max() -> i64 {
-    std::fs::read_to_string("/proc/sys/kernel/pid_max")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(32768)
 }

@@ -7,7 +7,7 @@ use common::*;
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 const N: u8 = 42;
@@ -30,21 +30,7 @@ fn start_with(conf: &str) -> Sv {
 
 /// `sv shell -i N` with `input` on a pipe: (exit code, stdout, stderr).
 fn shell(sv: &Sv, input: &[u8]) -> (i32, String, String) {
-    let mut child = sv
-        .command()
-        .args(["shell", "-i", &N.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sv shell");
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    sv_with_input(sv, &["shell", "-i", &N.to_string()], input)
 }
 
 // ------------------------------------------------------------- from a pipe

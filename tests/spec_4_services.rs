@@ -743,11 +743,7 @@ fn state_pending() {
     create(&sv, &["/bin/sleep", "60", "-c", "30"]).ok();
     let (state, detail) = sv.state("sleep").expect("listed");
     assert_eq!(state, "PENDING");
-    let n: u32 = detail
-        .strip_prefix("starts in ")
-        .and_then(|d| d.strip_suffix(" s"))
-        .and_then(|d| d.parse().ok())
-        .unwrap_or_else(|| panic!("{detail:?}"));
+    let n = starts_in(&detail);
     assert!((28..=30).contains(&n), "{detail:?}");
 }
 
@@ -841,14 +837,7 @@ fn state_stopping_while_stop_waits_then_stopped_by_sigkill() {
     assert!(wait_until(10, || std::fs::read_to_string(&ready)
         .is_ok_and(|s| s == "ready\n")));
 
-    let n = sv.instance.to_string();
-    let stopper = sv
-        .command()
-        .args(["stop", "sh", "-i", &n])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sv stop");
+    let stopper = sv.spawn_sv(&["stop", "sh"]);
     let d = sv.wait_state("sh", "STOPPING", 5);
     assert_eq!(d, format!("pid {pid}"));
     assert!(alive(pid), "TERM is ignored: still alive while STOPPING");
@@ -974,11 +963,7 @@ fn test_restart_with_r2_is_fatal_after_exactly_two_restarts() {
     assert!(out.contains("restarts:  2\n"), "{out:?}");
     assert!(out.contains("last exit: killed by SIGSEGV\n"), "{out:?}");
 
-    let log = sv
-        .runtime
-        .path()
-        .join(sv.instance.to_string())
-        .join("logs/test_restart-stdout.log");
+    let log = log_path(&sv, "test_restart", "stdout");
     let pids = || -> Vec<String> {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let mut v: Vec<String> = text

@@ -3,7 +3,7 @@
 //! the configparser fine points of the file format.
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -22,14 +22,6 @@ fn launch(mut sv: Sv, conf: &str, env: &[(&str, &str)]) -> Sv {
 
 fn start(conf: &str) -> Sv {
     launch(Sv::new(N), conf, &[])
-}
-
-fn names(sv: &Sv) -> Vec<String> {
-    sv.sv(&["status"])
-        .ok()
-        .lines()
-        .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
-        .collect()
 }
 
 fn read(path: &Path) -> String {
@@ -71,17 +63,8 @@ fn proc_status(pid: i32, field: &str) -> String {
         .unwrap_or_default()
 }
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 fn line_count(path: &Path) -> usize {
     read(path).lines().count()
-}
-
-fn logs(sv: &Sv) -> PathBuf {
-    sv.runtime.path().join(N.to_string()).join("logs")
 }
 
 // ------------------------------------------------------------- the command
@@ -130,7 +113,10 @@ fn numprocs_and_process_name_name_the_copies() {
         "process_name=w-%(process_num)d\n",
         "startsecs=0\n",
     ));
-    assert_eq!(names(&sv), ["x:x_00", "x:x_01", "w:w-0", "w:w-1", "w:w-2"]);
+    assert_eq!(
+        names(&sv, &[]),
+        ["x:x_00", "x:x_01", "w:w-0", "w:w-1", "w:w-2"]
+    );
     for n in ["x:x_00", "x:x_01", "w:w-0", "w:w-1", "w:w-2"] {
         sv.wait_state(n, "RUNNING", 10);
     }
@@ -268,8 +254,7 @@ fn umask_sets_the_child_umask() {
 
 #[test]
 fn user_runs_the_program_as_that_user() {
-    if !is_root() {
-        eprintln!("skipped: user= needs a root daemon");
+    if !require_root("run a program as another user (user=)") {
         return;
     }
     let sv = Sv::new(N);
@@ -720,8 +705,7 @@ fn launch_as_nobody(mut sv: Sv, conf: &str) -> Sv {
 
 #[test]
 fn user_under_a_non_root_daemon_fails_with_the_reason() {
-    if !is_root() {
-        eprintln!("skipped: needs root to start a daemon as nobody");
+    if !require_root("start a daemon as nobody") {
         return;
     }
     let sv = launch_as_nobody(
@@ -747,8 +731,7 @@ fn user_under_a_non_root_daemon_fails_with_the_reason() {
 
 #[test]
 fn user_naming_the_daemons_own_user_runs() {
-    if !is_root() {
-        eprintln!("skipped: needs root to start a daemon as nobody");
+    if !require_root("start a daemon as nobody") {
         return;
     }
     let sv = launch_as_nobody(

@@ -135,7 +135,7 @@ fn a_child_hung_before_exec_delays_only_its_own_service() {
     let mnt = sv.work.path().join("mnt");
     let Some(fuse) = DeadFuse::mount(&mnt) else {
         // The other tests here do not need FUSE; this one cannot run.
-        eprintln!("skipped: cannot mount FUSE here (needs root and /dev/fuse)");
+        skip("cannot mount FUSE here (needs root and /dev/fuse)");
         return;
     };
     let conf = format!(
@@ -149,13 +149,7 @@ fn a_child_hung_before_exec_delays_only_its_own_service() {
     let _guard = guard(&sv);
     sv.wait_state("other", "RUNNING", 10);
     let n = sv.instance.to_string();
-    let start = sv
-        .command()
-        .args(["start", "stuck", "-i", &n])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sv start");
+    let start = sv.spawn_sv(&["start", "stuck"]);
     let began = Instant::now();
 
     // The daemon answers while the child hangs...

@@ -5,20 +5,8 @@ mod common;
 use common::*;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// Field `idx` (1-based, as in proc(5)) of /proc/PID/stat.
-fn stat_field(pid: i32, idx: usize) -> Option<String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    // Fields after the comm start at 3 (state).
-    after.split_whitespace().nth(idx - 3).map(str::to_string)
-}
-
-fn pgid(pid: i32) -> Option<i32> {
-    stat_field(pid, 5)?.parse().ok()
-}
 
 /// A `Status:` style line of /proc/PID/status.
 fn status_line(pid: i32, key: &str) -> String {
@@ -155,23 +143,11 @@ fn started_pid(r: &Run, name: &str) -> i32 {
         .unwrap_or_else(|| panic!("not a start line for {name}: {r:?}"))
 }
 
-fn daemon_pid(sv: &Sv) -> i32 {
-    sv.child.as_ref().expect("foreground daemon").id() as i32
-}
-
 fn zombie_children(pid: i32) -> Vec<i32> {
     children(pid)
         .into_iter()
         .filter(|c| proc_state(*c).as_deref() == Some("Z"))
         .collect()
-}
-
-fn log_path(sv: &Sv, name: &str, stream: &str) -> PathBuf {
-    sv.runtime
-        .path()
-        .join(sv.instance.to_string())
-        .join("logs")
-        .join(format!("{name}-{stream}.log"))
 }
 
 // ------------------------------------------------------- how a child runs
@@ -348,7 +324,8 @@ fn missing_program_fails_at_once() {
         assert_eq!(state, "FATAL");
         assert_eq!(detail, "spawn error: No such file or directory");
     }
-    // Never a silent loop: still FATAL, no restart used.
+    // Never a silent loop: still FATAL, no restart used. The pause is the
+    // check (a retry would show within it), not a wait for a condition.
     std::thread::sleep(Duration::from_millis(300));
     let js = sv.sv(&["service-status", "prog", "--json"]);
     assert!(js.ok().contains("\"restarts\":0"), "{js:?}");

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{alive, wait_until, Sv};
+use common::{alive, daemon_err, daemon_pid, kill, wait_until, Sv};
 use std::fs::OpenOptions;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
@@ -89,25 +89,14 @@ impl Drop for Syslog {
 
 /// `sv daemon N -c CONF` with stderr in `work/daemon.err`, `env` added.
 fn start(sv: &mut Sv, conf: &str, env: &[(&str, &std::ffi::OsStr)], extra: &[&str]) {
-    let mut cmd = sv.config_daemon(conf);
+    let mut cmd = sv.config_daemon_env(conf, env);
     cmd.args(extra);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
     sv.launch(cmd);
 }
 
-fn daemon_err(sv: &Sv) -> String {
-    std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap_or_default()
-}
-
-fn daemon_pid(sv: &Sv) -> i32 {
-    sv.child.as_ref().expect("foreground daemon").id() as i32
-}
-
-fn kill(pid: i32, sig: i32) {
-    // SAFETY: signalling a pid this test started.
-    unsafe { libc::kill(pid, sig) };
+/// What the daemon has written to `work/daemon.err` so far.
+fn err_text(sv: &Sv) -> String {
+    std::fs::read_to_string(daemon_err(sv)).unwrap_or_default()
 }
 
 /// Waits for the foreground daemon to exit; its exit code.
@@ -158,7 +147,7 @@ fn read_only_requests_reach_stderr_only_when_asked() {
     sv.sv(&["status", "web"]).ok();
     // The answer to `stop` is sent after its lines are written.
     sv.sv(&["stop", "web"]).ok();
-    let err = daemon_err(&sv);
+    let err = err_text(&sv);
     assert!(err.contains("request: stop web"), "{err}");
     assert!(!err.contains("request: status"), "debug on stderr: {err}");
     sv.close();
@@ -173,7 +162,7 @@ fn read_only_requests_reach_stderr_only_when_asked() {
     );
     sv.sv(&["status", "web"]).ok();
     sv.sv(&["stop", "web"]).ok();
-    let err = daemon_err(&sv);
+    let err = err_text(&sv);
     assert!(err.contains("request: status web"), "{err}");
 }
 
@@ -261,13 +250,8 @@ fn a_stop_signal_is_named_with_the_number_of_services() {
         sv.wait_state("b", "RUNNING", 10);
         let pids = [sv.pid("a").unwrap(), sv.pid("b").unwrap()];
         kill(daemon_pid(&sv), sig);
-        assert_eq!(
-            wait_exit(&mut sv, 20),
-            Some(0),
-            "{name}: {}",
-            daemon_err(&sv)
-        );
-        let err = daemon_err(&sv);
+        assert_eq!(wait_exit(&mut sv, 20), Some(0), "{name}: {}", err_text(&sv));
+        let err = err_text(&sv);
         assert!(
             err.contains(&format!("received {name}: stopping 2 services")),
             "{err}"
@@ -285,7 +269,7 @@ fn sigkill_after_stopwaitsecs_is_logged() {
     start(&mut sv, conf, &[], &[]);
     sv.wait_state("stubborn", "RUNNING", 10);
     assert_eq!(sv.sv(&["stop", "stubborn"]).ok(), "stubborn: stopped\n");
-    let err = daemon_err(&sv);
+    let err = err_text(&sv);
     assert!(
         err.contains("stubborn: still running 1 s after SIGTERM; sending SIGKILL"),
         "{err}"
@@ -301,10 +285,10 @@ fn fatal_says_after_how_many_attempts() {
     // The status detail stays supervisord's.
     assert_eq!(detail, "Exited too quickly (process log may have details)");
     let ok = wait_until(5, || {
-        daemon_err(&sv)
+        err_text(&sv)
             .contains("quick: STARTING -> FATAL: exited too quickly; gave up after 2 attempts")
     });
-    assert!(ok, "{}", daemon_err(&sv));
+    assert!(ok, "{}", err_text(&sv));
 }
 
 /// A program with `stdout=/dev/stdout` shares the daemon's output: the

@@ -19,25 +19,14 @@ const CHUNK: u64 = 64 * 1024;
 /// Starts the daemon of `sv` on `conf`; `stdout` is the daemon's stdout,
 /// its stderr goes to `work/daemon.err`; `env` is added to its environment.
 fn launch(mut sv: Sv, conf: &str, stdout: Stdio, env: &[(&str, &str)]) -> Sv {
-    let mut c = sv.config_daemon(conf);
+    let mut c = sv.config_daemon_env(conf, env);
     c.stdout(stdout);
-    for (k, v) in env {
-        c.env(k, v);
-    }
     sv.launch(c);
     sv
 }
 
 fn start(conf: &str) -> Sv {
     launch(Sv::new(N), conf, Stdio::null(), &[])
-}
-
-fn daemon_pid(sv: &Sv) -> i32 {
-    sv.child.as_ref().expect("daemon child").id() as i32
-}
-
-fn logs(sv: &Sv) -> PathBuf {
-    sv.runtime.path().join(N.to_string()).join("logs")
 }
 
 fn read(path: &Path) -> String {
@@ -60,7 +49,7 @@ fn numbers(text: &str, word: &str) -> Vec<u64> {
 }
 
 /// Reads `child`'s stdout line by line on a thread.
-fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+fn line_channel(child: &mut Child) -> mpsc::Receiver<String> {
     let out = child.stdout.take().expect("piped stdout");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -286,13 +275,11 @@ fn tail_follow_goes_on_across_rotations() {
     assert!(wait_until(10, || read(&file).contains("line 3\n")));
 
     let mut tail = sv
-        .command()
-        .args(["tail", "-f", "-n", "1", "stream", "-i", &N.to_string()])
-        .stdout(Stdio::piped())
+        .tail_follow("stream")
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn sv tail -f");
-    let rx = lines_of(&mut tail);
+    let rx = line_channel(&mut tail);
     let ino = |p: &Path| std::fs::metadata(p).map(|m| m.ino()).unwrap_or(0);
     let first_ino = ino(&file);
     let mut seen: Vec<u64> = Vec::new();
@@ -443,7 +430,7 @@ fn dev_stdout_writes_into_the_daemons_own_output() {
         &[],
     );
     let mut sv = sv;
-    let rx = lines_of(sv.child.as_mut().unwrap());
+    let rx = line_channel(sv.child.as_mut().unwrap());
     let mut got = Vec::new();
     let ok = recv_until(&rx, 10, |l| {
         got.push(l.to_string());
@@ -487,7 +474,7 @@ fn stderr_to_the_daemons_stdout_while_stdout_goes_to_a_log() {
     let mut c = sv.config_daemon(&conf);
     c.stdout(Stdio::piped());
     sv.launch(c);
-    let rx = lines_of(sv.child.as_mut().unwrap());
+    let rx = line_channel(sv.child.as_mut().unwrap());
     let mut got = Vec::new();
     let ok = recv_until(&rx, 10, |l| {
         got.push(l.to_string());

@@ -2,10 +2,7 @@
 //! follows, whole lines at a full disk, and how `tail` ends or refuses.
 mod common;
 use common::*;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::Duration;
 
 const N: u8 = 7;
 const MAXBYTES: u64 = 20 * 1024;
@@ -27,10 +24,6 @@ fn start(conf: &str) -> Sv {
     let c = sv.config_daemon(&conf);
     sv.launch(c);
     sv
-}
-
-fn logs(sv: &Sv) -> PathBuf {
-    sv.runtime.path().join(N.to_string()).join("logs")
 }
 
 fn numbered(path: &Path, n: u32) -> PathBuf {
@@ -117,34 +110,10 @@ fn check_rotated(file: &Path) {
     );
 }
 
-/// Reads a child's stdout on a thread, chunk by chunk, until it ends.
-fn collect(child: &mut Child) -> std::sync::mpsc::Receiver<Vec<u8>> {
-    let mut out = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = vec![0u8; 64 * 1024];
-        while let Ok(n) = out.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
 /// What `rx` gives until it holds `want` or ends, for at most `secs`.
 fn gather(rx: &std::sync::mpsc::Receiver<Vec<u8>>, want: &str, secs: u64) -> Vec<u8> {
     let mut got = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-        match rx.recv_timeout(left) {
-            Ok(chunk) => got.extend(chunk),
-            Err(_) => break,
-        }
-        if String::from_utf8_lossy(&got).contains(want) {
-            break;
-        }
-    }
+    gather_into(rx, &mut got, want, secs);
     got
 }
 
@@ -171,12 +140,10 @@ fn rotation_keeps_whole_lines_while_tail_follows() {
     let file = logs(&sv).join("followed-stdout.log");
     wait_ready_line(&file);
     let mut tail = sv
-        .command()
-        .args(["tail", "-f", "-n", "1", "followed", "-i", &N.to_string()])
-        .stdout(Stdio::piped())
+        .tail_follow("followed")
         .spawn()
         .expect("spawn sv tail -f");
-    let out = collect(&mut tail);
+    let out = chunks_of(&mut tail);
     // Its first answer (the last line) comes once it is registered.
     let first = gather(&out, "ready\n", 10);
     if first != b"ready\n" {
@@ -212,11 +179,11 @@ impl Tmpfs {
             Ok(o) if o.status.success() => Some(Tmpfs(at)),
             Ok(o) => {
                 let why = String::from_utf8_lossy(&o.stderr);
-                println!("skipped: cannot mount a tmpfs: {}", why.trim());
+                skip(&format!("cannot mount a tmpfs: {}", why.trim()));
                 None
             }
             Err(e) => {
-                println!("skipped: cannot run mount: {e}");
+                skip(&format!("cannot run mount: {e}"));
                 None
             }
         }

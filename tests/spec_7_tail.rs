@@ -22,17 +22,11 @@ fn tail_follow_ends_with_a_line_when_its_service_is_removed() {
         "command=/bin/sh -c 'while :; do echo tick; sleep 0.1; done'\n",
         "startsecs=0\n",
     ));
-    let log = sv
-        .runtime
-        .path()
-        .join(N.to_string())
-        .join("logs/web-stdout.log");
+    let log = log_path(&sv, "web", "stdout");
     assert!(wait_until(10, || std::fs::read_to_string(&log)
         .is_ok_and(|t| t.contains("tick\n"))));
     let mut tail = sv
-        .command()
-        .args(["tail", "-f", "-n", "1", "web", "-i", &N.to_string()])
-        .stdout(Stdio::piped())
+        .tail_follow("web")
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn sv tail -f");
@@ -155,43 +149,13 @@ fn tail_follow_gets_the_last_words_of_a_process_that_exits() {
         go.display()
     ));
     sv.launch(c);
-    let log = sv
-        .runtime
-        .path()
-        .join(N.to_string())
-        .join("logs/job-stdout.log");
+    let log = log_path(&sv, "job", "stdout");
     assert!(wait_until(10, || std::fs::read_to_string(&log)
         .is_ok_and(|t| t == "ready\n")));
-    let mut tail = sv
-        .command()
-        .args(["tail", "-f", "-n", "1", "job", "-i", &N.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn sv tail -f");
-    let mut out = tail.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = out.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
+    let mut tail = sv.tail_follow("job").spawn().expect("spawn sv tail -f");
+    let rx = chunks_of(&mut tail);
     let mut got = Vec::new();
-    let wait_for = |want: &str, got: &mut Vec<u8>| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !String::from_utf8_lossy(got).contains(want) {
-            let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) else {
-                return false;
-            };
-            match rx.recv_timeout(left) {
-                Ok(chunk) => got.extend(chunk),
-                Err(_) => return false,
-            }
-        }
-        true
-    };
+    let wait_for = |want: &str, got: &mut Vec<u8>| gather_into(&rx, got, want, 10);
     let registered = wait_for("ready\n", &mut got);
     if registered {
         std::fs::write(&go, "").unwrap();

@@ -254,11 +254,7 @@ fn pending_ad_hoc_services_still_start_later() {
     let (st, detail) = c.sv.state("later").expect("later is forgotten");
     if t0.elapsed() < Duration::from_millis(2800) {
         assert_eq!(st, "PENDING", "{detail}");
-        let left: u64 = detail
-            .strip_prefix("starts in ")
-            .and_then(|d| d.strip_suffix(" s"))
-            .and_then(|d| d.parse().ok())
-            .unwrap_or_else(|| panic!("detail: {detail}"));
+        let left = starts_in(&detail);
         assert!((1..=2).contains(&left), "starts in {left} s");
         assert!(sleeps(&l).is_empty(), "started before its time");
     }
@@ -388,13 +384,7 @@ fn stopping_a_taken_back_service_ends_though_its_zombie_is_not_reaped() {
     assert_eq!(c.sv.pid("z"), Some(pid));
     // `sv stop z` SIGTERMs it; it dies and, its parent being the holder
     // that never reaps, stays a zombie.
-    let mut stop =
-        c.sv.command()
-            .args(["stop", "z", "-i", &N.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn sv stop");
+    let mut stop = c.sv.spawn_sv(&["stop", "z"]);
     let done = wait_until(10, || matches!(stop.try_wait(), Ok(Some(_))));
     let dead = !alive(pid);
     let seen = c.sv.state("z");
@@ -591,7 +581,7 @@ fn output_goes_on_across_the_daemons_death_without_a_gap() {
         counter.display()
     );
     c.create(&["--name", "count", "/bin/sh", "--", "-c", &script]);
-    let log_path = c.dir().join("logs").join("count-stdout.log");
+    let log_path = log_path(&c.sv, "count", "stdout");
     let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let last_logged = |text: &str| numbers(text).last().copied().flatten();
     let read_counter = || -> Option<u64> {

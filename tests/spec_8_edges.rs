@@ -32,18 +32,9 @@ fn prog(c: &Crashy) -> PathBuf {
 fn running(c: &mut Crashy, prog: &Path) -> Vec<(i32, Vec<String>)> {
     let want = prog.as_os_str().as_encoded_bytes();
     let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in dir.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let mut parts = raw.split(|b| *b == 0).filter(|s| !s.is_empty());
-        if parts.next() != Some(want) || !alive(pid) {
+    for (pid, parts) in cmdlines() {
+        let mut parts = parts.iter();
+        if parts.next().map(Vec::as_slice) != Some(want) || !alive(pid) {
             continue;
         }
         c.strays.add(pid);
@@ -418,8 +409,7 @@ fn sigkills_during_reload_and_recovery_never_run_a_program_twice() {
 #[test]
 fn a_marked_process_of_another_uid_gains_nothing() {
     use std::os::unix::process::CommandExt;
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root to run a process as uid 65534");
+    if !require_root("run a process as uid 65534") {
         return;
     }
     let mut c = Crashy::unbooted(Some(""));
@@ -482,16 +472,7 @@ fn a_leftover_without_an_environment_neither_spins_nor_blocks_close() {
     let daemon = c.running().unwrap();
     assert!(wait_until(10, || count(&mut c, &p, &["1000", "11"]) == 1));
     c.sv.wait_state("envi", "EXITED", 10);
-    let cpu = |pid: i32| -> u64 {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-        let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
-            .split_whitespace()
-            .collect();
-        f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
-    };
-    let before = cpu(daemon);
-    std::thread::sleep(Duration::from_secs(2));
-    let ticks = cpu(daemon) - before;
+    let ticks = cpu_ticks_over(daemon, 2);
     assert!(
         ticks < 50,
         "the daemon used {ticks} ticks of CPU in 2 s while idle"

@@ -16,7 +16,6 @@ use common::*;
 use std::io::{ErrorKind, Write};
 use std::os::unix::io::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,19 +26,11 @@ use sv::wire::{encode, Action, List, Request, Response, TailSpec, Text, MAX_FRAM
 
 // ---------------------------------------------------------------- helpers
 
-fn sock_path(sv: &Sv) -> PathBuf {
-    sv.runtime.path().join(sv.instance.to_string()).join("sock")
-}
-
 fn connect(sv: &Sv) -> UnixStream {
     let s = UnixStream::connect(sock_path(sv)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
     s.set_write_timeout(Some(Duration::from_secs(15))).unwrap();
     s
-}
-
-fn daemon_pid(sv: &Sv) -> i32 {
-    sv.child.as_ref().unwrap().id() as i32
 }
 
 /// How many descriptors the process has open.
@@ -95,50 +86,6 @@ fn fd_links(pid: i32) -> Vec<String> {
         .unwrap_or_default();
     out.sort();
     out
-}
-
-/// Peak resident memory of a process in KiB (VmHWM).
-fn peak_kib(pid: i32) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap()
-}
-
-/// Runs `sv status` with a deadline. Err says what went wrong.
-fn try_status(sv: &Sv) -> Result<(), String> {
-    let mut child = sv
-        .command()
-        .args(["status", "-i", &sv.instance.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("spawn sv status: {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            return if st.code() == Some(0) {
-                Ok(())
-            } else {
-                Err(format!("sv status failed: {st}"))
-            };
-        }
-        if Instant::now() > deadline {
-            // Recorded pid: the client we started.
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err("sv status hung for 15 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-#[track_caller]
-fn status_answers(sv: &Sv) {
-    if let Err(e) = try_status(sv) {
-        panic!("{e}");
-    }
 }
 
 /// Runs `sv status` again and again on a thread until told to stop; every
@@ -516,7 +463,7 @@ fn flood_of_random_frames_keeps_status_answering_and_leaks_no_descriptor() {
     .ok();
     sv.wait_state("sleeper", "RUNNING", 10);
     let pid = daemon_pid(&sv);
-    status_answers(&sv);
+    status_answers(&sv, 15);
     let baseline = settled_fd_count(pid);
 
     let sv = Arc::new(sv);
@@ -572,7 +519,7 @@ fn flood_of_random_frames_keeps_status_answering_and_leaks_no_descriptor() {
     );
 
     assert!(alive(pid), "the daemon died");
-    status_answers(&sv);
+    status_answers(&sv, 15);
     assert_eq!(sv.state("sleeper").map(|s| s.0).as_deref(), Some("RUNNING"));
     assert_fds_return_to(pid, baseline, "after the flood");
     // And it still speaks the protocol.
@@ -588,7 +535,7 @@ fn flood_of_random_frames_keeps_status_answering_and_leaks_no_descriptor() {
 fn hundred_clients_stalled_in_a_header_block_nobody() {
     let sv = Sv::daemon(6);
     let pid = daemon_pid(&sv);
-    status_answers(&sv);
+    status_answers(&sv, 15);
     let baseline = settled_fd_count(pid);
 
     // Half of a frame header each, then nothing.
@@ -606,7 +553,7 @@ fn hundred_clients_stalled_in_a_header_block_nobody() {
     );
     let t0 = Instant::now();
     for _ in 0..5 {
-        status_answers(&sv);
+        status_answers(&sv, 15);
     }
     assert!(
         t0.elapsed() < Duration::from_secs(10),
@@ -623,7 +570,7 @@ fn hundred_clients_stalled_in_a_header_block_nobody() {
 
     drop(stalled);
     assert!(alive(pid), "the daemon died");
-    status_answers(&sv);
+    status_answers(&sv, 15);
     assert_fds_return_to(pid, baseline, "after the stalled clients closed");
 }
 
@@ -646,7 +593,7 @@ fn tail_follower_that_never_reads_is_dropped_and_blocks_nobody() {
     .ok();
     sv.wait_state("chatty", "RUNNING", 10);
     let pid = daemon_pid(&sv);
-    status_answers(&sv);
+    status_answers(&sv, 15);
     let baseline = settled_fd_count(pid);
 
     // Followers that send their request and never read a byte.
@@ -669,7 +616,7 @@ fn tail_follower_that_never_reads_is_dropped_and_blocks_nobody() {
     let t0 = Instant::now();
     let mut statuses = 0;
     while t0.elapsed() < Duration::from_secs(4) {
-        status_answers(&sv);
+        status_answers(&sv, 15);
         statuses += 1;
         max_fds = max_fds.max(fd_count(pid));
     }
@@ -732,7 +679,7 @@ fn tail_follower_that_never_reads_is_dropped_and_blocks_nobody() {
     }
 
     assert!(alive(pid), "the daemon died");
-    status_answers(&sv);
+    status_answers(&sv, 15);
     // A follower that reads still gets the output.
     let mut s = connect(&sv);
     s.write_all(&encode(&Request::Tail(TailSpec {
@@ -757,15 +704,6 @@ fn tail_follower_that_never_reads_is_dropped_and_blocks_nobody() {
     assert_fds_return_to(pid, baseline, "after the followers");
 }
 
-/// CPU time (user + system) of a process, in clock ticks.
-fn cpu_ticks(pid: i32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    // Fields 14 and 15 of stat; `after` starts at field 3.
-    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
-}
-
 /// Clients that use up the daemon's descriptors are refused with a word,
 /// the daemon does not spin on its listener meanwhile, and once they are
 /// gone it answers again with every descriptor given back.
@@ -774,7 +712,7 @@ fn clients_past_the_descriptor_limit_are_refused_and_leak_nothing() {
     const LIMIT: u64 = 48;
     let sv = daemon_with_fd_limit(6, LIMIT);
     let pid = daemon_pid(&sv);
-    status_answers(&sv);
+    status_answers(&sv, 15);
     let baseline = settled_fd_count(pid);
     assert!(
         baseline < LIMIT as usize / 2,
@@ -806,9 +744,7 @@ fn clients_past_the_descriptor_limit_are_refused_and_leak_nothing() {
     }
     drop(s);
     // No busy loop while the descriptors are used up.
-    let before = cpu_ticks(pid);
-    std::thread::sleep(Duration::from_secs(2));
-    let spent = cpu_ticks(pid) - before;
+    let spent = cpu_ticks_over(pid, 2);
     assert!(
         spent < 50,
         "the daemon used {spent} ticks of CPU in 2 s at the limit"
@@ -816,7 +752,7 @@ fn clients_past_the_descriptor_limit_are_refused_and_leak_nothing() {
     assert!(alive(pid), "the daemon died at the descriptor limit");
 
     drop(stalled);
-    let ok = wait_until(10, || try_status(&sv).is_ok());
+    let ok = wait_until(10, || try_status(&sv, 15).is_ok());
     assert!(ok, "no status after the clients closed");
     assert_fds_return_to(pid, baseline, "after the clients past the limit");
     let mut s = connect(&sv);
@@ -863,7 +799,7 @@ fn restarts_while_clients_hold_every_descriptor() {
     let sv = daemon_with_fd_limit(6, LIMIT);
     let pid = daemon_pid(&sv);
     let n = sv.instance.to_string();
-    status_answers(&sv);
+    status_answers(&sv, 15);
     let baseline = settled_fd_count(pid);
     sv.run(&[
         "create-service",
@@ -882,7 +818,7 @@ fn restarts_while_clients_hold_every_descriptor() {
         "echo up; sleep 0.05; exit 1",
     ])
     .ok();
-    status_answers(&sv);
+    status_answers(&sv, 15);
     let stalled: Vec<UnixStream> = (0..2 * LIMIT)
         .map(|_| {
             let mut s = connect(&sv);
@@ -890,13 +826,11 @@ fn restarts_while_clients_hold_every_descriptor() {
             s
         })
         .collect();
-    let before = cpu_ticks(pid);
-    std::thread::sleep(Duration::from_secs(3));
-    let spent = cpu_ticks(pid) - before;
+    let spent = cpu_ticks_over(pid, 3);
     assert!(alive(pid), "the daemon died while out of descriptors");
     assert!(spent < 100, "the daemon used {spent} ticks of CPU in 3 s");
     drop(stalled);
-    let ok = wait_until(10, || try_status(&sv).is_ok());
+    let ok = wait_until(10, || try_status(&sv, 15).is_ok());
     assert!(ok, "no status after the clients closed");
     // Running again, or FATAL with the reason: not stuck in between.
     let mut last = None;
@@ -947,7 +881,7 @@ fn whole_requests_then_half_close_are_answered() {
             assert!(matches!(read_msg::<Response>(&mut s), Ok(None)));
         }
     }
-    status_answers(&sv);
+    status_answers(&sv, 15);
 }
 
 /// A request answered later (`start` waits for RUNNING) and then a
@@ -1008,7 +942,7 @@ fn waiting_request_then_half_close_gets_its_answer_then_eof() {
         other => panic!("a partial frame then a half-close: {other:?}"),
     }
     assert!(matches!(read_msg::<Response>(&mut s), Ok(None)));
-    status_answers(&sv);
+    status_answers(&sv, 15);
 }
 
 /// The fate computed here agrees with the library's framing on the cases

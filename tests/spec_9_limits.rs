@@ -11,7 +11,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,10 +22,6 @@ use sv::wire::{encode, Request, Response, Text};
 
 const N: u8 = 7;
 
-fn sock_path(sv: &Sv) -> PathBuf {
-    sv.runtime.path().join(sv.instance.to_string()).join("sock")
-}
-
 fn connect(sv: &Sv) -> UnixStream {
     let s = UnixStream::connect(sock_path(sv)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -33,20 +29,13 @@ fn connect(sv: &Sv) -> UnixStream {
     s
 }
 
-fn daemon_pid(sv: &Sv) -> i32 {
-    sv.child.as_ref().unwrap().id() as i32
-}
-
 /// `sv daemon N -c CONF` with `env`, stderr to `work/daemon.err`. Ready
 /// when it answers a ping: a `status` too big for the old daemon must fail
 /// in the test, not here.
 fn start(conf: &str, env: &[(&str, &str)]) -> Sv {
     let mut sv = Sv::new(N);
-    let mut cmd = sv.config_daemon(conf);
+    let mut cmd = sv.config_daemon_env(conf, env);
     cmd.stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
     sv.child = Some(cmd.spawn().expect("spawn sv daemon"));
     let ready = wait_until(10, || {
         let Ok(mut s) = UnixStream::connect(sock_path(&sv)) else {
@@ -58,10 +47,6 @@ fn start(conf: &str, env: &[(&str, &str)]) -> Sv {
     });
     assert!(ready, "daemon {N} never answered a ping");
     sv
-}
-
-fn daemon_err(sv: &Sv) -> PathBuf {
-    sv.work.path().join("daemon.err")
 }
 
 /// Runs `cmd` with a deadline: (exit code, stdout, stderr, time taken), or
@@ -109,21 +94,6 @@ fn sv_within(sv: &Sv, args: &[&str], secs: u64) -> Result<(i32, String, String, 
     run_within(cmd, secs)
 }
 
-/// A kernel-reported figure of /proc/PID/status, in KiB.
-fn proc_kib(pid: i32, field: &str) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| {
-            v.trim_start_matches(':')
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
-}
-
 /// How many times the daemon went to sleep and woke (voluntary switches).
 fn wakeups(pid: i32) -> u64 {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -145,10 +115,6 @@ fn closed_within(s: &mut UnixStream, secs: u64) -> bool {
             Err(_) => return false,
         }
     }
-}
-
-fn file_size(p: &Path) -> u64 {
-    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
 }
 
 // ---------------------------------------------------------------- slots
@@ -351,7 +317,7 @@ fn a_huge_target_name_writes_a_bounded_log() {
     let sv = start("", &[("SV_DEBUG", "1")]);
     let log = daemon_err(&sv);
     sv.sv(&["status"]).ok();
-    let before = file_size(&log);
+    let before = file_len(&log);
     let name = "x".repeat((1 << 20) - 64);
     let mut s = connect(&sv);
     s.write_all(&encode(&Request::Status(
@@ -362,7 +328,7 @@ fn a_huge_target_name_writes_a_bounded_log() {
     assert!(matches!(resp, Some(Response::Error(_))), "{resp:?}");
     drop(s);
     // The answer is sent after its lines are written.
-    let grew = file_size(&log) - before;
+    let grew = file_len(&log) - before;
     println!("a 1 MB target name made the daemon log grow by {grew} bytes");
     assert!(grew < 8 * 1024, "the log grew by {grew} bytes");
     let text = std::fs::read_to_string(&log).unwrap();
@@ -372,17 +338,11 @@ fn a_huge_target_name_writes_a_bounded_log() {
     );
 }
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// 100 clients of another uid, refused alike: the first is logged, the rest
 /// only counted, at most one line a second, and the counts add up.
 #[test]
 fn a_flood_of_refused_clients_is_logged_a_bounded_number_of_times() {
-    if !is_root() {
-        println!("note: not root; cannot run a client as another uid, skipped");
+    if !require_root("run a client as another uid") {
         return;
     }
     let sv = start("", &[]);

@@ -10,7 +10,6 @@ use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -18,10 +17,6 @@ const MAX_FRAME: u32 = 1 << 20;
 
 /// `Request::Ping`: variant 0 as a u16.
 const PING: &[u8] = &[3, 0, 0, 0, 1, 0, 0];
-
-fn sock_path(sv: &Sv) -> PathBuf {
-    sv.runtime.path().join(sv.instance.to_string()).join("sock")
-}
 
 fn connect(sv: &Sv) -> UnixStream {
     let s = UnixStream::connect(sock_path(sv)).expect("connect");
@@ -123,49 +118,11 @@ fn expect_rejected(sv: &Sv, bytes: &[u8], hangup: bool, want: &str) {
     assert!(reply.eof, "connection left open after a bad frame");
 }
 
-/// Runs `sv status` with a deadline: the daemon must answer.
-#[track_caller]
-fn status_answers(sv: &Sv) {
-    let mut child = sv
-        .command()
-        .args(["status", "-i", &sv.instance.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            assert_eq!(st.code(), Some(0), "sv status failed");
-            return;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("sv status hung");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 fn ping(sv: &Sv) -> String {
     let mut s = connect(sv);
     s.write_all(PING).unwrap();
     let reply = read_reply(&mut s, 1);
     ok_text(&reply.frames[0])
-}
-
-fn daemon_pid(sv: &Sv) -> i32 {
-    sv.child.as_ref().unwrap().id() as i32
-}
-
-/// Peak resident memory of a process in KiB (VmHWM).
-fn peak_kib(pid: i32) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap()
 }
 
 // ---------------------------------------------------------------- good frames
@@ -210,7 +167,7 @@ fn garbage_gets_an_error_and_close_and_others_go_on() {
     expect_rejected(&sv, b"garbage bytes, not a frame at all\n", false, "");
     other.write_all(PING).unwrap();
     assert_eq!(ok_text(&read_reply(&mut other, 1).frames[0]), "pong");
-    status_answers(&sv);
+    status_answers(&sv, 10);
 }
 
 #[test]
@@ -246,7 +203,7 @@ fn oversized_length_is_refused_from_the_header() {
         sent < 16 << 20,
         "daemon read {sent} bytes of a refused frame"
     );
-    status_answers(&sv);
+    status_answers(&sv, 10);
     let peak = peak_kib(d);
     assert!(peak < 64 * 1024, "daemon peak memory {peak} KiB");
 }
@@ -262,14 +219,14 @@ fn frame_of_exactly_the_limit_is_read_then_refused_as_malformed() {
     let bytes = frame(1, &body);
     assert_eq!(bytes.len(), 4 + MAX_FRAME as usize);
     expect_rejected(&sv, &bytes, false, "malformed");
-    status_answers(&sv);
+    status_answers(&sv, 10);
 }
 
 #[test]
 fn zero_length_frame_is_refused() {
     let sv = Sv::daemon(4);
     expect_rejected(&sv, &[0, 0, 0, 0], false, "length 0");
-    status_answers(&sv);
+    status_answers(&sv, 10);
 }
 
 #[test]
@@ -278,7 +235,7 @@ fn wrong_version_byte_is_refused() {
     expect_rejected(&sv, &frame(2, &[0, 0]), false, "version 2");
     expect_rejected(&sv, &frame(0, &[0, 0]), false, "version 0");
     expect_rejected(&sv, &frame(255, &[0, 0]), false, "version 255");
-    status_answers(&sv);
+    status_answers(&sv, 10);
 }
 
 #[test]
@@ -299,7 +256,7 @@ fn truncated_frame_then_hangup() {
         s.write_all(bytes).unwrap();
         drop(s);
     }
-    status_answers(&sv);
+    status_answers(&sv, 10);
     assert_eq!(ping(&sv), "pong");
 }
 
@@ -346,7 +303,7 @@ fn malformed_bodies_are_refused() {
     for (body, want) in cases {
         expect_rejected(&sv, &frame(1, &body), false, want);
     }
-    status_answers(&sv);
+    status_answers(&sv, 10);
     assert!(peak_kib(daemon_pid(&sv)) < 64 * 1024);
 }
 
@@ -372,7 +329,7 @@ fn random_bodies_never_hurt_the_daemon() {
         let reply = read_reply(&mut s, 1);
         assert_eq!(reply.frames.len(), 1, "case {i} {body:?}: {reply:?}");
     }
-    status_answers(&sv);
+    status_answers(&sv, 10);
     assert_eq!(ping(&sv), "pong");
 }
 
@@ -387,7 +344,7 @@ fn good_request_then_garbage_on_the_same_connection() {
     assert_eq!(reply.frames.len(), 1, "{reply:?}");
     assert!(error_text(&reply.frames[0]).contains("version 9"));
     assert!(reply.eof);
-    status_answers(&sv);
+    status_answers(&sv, 10);
 }
 
 // ---------------------------------------------------------------- slow clients
@@ -400,7 +357,7 @@ fn idle_client_does_not_block_others() {
     let mut half = connect(&sv);
     half.write_all(&[3, 0, 0, 0, 1]).unwrap();
     for _ in 0..5 {
-        status_answers(&sv);
+        status_answers(&sv, 10);
     }
     let r = sv.sv(&["create-service", "--no-wait", "/bin/sleep", "60"]);
     r.ok();
@@ -448,12 +405,12 @@ fn client_that_never_reads_does_not_block_others() {
     });
     let t0 = Instant::now();
     for _ in 0..5 {
-        status_answers(&sv);
+        status_answers(&sv, 10);
     }
     assert!(t0.elapsed() < Duration::from_secs(10));
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     writer.join().unwrap();
-    status_answers(&sv);
+    status_answers(&sv, 10);
     assert!(peak_kib(daemon_pid(&sv)) < 64 * 1024);
 }
 
@@ -461,7 +418,7 @@ fn client_that_never_reads_does_not_block_others() {
 fn many_connections_at_once() {
     let sv = Sv::daemon(4);
     let conns: Vec<UnixStream> = (0..200).map(|_| connect(&sv)).collect();
-    status_answers(&sv);
+    status_answers(&sv, 10);
     // Each of them is served.
     for c in conns.iter().step_by(10) {
         let mut c = c.try_clone().unwrap();
@@ -469,7 +426,7 @@ fn many_connections_at_once() {
         assert_eq!(ok_text(&read_reply(&mut c, 1).frames[0]), "pong");
     }
     drop(conns);
-    status_answers(&sv);
+    status_answers(&sv, 10);
     assert_eq!(ping(&sv), "pong");
 }
 
@@ -478,8 +435,11 @@ fn more_connections_than_the_daemon_takes() {
     let sv = Sv::daemon(4);
     let conns: Vec<UnixStream> = (0..700).map(|_| connect(&sv)).collect();
     // Connections past the daemon's limit may be refused, but the daemon
-    // must not die, and once they are gone everything works again.
-    std::thread::sleep(Duration::from_millis(50));
+    // must not die, and once they are gone everything works again. A
+    // request queued behind them is answered only once the daemon has
+    // taken every one of them (accept goes in order).
+    let taken = wait_until(10, || sv.sv(&["status"]).code == 0);
+    assert!(taken, "no answer beside 700 connections");
     assert!(alive(daemon_pid(&sv)));
     drop(conns);
     let ok = wait_until(5, || sv.sv(&["status"]).code == 0);
@@ -528,15 +488,9 @@ fn open_to_everyone(sv: &Sv) {
     );
 }
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 #[test]
 fn client_of_another_uid_is_refused() {
-    if !is_root() {
-        println!("note: not root; cannot run a client as another uid, skipped");
+    if !require_root("run a client as another uid") {
         return;
     }
     let sv = Sv::daemon(4);
@@ -552,14 +506,13 @@ fn client_of_another_uid_is_refused() {
         assert!(r.stderr.contains("permission denied"), "{r:?}");
     }
     // The daemon keeps working for its own uid.
-    status_answers(&sv);
+    status_answers(&sv, 10);
     assert!(sv.state("sleep").is_some());
 }
 
 #[test]
 fn client_of_another_uid_is_told_permission_denied() {
-    if !is_root() {
-        println!("note: not root; cannot run a client as another uid, skipped");
+    if !require_root("run a client as another uid") {
         return;
     }
     let sv = Sv::daemon(4);
@@ -573,13 +526,12 @@ fn client_of_another_uid_is_told_permission_denied() {
         assert!(r.stderr.contains("permission denied"), "{r:?}");
         assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
     }
-    status_answers(&sv);
+    status_answers(&sv, 10);
 }
 
 #[test]
 fn raw_connection_of_another_uid_gets_an_error_response() {
-    if !is_root() {
-        println!("note: not root; cannot connect as another uid, skipped");
+    if !require_root("connect as another uid") {
         return;
     }
     let sv = Sv::daemon(4);
@@ -616,7 +568,7 @@ fn raw_connection_of_another_uid_gets_an_error_response() {
         "{text}"
     );
     assert!(text.contains("EOF: true"), "{text}");
-    status_answers(&sv);
+    status_answers(&sv, 10);
 }
 
 /// Not a test on its own: run by raw_connection_of_another_uid_gets_an_error_response

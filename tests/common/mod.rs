@@ -5,6 +5,16 @@
 
 #![allow(dead_code)]
 
+mod files;
+mod layout;
+mod pipes;
+mod procfs;
+mod run;
+mod skip;
+// A test file uses some of these, never all.
+#[allow(unused_imports)]
+pub use {files::*, layout::*, pipes::*, procfs::*, run::*, skip::*};
+
 use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -99,16 +109,11 @@ impl Sv {
     /// waits until it answers.
     pub fn daemon(instance: u8) -> Sv {
         let mut sv = Sv::new(instance);
-        let child = sv
-            .command()
-            .args(["daemon", &instance.to_string()])
-            .stdin(Stdio::null())
+        let mut cmd = sv.command();
+        cmd.args(["daemon", &instance.to_string()])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn sv daemon");
-        sv.child = Some(child);
-        sv.wait_ready();
+            .stderr(Stdio::null());
+        sv.launch(cmd);
         sv
     }
 
@@ -133,6 +138,19 @@ impl Sv {
         c
     }
 
+    /// [`Sv::config_daemon`] with `env` added to the daemon's environment.
+    pub fn config_daemon_env<K, V>(&self, conf: &str, env: &[(K, V)]) -> Command
+    where
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        let mut c = self.config_daemon(conf);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c
+    }
+
     /// Spawns `cmd` as this test's daemon and waits until it answers.
     pub fn launch(&mut self, mut cmd: Command) {
         self.child = Some(cmd.spawn().expect("spawn sv daemon"));
@@ -150,13 +168,53 @@ impl Sv {
 
     /// A `Command` for the sv binary with this test's environment.
     pub fn command(&self) -> Command {
-        let mut c = Command::new(sv_bin());
+        self.with_env(Command::new(sv_bin()))
+    }
+
+    /// `/bin/sh -c SCRIPT` with this test's environment, where `$0` is the
+    /// sv binary (so the script can `exec "$0" daemon N`).
+    pub fn sh(&self, script: &str) -> Command {
+        let mut c = Command::new("/bin/sh");
+        c.arg("-c").arg(script).arg(sv_bin());
+        self.with_env(c)
+    }
+
+    fn with_env(&self, mut c: Command) -> Command {
         c.env("SV_RUNTIME_DIR", self.runtime.path())
             .env_remove("SV_INSTANCE")
             .env_remove("SV_SYSLOG_SOCKET")
             .current_dir(self.work.path())
             .stdin(Stdio::null());
         c
+    }
+
+    /// `sv tail -f -n 1 NAME -i N` with its stdout piped, to spawn: its
+    /// first line (the last one logged) says it has begun to follow.
+    pub fn tail_follow(&self, name: &str) -> Command {
+        let mut c = self.command();
+        c.args([
+            "tail",
+            "-f",
+            "-n",
+            "1",
+            name,
+            "-i",
+            &self.instance.to_string(),
+        ])
+        .stdout(Stdio::piped());
+        c
+    }
+
+    /// Spawns `sv ARGS... -i N` in the background, stdout and stderr piped,
+    /// for a test that looks at the daemon while the command waits.
+    pub fn spawn_sv(&self, args: &[&str]) -> Child {
+        self.command()
+            .args(args)
+            .args(["-i", &self.instance.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sv")
     }
 
     /// Runs `sv ARGS...` (no `-i` added) and collects its output.
@@ -175,19 +233,7 @@ impl Sv {
 
     /// `sv status NAME`: (STATE, detail), or None if the name is unknown.
     pub fn state(&self, name: &str) -> Option<(String, String)> {
-        let r = self.sv(&["status", name]);
-        if r.code != 0 {
-            return None;
-        }
-        let line = r.stdout.lines().next()?.to_string();
-        let mut parts = line.split_whitespace();
-        let n = parts.next()?;
-        if n != name {
-            return None;
-        }
-        let state = parts.next()?.to_string();
-        let detail = parts.collect::<Vec<_>>().join(" ");
-        Some((state, detail))
+        status_row(&self.sv(&["status", name]), name)
     }
 
     /// Waits until `name` is in `state`; panics with the last status seen.
@@ -249,6 +295,30 @@ impl Drop for Sv {
             self.close();
         }
     }
+}
+
+/// (STATE, detail) from the answer to `sv status NAME`, or None if it
+/// failed or is not about `name`.
+pub fn status_row(r: &Run, name: &str) -> Option<(String, String)> {
+    if r.code != 0 {
+        return None;
+    }
+    let mut parts = r.stdout.lines().next()?.split_whitespace();
+    if parts.next()? != name {
+        return None;
+    }
+    let state = parts.next()?.to_string();
+    Some((state, parts.collect::<Vec<_>>().join(" ")))
+}
+
+/// The seconds in a PENDING detail `starts in N s`; panics on another.
+#[track_caller]
+pub fn starts_in(detail: &str) -> u64 {
+    detail
+        .strip_prefix("starts in ")
+        .and_then(|d| d.strip_suffix(" s"))
+        .and_then(|d| d.parse().ok())
+        .unwrap_or_else(|| panic!("not `starts in N s`: {detail:?}"))
 }
 
 /// Polls `cond` every 10 ms until it holds or `secs` pass.

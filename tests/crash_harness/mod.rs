@@ -147,25 +147,15 @@ pub fn uniq(base: u32) -> String {
 
 /// Live processes whose command line is exactly `argv` (for counting only).
 pub fn procs_with(argv: &[&str]) -> Vec<i32> {
-    let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in dir.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let parts: Vec<&[u8]> = raw.split(|b| *b == 0).filter(|s| !s.is_empty()).collect();
-        if parts.len() == argv.len()
-            && parts.iter().zip(argv).all(|(a, b)| *a == b.as_bytes())
-            && alive(pid)
-        {
-            out.push(pid);
-        }
-    }
+    let mut out: Vec<i32> = cmdlines()
+        .into_iter()
+        .filter(|(pid, parts)| {
+            parts.len() == argv.len()
+                && parts.iter().zip(argv).all(|(a, b)| a == b.as_bytes())
+                && alive(*pid)
+        })
+        .map(|(pid, _)| pid)
+        .collect();
     out.sort();
     out
 }
