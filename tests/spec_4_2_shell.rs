@@ -332,12 +332,19 @@ impl Drop for KillSlow<'_> {
 fn sigint_still_ends_sv_tail_f_outside_the_shell() {
     let sv = start();
     let out = sv.work.path().join("tail.out");
-    let mut child = sv
-        .command()
-        .args(["tail", "-f", "web", "-i", &N.to_string()])
-        .stdout(std::fs::File::create(&out).unwrap())
-        .spawn()
-        .expect("spawn sv tail -f");
+    let mut cmd = sv.command();
+    cmd.args(["tail", "-f", "web", "-i", &N.to_string()])
+        .stdout(std::fs::File::create(&out).unwrap());
+    // As at a terminal: a test run started in the background of a
+    // non-interactive shell inherits SIGINT ignored, which exec keeps.
+    // SAFETY: signal(2) is async-signal-safe; nothing else runs here.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn sv tail -f");
     let said_hello = wait_until(10, || {
         std::fs::read_to_string(&out).is_ok_and(|s| s.contains("hello"))
     });

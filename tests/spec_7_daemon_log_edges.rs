@@ -73,9 +73,7 @@ fn a_log_file_that_is_a_fifo_is_refused_at_once_and_leaves_no_socket() {
 
 #[test]
 fn a_log_file_of_another_user_or_through_their_symlink_is_refused() {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: needs root to make files of another user");
+    if !common::require_root("make files of another user") {
         return;
     }
     let sv = Sv::new(N);
