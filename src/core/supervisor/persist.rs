@@ -33,6 +33,16 @@ fn oldest(mut v: Vec<Found>) -> Option<Found> {
     v.into_iter().next()
 }
 
+/// The first process of each spawn, oldest first, by service: where a
+/// service whose recorded process is gone takes its live one from.
+fn leaders_by_service(found: Vec<Found>) -> HashMap<String, Vec<Found>> {
+    let mut leaders: HashMap<String, Vec<Found>> = HashMap::new();
+    for f in found.into_iter().filter(Found::is_leader) {
+        leaders.entry(f.name.clone()).or_default().push(f);
+    }
+    leaders
+}
+
 /// A saved service takes a found process as its own: it is running.
 fn claim(s: &mut SavedService, f: &Found) {
     s.pid = f.pid;
@@ -245,6 +255,24 @@ impl Supervisor {
     /// copy; a process no service claims is taken back as an ad hoc service
     /// rebuilt from its /proc command line.
     pub fn recover(&mut self, saved: Saved, cfg: Option<Config>, found: Vec<Found>, now: Instant) {
+        let (mut programs, order) = self.config_programs(cfg);
+        let mut leaders = leaders_by_service(found);
+        let mut start = Vec::new();
+        for s in saved.services.0 {
+            start.extend(self.recover_saved(s, &mut programs, &mut leaders, now));
+        }
+        start.extend(self.recover_unrecorded(programs, order, &mut leaders, now));
+        self.recover_unclaimed(leaders, now);
+        self.plan(Event::Start, start, now);
+    }
+
+    /// The config's processes by name, and their names in config order (the
+    /// order the ones the file does not record are added in); its warnings
+    /// are logged here, as a first load logs them.
+    fn config_programs(
+        &mut self,
+        cfg: Option<Config>,
+    ) -> (HashMap<String, ServiceSpec>, Vec<String>) {
         let mut programs: HashMap<String, ServiceSpec> = HashMap::new();
         let mut order = Vec::new();
         if let Some(cfg) = cfg {
@@ -256,97 +284,128 @@ impl Supervisor {
                 programs.insert(spec.name.clone(), spec);
             }
         }
-        // The first process of each spawn, oldest first, by service.
-        let mut leaders: HashMap<String, Vec<Found>> = HashMap::new();
-        for f in found.into_iter().filter(Found::is_leader) {
-            leaders.entry(f.name.clone()).or_default().push(f);
+        (programs, order)
+    }
+
+    /// Takes back one service the state file records, from its live process
+    /// or from a found one. Returns its id when it should be started.
+    fn recover_saved(
+        &mut self,
+        mut s: SavedService,
+        programs: &mut HashMap<String, ServiceSpec>,
+        leaders: &mut HashMap<String, Vec<Found>>,
+        now: Instant,
+    ) -> Option<Id> {
+        // A zombie is not alive: it ended, and nobody has reaped it yet
+        // (init, after the daemon that made it died).
+        let mut alive = s.pid > 0
+            && sys::start_time(s.pid).is_ok_and(|t| t == s.start_time)
+            && !census::is_zombie(s.pid);
+        let found = leaders.remove(&s.name.0).and_then(oldest);
+        let spec = self.saved_spec(&s, programs);
+        // A process the file does not record is taken only for a
+        // service that would run as its uid (never for an adopted one).
+        if let (Some(f), Some(sp), false) = (&found, &spec, alive) {
+            if self.runs_as(sp) == Some(f.uid) {
+                self.log.info(&format!(
+                    "{}: found pid {} running, which the state file did not record",
+                    s.name, f.pid
+                ));
+                claim(&mut s, f);
+                alive = true;
+            }
         }
+        let Some(spec) = spec else {
+            self.recover_specless(&s, alive, now);
+            return None;
+        };
+        let id = self.add(spec);
+        if let (Some(svc), Origin::AdHoc(_)) = (self.services.get_mut(&id), &s.origin) {
+            svc.origin = s.origin.clone();
+        }
+        self.take_back(id, &s, alive, now)
+    }
+
+    /// How a saved service is started again: its config program, or its
+    /// create request rebuilt; none for an adopted one, or when the program
+    /// left the config or the request cannot be rebuilt (logged).
+    fn saved_spec(
+        &mut self,
+        s: &SavedService,
+        programs: &mut HashMap<String, ServiceSpec>,
+    ) -> Option<ServiceSpec> {
+        match &s.origin {
+            Origin::Config(_) => programs.remove(&s.name.0),
+            Origin::AdHoc(req) => match spec_from(req) {
+                Ok(spec) => Some(spec),
+                Err(e) => {
+                    self.log.error(&format!("{}: cannot rebuild: {e}", s.name));
+                    None
+                }
+            },
+            Origin::Adopted => None,
+        }
+    }
+
+    /// A saved service with nothing that says how to start it: watched if
+    /// its process lives, listed as ended if it was adopted, else dropped.
+    fn recover_specless(&mut self, s: &SavedService, alive: bool, now: Instant) {
+        match &s.origin {
+            Origin::Adopted | Origin::Config(_) if alive => {
+                // Adopted, or a program no longer in the config: watch
+                // the process, as open-service would.
+                match self.adopt(s.pid, Some(s.name.0.clone()), now) {
+                    Ok(name) => self.log.info(&format!("{name}: adopted back")),
+                    Err(e) => self.log.error(&format!("{}: {e}", s.name)),
+                }
+            }
+            Origin::Adopted => self.recover_ended_adoption(s, now),
+            Origin::Config(_) | Origin::AdHoc(_) => {
+                self.log.info(&format!(
+                    "{}: not taken back (its process is gone and nothing says how to start it)",
+                    s.name
+                ));
+            }
+        }
+    }
+
+    /// An adopted process that ended while no daemon watched it: listed as
+    /// EXITED until removed, like any adopted process that ends.
+    fn recover_ended_adoption(&mut self, s: &SavedService, now: Instant) {
+        let id = self.add(adopted_spec(&s.name, s.pid));
+        if let Some(svc) = self.services.get_mut(&id) {
+            svc.origin = Origin::Adopted;
+        }
+        let ended = Record {
+            state: State::Exited,
+            want: Want::Up,
+            restarts: 0,
+            attempts: 0,
+            last_exit: Some(ExitKind::Unknown),
+            reason: Reason::None,
+            ever_started: true,
+            pid: s.pid,
+            alive_since: None,
+            due: now,
+        };
+        self.apply(id, Event::TakenBack(Box::new(ended)), now);
+        self.log.info(&format!(
+            "{}: adopted pid {} ended while the daemon was down",
+            s.name, s.pid
+        ));
+    }
+
+    /// Config programs the dead daemon did not record: running already
+    /// if a process of theirs was found, else started if autostart (the
+    /// ids returned).
+    fn recover_unrecorded(
+        &mut self,
+        mut programs: HashMap<String, ServiceSpec>,
+        order: Vec<String>,
+        leaders: &mut HashMap<String, Vec<Found>>,
+        now: Instant,
+    ) -> Vec<Id> {
         let mut start = Vec::new();
-        for mut s in saved.services.0 {
-            // A zombie is not alive: it ended, and nobody has reaped it yet
-            // (init, after the daemon that made it died).
-            let mut alive = s.pid > 0
-                && sys::start_time(s.pid).is_ok_and(|t| t == s.start_time)
-                && !census::is_zombie(s.pid);
-            let found = leaders.remove(&s.name.0).and_then(oldest);
-            let spec = match &s.origin {
-                Origin::Config(_) => programs.remove(&s.name.0),
-                Origin::AdHoc(req) => match spec_from(req) {
-                    Ok(spec) => Some(spec),
-                    Err(e) => {
-                        self.log.error(&format!("{}: cannot rebuild: {e}", s.name));
-                        None
-                    }
-                },
-                Origin::Adopted => None,
-            };
-            // A process the file does not record is taken only for a
-            // service that would run as its uid (never for an adopted one).
-            if let (Some(f), Some(sp), false) = (&found, &spec, alive) {
-                if self.runs_as(sp) == Some(f.uid) {
-                    self.log.info(&format!(
-                        "{}: found pid {} running, which the state file did not record",
-                        s.name, f.pid
-                    ));
-                    claim(&mut s, f);
-                    alive = true;
-                }
-            }
-            let spec = match (spec, &s.origin) {
-                (Some(spec), _) => spec,
-                (None, Origin::Adopted) | (None, Origin::Config(_)) if alive => {
-                    // Adopted, or a program no longer in the config: watch
-                    // the process, as open-service would.
-                    match self.adopt(s.pid, Some(s.name.0.clone()), now) {
-                        Ok(name) => self.log.info(&format!("{name}: adopted back")),
-                        Err(e) => self.log.error(&format!("{}: {e}", s.name)),
-                    }
-                    continue;
-                }
-                (None, Origin::Adopted) => {
-                    // It ended while no daemon watched it: listed as EXITED
-                    // until removed, like any adopted process that ends.
-                    let id = self.add(adopted_spec(&s.name, s.pid));
-                    if let Some(svc) = self.services.get_mut(&id) {
-                        svc.origin = Origin::Adopted;
-                    }
-                    let ended = Record {
-                        state: State::Exited,
-                        want: Want::Up,
-                        restarts: 0,
-                        attempts: 0,
-                        last_exit: Some(ExitKind::Unknown),
-                        reason: Reason::None,
-                        ever_started: true,
-                        pid: s.pid,
-                        alive_since: None,
-                        due: now,
-                    };
-                    self.apply(id, Event::TakenBack(Box::new(ended)), now);
-                    self.log.info(&format!(
-                        "{}: adopted pid {} ended while the daemon was down",
-                        s.name, s.pid
-                    ));
-                    continue;
-                }
-                (None, _) => {
-                    self.log.info(&format!(
-                        "{}: not taken back (its process is gone and nothing says how to start it)",
-                        s.name
-                    ));
-                    continue;
-                }
-            };
-            let id = self.add(spec);
-            if let (Some(svc), Origin::AdHoc(_)) = (self.services.get_mut(&id), &s.origin) {
-                svc.origin = s.origin.clone();
-            }
-            if let Some(id) = self.take_back(id, &s, alive, now) {
-                start.push(id);
-            }
-        }
-        // Config programs the dead daemon did not record: running already
-        // if a process of theirs was found, else started if autostart.
         for name in order {
             let Some(spec) = programs.remove(&name) else {
                 continue;
@@ -370,15 +429,18 @@ impl Supervisor {
                 start.push(id);
             }
         }
-        // Processes no service claims: ad hoc services whose record was
-        // lost. Rebuilt from what /proc says, so they are not forgotten and
-        // `close` ends them.
+        start
+    }
+
+    /// Processes no service claims: ad hoc services whose record was
+    /// lost. Rebuilt from what /proc says, so they are not forgotten and
+    /// `close` ends them.
+    fn recover_unclaimed(&mut self, leaders: HashMap<String, Vec<Found>>, now: Instant) {
         let mut rest: Vec<Found> = leaders.into_values().filter_map(oldest).collect();
         rest.sort_by_key(|f| f.start_time);
         for f in rest {
             self.take_back_unknown(&f, now);
         }
-        self.plan(Event::Start, start, now);
     }
 
     /// The uid a service's processes run as: its `user=`, else the
