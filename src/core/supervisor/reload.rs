@@ -6,7 +6,7 @@
 //! and dropped, an added one is started if autostart. A service stopped by
 //! a command stays stopped (operator intent wins over autostart).
 
-use super::{Id, Supervisor};
+use super::{Id, Service, Supervisor};
 use crate::core::config::{self, Config};
 use crate::core::output::LogFile;
 use crate::core::service::Event;
@@ -15,6 +15,7 @@ use crate::core::state_file::Origin;
 use crate::core::stream::Stream;
 use crate::wire::Response;
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 impl Supervisor {
@@ -37,89 +38,127 @@ impl Supervisor {
 
     /// Re-reads the config file and applies the difference.
     pub fn reload(&mut self, now: Instant) -> Response {
-        let Some(path) = self.config.clone() else {
-            return Response::Error(
-                "no config file to reload: the daemon was started without -c".into(),
-            );
-        };
-        let cfg = match config::load(&path) {
-            Ok(c) => c,
-            Err(e) => return Response::Error(format!("error: {e}").into()),
+        let (path, cfg) = match self.read_config() {
+            Ok(v) => v,
+            Err(resp) => return resp,
         };
         let mut lines = vec!["Reloading configuration...".to_string()];
         lines.extend(cfg.warnings.iter().map(|w| format!("warning: {w}")));
         let new: Vec<ServiceSpec> = cfg.programs.into_iter().flat_map(|p| p.processes).collect();
-        for spec in &new {
+        if let Some(resp) = self.ad_hoc_clash(&path, &new) {
+            return resp;
+        }
+        let old: Vec<(Id, String, String)> = self
+            .services()
+            .filter_map(|s| Some((s.id, s.spec.name.clone(), s.spec.program.clone()?)))
+            .collect();
+        let mut diff = Diff::default();
+        self.update_old(&old, &new, &mut diff);
+        self.add_new(&old, new, &mut diff);
+        for (prog, what) in &diff.report {
+            if *what != "unchanged" {
+                lines.push(format!("{prog}: {what}"));
+            }
+        }
+        for id in diff.remove {
+            self.apply(id, Event::Remove, now);
+        }
+        self.restart_quietly(diff.restart, now);
+        self.plan(Event::Start, diff.start, now);
+        lines.push("Configuration loaded successfully".to_string());
+        Response::Ok(lines.join("\n").into())
+    }
+
+    /// The config file's path and what it now says; the answer when there
+    /// is none or it cannot be read (an error changes nothing).
+    fn read_config(&self) -> Result<(PathBuf, Config), Response> {
+        let Some(path) = self.config.clone() else {
+            return Err(Response::Error(
+                "no config file to reload: the daemon was started without -c".into(),
+            ));
+        };
+        match config::load(&path) {
+            Ok(c) => Ok((path, c)),
+            Err(e) => Err(Response::Error(format!("error: {e}").into())),
+        }
+    }
+
+    /// The error when a new program process has the name of an ad hoc
+    /// service: one name cannot address both.
+    fn ad_hoc_clash(&self, path: &Path, new: &[ServiceSpec]) -> Option<Response> {
+        for spec in new {
             if let Some(s) = self
                 .by_name
                 .get(&spec.name)
                 .and_then(|id| self.services.get(id))
                 .filter(|s| s.spec.program.is_none())
             {
-                return Response::Error(
+                return Some(Response::Error(
                     format!(
                         "error: {}: program process {} has the name of an existing ad hoc service",
                         path.display(),
                         s.name()
                     )
                     .into(),
-                );
+                ));
             }
         }
+        None
+    }
+
+    /// Compares each program process the daemon runs (`old`: id, name,
+    /// program) with the new config: gone ones are removed, changed ones
+    /// take their new settings and restart (or start, if autostart).
+    fn update_old(&mut self, old: &[(Id, String, String)], new: &[ServiceSpec], diff: &mut Diff) {
         let by_name: HashMap<&str, &ServiceSpec> =
             new.iter().map(|s| (s.name.as_str(), s)).collect();
-        // What happens to each program, for the report.
-        let mut report: BTreeMap<String, &str> = BTreeMap::new();
-        let mut mark = |prog: &str, what: &'static str| {
-            let e = report.entry(prog.to_string()).or_insert(what);
-            if *e != what {
-                *e = "changed";
+        for (id, name, prog) in old {
+            let Some(spec) = by_name.get(name.as_str()) else {
+                diff.mark(prog, "removed");
+                diff.remove.push(*id);
+                continue;
+            };
+            let Some(svc) = self.services.get(id) else {
+                continue;
+            };
+            if svc.spec == **spec {
+                diff.mark(prog, "unchanged");
+                continue;
             }
-        };
-        let mut start: Vec<Id> = Vec::new();
-        let mut restart: Vec<Id> = Vec::new();
-        let mut remove: Vec<Id> = Vec::new();
-        let old: Vec<(Id, String, String)> = self
-            .services()
-            .filter_map(|s| Some((s.id, s.spec.name.clone(), s.spec.program.clone()?)))
-            .collect();
-        for (id, name, prog) in &old {
-            match by_name.get(name.as_str()) {
-                None => {
-                    mark(prog, "removed");
-                    remove.push(*id);
-                }
-                Some(spec) => {
-                    let Some(svc) = self.services.get_mut(id) else {
-                        continue;
-                    };
-                    if svc.spec == **spec {
-                        mark(prog, "unchanged");
-                        continue;
-                    }
-                    mark(spec.program.as_deref().unwrap_or(prog), "changed");
-                    if prog != spec.program.as_deref().unwrap_or(prog) {
-                        mark(prog, "changed");
-                    }
-                    svc.spec = (*spec).clone();
-                    svc.cmd = None;
-                    svc.origin = Origin::Config(spec.program.clone().unwrap_or_default().into());
-                    self.dirty = true;
-                    let paths = Stream::BOTH.map(|s| self.log_path(spec, s));
-                    let Some(svc) = self.services.get_mut(id) else {
-                        continue;
-                    };
-                    for (s, p) in Stream::BOTH.into_iter().zip(paths) {
-                        svc.logs[s] = LogFile::new(p, spec.maxbytes[s], spec.backups[s]);
-                    }
-                    if svc.machine.state.has_process() {
-                        restart.push(*id);
-                    } else if spec.autostart && !svc.held {
-                        start.push(*id);
-                    }
-                }
+            diff.mark(spec.program.as_deref().unwrap_or(prog), "changed");
+            if prog != spec.program.as_deref().unwrap_or(prog) {
+                diff.mark(prog, "changed");
+            }
+            let Some(svc) = self.renew(*id, spec) else {
+                continue;
+            };
+            if svc.machine.state.has_process() {
+                diff.restart.push(*id);
+            } else if spec.autostart && !svc.held {
+                diff.start.push(*id);
             }
         }
+    }
+
+    /// Gives a changed service its new settings, and its logs their new
+    /// paths and limits; the state file records its new origin.
+    fn renew(&mut self, id: Id, spec: &ServiceSpec) -> Option<&Service> {
+        let svc = self.services.get_mut(&id)?;
+        svc.spec = spec.clone();
+        svc.cmd = None;
+        svc.origin = Origin::Config(spec.program.clone().unwrap_or_default().into());
+        self.dirty = true;
+        let paths = Stream::BOTH.map(|s| self.log_path(spec, s));
+        let svc = self.services.get_mut(&id)?;
+        for (s, p) in Stream::BOTH.into_iter().zip(paths) {
+            svc.logs[s] = LogFile::new(p, spec.maxbytes[s], spec.backups[s]);
+        }
+        Some(svc)
+    }
+
+    /// Adds the new config's processes the daemon does not run yet, to be
+    /// started if autostart; a new process of a known program changes it.
+    fn add_new(&mut self, old: &[(Id, String, String)], new: Vec<ServiceSpec>, diff: &mut Diff) {
         let old_names: std::collections::HashSet<&str> =
             old.iter().map(|(_, n, _)| n.as_str()).collect();
         let old_programs: std::collections::HashSet<&str> =
@@ -130,24 +169,33 @@ impl Supervisor {
             }
             let prog = spec.program.clone().unwrap_or_else(|| spec.name.clone());
             let exists = old_programs.contains(prog.as_str());
-            mark(&prog, if exists { "changed" } else { "added" });
+            diff.mark(&prog, if exists { "changed" } else { "added" });
             let autostart = spec.autostart;
             let id = self.add(spec);
             if autostart {
-                start.push(id);
+                diff.start.push(id);
             }
         }
-        for (prog, what) in &report {
-            if *what != "unchanged" {
-                lines.push(format!("{prog}: {what}"));
-            }
+    }
+}
+
+/// What a reload does to each service, and what it reports of each program.
+#[derive(Default)]
+struct Diff {
+    /// What happens to each program, for the report.
+    report: BTreeMap<String, &'static str>,
+    start: Vec<Id>,
+    restart: Vec<Id>,
+    remove: Vec<Id>,
+}
+
+impl Diff {
+    /// Notes what happens to one process of a program: a program whose
+    /// processes fare differently is reported "changed".
+    fn mark(&mut self, prog: &str, what: &'static str) {
+        let e = self.report.entry(prog.to_string()).or_insert(what);
+        if *e != what {
+            *e = "changed";
         }
-        for id in remove {
-            self.apply(id, Event::Remove, now);
-        }
-        self.restart_quietly(restart, now);
-        self.plan(Event::Start, start, now);
-        lines.push("Configuration loaded successfully".to_string());
-        Response::Ok(lines.join("\n").into())
     }
 }
