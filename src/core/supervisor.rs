@@ -70,6 +70,7 @@ mod launching;
 mod leftovers;
 mod log_lines;
 mod persist;
+mod recover;
 mod reload;
 mod shutdown;
 pub use shutdown::Shutdown;
