@@ -14,9 +14,10 @@
 //! - the state machine: `service.rs` (`step`, the one table of states and
 //!   events);
 //! - the executor of its effects: `supervisor` (`Supervisor::apply`);
-//! - the fork: `spawn/child.rs` (what runs between clone and exec);
+//! - the fork: `spawn/child.rs` (what runs between clone and exec, on the
+//!   guarded stack of `spawn/stack.rs`);
 //! - the persister: `supervisor/persist.rs` (the state file's format is
-//!   `state_file.rs`);
+//!   `state_file.rs`; taking back from it: `supervisor/recover.rs`);
 //! - the wire: `crate::wire` (`wire/mod.rs` messages, `wire/frame.rs`
 //!   framing), read and written only by `control.rs`;
 //! - the exit-code map: `crate::applets::exit`, outside the daemon: `core`
