@@ -12,6 +12,7 @@
 //! logs) and `requests` (serving clients).
 
 mod pipes;
+mod poll_set;
 mod requests;
 mod setup;
 mod signals;
@@ -24,13 +25,14 @@ use super::supervisor::{ConnId, Id, Shutdown, Supervisor};
 use crate::wire::Response;
 use nix::sys::signalfd::SignalFd;
 use pipes::{Follower, PausedPipes, PipeKey, PipeState};
+use poll_set::PollSet;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub struct Daemon {
     sup: Supervisor,
@@ -84,166 +86,146 @@ impl Daemon {
 
     /// Runs until a clean shutdown has stopped every service.
     pub fn run(mut self) -> io::Result<()> {
-        let mut fds: Vec<libc::pollfd> = Vec::new();
-        let mut tokens: Vec<Token> = Vec::new();
+        let mut set = PollSet::default();
         loop {
             let now = Instant::now();
             if self.sup.shutdown.requested() && self.sup.all_down() {
                 self.finish_shutdown();
                 return Ok(());
             }
-
-            // ---- rebuild ----
-            fds.clear();
-            tokens.clear();
-            let mut add = |fd: RawFd, events: libc::c_short, t: Token| {
-                fds.push(libc::pollfd {
-                    fd,
-                    events,
-                    revents: 0,
-                });
-                tokens.push(t);
-            };
-            add(
-                self.signals.as_fd().as_raw_fd(),
-                libc::POLLIN,
-                Token::Signals,
-            );
-            // Always: a full table makes room or tells the newcomer why.
-            add(self.listener.as_raw_fd(), libc::POLLIN, Token::Listener);
-            for (id, c) in &self.conns {
-                let mut ev = 0;
-                if c.wants_read() {
-                    ev |= libc::POLLIN;
-                }
-                if c.wants_write() {
-                    ev |= libc::POLLOUT;
-                }
-                add(c.stream.as_raw_fd(), ev, Token::Conn(*id));
-            }
-            self.paused.expire(now);
-            for (hint, p) in self.sup.pipes.iter().enumerate() {
-                let pipe = PipeKey::of(p);
-                if self.paused.contains(pipe) {
-                    continue;
-                }
-                add(p.fd.as_raw_fd(), libc::POLLIN, Token::Pipe { hint, pipe });
-            }
-            for s in self.sup.services() {
-                // Set together: a pidfd watches the service's process.
-                if let (Some(fd), Some(pid)) = (&s.pidfd, s.machine.pid) {
-                    let service = s.id;
-                    add(fd.as_raw_fd(), libc::POLLIN, Token::Pidfd { service, pid });
-                }
-            }
-            for (fd, pid) in self.sup.exec_reports() {
-                add(fd, libc::POLLIN, Token::Exec { pid });
-            }
-
-            // ---- poll ----
-            let paused_left = self.paused.left(now);
-            let idle_left =
-                control::idle_deadline(&self.conns).map(|t| t.saturating_duration_since(now));
-            let timeout = self
-                .sup
-                .timeout(now)
-                .into_iter()
-                .chain(paused_left)
-                .chain(idle_left)
-                .min();
-            // In nanoseconds: a timer is never run early, and a busy pipe's
-            // pause is not rounded up to a millisecond.
-            let ts = timeout.map(|d| {
-                let d = d.min(std::time::Duration::from_secs(i32::MAX as u64));
-                libc::timespec {
-                    tv_sec: d.as_secs() as _,
-                    tv_nsec: d.subsec_nanos() as _,
-                }
-            });
-            // What this pass logged goes out before we sleep; what a full
-            // stderr cannot take yet goes out when it has room.
-            self.sup.log.flush();
-            if self.sup.log.stderr_waiting() {
-                fds.push(libc::pollfd {
-                    fd: self.sup.log.stderr_fd(),
-                    events: libc::POLLOUT,
-                    revents: 0,
-                });
-                tokens.push(Token::Stderr);
-            }
-            // SAFETY: fds is a valid array of fds.len() pollfds; the
-            // timespec, if any, lives across the call; no signal mask.
-            let n = unsafe {
-                libc::ppoll(
-                    fds.as_mut_ptr(),
-                    fds.len() as libc::nfds_t,
-                    ts.as_ref().map_or(std::ptr::null(), |t| t as *const _),
-                    std::ptr::null(),
-                )
-            };
-            if n < 0 {
-                let e = io::Error::last_os_error();
+            self.rebuild(&mut set, now);
+            let timeout = self.poll_timeout(now);
+            self.flush_log(&mut set);
+            if let Err(e) = set.wait(timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     self.sup.log.error(&format!("poll failed: {e}"));
                 }
                 continue;
             }
-
-            // ---- dispatch ----
             let now = Instant::now();
-            let mut closed_pipes = Vec::new();
-            for (pfd, token) in fds.iter().zip(tokens.iter()) {
-                // HUP and ERR count as readable: the read finds out what happened.
-                if pfd.revents == 0 {
-                    continue;
-                }
-                match *token {
-                    Token::Signals => {
-                        self.feed_followers();
-                        self.on_signals(now)
-                    }
-                    Token::Listener => self.on_accept(),
-                    Token::Conn(id) => self.on_conn(id, pfd.revents, now),
-                    Token::Pipe { hint, pipe } => match self.on_pipe(hint, pipe) {
-                        PipeState::Done => closed_pipes.push(pipe),
-                        PipeState::Busy => self.paused.pause(pipe, now),
-                        PipeState::Open => {}
-                    },
-                    Token::Pidfd { service, pid } => {
-                        self.feed_followers();
-                        self.on_pidfd(service, pid, now)
-                    }
-                    Token::Exec { pid } => self.sup.exec_report(pid, false, now),
-                    Token::Stderr => self.sup.log.write_pending(),
-                }
-            }
-            if !closed_pipes.is_empty() {
-                self.sup
-                    .pipes
-                    .retain(|p| !closed_pipes.contains(&PipeKey::of(p)));
-            }
-
-            // ---- timers and answers ----
-            self.sup.run_timers(Instant::now());
-            if std::mem::take(&mut self.sup.spawned) {
-                // The children just started share this CPU with us until
-                // one of us moves: let them run on to their exec and first
-                // instructions before the bookkeeping below (answers, the
-                // state file, the log) takes it. Otherwise our wake-up at
-                // their exec preempts them for all of that.
-                // SAFETY: sched_yield has no preconditions.
-                unsafe { libc::sched_yield() };
-            }
-            self.answer_waiters(now);
-            self.end_follows_of_removed();
-            // One atomic write per pass, however many changes it saw (a
-            // failure is logged and tried again next pass).
-            let _ = self.sup.persist(Instant::now());
-            control::limit(&mut self.conns, &mut self.sup.log);
-            self.conns.retain(|_, c| !c.finished());
-            let conns = &self.conns;
-            self.followers.retain(|f| conns.contains_key(&f.conn));
+            self.dispatch(&set, now);
+            self.end_pass(now);
         }
+    }
+
+    /// Fills `set` from the current state, as s6 does on each pass: what
+    /// changed since the last poll is watched without bookkeeping.
+    fn rebuild(&mut self, set: &mut PollSet, now: Instant) {
+        set.clear();
+        set.add(
+            self.signals.as_fd().as_raw_fd(),
+            libc::POLLIN,
+            Token::Signals,
+        );
+        // Always: a full table makes room or tells the newcomer why.
+        set.add(self.listener.as_raw_fd(), libc::POLLIN, Token::Listener);
+        for (id, c) in &self.conns {
+            let mut ev = 0;
+            if c.wants_read() {
+                ev |= libc::POLLIN;
+            }
+            if c.wants_write() {
+                ev |= libc::POLLOUT;
+            }
+            set.add(c.stream.as_raw_fd(), ev, Token::Conn(*id));
+        }
+        self.paused.expire(now);
+        for (hint, p) in self.sup.pipes.iter().enumerate() {
+            let pipe = PipeKey::of(p);
+            if self.paused.contains(pipe) {
+                continue;
+            }
+            set.add(p.fd.as_raw_fd(), libc::POLLIN, Token::Pipe { hint, pipe });
+        }
+        for s in self.sup.services() {
+            // Set together: a pidfd watches the service's process.
+            if let (Some(fd), Some(pid)) = (&s.pidfd, s.machine.pid) {
+                let service = s.id;
+                set.add(fd.as_raw_fd(), libc::POLLIN, Token::Pidfd { service, pid });
+            }
+        }
+        for (fd, pid) in self.sup.exec_reports() {
+            set.add(fd, libc::POLLIN, Token::Exec { pid });
+        }
+    }
+
+    /// How long poll may sleep: until the earliest timer, paused pipe or
+    /// idle client is due, or for ever (zero idle wake-ups, SPEC §6).
+    fn poll_timeout(&self, now: Instant) -> Option<Duration> {
+        let paused_left = self.paused.left(now);
+        let idle_left =
+            control::idle_deadline(&self.conns).map(|t| t.saturating_duration_since(now));
+        self.sup
+            .timeout(now)
+            .into_iter()
+            .chain(paused_left)
+            .chain(idle_left)
+            .min()
+    }
+
+    /// Writes out the daemon's own lines before it sleeps.
+    fn flush_log(&mut self, set: &mut PollSet) {
+        // What this pass logged goes out before we sleep; what a full
+        // stderr cannot take yet goes out when it has room.
+        self.sup.log.flush();
+        if self.sup.log.stderr_waiting() {
+            set.add(self.sup.log.stderr_fd(), libc::POLLOUT, Token::Stderr);
+        }
+    }
+
+    /// Hands each ready source to its handler, which drains it.
+    fn dispatch(&mut self, set: &PollSet, now: Instant) {
+        let mut closed_pipes = Vec::new();
+        for (token, revents) in set.ready() {
+            match token {
+                Token::Signals => {
+                    self.feed_followers();
+                    self.on_signals(now)
+                }
+                Token::Listener => self.on_accept(),
+                Token::Conn(id) => self.on_conn(id, revents, now),
+                Token::Pipe { hint, pipe } => match self.on_pipe(hint, pipe) {
+                    PipeState::Done => closed_pipes.push(pipe),
+                    PipeState::Busy => self.paused.pause(pipe, now),
+                    PipeState::Open => {}
+                },
+                Token::Pidfd { service, pid } => {
+                    self.feed_followers();
+                    self.on_pidfd(service, pid, now)
+                }
+                Token::Exec { pid } => self.sup.exec_report(pid, false, now),
+                Token::Stderr => self.sup.log.write_pending(),
+            }
+        }
+        if !closed_pipes.is_empty() {
+            self.sup
+                .pipes
+                .retain(|p| !closed_pipes.contains(&PipeKey::of(p)));
+        }
+    }
+
+    /// Runs due timers, answers who waits, saves the state and drops
+    /// finished clients: what each pass ends with, whatever woke it.
+    fn end_pass(&mut self, now: Instant) {
+        self.sup.run_timers(Instant::now());
+        if std::mem::take(&mut self.sup.spawned) {
+            // The children just started share this CPU with us until
+            // one of us moves: let them run on to their exec and first
+            // instructions before the bookkeeping below (answers, the
+            // state file, the log) takes it. Otherwise our wake-up at
+            // their exec preempts them for all of that.
+            // SAFETY: sched_yield has no preconditions.
+            unsafe { libc::sched_yield() };
+        }
+        self.answer_waiters(now);
+        self.end_follows_of_removed();
+        // One atomic write per pass, however many changes it saw (a
+        // failure is logged and tried again next pass).
+        let _ = self.sup.persist(Instant::now());
+        control::limit(&mut self.conns, &mut self.sup.log);
+        self.conns.retain(|_, c| !c.finished());
+        let conns = &self.conns;
+        self.followers.retain(|f| conns.contains_key(&f.conn));
     }
 
     // ============================================================ handlers

@@ -8,12 +8,13 @@
 //! Apart from the loop, so that the loop's file holds only the loop.
 
 use super::Daemon;
+use crate::core::config::{self, Config};
 use crate::core::log::Logger;
 use crate::core::paths::InstancePaths;
 use crate::core::state_file;
 use crate::core::supervisor::Supervisor;
 use crate::core::sys;
-use crate::core::{census, config, spawn};
+use crate::core::{census, spawn};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use std::collections::BTreeMap;
@@ -22,7 +23,7 @@ use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// How the daemon was asked to run.
@@ -59,36 +60,8 @@ impl Daemon {
         let paths = InstancePaths::new(opts.instance);
         paths.create().map_err(|e| SetupError::new(e.to_string()))?;
         let lock = open_lock(&paths)?;
-
-        let mut mask = SigSet::empty();
-        for s in [
-            Signal::SIGCHLD,
-            Signal::SIGTERM,
-            Signal::SIGINT,
-            Signal::SIGQUIT,
-            Signal::SIGHUP,
-            Signal::SIGUSR2,
-        ] {
-            mask.add(s);
-        }
-        mask.thread_block()
-            .map_err(|e| SetupError::new(format!("cannot block signals: {e}")))?;
-        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-            .map_err(|e| SetupError::new(format!("cannot create signalfd: {e}")))?;
-        if let Err(e) = spawn::raise_nofile() {
-            eprintln!(
-                "supervisor {}: cannot raise the descriptor limit: {e}",
-                opts.instance
-            );
-        }
-        spawn::prepare().map_err(|e| SetupError::new(format!("cannot open /dev/null: {e}")))?;
-        if let Err(e) = sys::set_child_subreaper() {
-            eprintln!(
-                "supervisor {}: cannot become child subreaper: {e}",
-                opts.instance
-            );
-        }
-
+        let signals = block_signals()?;
+        prepare_process(opts.instance)?;
         // Read the config before anything is bound: a broken one is refused
         // with its file and line, and nothing starts.
         let cfg = match &opts.config {
@@ -97,95 +70,20 @@ impl Daemon {
             }
             None => None,
         };
-
         // The log first: a `--log` that cannot be opened leaves no socket.
-        let mut log = Logger::new(opts.instance);
-        if opts.verbose {
-            log.set_verbose(true);
-        }
-        if let Some(path) = &opts.log_file {
-            log.add_file(path).map_err(|e| {
-                SetupError::new(format!("cannot open log file {}: {e}", path.display()))
-            })?;
-        }
-        let sock_path = paths.sock();
-        // We hold the lock, so any socket file left here is stale.
-        let _ = std::fs::remove_file(&sock_path);
-        // Bind under umask 0177 so the socket is never, even briefly, open
-        // wider than 0600.
-        // SAFETY: umask cannot fail; the daemon is single-threaded.
-        let old_mask = unsafe { libc::umask(0o177) };
-        let bound = UnixListener::bind(&sock_path);
-        // SAFETY: as above, restoring the previous mask.
-        unsafe { libc::umask(old_mask) };
-        let listener = bound.map_err(|e| {
-            SetupError::new(format!("cannot listen on {}: {e}", sock_path.display()))
-        })?;
-        std::fs::set_permissions(&sock_path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| SetupError::new(format!("cannot chmod {}: {e}", sock_path.display())))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| SetupError::new(format!("cannot set the socket non-blocking: {e}")))?;
-
-        if opts.detach {
-            log.detaching();
-        }
-        // Said before detaching, so that `init` shows where the log went.
-        let heard = !opts.detach && crate::core::log::stderr_heard();
-        log.keep_own_file(&paths.dir.join("daemon.log"), heard);
-        let config = opts.config.clone();
-        log.notice(&format!(
-            "started, pid {}, socket {}",
-            std::process::id(),
-            sock_path.display()
-        ));
-        // A state file means the last daemon died without `close`.
+        let mut log = open_log(&opts)?;
+        let (listener, sock_path) = bind_socket(&paths)?;
+        announce(&mut log, &opts, &paths, &sock_path);
         let state_path = paths.state();
-        let saved = match state_file::read(&state_path) {
-            Ok(saved) => saved,
-            Err(why) => {
-                let kept = match state_file::set_aside(&state_path) {
-                    Ok(p) => format!("kept as {}", p.display()),
-                    Err(e) => format!("and it cannot be moved aside: {e}"),
-                };
-                log.error(&format!(
-                    "state file {} refused: {why}; {kept}; starting from the config alone",
-                    state_path.display()
-                ));
-                None
-            }
-        };
-        let mut sup = Supervisor::new(paths, log, config);
+        let saved = read_saved(&state_path, &mut log);
+        let mut sup = Supervisor::new(paths, log, opts.config.clone());
         // Detach before the first spawn, so no child holds `init`'s pipe.
         if opts.detach {
             sup.log.flush();
             detach_stdio();
             sup.log.stderr_off();
         }
-        // Whatever the state file says, the instance's own processes are
-        // found in /proc: those it does not record are taken back too.
-        let found = census::scan(&sup.marker, &sup.paths.fifos());
-        if !found.is_empty() {
-            sup.log.info(&format!(
-                "found {} processes of this instance still running",
-                found.len()
-            ));
-        }
-        match (saved, cfg) {
-            (Some(saved), cfg) => {
-                sup.log.info(&format!(
-                    "taking back {} services from {}",
-                    saved.services.len(),
-                    state_path.display()
-                ));
-                sup.recover(saved, cfg, found, Instant::now());
-            }
-            (None, cfg) if !found.is_empty() => {
-                sup.recover(state_file::Saved::default(), cfg, found, Instant::now())
-            }
-            (None, Some(cfg)) => sup.load_programs(cfg, Instant::now()),
-            (None, None) => {}
-        }
+        take_back(&mut sup, saved, cfg, &state_path);
         let _ = sup.persist(Instant::now());
         Ok(Daemon {
             sup,
@@ -201,6 +99,146 @@ impl Daemon {
             paused: Default::default(),
             changing: Default::default(),
         })
+    }
+}
+
+/// Blocks the signals the daemon handles and opens the signalfd that
+/// delivers them instead (STYLE 7): the loop reads them as data, with no
+/// handler.
+fn block_signals() -> Result<SignalFd, SetupError> {
+    let mut mask = SigSet::empty();
+    for s in [
+        Signal::SIGCHLD,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGHUP,
+        Signal::SIGUSR2,
+    ] {
+        mask.add(s);
+    }
+    mask.thread_block()
+        .map_err(|e| SetupError::new(format!("cannot block signals: {e}")))?;
+    SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .map_err(|e| SetupError::new(format!("cannot create signalfd: {e}")))
+}
+
+/// Readies the process to supervise: room for descriptors, the spawn's
+/// /dev/null, and orphans of its services reparented to it.
+fn prepare_process(instance: u8) -> Result<(), SetupError> {
+    if let Err(e) = spawn::raise_nofile() {
+        eprintln!("supervisor {instance}: cannot raise the descriptor limit: {e}");
+    }
+    spawn::prepare().map_err(|e| SetupError::new(format!("cannot open /dev/null: {e}")))?;
+    if let Err(e) = sys::set_child_subreaper() {
+        eprintln!("supervisor {instance}: cannot become child subreaper: {e}");
+    }
+    Ok(())
+}
+
+/// The daemon's own log, as `--verbose` and `--log` ask.
+fn open_log(opts: &Options) -> Result<Logger, SetupError> {
+    let mut log = Logger::new(opts.instance);
+    if opts.verbose {
+        log.set_verbose(true);
+    }
+    if let Some(path) = &opts.log_file {
+        log.add_file(path).map_err(|e| {
+            SetupError::new(format!("cannot open log file {}: {e}", path.display()))
+        })?;
+    }
+    Ok(log)
+}
+
+/// Binds the control socket, open to its owner only, and makes it
+/// non-blocking for the loop.
+fn bind_socket(paths: &InstancePaths) -> Result<(UnixListener, PathBuf), SetupError> {
+    let sock_path = paths.sock();
+    // We hold the lock, so any socket file left here is stale.
+    let _ = std::fs::remove_file(&sock_path);
+    // Bind under umask 0177 so the socket is never, even briefly, open
+    // wider than 0600.
+    // SAFETY: umask cannot fail; the daemon is single-threaded.
+    let old_mask = unsafe { libc::umask(0o177) };
+    let bound = UnixListener::bind(&sock_path);
+    // SAFETY: as above, restoring the previous mask.
+    unsafe { libc::umask(old_mask) };
+    let listener = bound
+        .map_err(|e| SetupError::new(format!("cannot listen on {}: {e}", sock_path.display())))?;
+    std::fs::set_permissions(&sock_path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| SetupError::new(format!("cannot chmod {}: {e}", sock_path.display())))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| SetupError::new(format!("cannot set the socket non-blocking: {e}")))?;
+    Ok((listener, sock_path))
+}
+
+/// Says where the log goes and that the daemon started.
+fn announce(log: &mut Logger, opts: &Options, paths: &InstancePaths, sock_path: &Path) {
+    if opts.detach {
+        log.detaching();
+    }
+    // Said before detaching, so that `init` shows where the log went.
+    let heard = !opts.detach && crate::core::log::stderr_heard();
+    log.keep_own_file(&paths.dir.join("daemon.log"), heard);
+    log.notice(&format!(
+        "started, pid {}, socket {}",
+        std::process::id(),
+        sock_path.display()
+    ));
+}
+
+/// Reads what the last daemon saved; a state file that cannot be read is
+/// set aside, and the daemon starts from the config alone.
+fn read_saved(state_path: &Path, log: &mut Logger) -> Option<state_file::Saved> {
+    // A state file means the last daemon died without `close`.
+    match state_file::read(state_path) {
+        Ok(saved) => saved,
+        Err(why) => {
+            let kept = match state_file::set_aside(state_path) {
+                Ok(p) => format!("kept as {}", p.display()),
+                Err(e) => format!("and it cannot be moved aside: {e}"),
+            };
+            log.error(&format!(
+                "state file {} refused: {why}; {kept}; starting from the config alone",
+                state_path.display()
+            ));
+            None
+        }
+    }
+}
+
+/// Takes back what a previous daemon left running, or else starts the
+/// config's programs.
+fn take_back(
+    sup: &mut Supervisor,
+    saved: Option<state_file::Saved>,
+    cfg: Option<Config>,
+    state_path: &Path,
+) {
+    // Whatever the state file says, the instance's own processes are
+    // found in /proc: those it does not record are taken back too.
+    let found = census::scan(&sup.marker, &sup.paths.fifos());
+    if !found.is_empty() {
+        sup.log.info(&format!(
+            "found {} processes of this instance still running",
+            found.len()
+        ));
+    }
+    match (saved, cfg) {
+        (Some(saved), cfg) => {
+            sup.log.info(&format!(
+                "taking back {} services from {}",
+                saved.services.len(),
+                state_path.display()
+            ));
+            sup.recover(saved, cfg, found, Instant::now());
+        }
+        (None, cfg) if !found.is_empty() => {
+            sup.recover(state_file::Saved::default(), cfg, found, Instant::now())
+        }
+        (None, Some(cfg)) => sup.load_programs(cfg, Instant::now()),
+        (None, None) => {}
     }
 }
 
