@@ -17,6 +17,7 @@ pub use {files::*, layout::*, pipes::*, procfs::*, run::*, skip::*};
 // Helpers of one family of split test files, imported by name there.
 pub mod flood;
 pub mod json;
+pub mod programs;
 pub mod services;
 
 use std::ffi::OsStr;
