@@ -15,6 +15,7 @@ mod skip;
 #[allow(unused_imports)]
 pub use {files::*, layout::*, pipes::*, procfs::*, run::*, skip::*};
 // Helpers of one family of split test files, imported by name there.
+pub mod config_effects;
 pub mod flood;
 pub mod json;
 pub mod programs;
