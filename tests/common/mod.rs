@@ -14,6 +14,12 @@ mod skip;
 // A test file uses some of these, never all.
 #[allow(unused_imports)]
 pub use {files::*, layout::*, pipes::*, procfs::*, run::*, skip::*};
+// Helpers of one family of split test files, imported by name there.
+pub mod config_effects;
+pub mod flood;
+pub mod json;
+pub mod programs;
+pub mod services;
 
 use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
