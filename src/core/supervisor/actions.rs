@@ -75,6 +75,9 @@ impl Supervisor {
                 "no service named (give a name, a pid, PROGRAM:* or all)".into(),
             ));
         }
+        if matches!(action, Action::Start | Action::Restart) && self.closing() {
+            return Some(Response::Error(self.closing_error().into()));
+        }
         let ids = match self.resolve_all(targets) {
             Ok(ids) => ids,
             Err(e) => return Some(Response::Error(e.into())),
@@ -258,6 +261,17 @@ impl Supervisor {
         });
     }
 
+    /// The daemon is stopping everything (`close`, a signal): nothing may
+    /// start again, or the close would never end.
+    pub(crate) fn closing(&self) -> bool {
+        self.shutdown.is_some()
+    }
+
+    /// Why a start is refused while [`closing`](Self::closing).
+    pub(crate) fn closing_error(&self) -> String {
+        format!("supervisor {} is closing", self.paths.instance)
+    }
+
     /// Records operator intent: a service stopped by a command stays
     /// stopped across reload until a command starts it.
     fn hold(&mut self, id: Id, held: bool) {
@@ -417,7 +431,13 @@ impl Supervisor {
                         i.id
                     })
                     .collect();
-                if !ids.is_empty() {
+                if !ids.is_empty() && self.closing() {
+                    // A close came meanwhile: nothing starts again.
+                    let why = self.closing_error();
+                    for item in w.items.iter_mut().filter(|i| ids.contains(&i.id)) {
+                        item.finish(err(&item.name, &why));
+                    }
+                } else if !ids.is_empty() {
                     self.plan(Event::Start, ids, now);
                     for item in &mut w.items {
                         self.advance(item);

@@ -1,0 +1,86 @@
+//! Fixes from review and a user trial of issue 11: nothing starts while
+//! the daemon closes, group patterns act like `all`, `--json` is always an
+//! array, `check` warns about `startretries=0`, and logs at a full disk, at
+//! rotation and with a huge maxbytes keep the daemon up and answering.
+mod common;
+use common::*;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+const N: u8 = 31;
+
+fn start(conf: &str) -> Sv {
+    let mut sv = Sv::new(N);
+    let cmd = sv.config_daemon(conf);
+    sv.launch(cmd);
+    sv
+}
+
+/// `sv ARGS -i N` in the background, its output piped.
+fn spawn(sv: &Sv, args: &[&str]) -> Child {
+    sv.command()
+        .args(args)
+        .args(["-i", &N.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sv")
+}
+
+fn run_of(out: std::process::Output) -> Run {
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Waits up to `secs` for `child` to exit; kills it (its recorded pid)
+/// and panics if it does not.
+#[track_caller]
+fn finish(mut child: Child, what: &str, secs: u64) -> Run {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return run_of(child.wait_with_output().expect("output"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("output");
+    panic!("{what} did not return within {secs} s: {out:?}");
+}
+
+/// A `restart` caught by a `close` ends with `is closing` for what it
+/// would have started; starts and creates are refused; the close returns
+/// and nothing was started again.
+#[test]
+fn close_during_restart_starts_nothing_and_returns() {
+    let mut sv = start(
+        "[program:a]\ncommand=/bin/sh -c 'trap \"\" TERM; echo up; exec sleep 60'\n\
+         startsecs=0\nstopwaitsecs=3\n\
+         [program:b]\ncommand=sleep 60\nautostart=false\nstartsecs=0\n",
+    );
+    sv.wait_state("a", "RUNNING", 10);
+    let restart = spawn(&sv, &["restart", "a", "b"]);
+    sv.wait_state("a", "STOPPING", 10);
+    let close = spawn(&sv, &["close"]);
+    let refused = wait_until(10, || {
+        let r = sv.sv(&["start", "b"]);
+        r.code == 1 && r.stderr.contains(&format!("supervisor {N} is closing"))
+    });
+    let created = sv.sv(&["create-service", "c", "sleep", "60"]);
+    let close = finish(close, "sv close", 20);
+    assert_eq!(close.code, 0, "{close:?}");
+    let restart = finish(restart, "sv restart", 10);
+    assert!(refused, "start was not refused while closing");
+    assert_eq!(created.code, 1, "{created:?}");
+    assert!(created.stderr.contains("is closing"), "{created:?}");
+    assert_eq!(restart.code, 1, "{restart:?}");
+    assert!(!restart.stdout.contains("started"), "{restart:?}");
+    assert!(
+        format!("{}{}", restart.stdout, restart.stderr).contains("is closing"),
+        "{restart:?}"
+    );
+    sv.close();
+}
