@@ -84,3 +84,28 @@ fn close_during_restart_starts_nothing_and_returns() {
     );
     sv.close();
 }
+
+/// `GROUP:*` and `GROUP:` act like `all`: members already as wanted are
+/// passed over, exit 0; a service named on its own still errors.
+#[test]
+fn group_patterns_pass_over_members_already_as_wanted() {
+    let sv = start(
+        "[group:g]\nprograms=a,b\n\
+         [program:a]\ncommand=sleep 600\nstartsecs=0\n\
+         [program:b]\ncommand=sleep 600\nstartsecs=0\nautostart=false\n",
+    );
+    sv.wait_state("g:a", "RUNNING", 10);
+    let r = sv.sv(&["start", "g:*"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("g:b: started"), "{r:?}");
+    assert!(!r.stdout.contains("g:a"), "{r:?}");
+    let r = sv.sv(&["start", "g:"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{r:?}");
+    sv.sv(&["stop", "g:"]).ok();
+    let r = sv.sv(&["stop", "g:"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{r:?}");
+    // Named on its own, beside a pattern or not: an error.
+    let r = sv.sv(&["stop", "g:*", "g:a"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("not running"), "{r:?}");
+}

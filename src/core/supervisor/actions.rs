@@ -82,15 +82,22 @@ impl Supervisor {
             Ok(ids) => ids,
             Err(e) => return Some(Response::Error(e.into())),
         };
-        // `stop all` passes over what is not running, as supervisorctl does;
-        // a service named on its own gets an error instead.
-        let all = targets.iter().any(|t| &**t == "all");
+        // `stop all` and `stop g:*` (or `g:`) pass over what is not running,
+        // as supervisorctl does; a service named on its own gets an error.
+        let pattern = |t: &str| t == "all" || t.ends_with(":*") || t.ends_with(':');
+        let by_pattern = targets.iter().any(|t| pattern(t));
+        let named: std::collections::HashSet<Id> = targets
+            .iter()
+            .filter(|t| !pattern(t))
+            .flat_map(|t| self.resolve(t).unwrap_or_default())
+            .collect();
         let mut items = Vec::new();
         let (mut to_start, mut to_stop) = (Vec::new(), Vec::new());
         for id in ids {
             let Some(svc) = self.services.get(&id) else {
                 continue;
             };
+            let all = by_pattern && !named.contains(&id);
             let name = svc.shown();
             let state = svc.m.state;
             let mut item = Item {
