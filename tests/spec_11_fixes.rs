@@ -109,3 +109,21 @@ fn group_patterns_pass_over_members_already_as_wanted() {
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("not running"), "{r:?}");
 }
+
+/// `--json` with no target matching prints `[]` (the error on stderr,
+/// exit 1): the output is always one JSON array.
+#[test]
+fn json_with_nothing_matching_is_an_empty_array() {
+    let sv = start("[program:a]\ncommand=sleep 600\nstartsecs=0\n");
+    for cmd in ["status", "service-status"] {
+        let r = sv.sv(&[cmd, "nope", "--json"]);
+        assert_eq!((r.code, r.stdout.as_str()), (1, "[]\n"), "{cmd}: {r:?}");
+        assert!(r.stderr.contains("nope"), "{cmd}: {r:?}");
+    }
+    let r = sv.sv(&["status", "nope", "a", "--json"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout.starts_with('[') && r.stdout.contains("\"a\""),
+        "{r:?}"
+    );
+}

@@ -139,7 +139,13 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             status_each(n, &cmd, &a.targets, a.json)
         }
         Ok(resp) => print_response(&cmd, resp, a.json),
-        Err(e) => fail(e),
+        Err(e) => {
+            if a.json {
+                // Still one JSON array on stdout; the reason on stderr.
+                print_stdout("[]\n");
+            }
+            fail(e)
+        }
     }
 }
 
@@ -189,6 +195,10 @@ pub fn print_response(cmd: &str, resp: Response, json: bool) -> ExitCode {
             Exit::Ok.into()
         }
         Response::Error(text) => {
+            if json {
+                // Nothing matched: still one JSON array on stdout.
+                print_stdout("[]\n");
+            }
             eprintln!("sv: {text}");
             Exit::Failed.into()
         }
