@@ -127,3 +127,27 @@ fn json_with_nothing_matching_is_an_empty_array() {
         "{r:?}"
     );
 }
+
+/// In `sv shell -i N`, a `-i` after `--` is the child's: the line still
+/// goes to instance N.
+#[test]
+fn shell_ignores_a_dash_i_meant_for_the_child() {
+    use std::io::Write;
+    let sv = start("[program:a]\ncommand=sleep 600\nstartsecs=0\n");
+    let mut shell = sv
+        .command()
+        .args(["shell", "-i", &N.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sv shell");
+    let mut stdin = shell.stdin.take().unwrap();
+    stdin
+        .write_all(b"create-service --no-wait --name g /bin/sleep -- -i 600\n")
+        .unwrap();
+    drop(stdin);
+    let r = finish(shell, "sv shell", 10);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(sv.state("g").is_some(), "not created in {N}: {r:?}");
+}
