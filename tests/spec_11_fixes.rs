@@ -151,3 +151,23 @@ fn shell_ignores_a_dash_i_meant_for_the_child() {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(sv.state("g").is_some(), "not created in {N}: {r:?}");
 }
+
+/// `sv check` warns that `startretries=0` means retry forever in sv (in
+/// supervisord it means never retry), with the key's file and line.
+#[test]
+fn check_warns_that_startretries_0_retries_forever() {
+    let sv = Sv::new(N);
+    let path = sv.write_conf(
+        "[program:web]\ncommand=/bin/sleep 60\nstartretries=0\n\
+         [program:ok]\ncommand=/bin/sleep 60\nstartretries=2\n",
+    );
+    let r = sv.run(&["check".as_ref(), "-c".as_ref(), path.as_os_str()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let want = format!(
+        "warning: {}:3: startretries=0 of [program:web]",
+        path.display()
+    );
+    assert!(r.stdout.contains(&want), "{r:?}");
+    assert!(r.stdout.contains("retry forever"), "{r:?}");
+    assert_eq!(r.stdout.matches("startretries").count(), 1, "{r:?}");
+}
