@@ -5,7 +5,7 @@
 
 use super::cli::{fail, instance, print_response};
 use super::{client, usage_error};
-use crate::wire::{CreateSpec, List, Request, Setting, Text};
+use crate::wire::{CreateSpec, List, Request, Response, Setting, Text};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
@@ -130,14 +130,51 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Request::CreateWait(parsed.spec)
     };
     match client::call(n, &req) {
+        // A daemon of the previous release, still running after an
+        // upgrade, knows no CreateWait: ask it the old way (no wait).
+        Ok(resp) if from_old_daemon(&req, &resp) => {
+            let old = match req {
+                Request::CreateWait(spec) => Request::Create(spec),
+                other => other,
+            };
+            match client::call(n, &old) {
+                Ok(resp) => print_response(cmd, resp, false),
+                Err(e) => fail(e),
+            }
+        }
         Ok(resp) => print_response(cmd, resp, false),
         Err(e) => fail(e),
     }
 }
 
+/// The daemon could not read a CreateWait: one that predates it answers
+/// `bad request: malformed frame: ...` to a variant it does not know.
+fn from_old_daemon(req: &Request, resp: &Response) -> bool {
+    matches!(req, Request::CreateWait(_))
+        && matches!(resp, Response::Error(t) if t.starts_with("bad request: malformed frame"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_daemon_that_cannot_read_create_wait_is_asked_the_old_way() {
+        let wait = Request::CreateWait(CreateSpec::default());
+        // What a daemon of 40f70e2 answers to CreateWait.
+        let old = Response::Error(
+            "bad request: malformed frame: Bin deserialize error at:2 wanted:0 bytes but max \
+             size is 62"
+                .into(),
+        );
+        assert!(from_old_daemon(&wait, &old));
+        let refused = Response::Error("no such program".into());
+        assert!(!from_old_daemon(&wait, &refused));
+        assert!(!from_old_daemon(
+            &Request::Create(CreateSpec::default()),
+            &old
+        ));
+    }
 
     fn p(args: &[&str]) -> Result<Parsed, String> {
         parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
