@@ -171,3 +171,49 @@ fn check_warns_that_startretries_0_retries_forever() {
     assert!(r.stdout.contains("retry forever"), "{r:?}");
     assert_eq!(r.stdout.matches("startretries").count(), 1, "{r:?}");
 }
+
+/// A stdout maxbytes near u64::MAX (sizes added to it used to overflow, a
+/// panic that ended the daemon) while `tail -f` makes every byte go
+/// through the write path.
+#[test]
+fn a_maxbytes_at_the_top_of_u64_keeps_the_daemon_up() {
+    let sv = start("[program:a]\ncommand=sleep 600\nstartsecs=0\n");
+    let n = N.to_string();
+    sv.run(&[
+        "create-service",
+        "-i",
+        &n,
+        "--no-wait",
+        "--name",
+        "big",
+        "--set",
+        "stdout_maxbytes=18446744073709551615",
+        "--set",
+        "startsecs=0",
+        "/bin/sh",
+        "--",
+        "-c",
+        "while :; do echo tick; sleep 0.05; done",
+    ])
+    .ok();
+    let tail = spawn(&sv, &["tail", "-f", "big"]);
+    let log = sv.runtime.path().join(N.to_string()).join("logs");
+    // Lines keep reaching the log past the moment the follower came.
+    let grew = wait_until(10, || {
+        let text = std::fs::read_dir(&log)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("big"))
+            .map(|e| std::fs::read(e.path()).unwrap_or_default().len())
+            .sum::<usize>();
+        text > 200
+    });
+    let r = sv.sv(&["status", "big"]);
+    let mut tail = tail;
+    let _ = tail.kill();
+    let _ = tail.wait();
+    assert!(grew, "no output logged");
+    assert_eq!(r.code, 0, "the daemon died: {r:?}");
+    assert!(r.stdout.contains("RUNNING"), "{r:?}");
+}
