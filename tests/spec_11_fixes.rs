@@ -217,3 +217,93 @@ fn a_maxbytes_at_the_top_of_u64_keeps_the_daemon_up() {
     assert_eq!(r.code, 0, "the daemon died: {r:?}");
     assert!(r.stdout.contains("RUNNING"), "{r:?}");
 }
+
+/// A tmpfs of `size` at `at`, unmounted on drop; None (reason printed)
+/// when mounting is not permitted.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: std::path::PathBuf, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(&at).ok()?;
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&at)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(Tmpfs(at)),
+            Ok(o) => {
+                println!(
+                    "skipped: cannot mount a tmpfs: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                None
+            }
+            Err(e) => {
+                println!("skipped: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Output with no newline at all (`\r` progress) at a full disk: the log
+/// is not erased, and once there is room again it is written again and
+/// the error goes (it was dropped for good, waiting for a `\n`).
+#[test]
+fn progress_output_at_a_full_disk_is_not_erased_and_resumes() {
+    let mut sv = Sv::new(N);
+    let Some(disk) = Tmpfs::mount(sv.work.path().join("small"), "256k") else {
+        return;
+    };
+    // About 100 KiB free: the line passes 64 KiB before the disk is full.
+    let filler = disk.0.join("filler");
+    std::fs::write(&filler, vec![0u8; 150 * 1024]).unwrap();
+    let log = disk.0.join("out.log");
+    let go = sv.work.path().join("go");
+    // About 4 KB with no newline; `%%` is a `%` in the config.
+    let chunk = |tag: &str| format!("printf \"{tag} %%04000d\\r\" 0");
+    let conf = format!(
+        "[program:bar]\ncommand=/bin/sh -c '{}; while [ ! -e {} ]; do {}; sleep 0.02; done; \
+         i=0; while [ $i -lt 20 ]; do {}; i=$((i+1)); sleep 0.02; done; {}; exec sleep 60'\n\
+         startsecs=0\nstdout_logfile={}\nstdout_logfile_maxbytes=0\n",
+        chunk("BEGIN"),
+        go.display(),
+        chunk("more"),
+        chunk("after"),
+        chunk("END"),
+        log.display()
+    );
+    let c = sv.config_daemon(&conf);
+    sv.launch(c);
+    let mut last = None;
+    let full = wait_until(20, || {
+        last = sv.state("bar");
+        last.as_ref()
+            .is_some_and(|(_, d)| d.contains("log error") && d.contains("No space left"))
+    });
+    assert!(full, "never reported the full disk: {last:?}");
+    let head = std::fs::read(&log).unwrap_or_default();
+    assert!(head.starts_with(b"BEGIN "), "the log was erased");
+    std::fs::remove_file(&filler).unwrap();
+    std::fs::write(&go, "").unwrap();
+    let resumed = wait_until(20, || {
+        let text = std::fs::read(&log).unwrap_or_default();
+        text.windows(4).any(|w| w == b"END ")
+    });
+    last = sv.state("bar");
+    let text = std::fs::read(&log).unwrap_or_default();
+    sv.close();
+    drop(disk);
+    assert!(resumed, "never written again: {last:?}");
+    assert!(text.starts_with(b"BEGIN "), "the log was erased");
+    assert!(!last.unwrap().1.contains("log error"), "the error stayed");
+}
