@@ -307,3 +307,38 @@ fn progress_output_at_a_full_disk_is_not_erased_and_resumes() {
     assert!(text.starts_with(b"BEGIN "), "the log was erased");
     assert!(!last.unwrap().1.contains("log error"), "the error stayed");
 }
+
+/// A line of 4 MB through 1 MB files: rotation reads and copies nothing
+/// back (it used to read back and copy up to maxbytes on the loop), so
+/// `status` keeps answering at once while it goes through.
+#[test]
+fn a_huge_line_through_rotation_leaves_status_answering() {
+    let mut sv = Sv::new(N);
+    let go = sv.work.path().join("go");
+    let conf = format!(
+        "[program:huge]\ncommand=/bin/sh -c 'while [ ! -e {} ]; do sleep 0.02; done; \
+         head -c 4000000 /dev/zero | tr \"\\0\" L; echo; echo done; exec sleep 60'\n\
+         startsecs=0\nstdout_maxbytes=1MB\nstdout_backups=6\n",
+        go.display()
+    );
+    let c = sv.config_daemon(&conf);
+    sv.launch(c);
+    sv.wait_state("huge", "RUNNING", 10);
+    let log = sv
+        .runtime
+        .path()
+        .join(N.to_string())
+        .join("logs")
+        .join("huge-stdout.log");
+    std::fs::write(&go, "").unwrap();
+    let mut slowest = Duration::ZERO;
+    let done = wait_until(30, || {
+        let t = Instant::now();
+        assert_eq!(sv.sv(&["status", "huge"]).code, 0);
+        slowest = slowest.max(t.elapsed());
+        std::fs::read(&log).is_ok_and(|t| t.ends_with(b"done\n"))
+    });
+    sv.close();
+    assert!(done, "the line never went through");
+    assert!(slowest < Duration::from_secs(1), "status took {slowest:?}");
+}
