@@ -100,16 +100,13 @@ impl LogFile {
     /// then the next file.
     fn append(&mut self, mut data: &[u8]) {
         if self.skip_line {
+            // The rest of the line, up to MAX_OVER of it in all.
             let budget = MAX_OVER.saturating_sub(self.skipped).min(data.len() as u64) as usize;
+            self.skipped += budget as u64;
             match data[..budget].iter().position(|b| *b == b'\n') {
                 Some(i) => data = &data[i + 1..],
-                None if budget < data.len() || self.skipped + budget as u64 >= MAX_OVER => {
-                    data = &data[budget..]
-                }
-                None => {
-                    self.skipped += budget as u64;
-                    return;
-                }
+                None if self.skipped >= MAX_OVER => data = &data[budget..],
+                None => return,
             }
             self.skip_line = false;
         }
