@@ -165,7 +165,13 @@ pub fn print_response(cmd: &str, resp: Response, json: bool) -> exit::Result {
             }
             Ok(())
         }
-        Response::Error(text) => Err(Stop::failed(format!("sv: {text}"))),
+        Response::Error(text) => {
+            if json {
+                // Nothing matched: still one JSON array on stdout.
+                print_stdout("[]\n");
+            }
+            Err(Stop::failed(format!("sv: {text}")))
+        }
         Response::Outcomes(list) | Response::OutcomesPart(list) => {
             let mut code = Exit::Ok;
             for o in list.iter() {

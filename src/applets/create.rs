@@ -6,7 +6,7 @@
 use super::cli::{instance, print_response};
 use super::client;
 use super::exit::{self, Stop};
-use crate::wire::{CreateSpec, List, Request, Setting, Text};
+use crate::wire::{CreateSpec, List, Request, Response, Setting, Text};
 use std::ffi::OsString;
 
 /// What the command line says.
@@ -120,12 +120,47 @@ pub fn main(args: Vec<OsString>) -> exit::Result {
     } else {
         Request::CreateWait(parsed.spec)
     };
-    print_response(cmd, client::call(n, &req)?, false)
+    let resp = client::call(n, &req)?;
+    // A daemon of the previous release, still running after an upgrade,
+    // knows no CreateWait: ask it the old way (no wait).
+    if from_old_daemon(&req, &resp) {
+        let old = match req {
+            Request::CreateWait(spec) => Request::Create(spec),
+            other => other,
+        };
+        return print_response(cmd, client::call(n, &old)?, false);
+    }
+    print_response(cmd, resp, false)
+}
+
+/// The daemon could not read a CreateWait: one that predates it answers
+/// `bad request: malformed frame: ...` to a variant it does not know.
+fn from_old_daemon(req: &Request, resp: &Response) -> bool {
+    matches!(req, Request::CreateWait(_))
+        && matches!(resp, Response::Error(t) if t.starts_with("bad request: malformed frame"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_daemon_that_cannot_read_create_wait_is_asked_the_old_way() {
+        let wait = Request::CreateWait(CreateSpec::default());
+        // What a daemon of 40f70e2 answers to CreateWait.
+        let old = Response::Error(
+            "bad request: malformed frame: Bin deserialize error at:2 wanted:0 bytes but max \
+             size is 62"
+                .into(),
+        );
+        assert!(from_old_daemon(&wait, &old));
+        let refused = Response::Error("no such program".into());
+        assert!(!from_old_daemon(&wait, &refused));
+        assert!(!from_old_daemon(
+            &Request::Create(CreateSpec::default()),
+            &old
+        ));
+    }
 
     fn p(args: &[&str]) -> Result<Parsed, String> {
         parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())

@@ -63,6 +63,9 @@ pub fn create_waiting(
 /// Registers the service and starts it (now, later, or not at all); the
 /// id of the service when one was made.
 pub fn create(sup: &mut Supervisor, req: CreateSpec, now: Instant) -> (Response, Option<u64>) {
+    if sup.closing() {
+        return (Response::Error(sup.closing_error().into()), None);
+    }
     match register(sup, req) {
         Ok((id, name, req)) => (start(sup, id, &name, &req, now), Some(id)),
         Err(e) => (Response::Error(e.into()), None),

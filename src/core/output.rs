@@ -31,8 +31,8 @@ use super::trust::{open_log, LogOpen};
 mod lines;
 
 /// How far a file may pass maxbytes while the line that reached it ends
-/// (SPEC §11): a line still going on there is cut, or moved whole into
-/// the next file when it is not longer than maxbytes.
+/// (SPEC §11): a line still going on there is cut. Also the most a
+/// failed write takes back or drops of one line.
 pub const MAX_OVER: u64 = 64 * 1024;
 
 /// Reads per pipe per loop pass before yielding to other work.
@@ -63,6 +63,8 @@ pub struct LogFile {
     /// A failed write dropped the start of a line: its rest is dropped
     /// too, so no half line is ever glued to the next one.
     skip_line: bool,
+    /// Bytes of that line dropped so far: at [`MAX_OVER`] writing resumes.
+    skipped: u64,
 }
 
 impl LogFile {
@@ -77,6 +79,7 @@ impl LogFile {
             moved: 0,
             line_end: None,
             skip_line: false,
+            skipped: 0,
         }
     }
 
@@ -98,16 +101,21 @@ impl LogFile {
     /// then the next file.
     fn append(&mut self, mut data: &[u8]) {
         if self.skip_line {
-            let Some(i) = data.iter().position(|b| *b == b'\n') else {
-                return;
-            };
-            data = &data[i + 1..];
+            // The rest of the line, up to MAX_OVER of it in all.
+            let budget = MAX_OVER.saturating_sub(self.skipped).min(data.len() as u64) as usize;
+            self.skipped += budget as u64;
+            match data[..budget].iter().position(|b| *b == b'\n') {
+                Some(i) => data = &data[i + 1..],
+                None if self.skipped >= MAX_OVER => data = &data[budget..],
+                None => return,
+            }
             self.skip_line = false;
         }
         let mut check = true;
         while !data.is_empty() {
             if self.prepare_checked(check).is_none() {
                 self.skip_line = !data.ends_with(b"\n");
+                self.skipped = 0;
                 return;
             }
             check = false;

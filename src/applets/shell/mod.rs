@@ -145,7 +145,11 @@ fn run_line(line: &str, n: u8) -> (Next, exit::Result) {
     }
     let mut argv: Vec<OsString> = words.iter().map(OsString::from).collect();
     argv[0] = applet.name.into();
-    let named = words.iter().any(|w| w == "-i" || w == "--instance");
+    // Only before `--`: after it a `-i` is the child's (`grep -- -i x`).
+    let named = words
+        .iter()
+        .take_while(|w| *w != "--")
+        .any(|w| w == "-i" || w == "--instance");
     let takes_instance = !matches!(applet.name, "list-supervisors" | "check");
     if takes_instance && !named {
         // Right after the command: after a `--` it would reach the child.

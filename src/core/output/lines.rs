@@ -3,15 +3,15 @@
 //! write leaves behind.
 //!
 //! A file is rotated at the first line end at or past maxbytes. A line
-//! still going on [`MAX_OVER`] past maxbytes is moved whole into the next
-//! file when it is not longer than maxbytes, else cut there. So a rotated
-//! file holds between maxbytes minus its last line and maxbytes plus
-//! [`MAX_OVER`] bytes, and nothing is lost or repeated across the files.
-//! A write that fails (a full disk) takes back the start of its line
-//! already in the file and drops the rest of the line when it comes.
+//! still going on [`MAX_OVER`] past maxbytes is cut there. So a rotated
+//! file holds between maxbytes and maxbytes plus [`MAX_OVER`] bytes, and
+//! nothing is lost or repeated across the files. A write that fails (a
+//! full disk) takes back the start of its line already in the file and
+//! drops the rest of the line when it comes, each within [`MAX_OVER`]:
+//! nothing here reads or copies more than that while the loop waits.
 
 use std::fs::File;
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -26,13 +26,19 @@ impl LogFile {
         if self.maxbytes == 0 {
             return data.len();
         }
-        let room = (self.maxbytes + MAX_OVER).saturating_sub(self.size);
+        let room = self
+            .maxbytes
+            .saturating_add(MAX_OVER)
+            .saturating_sub(self.size);
         if room == 0 {
             // Past the bound only when rotating failed (reported): write on.
             return data.len();
         }
         let room = room.min(data.len() as u64) as usize;
-        let from = self.maxbytes.saturating_sub(self.size + 1).min(room as u64) as usize;
+        let from = self
+            .maxbytes
+            .saturating_sub(self.size.saturating_add(1))
+            .min(room as u64) as usize;
         match data[from..room].iter().position(|b| *b == b'\n') {
             Some(i) => from + i + 1,
             None => room,
@@ -51,7 +57,7 @@ impl LogFile {
     pub(super) fn rotation_due(&mut self) -> bool {
         self.maxbytes > 0
             && self.size >= self.maxbytes
-            && (self.size >= self.maxbytes + MAX_OVER || self.ends_line())
+            && (self.size >= self.maxbytes.saturating_add(MAX_OVER) || self.ends_line())
     }
 
     /// The file ends with a whole line (or is empty).
@@ -72,65 +78,15 @@ impl LogFile {
         self.line_end == Some(self.size)
     }
 
-    /// Rotates; a line cut at the bound moves whole into the new file
-    /// when it fits there.
+    /// Rotates. A line still going on at the bound is cut there: moving
+    /// its start (more than [`MAX_OVER`] by then) into the next file would
+    /// copy up to maxbytes while the loop waits.
     pub(super) fn rotate_now(&mut self, path: &Path) {
-        let end = self.size;
-        let head = match self.ends_line() || self.backups == 0 {
-            true => None,
-            false => self.last_line_end(self.maxbytes).filter(|at| *at > 0),
-        };
-        let old = self.file.take();
+        self.file = None;
         self.size = 0;
         self.line_end = Some(0);
         if let Err(e) = rotate(path, self.backups) {
             self.error = Some(format!("cannot rotate {}: {e}", path.display()));
-            return;
-        }
-        if let (Some(from), Some(old)) = (head, old) {
-            self.move_head(path, &old, from, end);
-        }
-    }
-
-    /// Copies `old[from..end]`, the start of a line, into the new file at
-    /// `path`, then takes it off `old`. On failure the line stays cut.
-    fn move_head(&mut self, path: &Path, old: &File, from: u64, end: u64) {
-        if self.open(path).is_none() {
-            return;
-        }
-        let Ok(reader) = reopen_to_read(old) else {
-            return;
-        };
-        let Some(new) = self.file.as_mut() else {
-            return;
-        };
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut at = from;
-        let copied = (|| -> io::Result<()> {
-            while at < end {
-                let n = ((end - at) as usize).min(buf.len());
-                reader.read_exact_at(&mut buf[..n], at)?;
-                new.write_all(&buf[..n])?;
-                at += n as u64;
-            }
-            Ok(())
-        })();
-        match copied.and_then(|()| old.set_len(from)) {
-            Ok(()) => {
-                self.size = end - from;
-                self.line_end = Some(0);
-            }
-            Err(_) => {
-                // Undo the copy: the line stays cut, nothing is repeated.
-                if new
-                    .set_len(0)
-                    .and_then(|()| new.seek(SeekFrom::Start(0)))
-                    .is_err()
-                {
-                    self.file = None;
-                }
-                self.size = 0;
-            }
         }
     }
 
@@ -158,10 +114,13 @@ impl LogFile {
 
     /// A write failed after `dropped` was handed in: records the error,
     /// takes the line it began back out of the file, and drops the rest of
-    /// that line when it comes. Whole lines or nothing.
+    /// that line when it comes (at most [`MAX_OVER`] of it, so output with
+    /// no newlines is written again once there is room). Whole lines or
+    /// nothing.
     pub(super) fn lost(&mut self, e: &io::Error, dropped: &[u8]) {
         self.fail(e);
         self.skip_line = !dropped.ends_with(b"\n");
+        self.skipped = 0;
         // A device or a FIFO: nothing can be taken back; keep it open.
         let regular = self
             .file
@@ -170,7 +129,9 @@ impl LogFile {
         if matches!(regular, None | Some(Ok(false))) {
             return;
         }
-        let keep = self.last_line_end(self.size);
+        // Only the tail since the last line end, and only within MAX_OVER:
+        // a line begun further back (output with no newlines) stays, cut.
+        let keep = self.last_line_end(MAX_OVER);
         if let (Some(keep), Some(f)) = (keep, self.file.as_mut()) {
             if f.set_len(keep)
                 .and_then(|()| f.seek(SeekFrom::Start(keep)))
@@ -206,6 +167,7 @@ fn reopen_to_read(f: &File) -> io::Result<File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::path::PathBuf;
 
     fn tmp(tag: &str) -> PathBuf {
@@ -254,8 +216,11 @@ mod tests {
         std::fs::remove_dir_all(&d).unwrap();
     }
 
+    /// Rotation copies nothing back: a line still going on at the bound
+    /// is cut there, however long the file (it used to be moved whole,
+    /// up to maxbytes copied while the loop waited).
     #[test]
-    fn a_long_line_at_the_bound_moves_whole_into_the_next_file() {
+    fn a_long_line_at_the_bound_is_cut_there_not_moved() {
         let d = tmp("move");
         let max = 100 * 1024;
         let mut log = LogFile::new(Some(d.join("x.log")), max, 2);
@@ -265,9 +230,54 @@ mod tests {
         let files = write_all(&mut log, &data, 7000);
         assert_eq!(files.concat(), data);
         assert_eq!(files.len(), 2);
-        // The rotated file ends before the long line, which is not cut.
-        assert_eq!(files[0], head);
-        assert!(files[1].starts_with(&long));
+        assert_eq!(files[0].len() as u64, max + MAX_OVER);
+        assert!(files[0].starts_with(&head));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// maxbytes near u64::MAX never overflows (a panic would end the daemon).
+    #[test]
+    fn maxbytes_near_the_top_of_u64_does_not_overflow() {
+        let d = tmp("huge");
+        let mut log = LogFile::new(Some(d.join("x.log")), u64::MAX, 1);
+        let data = short_lines(0, 5000);
+        assert_eq!(write_all(&mut log, &data, 999), vec![data]);
+        let mut log = LogFile::new(Some(d.join("y.log")), u64::MAX - 10, 1);
+        log.size = u64::MAX - 5;
+        log.line_end = Some(log.size);
+        assert!(log.rotation_due());
+        assert!(log.fits(b"ab\ncd") > 0);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// A failed write takes back at most MAX_OVER: a file with no line end
+    /// in that tail (`\r` progress output) is left alone, not emptied, and
+    /// the rest of the line is dropped for MAX_OVER bytes at most, so such
+    /// output is written again once there is room.
+    #[test]
+    fn a_failed_write_takes_back_no_more_than_max_over() {
+        let d = tmp("lost");
+        let p = d.join("x.log");
+        let mut log = LogFile::new(Some(p.clone()), 0, 0);
+        let begun = [b"BEGIN".to_vec(), vec![b'p'; 100 * 1024]].concat();
+        assert!(log.write(&begun).is_none());
+        let full = io::Error::from_raw_os_error(libc::ENOSPC);
+        log.lost(&full, b"progress\r");
+        assert_eq!(std::fs::read(&p).unwrap(), begun, "the file was cut back");
+        // The rest of that line is dropped; a line end within MAX_OVER:
+        // the tail after it is taken back.
+        log.write(b"rest of it\n");
+        log.write(b"line\nshort start");
+        log.lost(&full, b"more\r");
+        assert_eq!(std::fs::read(&p).unwrap(), [&begun[..], b"line\n"].concat());
+        // The rest of the line is dropped, but no further than MAX_OVER.
+        for _ in 0..20 {
+            log.write(&[b'r'; 4000]);
+        }
+        log.write(b"\rEND\r");
+        let text = std::fs::read(&p).unwrap();
+        assert!(text.ends_with(b"rrrr\rEND\r"), "never written again");
+        assert!(log.error.is_none(), "{:?}", log.error);
         std::fs::remove_dir_all(&d).unwrap();
     }
 

@@ -75,19 +75,29 @@ impl Supervisor {
                 "no service named (give a name, a pid, PROGRAM:* or all)".into(),
             ));
         }
+        if matches!(action, Action::Start | Action::Restart) && self.closing() {
+            return Some(Response::Error(self.closing_error().into()));
+        }
         let ids = match self.resolve_all(targets) {
             Ok(ids) => ids,
             Err(e) => return Some(Response::Error(e.into())),
         };
-        // `stop all` passes over what is not running, as supervisorctl does;
-        // a service named on its own gets an error instead.
-        let all = targets.iter().any(|t| &**t == "all");
+        // `stop all` and `stop g:*` (or `g:`) pass over what is not running,
+        // as supervisorctl does; a service named on its own gets an error.
+        let pattern = |t: &str| t == "all" || t.ends_with(":*") || t.ends_with(':');
+        let by_pattern = targets.iter().any(|t| pattern(t));
+        let named: std::collections::HashSet<Id> = targets
+            .iter()
+            .filter(|t| !pattern(t))
+            .flat_map(|t| self.resolve(t).unwrap_or_default())
+            .collect();
         let mut items = Vec::new();
         let (mut to_start, mut to_stop) = (Vec::new(), Vec::new());
         for id in ids {
             let Some(svc) = self.services.get(&id) else {
                 continue;
             };
+            let all = by_pattern && !named.contains(&id);
             let name = svc.shown();
             let state = svc.machine.state;
             let mut item = Item {
@@ -254,6 +264,17 @@ impl Supervisor {
         });
     }
 
+    /// The daemon is stopping everything (`close`, a signal): nothing may
+    /// start again, or the close would never end.
+    pub(crate) fn closing(&self) -> bool {
+        self.shutdown.requested()
+    }
+
+    /// Why a start is refused while [`closing`](Self::closing).
+    pub(crate) fn closing_error(&self) -> String {
+        format!("supervisor {} is closing", self.paths.instance)
+    }
+
     /// Records operator intent: a service stopped by a command stays
     /// stopped across reload until a command starts it.
     fn hold(&mut self, id: Id, held: bool) {
@@ -415,7 +436,13 @@ impl Supervisor {
                         i.id
                     })
                     .collect();
-                if !ids.is_empty() {
+                if !ids.is_empty() && self.closing() {
+                    // A close came meanwhile: nothing starts again.
+                    let why = self.closing_error();
+                    for item in w.items.iter_mut().filter(|i| ids.contains(&i.id)) {
+                        item.finish(err(&item.name, &why));
+                    }
+                } else if !ids.is_empty() {
                     self.plan(Event::Start, ids, now);
                     for item in &mut w.items {
                         self.advance(item);
