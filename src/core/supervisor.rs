@@ -70,6 +70,7 @@ mod launching;
 mod leftovers;
 mod log_lines;
 mod persist;
+mod plans;
 mod recover;
 mod reload;
 mod shutdown;
@@ -77,7 +78,8 @@ pub use shutdown::Shutdown;
 mod status;
 pub(crate) use status::svc_reason;
 mod timers;
-use actions::{Plan, Waiter};
+use actions::Waiter;
+use plans::Plan;
 
 pub struct Supervisor {
     pub paths: InstancePaths,

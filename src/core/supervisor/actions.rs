@@ -42,16 +42,6 @@ impl Item {
     }
 }
 
-/// Stops a set of services one priority level at a time: each level
-/// together, the next once the level before is down (SPEC §11: highest
-/// priority first). Starts need no plan: they are all spawned at once, in
-/// priority order (see [`Supervisor::plan`]).
-pub(super) struct Plan {
-    event: Event,
-    levels: std::collections::VecDeque<Vec<Id>>,
-    current: Vec<Id>,
-}
-
 /// A request whose answer depends on how its services turn out.
 pub(super) struct Waiter {
     conn: ConnId,
@@ -94,126 +84,173 @@ impl Supervisor {
         let mut items = Vec::new();
         let (mut to_start, mut to_stop) = (Vec::new(), Vec::new());
         for id in ids {
-            let Some(svc) = self.services.get(&id) else {
-                continue;
-            };
-            let all = by_pattern && !named.contains(&id);
-            let name = svc.shown();
-            let state = svc.machine.state;
-            let mut item = Item {
-                id,
-                name: name.clone(),
-                phase: Phase::Done,
-                restart: action == Action::Restart,
-                outcomes: Vec::new(),
-                finished: false,
-                with_pid: false,
-                stopped_line: false,
-            };
-            match action {
-                Action::Start | Action::Stop
-                    if all
-                        && skip_for_all(action, state)
-                        && !(action == Action::Stop && self.leftovers.count(id) > 0) =>
-                {
-                    continue
-                }
-                // sv knows no command line for a process it did not start.
-                Action::Start | Action::Restart if svc.spec.policy.adopted => {
-                    if all {
-                        continue;
-                    }
-                    item.finish(err(
-                        &name,
-                        "adopted: sv did not start it and cannot start it",
-                    ))
-                }
-                Action::Start => {
-                    if state.has_process() {
-                        item.finish(err(&name, "already started"));
-                    } else {
-                        self.hold(id, false);
-                        to_start.push(id);
-                        item.phase = Phase::Starting;
-                    }
-                }
-                Action::Stop => match state {
-                    // Gone itself, but what it left behind is stopped.
-                    State::Stopped | State::Exited | State::Fatal
-                        if self.stop_leftovers(id, now) =>
-                    {
-                        self.hold(id, true);
-                        self.apply(id, Event::Stop, now);
-                        item.phase = Phase::Stopping;
-                    }
-                    State::Stopped | State::Exited | State::Fatal => {
-                        item.finish(err(&name, "not running"))
-                    }
-                    _ => {
-                        self.stop_leftovers(id, now);
-                        self.hold(id, true);
-                        to_stop.push(id);
-                        item.phase = Phase::Stopping;
-                    }
-                },
-                Action::Restart => {
-                    self.hold(id, false);
-                    if state.has_process() {
-                        to_stop.push(id);
-                        item.phase = Phase::Stopping;
-                    } else {
-                        // Nothing to stop, but it starts only once every
-                        // other target has stopped (SPEC §4.2); a retry
-                        // or a delayed start due meanwhile is called off.
-                        if matches!(state, State::Backoff | State::Pending) {
-                            self.apply(id, Event::Stop, now);
-                        }
-                        item.phase = Phase::Stopped;
-                    }
-                }
-                Action::Remove => {
-                    self.apply(id, Event::Remove, now);
-                    item.phase = Phase::Removing;
-                }
-                Action::Cancel => {
-                    if state == State::Pending {
-                        self.apply(id, Event::Remove, now);
-                        item.finish(ok(&name, "cancelled"));
-                    } else {
-                        item.finish(err(&name, format!("not pending but {}", state.name())));
-                    }
-                }
-                Action::Suspend => item.finish(match state {
-                    State::Starting | State::Running => {
-                        self.apply(id, Event::Suspend, now);
-                        ok(&name, "suspended")
-                    }
-                    State::Suspended => err(&name, "already suspended"),
-                    _ => err(&name, "not running"),
-                }),
-                Action::Resume => item.finish(if state == State::Suspended {
-                    self.apply(id, Event::Resume, now);
-                    ok(&name, "resumed")
-                } else {
-                    err(&name, "not suspended")
-                }),
-                Action::Signal(sig) => item.finish(match svc.machine.pid {
-                    Some(pid) if state.has_process() => match sys::send_signal(pid, sig, false) {
-                        Ok(()) => ok(
-                            &name,
-                            format!("signalled {}", crate::core::service::signal_name(sig)),
-                        ),
-                        Err(e) => err(&name, format!("cannot signal pid {pid}: {e}")),
-                    },
-                    _ => err(&name, "not running"),
-                }),
+            let by_pattern = by_pattern && !named.contains(&id);
+            let lists = (&mut to_start, &mut to_stop);
+            if let Some(item) = self.begin(id, action, by_pattern, lists, now) {
+                items.push(item);
             }
-            items.push(item);
         }
         self.plan(Event::Stop, to_stop, now);
         self.plan(Event::Start, to_start, now);
         self.waiters.push(Waiter { conn, items });
         None
+    }
+
+    /// One target's part of an action: its item, finished at once or
+    /// waiting in a phase, with what to start and stop added to the lists;
+    /// None when a pattern (`all`, `g:*`) passes over it.
+    fn begin(
+        &mut self,
+        id: Id,
+        action: Action,
+        by_pattern: bool,
+        (to_start, to_stop): (&mut Vec<Id>, &mut Vec<Id>),
+        now: Instant,
+    ) -> Option<Item> {
+        let svc = self.services.get(&id)?;
+        let name = svc.shown();
+        let state = svc.machine.state;
+        let adopted = svc.spec.policy.adopted;
+        let mut item = Item {
+            id,
+            name: name.clone(),
+            phase: Phase::Done,
+            restart: action == Action::Restart,
+            outcomes: Vec::new(),
+            finished: false,
+            with_pid: false,
+            stopped_line: false,
+        };
+        match action {
+            Action::Start | Action::Stop
+                if by_pattern
+                    && skip_for_all(action, state)
+                    && !(action == Action::Stop && self.leftovers.count(id) > 0) =>
+            {
+                return None
+            }
+            // sv knows no command line for a process it did not start.
+            Action::Start | Action::Restart if adopted => {
+                if by_pattern {
+                    return None;
+                }
+                item.finish(err(
+                    &name,
+                    "adopted: sv did not start it and cannot start it",
+                ))
+            }
+            Action::Start => {
+                if state.has_process() {
+                    item.finish(err(&name, "already started"));
+                } else {
+                    self.hold(id, false);
+                    to_start.push(id);
+                    item.phase = Phase::Starting;
+                }
+            }
+            Action::Stop => match self.begin_stop(id, state, now) {
+                Ok(later) => {
+                    to_stop.extend(later);
+                    item.phase = Phase::Stopping;
+                }
+                Err(why) => item.finish(err(&name, why)),
+            },
+            Action::Restart => {
+                self.hold(id, false);
+                if state.has_process() {
+                    to_stop.push(id);
+                    item.phase = Phase::Stopping;
+                } else {
+                    // Nothing to stop, but it starts only once every
+                    // other target has stopped (SPEC §4.2); a retry
+                    // or a delayed start due meanwhile is called off.
+                    if matches!(state, State::Backoff | State::Pending) {
+                        self.apply(id, Event::Stop, now);
+                    }
+                    item.phase = Phase::Stopped;
+                }
+            }
+            Action::Remove => {
+                self.apply(id, Event::Remove, now);
+                item.phase = Phase::Removing;
+            }
+            Action::Cancel | Action::Suspend | Action::Resume | Action::Signal(_) => {
+                item.finish(self.answer_now(id, action, &name, state, now))
+            }
+        }
+        Some(item)
+    }
+
+    /// `stop` of one service: Ok with the id when its process is to be
+    /// stopped by the plan, Ok with nothing when only what it left behind
+    /// is (already under way), Err when there is nothing to stop.
+    fn begin_stop(
+        &mut self,
+        id: Id,
+        state: State,
+        now: Instant,
+    ) -> Result<Option<Id>, &'static str> {
+        match state {
+            // Gone itself, but what it left behind is stopped.
+            State::Stopped | State::Exited | State::Fatal if self.stop_leftovers(id, now) => {
+                self.hold(id, true);
+                self.apply(id, Event::Stop, now);
+                Ok(None)
+            }
+            State::Stopped | State::Exited | State::Fatal => Err("not running"),
+            _ => {
+                self.stop_leftovers(id, now);
+                self.hold(id, true);
+                Ok(Some(id))
+            }
+        }
+    }
+
+    /// The actions answered at once: cancel, suspend, resume, signal.
+    fn answer_now(
+        &mut self,
+        id: Id,
+        action: Action,
+        name: &str,
+        state: State,
+        now: Instant,
+    ) -> Outcome {
+        match action {
+            Action::Cancel if state == State::Pending => {
+                self.apply(id, Event::Remove, now);
+                ok(name, "cancelled")
+            }
+            Action::Cancel => err(name, format!("not pending but {}", state.name())),
+            Action::Suspend => match state {
+                State::Starting | State::Running => {
+                    self.apply(id, Event::Suspend, now);
+                    ok(name, "suspended")
+                }
+                State::Suspended => err(name, "already suspended"),
+                _ => err(name, "not running"),
+            },
+            Action::Resume if state == State::Suspended => {
+                self.apply(id, Event::Resume, now);
+                ok(name, "resumed")
+            }
+            Action::Resume => err(name, "not suspended"),
+            Action::Signal(sig) => {
+                let pid = self.services.get(&id).and_then(|s| s.machine.pid);
+                match pid {
+                    Some(pid) if state.has_process() => match sys::send_signal(pid, sig, false) {
+                        Ok(()) => ok(
+                            name,
+                            format!("signalled {}", crate::core::service::signal_name(sig)),
+                        ),
+                        Err(e) => err(name, format!("cannot signal pid {pid}: {e}")),
+                    },
+                    _ => err(name, "not running"),
+                }
+            }
+            Action::Start | Action::Stop | Action::Restart | Action::Remove => {
+                err(name, "is not answered at once")
+            }
+        }
     }
 
     /// Restarts services with no client waiting (a reload's changed
@@ -282,81 +319,6 @@ impl Supervisor {
             s.held = held;
             self.dirty = true;
         }
-    }
-
-    // -------------------------------------------------------------- plans
-
-    /// Stops `ids` level by level of priority, highest first; starts them
-    /// all at once, lowest priority first, without waiting for one level
-    /// to be RUNNING before spawning the next (SPEC §4.2, as supervisord):
-    /// a program that never starts holds back no other.
-    pub fn plan(&mut self, event: Event, ids: Vec<Id>, now: Instant) {
-        if ids.is_empty() {
-            return;
-        }
-        let mut keyed: Vec<(i32, Id)> = ids
-            .into_iter()
-            .filter_map(|id| self.services.get(&id).map(|s| (s.spec.priority, id)))
-            .collect();
-        keyed.sort();
-        if event != Event::Stop {
-            // One batch: spawned in this order, several in flight at once.
-            // A start overtakes a stop plan that has yet to reach it (whose
-            // level still stops it when it comes).
-            self.begin_batch();
-            for (_, id) in keyed {
-                self.queued.remove(&id);
-                self.apply(id, event.clone(), now);
-            }
-            self.end_batch(now);
-            return;
-        }
-        keyed.reverse();
-        let mut levels: std::collections::VecDeque<Vec<Id>> = Default::default();
-        let mut last = None;
-        for (prio, id) in keyed {
-            if last != Some(prio) {
-                levels.push_back(Vec::new());
-                last = Some(prio);
-            }
-            if let Some(l) = levels.back_mut() {
-                l.push(id);
-            }
-            self.queued.insert(id);
-        }
-        self.plans.push(Plan {
-            event,
-            levels,
-            current: Vec::new(),
-        });
-        self.advance_plans(now);
-    }
-
-    /// Moves every plan on to its next level once the current one settled.
-    pub fn advance_plans(&mut self, now: Instant) {
-        let mut plans = std::mem::take(&mut self.plans);
-        plans.retain_mut(|plan| loop {
-            let settled = plan.current.iter().all(|id| match self.services.get(id) {
-                None => true,
-                Some(s) => !s.machine.state.has_process(),
-            });
-            if !settled {
-                return true;
-            }
-            let Some(level) = plan.levels.pop_front() else {
-                return false;
-            };
-            self.begin_batch();
-            for &id in &level {
-                self.queued.remove(&id);
-                self.apply(id, plan.event.clone(), now);
-            }
-            self.end_batch(now);
-            plan.current = level;
-        });
-        // Plans made while these ran (none today) go after them.
-        plans.append(&mut self.plans);
-        self.plans = plans;
     }
 
     /// Begins a clean shutdown: every service is stopped by its rules.

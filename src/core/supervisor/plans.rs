@@ -1,0 +1,92 @@
+//! Plans: stops made one priority level at a time (highest first, each
+//! level together, SPEC §11), and starts spawned all at once in priority
+//! order (SPEC §4.2).
+
+use super::{Id, Supervisor};
+use crate::core::service::Event;
+use std::time::Instant;
+
+/// Stops a set of services one priority level at a time: each level
+/// together, the next once the level before is down (SPEC §11: highest
+/// priority first). Starts need no plan: they are all spawned at once, in
+/// priority order (see [`Supervisor::plan`]).
+pub(super) struct Plan {
+    pub(super) event: Event,
+    levels: std::collections::VecDeque<Vec<Id>>,
+    current: Vec<Id>,
+}
+
+impl Supervisor {
+    /// Stops `ids` level by level of priority, highest first; starts them
+    /// all at once, lowest priority first, without waiting for one level
+    /// to be RUNNING before spawning the next (SPEC §4.2, as supervisord):
+    /// a program that never starts holds back no other.
+    pub fn plan(&mut self, event: Event, ids: Vec<Id>, now: Instant) {
+        if ids.is_empty() {
+            return;
+        }
+        let mut keyed: Vec<(i32, Id)> = ids
+            .into_iter()
+            .filter_map(|id| self.services.get(&id).map(|s| (s.spec.priority, id)))
+            .collect();
+        keyed.sort();
+        if event != Event::Stop {
+            // One batch: spawned in this order, several in flight at once.
+            // A start overtakes a stop plan that has yet to reach it (whose
+            // level still stops it when it comes).
+            self.begin_batch();
+            for (_, id) in keyed {
+                self.queued.remove(&id);
+                self.apply(id, event.clone(), now);
+            }
+            self.end_batch(now);
+            return;
+        }
+        keyed.reverse();
+        let mut levels: std::collections::VecDeque<Vec<Id>> = Default::default();
+        let mut last = None;
+        for (prio, id) in keyed {
+            if last != Some(prio) {
+                levels.push_back(Vec::new());
+                last = Some(prio);
+            }
+            if let Some(l) = levels.back_mut() {
+                l.push(id);
+            }
+            self.queued.insert(id);
+        }
+        self.plans.push(Plan {
+            event,
+            levels,
+            current: Vec::new(),
+        });
+        self.advance_plans(now);
+    }
+
+    /// Moves every plan on to its next level once the current one settled.
+    pub fn advance_plans(&mut self, now: Instant) {
+        let mut plans = std::mem::take(&mut self.plans);
+        plans.retain_mut(|plan| loop {
+            let settled = plan.current.iter().all(|id| match self.services.get(id) {
+                None => true,
+                Some(s) => !s.machine.state.has_process(),
+            });
+            if !settled {
+                return true;
+            }
+            let Some(level) = plan.levels.pop_front() else {
+                return false;
+            };
+            self.begin_batch();
+            for &id in &level {
+                self.queued.remove(&id);
+                self.apply(id, plan.event.clone(), now);
+            }
+            self.end_batch(now);
+            plan.current = level;
+        });
+        // Plans made while these ran (none today) go after them.
+        plans.append(&mut self.plans);
+        self.plans = plans;
+    }
+}
