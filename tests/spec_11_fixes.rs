@@ -3,6 +3,7 @@
 //! array, `check` warns about `startretries=0`, and logs at a full disk, at
 //! rotation and with a huge maxbytes keep the daemon up and answering.
 mod common;
+use common::tmpfs::Tmpfs;
 use common::*;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -216,43 +217,6 @@ fn a_maxbytes_at_the_top_of_u64_keeps_the_daemon_up() {
     assert!(grew, "no output logged");
     assert_eq!(r.code, 0, "the daemon died: {r:?}");
     assert!(r.stdout.contains("RUNNING"), "{r:?}");
-}
-
-/// A tmpfs of `size` at `at`, unmounted on drop; None (reason printed)
-/// when mounting is not permitted.
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    fn mount(at: std::path::PathBuf, size: &str) -> Option<Tmpfs> {
-        std::fs::create_dir_all(&at).ok()?;
-        let out = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(&at)
-            .output();
-        match out {
-            Ok(o) if o.status.success() => Some(Tmpfs(at)),
-            Ok(o) => {
-                println!(
-                    "skipped: cannot mount a tmpfs: {}",
-                    String::from_utf8_lossy(&o.stderr)
-                );
-                None
-            }
-            Err(e) => {
-                println!("skipped: cannot run mount: {e}");
-                None
-            }
-        }
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .status();
-    }
 }
 
 /// Output with no newline at all (`\r` progress) at a full disk: the log

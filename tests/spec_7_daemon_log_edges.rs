@@ -11,27 +11,11 @@ use common::{wait_until, Sv};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 const N: u8 = 23;
 
-/// Waits for `child` to exit within `secs`; kills it (its recorded pid)
-/// and returns None if it did not.
-fn exit_within(child: &mut std::process::Child, secs: u64) -> Option<i32> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if let Ok(Some(st)) = child.try_wait() {
-            return st.code();
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
-}
-
-/// `sv daemon N --log PATH`; its exit code (None: still running after 10 s)
-/// and its stderr.
+/// `sv daemon N --log PATH` (it must exit within 10 s): its exit code and
+/// its stderr.
 fn daemon_with_log(sv: &Sv, path: &std::path::Path) -> (Option<i32>, String) {
     let err = sv.work.path().join("daemon.err");
     let mut child = sv
@@ -42,7 +26,7 @@ fn daemon_with_log(sv: &Sv, path: &std::path::Path) -> (Option<i32>, String) {
         .stderr(std::fs::File::create(&err).unwrap())
         .spawn()
         .expect("spawn sv daemon");
-    let code = exit_within(&mut child, 10);
+    let code = common::wait_exit(&mut child, 10).code();
     (code, std::fs::read_to_string(&err).unwrap_or_default())
 }
 

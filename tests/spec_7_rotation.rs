@@ -1,6 +1,7 @@
 //! SPEC 7 and 11: rotation at a line boundary whether or not a `tail -f`
 //! follows, whole lines at a full disk, and how `tail` ends or refuses.
 mod common;
+use common::tmpfs::Tmpfs;
 use common::*;
 use std::path::{Path, PathBuf};
 
@@ -161,42 +162,6 @@ fn rotation_keeps_whole_lines_while_tail_follows() {
     let _ = tail.kill();
     let _ = tail.wait();
     assert_eq!(whole_lines("tail -f", &got), (0..LINES).collect::<Vec<_>>());
-}
-
-/// A small tmpfs, lazily unmounted on drop (also when the test fails
-/// while the daemon still holds a file in it).
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    /// None (with the reason printed) when mounting is not permitted.
-    fn mount(at: PathBuf, size: &str) -> Option<Tmpfs> {
-        std::fs::create_dir_all(&at).ok()?;
-        let out = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(&at)
-            .output();
-        match out {
-            Ok(o) if o.status.success() => Some(Tmpfs(at)),
-            Ok(o) => {
-                let why = String::from_utf8_lossy(&o.stderr);
-                skip(&format!("cannot mount a tmpfs: {}", why.trim()));
-                None
-            }
-            Err(e) => {
-                skip(&format!("cannot run mount: {e}"));
-                None
-            }
-        }
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .status();
-    }
 }
 
 /// The numbers of `line N ppp...` lines; panics on a cut or glued one.

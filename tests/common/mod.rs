@@ -20,6 +20,7 @@ pub mod flood;
 pub mod json;
 pub mod programs;
 pub mod services;
+pub mod tmpfs;
 
 use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
