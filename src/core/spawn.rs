@@ -127,8 +127,40 @@ impl Command {
         let (stdio, moved) = stdio_sources(&wiring, shared.devnull.as_raw_fd())?;
         let (report_r, report_w) = report_pipe()?;
         let stack = Stack::take()?;
-        let ctx = self.child_ctx(wiring.user.as_ref(), stdio, report_w.as_raw_fd(), shared);
-        let ctx = Box::into_raw(Box::new(ctx));
+        // Only root changes identity; a daemon that is not root may only
+        // name its own user (checked before), which needs no change.
+        // SAFETY: geteuid cannot fail.
+        let root = unsafe { libc::geteuid() } == 0;
+        // Everything the child reads, built before the clone (child.rs,
+        // rule 1).
+        let ctx = Box::into_raw(Box::new(ChildCtx {
+            path: self.at(self.path),
+            argv: self
+                .argv
+                .iter()
+                .map(|&at| self.at(at))
+                .chain(std::iter::once(std::ptr::null()))
+                .collect(),
+            envp: self
+                .environment()
+                .chain(std::iter::once(std::ptr::null()))
+                .collect(),
+            cwd: self.cwd.map(|at| self.at(at)),
+            umask: self.umask,
+            groups: wiring
+                .user
+                .as_ref()
+                .map(|u| u.groups.clone())
+                .unwrap_or_default(),
+            ids: wiring
+                .user
+                .as_ref()
+                .filter(|_| root)
+                .map(|u| (u.uid, u.gid)),
+            stdio,
+            report: report_w.as_raw_fd(),
+            shared,
+        }));
         // SAFETY: `ctx`, the strings of `self` it points at and `stack`
         // go into the Pending below, which keeps them alive and untouched
         // until the report pipe has ended (child.rs, rules 3, 8); on a
@@ -157,41 +189,6 @@ impl Command {
             // Our copies of the child's ends: the child has its own.
             _hold: (wiring.keep, moved),
         })
-    }
-
-    /// Everything the child reads, as raw pointers into `self` and
-    /// vectors built here, before the clone (child.rs, rule 1).
-    fn child_ctx(
-        &self,
-        user: Option<&RunAs>,
-        stdio: [RawFd; 3],
-        report: RawFd,
-        shared: &'static Shared,
-    ) -> ChildCtx {
-        // Only root changes identity; a daemon that is not root may only
-        // name its own user (checked before), which needs no change.
-        // SAFETY: geteuid cannot fail.
-        let root = unsafe { libc::geteuid() } == 0;
-        ChildCtx {
-            path: self.at(self.path),
-            argv: self
-                .argv
-                .iter()
-                .map(|&at| self.at(at))
-                .chain(std::iter::once(std::ptr::null()))
-                .collect(),
-            envp: self
-                .environment()
-                .chain(std::iter::once(std::ptr::null()))
-                .collect(),
-            cwd: self.cwd.map(|at| self.at(at)),
-            umask: self.umask,
-            groups: user.map(|u| u.groups.clone()).unwrap_or_default(),
-            ids: user.filter(|_| root).map(|u| (u.uid, u.gid)),
-            stdio,
-            report,
-            shared,
-        }
     }
 }
 
