@@ -126,13 +126,11 @@ impl Command {
         let shared = shared()?;
         let (stdio, moved) = stdio_sources(&wiring, shared.devnull.as_raw_fd())?;
         let (report_r, report_w) = report_pipe()?;
-        let stack = Stack::take()?;
         // Only root changes identity; a daemon that is not root may only
         // name its own user (checked before), which needs no change.
         // SAFETY: geteuid cannot fail.
         let root = unsafe { libc::geteuid() } == 0;
-        // Everything the child reads, built before the clone (child.rs,
-        // rule 1).
+        let stack = Stack::take()?;
         let ctx = Box::into_raw(Box::new(ChildCtx {
             path: self.at(self.path),
             argv: self
