@@ -122,7 +122,10 @@ unsafe fn exec(ctx: &ChildCtx) -> ! {
 }
 
 /// Every step before the exec, in the order of rule 10; the first that
-/// fails gives its `-errno` and no later step runs.
+/// fails gives its `-errno` and no later step runs. The steps are
+/// `#[inline(always)]`, so the child stays the one function `exec` (its
+/// machine code is what it was as one body), with nothing pulled in and
+/// no frames added on its small stack [2], [5].
 ///
 /// # Safety
 /// As for [`exec`].
