@@ -124,30 +124,8 @@ impl Command {
     /// until then, since the child reads its strings.
     pub fn launch(self: &Arc<Self>, wiring: Wiring) -> io::Result<Pending> {
         let shared = shared()?;
-        let devnull = shared.devnull.as_raw_fd();
-        let out_fd = raw_target(&wiring.stdout, devnull);
-        let err_fd = match wiring.stderr {
-            Target::SameAsStdout => out_fd,
-            ref t => raw_target(t, devnull),
-        };
-        // The child fills 0, 1 and 2 in that order: a source below 3 that
-        // is not already in its place could be overwritten before it is
-        // copied (stdout to a file, stderr to the daemon's stdout), so
-        // those are copied above 2 first.
-        let mut stdio = [devnull, out_fd, err_fd];
-        let mut moved = Vec::new();
-        for (target, fd) in stdio.iter_mut().enumerate() {
-            if *fd < 3 && *fd != target as RawFd {
-                let copy = dup_above_stdio(*fd)?;
-                *fd = copy.as_raw_fd();
-                moved.push(copy);
-            }
-        }
-        let (report_r, report_w) = super::sys::pipe()?;
-        // Polled by the loop with everything else (see Pending::try_wait).
-        super::sys::set_nonblocking(&report_r)?;
-        // Above the stdio numbers the child is about to fill.
-        let report_w = above_stdio(report_w)?;
+        let (stdio, moved) = stdio_sources(&wiring, shared.devnull.as_raw_fd())?;
+        let (report_r, report_w) = report_pipe()?;
         // Only root changes identity; a daemon that is not root may only
         // name its own user (checked before), which needs no change.
         // SAFETY: geteuid cannot fail.
@@ -181,36 +159,22 @@ impl Command {
             report: report_w.as_raw_fd(),
             shared,
         }));
-        // The child starts with every signal blocked, so no handler of
-        // ours runs in it before it has reset them all (child.rs, rule 6).
-        let unblock = block_all();
-        let before = boot_ns();
-        // SAFETY: the child runs `child::entry` on its own guarded stack
-        // (the top of a mapping, page-aligned) and reads only `ctx` and
-        // the strings of `self`, which the Pending keeps alive and
-        // untouched until the report pipe has ended (child.rs, rules 3, 8).
-        // errno is read before any other call can change it.
-        let (pid, clone_error) = unsafe {
-            let pid = libc::clone(
-                child::entry,
-                stack.top(),
-                libc::CLONE_VM | libc::SIGCHLD,
-                ctx.cast::<libc::c_void>(),
-            );
-            (pid, (pid < 0).then(io::Error::last_os_error))
-        };
-        let after = boot_ns();
-        if let Some(mask) = unblock {
-            restore_mask(mask);
-        }
+        // SAFETY: `ctx`, the strings of `self` it points at and `stack`
+        // go into the Pending below, which keeps them alive and untouched
+        // until the report pipe has ended (child.rs, rules 3, 8); on a
+        // failed clone there is no child and they go at once.
+        let cloned = unsafe { clone_child(&stack, ctx, shared.tick_ns) };
         // Our copy of the write end goes at once, or the pipe never ends.
         drop(report_w);
-        if let Some(e) = clone_error {
-            stack.give_back();
-            // SAFETY: from Box::into_raw above; no child was made.
-            drop(unsafe { Box::from_raw(ctx) });
-            return Err(e);
-        }
+        let (pid, start_time) = match cloned {
+            Ok(child) => child,
+            Err(e) => {
+                stack.give_back();
+                // SAFETY: from Box::into_raw above; no child was made.
+                drop(unsafe { Box::from_raw(ctx) });
+                return Err(e);
+            }
+        };
         Ok(Pending {
             pid,
             report: report_r,
@@ -219,10 +183,82 @@ impl Command {
             ctx,
             stack: Some(stack),
             _cmd: Arc::clone(self),
-            start_time: boot_ticks(before, after, shared.tick_ns),
+            start_time,
             // Our copies of the child's ends: the child has its own.
             _hold: (wiring.keep, moved),
         })
+    }
+}
+
+/// What becomes the child's stdin (/dev/null), stdout and stderr, and the
+/// copies made for that, to hold until the child has its own.
+fn stdio_sources(wiring: &Wiring, devnull: RawFd) -> io::Result<([RawFd; 3], Vec<OwnedFd>)> {
+    let out_fd = raw_target(&wiring.stdout, devnull);
+    let err_fd = match &wiring.stderr {
+        Target::SameAsStdout => out_fd,
+        t => raw_target(t, devnull),
+    };
+    // The child fills 0, 1 and 2 in that order: a source below 3 that
+    // is not already in its place could be overwritten before it is
+    // copied (stdout to a file, stderr to the daemon's stdout), so
+    // those are copied above 2 first.
+    let mut stdio = [devnull, out_fd, err_fd];
+    let mut moved = Vec::new();
+    for (target, fd) in stdio.iter_mut().enumerate() {
+        if *fd < 3 && *fd != target as RawFd {
+            let copy = dup_above_stdio(*fd)?;
+            *fd = copy.as_raw_fd();
+            moved.push(copy);
+        }
+    }
+    Ok((stdio, moved))
+}
+
+/// The report pipe, read end then write end.
+fn report_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let (report_r, report_w) = super::sys::pipe()?;
+    // Polled by the loop with everything else (see Pending::try_wait).
+    super::sys::set_nonblocking(&report_r)?;
+    // Above the stdio numbers the child is about to fill.
+    Ok((report_r, above_stdio(report_w)?))
+}
+
+/// clone(2) with CLONE_VM onto `stack`, running `child::entry` with
+/// `ctx`: the child's pid and start time (see [`boot_ticks`]).
+///
+/// # Safety
+/// `ctx`, everything it points at and `stack` must stay alive and
+/// untouched until the report pipe has ended (child.rs, rules 3, 8).
+unsafe fn clone_child(
+    stack: &Stack,
+    ctx: *mut ChildCtx,
+    tick_ns: u64,
+) -> io::Result<(i32, Option<u64>)> {
+    // The child starts with every signal blocked, so no handler of
+    // ours runs in it before it has reset them all (child.rs, rule 6).
+    let unblock = block_all();
+    let before = boot_ns();
+    // SAFETY: the child runs `child::entry` on its own guarded stack
+    // (the top of a mapping, page-aligned) and reads only `ctx` and
+    // what it points at, alive and untouched until the report pipe has
+    // ended (the caller vouches for that; child.rs, rules 3, 8).
+    // errno is read before any other call can change it.
+    let (pid, clone_error) = unsafe {
+        let pid = libc::clone(
+            child::entry,
+            stack.top(),
+            libc::CLONE_VM | libc::SIGCHLD,
+            ctx.cast::<libc::c_void>(),
+        );
+        (pid, (pid < 0).then(io::Error::last_os_error))
+    };
+    let after = boot_ns();
+    if let Some(mask) = unblock {
+        restore_mask(mask);
+    }
+    match clone_error {
+        Some(e) => Err(e),
+        None => Ok((pid, boot_ticks(before, after, tick_ns))),
     }
 }
 

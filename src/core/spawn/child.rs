@@ -110,23 +110,88 @@ pub(super) extern "C" fn entry(arg: *mut libc::c_void) -> libc::c_int {
 /// Only in the child of the launch's clone(2), with `ctx` and everything
 /// it points at alive and unchanged until the report pipe ends.
 unsafe fn exec(ctx: &ChildCtx) -> ! {
-    let fail = |rc: isize| -> ! {
-        let bytes = ((-rc) as i32).to_ne_bytes();
-        // SAFETY: a write from our own stack [3] to the report pipe, then
-        // exit_group, looped in case it could return [9].
-        unsafe {
-            sys(
-                libc::SYS_write,
-                [ctx.report as usize, bytes.as_ptr() as usize, 4, 0, 0, 0],
-            );
-            loop {
-                sys(libc::SYS_exit_group, [127, 0, 0, 0, 0, 0]);
-            }
+    // SAFETY: we are that child, and `ctx` lives as required (the caller
+    // vouches for both); each step below says why its calls hold.
+    unsafe {
+        let rc = match wire_up(ctx) {
+            Ok(()) => execve(ctx),
+            Err(rc) => rc,
+        };
+        fail(ctx.report, rc)
+    }
+}
+
+/// Every step before the exec, in the order of rule 10; the first that
+/// fails gives its `-errno` and no later step runs. The steps are
+/// `#[inline(always)]`, so the child stays the one function `exec` (its
+/// machine code is what it was as one body), with nothing pulled in and
+/// no frames added on its small stack [2], [5].
+///
+/// # Safety
+/// As for [`exec`].
+#[inline(always)]
+unsafe fn wire_up(ctx: &ChildCtx) -> Result<(), isize> {
+    // SAFETY: each step is for the child only (ours), and reads only
+    // `ctx`, its strings and `Shared`, alive until the pipe ends [3].
+    unsafe {
+        join_own_group();
+        reset_signals();
+        wire_stdio(&ctx.stdio)?;
+        close_all_but(ctx.report);
+        restore_nofile(ctx.shared);
+        set_umask(ctx.umask);
+        change_dir(ctx.cwd)?;
+        take_identity(ctx)
+    }
+}
+
+/// Writes the errno of `rc` to the report pipe and exits 127 [8], [9].
+///
+/// # Safety
+/// Only in the child: it ends the process.
+#[inline(always)]
+unsafe fn fail(report: RawFd, rc: isize) -> ! {
+    let bytes = ((-rc) as i32).to_ne_bytes();
+    // SAFETY: a write from our own stack [3] to the report pipe, then
+    // exit_group, looped in case it could return [9].
+    unsafe {
+        sys(
+            libc::SYS_write,
+            [report as usize, bytes.as_ptr() as usize, 4, 0, 0, 0],
+        );
+        loop {
+            sys(libc::SYS_exit_group, [127, 0, 0, 0, 0, 0]);
         }
-    };
+    }
+}
+
+/// `rc` as a result: a negative one is `-errno` [4].
+#[inline(always)]
+fn check(rc: isize) -> Result<(), isize> {
+    if rc < 0 {
+        Err(rc)
+    } else {
+        Ok(())
+    }
+}
+
+/// Its own process group, first, so that a group signal from the daemon
+/// reaches it at once [10].
+///
+/// # Safety
+/// Only in the child: in the daemon it would move the daemon.
+#[inline(always)]
+unsafe fn join_own_group() {
     // SAFETY: setpgid(0, 0) takes no pointer [10].
     unsafe { sys(libc::SYS_setpgid, [0; 6]) };
+}
 
+/// Every disposition to SIG_DFL, then every signal unblocked [6].
+///
+/// # Safety
+/// Only in the child, where every signal is still blocked.
+#[inline(always)]
+unsafe fn reset_signals() {
     // Every signal is blocked (the daemon blocked them all around the
     // clone), so no handler runs while the dispositions change [6].
     let default = KernelSigaction::default();
@@ -150,8 +215,16 @@ unsafe fn exec(ctx: &ChildCtx) -> ! {
             [libc::SIG_SETMASK as usize, mask, 0, SIGSET_SIZE, 0, 0],
         )
     };
+}
 
-    for (target, &fd) in ctx.stdio.iter().enumerate() {
+/// Fills 0, 1 and 2 from `stdio`, in that order [7].
+///
+/// # Safety
+/// Only in the child (its own descriptor table), with the sources either
+/// in place or above 2, as the launch leaves them [7].
+#[inline(always)]
+unsafe fn wire_stdio(stdio: &[RawFd; 3]) -> Result<(), isize> {
+    for (target, &fd) in stdio.iter().enumerate() {
         if fd == target as RawFd {
             // Already in place (the daemon's own stdout): just clear
             // CLOEXEC [7].
@@ -169,21 +242,36 @@ unsafe fn exec(ctx: &ChildCtx) -> ! {
             }
         } else {
             // SAFETY: dup3 within our own table [7]; no pointers.
-            let rc = unsafe { sys(libc::SYS_dup3, [fd as usize, target, 0, 0, 0, 0]) };
-            if rc < 0 {
-                fail(rc);
-            }
+            check(unsafe { sys(libc::SYS_dup3, [fd as usize, target, 0, 0, 0, 0]) })?;
         }
     }
-    // Everything else goes, but the report pipe (close-on-exec) [7]; it is
-    // above 2 (the launch moved it there), so `report - 1` cannot underflow.
+    Ok(())
+}
+
+/// Closes every descriptor above 2 but the report pipe, which is
+/// close-on-exec [7].
+///
+/// # Safety
+/// Only in the child (its own descriptor table), with `report` above 2.
+#[inline(always)]
+unsafe fn close_all_but(report: RawFd) {
+    // The report pipe is above 2 (the launch moved it there), so
+    // `report - 1` cannot underflow.
     // SAFETY: closing descriptors of our own table [7].
     unsafe {
-        close_range(3, ctx.report - 1);
-        close_range(ctx.report + 1, RawFd::MAX);
+        close_range(3, report - 1);
+        close_range(report + 1, RawFd::MAX);
     }
+}
 
-    if let Some(lim) = &ctx.shared.nofile {
+/// Gives back the descriptor limit the daemon was started with, if it
+/// raised its own.
+///
+/// # Safety
+/// Only in the child: in the daemon it would lower the daemon's.
+#[inline(always)]
+unsafe fn restore_nofile(shared: &Shared) {
+    if let Some(lim) = &shared.nofile {
         let lim = lim as *const libc::rlimit as usize;
         // SAFETY: `lim` points into the 'static Shared, only read [3].
         unsafe {
@@ -193,37 +281,65 @@ unsafe fn exec(ctx: &ChildCtx) -> ! {
             )
         };
     }
-    if let Some(mask) = ctx.umask {
+}
+
+/// The command's umask, if it has one.
+///
+/// # Safety
+/// Only in the child: in the daemon it would change the daemon's.
+#[inline(always)]
+unsafe fn set_umask(umask: Option<u32>) {
+    if let Some(mask) = umask {
         // SAFETY: umask takes no pointer.
         unsafe { sys(libc::SYS_umask, [mask as usize, 0, 0, 0, 0, 0]) };
     }
-    if let Some(cwd) = ctx.cwd {
-        // SAFETY: `cwd` is a NUL-terminated string of the command, alive
-        // until the report pipe ends [3].
-        let rc = unsafe { sys(libc::SYS_chdir, [cwd as usize, 0, 0, 0, 0, 0]) };
-        if rc < 0 {
-            fail(rc);
-        }
+}
+
+/// The command's working directory, if it has one.
+///
+/// # Safety
+/// Only in the child, with `cwd` alive until the report pipe ends [3].
+#[inline(always)]
+unsafe fn change_dir(cwd: Option<*const libc::c_char>) -> Result<(), isize> {
+    let Some(cwd) = cwd else { return Ok(()) };
+    // SAFETY: `cwd` is a NUL-terminated string of the command, alive
+    // until the report pipe ends [3].
+    check(unsafe { sys(libc::SYS_chdir, [cwd as usize, 0, 0, 0, 0, 0]) })
+}
+
+/// Groups, gid, then uid, when the context says to change them [10].
+///
+/// # Safety
+/// Only in the child: in the daemon it would change the daemon's.
+#[inline(always)]
+unsafe fn take_identity(ctx: &ChildCtx) -> Result<(), isize> {
+    let Some((uid, gid)) = ctx.ids else {
+        return Ok(());
+    };
+    let groups = [ctx.groups.len(), ctx.groups.as_ptr() as usize, 0, 0, 0, 0];
+    for (call, args) in [
+        (libc::SYS_setgroups, groups),
+        (libc::SYS_setgid, [gid as usize, 0, 0, 0, 0, 0]),
+        (libc::SYS_setuid, [uid as usize, 0, 0, 0, 0, 0]),
+    ] {
+        // SAFETY: setgroups reads `len` gids from the context's vector
+        // [3]; setgid and setuid take no pointer. In this order [10].
+        check(unsafe { sys(call, args) })?;
     }
-    if let Some((uid, gid)) = ctx.ids {
-        let groups = [ctx.groups.len(), ctx.groups.as_ptr() as usize, 0, 0, 0, 0];
-        for (call, args) in [
-            (libc::SYS_setgroups, groups),
-            (libc::SYS_setgid, [gid as usize, 0, 0, 0, 0, 0]),
-            (libc::SYS_setuid, [uid as usize, 0, 0, 0, 0, 0]),
-        ] {
-            // SAFETY: setgroups reads `len` gids from the context's vector
-            // [3]; setgid and setuid take no pointer. In this order [10].
-            let rc = unsafe { sys(call, args) };
-            if rc < 0 {
-                fail(rc);
-            }
-        }
-    }
+    Ok(())
+}
+
+/// execve(2); it returns only on failure, with `-errno` [4].
+///
+/// # Safety
+/// Only in the child, the last step [10]: on success the program replaces
+/// it.
+#[inline(always)]
+unsafe fn execve(ctx: &ChildCtx) -> isize {
     // SAFETY: path, argv and envp are NUL-terminated strings and
     // null-terminated pointer arrays of the context and the command,
     // alive until the report pipe ends [3], [8].
-    let rc = unsafe {
+    unsafe {
         sys(
             libc::SYS_execve,
             [
@@ -235,8 +351,7 @@ unsafe fn exec(ctx: &ChildCtx) -> ! {
                 0,
             ],
         )
-    };
-    fail(rc)
+    }
 }
 
 /// Closes `lo..=hi` (close_range(2), with a bounded loop where the kernel
