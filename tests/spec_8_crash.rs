@@ -370,6 +370,31 @@ fn adopted_process_that_died_while_down_is_not_forgotten() {
     c.close();
 }
 
+/// An adopted service stopped by a command before the crash stays
+/// STOPPED with its last exit: it did not end while the daemon was down.
+#[test]
+fn a_stopped_adopted_service_stays_stopped_after_a_crash() {
+    let mut c = Crashy::new(None);
+    let a = uniq(333);
+    let mut child: Child = Command::new("/bin/sleep")
+        .arg(&a)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn sleep");
+    let pid = child.id() as i32;
+    c.strays.add(pid);
+    c.sv(&["open-service", &pid.to_string()]).ok();
+    c.sv.wait_state("sleep", "RUNNING", 5);
+    c.sv(&["stop", "sleep"]).ok();
+    child.wait().expect("reap sleep");
+    let before = c.sv.wait_state("sleep", "STOPPED", 5);
+    c.crash();
+    c.boot();
+    let after = c.sv.wait_state("sleep", "STOPPED", 5);
+    assert_eq!(after, before);
+    c.close();
+}
+
 #[test]
 fn stopping_a_taken_back_service_ends_though_its_zombie_is_not_reaped() {
     let mut c = Crashy::unbooted(None);

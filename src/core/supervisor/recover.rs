@@ -239,11 +239,19 @@ impl Supervisor {
     }
 
     /// An adopted process that ended while no daemon watched it: listed as
-    /// EXITED until removed, like any adopted process that ends.
+    /// EXITED until removed, like any adopted process that ends. One that
+    /// had no process any more when the daemon died (stopped by a command,
+    /// or ended before) keeps the state and last exit it had.
     fn recover_ended_adoption(&mut self, s: &SavedService, now: Instant) {
         let id = self.add(adopted_spec(&s.name, s.pid));
         if let Some(svc) = self.services.get_mut(&id) {
             svc.origin = Origin::Adopted;
+        }
+        let recorded = state_from_name(&s.state).filter(|st| !st.has_process());
+        if let Some(state) = recorded {
+            let record = record_of(s, state, now);
+            self.apply(id, Event::TakenBack(Box::new(record)), now);
+            return;
         }
         let ended = Record {
             state: State::Exited,
