@@ -204,3 +204,17 @@ fn backoff_keys_for_ad_hoc_services() {
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("at least 1"), "{r:?}");
 }
+
+#[test]
+fn the_shell_takes_wait() {
+    let sv = start(&program("web", "/bin/sleep 60", "startsecs=0"));
+    let (code, _, err) = sv_with_input(
+        &sv,
+        &["shell", "-i", "12"],
+        b"wait web --timeout 20\nwait nope --timeout 1\n",
+    );
+    // The first line succeeds quietly, the second names what is wrong.
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no such service: nope"), "{err}");
+    assert_eq!(code, 1, "{err}");
+}
