@@ -9,6 +9,7 @@
 //! as long as the daemon runs, and give up once it has been stopped for
 //! the whole timeout.
 //! `tail -f` follows forever once its first answer came.
+//! `sv wait` waits as they do, and its own `--timeout` ends it ([`ask_until`]).
 //!
 //! The bound is kept without a thread: the socket is read with a short
 //! timeout, and each time it passes the daemon is looked at.
