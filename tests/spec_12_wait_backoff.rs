@@ -218,3 +218,23 @@ fn the_shell_takes_wait() {
     assert!(err.contains("no such service: nope"), "{err}");
     assert_eq!(code, 1, "{err}");
 }
+
+#[test]
+fn wait_for_running_rides_through_a_restart() {
+    // Ignores SIGTERM: STOPPING lasts stopwaitsecs, long enough to ask.
+    let conf = program(
+        "web",
+        "/bin/sh -c 'trap \"\" TERM; exec /bin/sleep 60'",
+        "startsecs=1\nstopwaitsecs=2",
+    );
+    let sv = start(&conf);
+    sv.wait_state("web", "RUNNING", 10);
+    let mut restart = sv.spawn_sv(&["restart", "web"]);
+    sv.wait_state("web", "STOPPING", 10);
+    // STOPPED on the way is not the end: the restart starts it again.
+    let r = sv.sv(&["wait", "web", "--timeout", "30"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(sv.state("web").map(|s| s.0).as_deref(), Some("RUNNING"));
+    let (code, err) = finish(&mut restart, 30);
+    assert_eq!(code, 0, "{err}");
+}
