@@ -221,16 +221,19 @@ fn the_shell_takes_wait() {
 
 #[test]
 fn wait_for_running_rides_through_a_restart() {
-    // Ignores SIGTERM: STOPPING lasts stopwaitsecs, long enough to ask.
+    // slow ignores SIGTERM: its STOPPING lasts stopwaitsecs, and web,
+    // stopped at once, stays STOPPED until both start again together.
     let conf = program(
-        "web",
+        "slow",
         "/bin/sh -c 'trap \"\" TERM; exec /bin/sleep 60'",
-        "startsecs=1\nstopwaitsecs=2",
-    );
+        "startsecs=0\nstopwaitsecs=3",
+    ) + &program("web", "/bin/sleep 60", "startsecs=1");
     let sv = start(&conf);
     sv.wait_state("web", "RUNNING", 10);
-    let mut restart = sv.spawn_sv(&["restart", "web"]);
-    sv.wait_state("web", "STOPPING", 10);
+    sv.wait_state("slow", "RUNNING", 10);
+    let mut restart = sv.spawn_sv(&["restart", "slow", "web"]);
+    sv.wait_state("web", "STOPPED", 10);
+    assert_eq!(sv.state("slow").map(|s| s.0).as_deref(), Some("STOPPING"));
     // STOPPED on the way is not the end: the restart starts it again.
     let r = sv.sv(&["wait", "web", "--timeout", "30"]);
     assert_eq!(r.code, 0, "{r:?}");
