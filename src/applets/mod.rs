@@ -16,6 +16,7 @@ pub mod tail;
 pub mod test_restart;
 pub mod timeout;
 pub mod toy;
+pub mod wait;
 
 use exit::Stop;
 use std::ffi::OsString;
@@ -194,6 +195,12 @@ pub static APPLETS: &[Applet] = &[
         summary: "toy: run for SECS seconds, then die by SIGSEGV",
         usage: "test_restart SECS",
         main: test_restart::main,
+    },
+    Applet {
+        name: "wait",
+        summary: "wait until services are running, stopped or completed; exit 1 if one cannot be",
+        usage: "sv wait TARGET... [--for running|stopped|completed] [--timeout SECS] [-i N]\n\nExit 0 once every TARGET has reached the condition; 1 as soon as one cannot\n(FATAL, or EXITED or STOPPED where running was awaited) or when SECS have passed,\nnaming which; 3 when the instance cannot be reached.\n\n  --for running     RUNNING, that is past startsecs (the default)\n  --for stopped     no process: STOPPED, EXITED or FATAL\n  --for completed   EXITED with an expected code (one-shot jobs)\n  --timeout SECS    give up after SECS seconds (default: no limit)",
+        main: wait::main,
     },
 ];
 

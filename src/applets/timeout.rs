@@ -9,6 +9,7 @@
 //! as long as the daemon runs, and give up once it has been stopped for
 //! the whole timeout.
 //! `tail -f` follows forever once its first answer came.
+//! `sv wait` waits as they do, and its own `--timeout` ends it ([`ask_until`]).
 //!
 //! The bound is kept without a thread: the socket is read with a short
 //! timeout, and each time it passes the daemon is looked at.
@@ -29,6 +30,8 @@ const DEFAULT: Duration = Duration::from_secs(10);
 const WAITING: &str = "(waiting)";
 /// How often the watcher looks.
 const TICK: Duration = Duration::from_millis(50);
+/// A bound never reached (SV_TIMEOUT=0 under a command's own deadline).
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// `SV_TIMEOUT` in seconds (fractions allowed), else 10; `None` for 0.
 pub fn limit() -> Result<Option<Duration>, String> {
@@ -92,7 +95,7 @@ pub fn connect(path: &Path, limit: Option<Duration>) -> io::Result<UnixStream> {
 /// Does the daemon answer `req` only once something is done?
 fn waits(req: &Request) -> bool {
     match req {
-        Request::Shutdown | Request::Reload | Request::CreateWait(_) => true,
+        Request::Shutdown | Request::Reload | Request::CreateWait(_) | Request::Wait(_) => true,
         Request::Act(Action::Signal(_), _) => false,
         Request::Act(..) => true,
         Request::Ping
@@ -125,22 +128,41 @@ fn label(req: &Request) -> &'static str {
         Request::Status(_) => "status",
         Request::Tail(_) => "tail",
         Request::Reload => "reload",
+        Request::Wait(_) => "wait",
     }
 }
 
 /// [`exchange`] under the timeout: exit 3 with a line that says what it
 /// waited for when the daemon does not answer in time.
 pub fn ask(stream: &mut UnixStream, n: u8, req: &Request) -> Result<Response, CallError> {
+    // With no deadline of its own, only an answer or an error ends it.
+    ask_until(stream, n, req, None)?.ok_or_else(|| CallError {
+        exit: Exit::Unreachable,
+        message: format!("supervisor {n} gave no answer"),
+    })
+}
+
+/// [`ask`] with a deadline of the command's own (`sv wait --timeout`):
+/// Ok(None) when it passed before the answer came.
+pub fn ask_until(
+    stream: &mut UnixStream,
+    n: u8,
+    req: &Request,
+    until: Option<Instant>,
+) -> Result<Option<Response>, CallError> {
     let limit = limit().map_err(|message| CallError {
         exit: Exit::Usage,
         message,
     })?;
-    let Some(limit) = limit else {
-        return exchange(stream, n, req);
+    // SV_TIMEOUT=0 waits for ever, but the command's deadline still holds.
+    let limit = match (limit, until) {
+        (Some(l), _) => l,
+        (None, Some(_)) => FOREVER,
+        (None, None) => return exchange(stream, n, req).map(Some),
     };
     // Reads wake every TICK to look at the daemon; no thread is needed.
     if stream.set_read_timeout(Some(TICK.min(limit))).is_err() {
-        return exchange(stream, n, req);
+        return exchange(stream, n, req).map(Some);
     }
     let mut guarded = Guarded {
         stream,
@@ -150,14 +172,18 @@ pub fn ask(stream: &mut UnixStream, n: u8, req: &Request) -> Result<Response, Ca
         begun: Instant::now(),
         stopped_since: None,
         fired: None,
+        until,
+        expired: false,
     };
     guarded.pid = trust::peer_cred(guarded.stream).map(|c| c.pid).unwrap_or(0);
     let result = exchange(&mut guarded, n, req);
     let fired = guarded.fired.take();
+    let expired = guarded.expired;
     // What follows (`tail -f`) blocks for as long as it likes.
     let _ = stream.set_read_timeout(None);
     match (result, fired) {
-        (Ok(resp), _) => Ok(resp),
+        (Ok(resp), _) => Ok(Some(resp)),
+        (Err(_), Some(_)) if expired => Ok(None),
         (Err(_), Some(why)) => Err(CallError {
             exit: Exit::Unreachable,
             message: format!("supervisor {n} {why}").replace(
@@ -180,6 +206,9 @@ struct Guarded<'a> {
     begun: Instant,
     stopped_since: Option<Instant>,
     fired: Option<String>,
+    /// The command's own deadline, and whether it is what fired.
+    until: Option<Instant>,
+    expired: bool,
 }
 
 impl io::Read for Guarded<'_> {
@@ -216,6 +245,10 @@ impl Guarded<'_> {
     /// Why to give up now, if it is time to.
     fn overdue(&mut self) -> Option<String> {
         let now = Instant::now();
+        if self.until.is_some_and(|u| now >= u) {
+            self.expired = true;
+            return Some("reached the command's deadline".into());
+        }
         let pid = self.pid;
         let stopped = pid > 0 && matches!(trust::proc_state(pid), Some('T' | 't'));
         self.stopped_since = if stopped {

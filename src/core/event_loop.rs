@@ -226,6 +226,7 @@ impl Daemon {
         self.conns.retain(|_, c| !c.finished());
         let conns = &self.conns;
         self.followers.retain(|f| conns.contains_key(&f.conn));
+        self.sup.drop_waits(|c| conns.contains_key(&c));
     }
 
     // ============================================================ handlers

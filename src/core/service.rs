@@ -14,7 +14,9 @@
 
 use std::time::{Duration, Instant};
 
+mod backoff;
 mod rules;
+pub use backoff::{parse_backoff_max, Backoff, DEFAULT_BACKOFF_MAX};
 pub use rules::RESTART_FLOOR;
 use rules::{continued, on_exit, settle_stopped, suspended, take_back};
 
@@ -152,6 +154,9 @@ pub struct Policy {
     pub restart: RestartRule,
     /// Adopted: not our child, signalled by pid, never restarted.
     pub adopted: bool,
+    /// How the delay before a retry grows, and its cap (SPEC §12).
+    pub backoff: Backoff,
+    pub backoff_max: Duration,
 }
 
 impl Default for Policy {
@@ -164,6 +169,8 @@ impl Default for Policy {
             exitcodes: vec![0],
             restart: RestartRule::Never,
             adopted: false,
+            backoff: Backoff::Linear,
+            backoff_max: DEFAULT_BACKOFF_MAX,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! either spelling, so `create-service --set KEY=VALUE` and the config parser
 //! share one definition of every key.
 
-use super::service::{AutoRestart, Policy, RestartRule};
+use super::service::{parse_backoff_max, AutoRestart, Backoff, Policy, RestartRule};
 use crate::wire::CreateSpec;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -139,6 +139,8 @@ impl ServiceSpec {
                 self.backups[1] = parse_num(v, "stderr_backups")?
             }
             "redirect_stderr" => self.redirect_stderr = parse_bool(v)?,
+            "backoff" => self.policy.backoff = Backoff::parse(v)?,
+            "backoff_max" => self.policy.backoff_max = parse_backoff_max(v)?,
             _ => return Err(SetError::UnknownKey(key.to_string())),
         }
         Ok(())

@@ -78,6 +78,7 @@ pub use shutdown::Shutdown;
 mod status;
 pub(crate) use status::svc_reason;
 mod timers;
+mod wait;
 use actions::Waiter;
 use plans::Plan;
 
@@ -96,6 +97,8 @@ pub struct Supervisor {
     next_id: Id,
     pub pipes: Vec<OutPipe>,
     waiters: Vec<Waiter>,
+    /// `sv wait` requests under way (see `wait`).
+    waits: Vec<wait::Wait>,
     plans: Vec<Plan>,
     /// Stopping services whose leader is gone but whose group may not be.
     lingering: std::collections::HashSet<Id>,
@@ -152,6 +155,7 @@ impl Supervisor {
             next_id: 1,
             pipes: Vec::new(),
             waiters: Vec::new(),
+            waits: Vec::new(),
             plans: Vec::new(),
             queued: Default::default(),
             lingering: Default::default(),

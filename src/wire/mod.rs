@@ -41,6 +41,28 @@ pub enum Request {
     /// startsecs) or has failed, as `start` is; `Create` answers at once
     /// (`--no-wait`, and clients older than this variant).
     CreateWait(CreateSpec),
+    /// `sv wait`: answered once every target meets the condition (`Ok`),
+    /// or one cannot (`Error` naming it); the client keeps the timeout.
+    Wait(WaitSpec),
+}
+
+/// What `sv wait` waits for (SPEC §12).
+#[derive(SerBin, DeBin, Debug, Clone, PartialEq, Default)]
+pub struct WaitSpec {
+    pub targets: List<Text>,
+    pub until: WaitFor,
+}
+
+/// The condition of `sv wait --for`. Append-only.
+#[derive(SerBin, DeBin, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WaitFor {
+    /// RUNNING.
+    #[default]
+    Running,
+    /// No process: STOPPED, EXITED or FATAL.
+    Stopped,
+    /// EXITED with an expected code (a one-shot job).
+    Completed,
 }
 
 #[derive(SerBin, DeBin, Debug, Clone, PartialEq, Default)]

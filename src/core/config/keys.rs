@@ -45,6 +45,8 @@ pub(super) const PROGRAM: &[&str] = &[
     "stderr_backups",
     "stderr_logfile_backups",
     "redirect_stderr",
+    "backoff",
+    "backoff_max",
     "numprocs",
     "numprocs_start",
     "process_name",

@@ -163,6 +163,7 @@ impl Daemon {
             Request::Status(targets) => Some(self.sup.status(&targets, now)),
             Request::Tail(t) => self.tail(conn, t),
             Request::Reload => Some(self.reload(now)),
+            Request::Wait(w) => self.sup.wait_for(conn, w, now),
         }
     }
 
@@ -221,7 +222,8 @@ fn read_only(req: &Request) -> bool {
         | Request::CreateWait(_)
         | Request::Adopt(_)
         | Request::Act(..)
-        | Request::Reload => false,
+        | Request::Reload
+        | Request::Wait(_) => false,
     }
 }
 
@@ -236,7 +238,8 @@ fn changes_state(req: &Request) -> bool {
         | Request::Create(_)
         | Request::CreateWait(_)
         | Request::Status(_)
-        | Request::Tail(_) => false,
+        | Request::Tail(_)
+        | Request::Wait(_) => false,
     }
 }
 
@@ -272,6 +275,15 @@ fn describe(req: &Request) -> String {
             Stream::from_wire(t.stream)
         ),
         Request::Reload => "reload".into(),
+        Request::Wait(w) => format!(
+            "wait --for {} {}",
+            format!("{:?}", w.until).to_lowercase(),
+            w.targets
+                .iter()
+                .map(|a| a.0.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
     }
 }
 

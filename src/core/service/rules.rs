@@ -116,7 +116,7 @@ pub(super) fn on_exit(
                 m.restarts = m.restarts.saturating_add(1);
                 if early {
                     m.attempts = m.attempts.saturating_add(1);
-                    backoff(m, now);
+                    backoff(m, p, now);
                 } else {
                     respawn(m, now, fx);
                 }
@@ -132,7 +132,7 @@ pub(super) fn on_exit(
                     m.state = State::Fatal;
                     m.reason = Reason::TooQuickly;
                 } else {
-                    backoff(m, now);
+                    backoff(m, p, now);
                 }
             } else {
                 let again = match autorestart {
@@ -172,8 +172,8 @@ fn respawn(m: &mut Machine, now: Instant, fx: &mut Effects) {
     }
 }
 
-/// BACKOFF for one more second per failed attempt (SPEC §6).
-fn backoff(m: &mut Machine, now: Instant) {
+/// BACKOFF for the delay the policy gives this attempt (SPEC §6, §12).
+fn backoff(m: &mut Machine, p: &Policy, now: Instant) {
     m.state = State::Backoff;
-    m.deadline = Some(now + Duration::from_secs(u64::from(m.attempts.max(1))));
+    m.deadline = Some(now + p.backoff_delay(m.attempts));
 }

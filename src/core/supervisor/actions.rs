@@ -435,6 +435,7 @@ impl Supervisor {
                 self.waiters.push(w);
             }
         }
+        answers.extend(self.settle_waits(now));
         answers
     }
 

@@ -39,7 +39,7 @@ impl Supervisor {
                     }
                     _ => String::new(),
                 };
-                let secs = m.attempts.max(1);
+                let secs = svc.spec.policy.backoff_delay(m.attempts).as_secs();
                 let msg = format!(
                     "{line}: exited too quickly (attempt {}{of}); retry in {secs} s",
                     m.attempts

@@ -31,6 +31,13 @@ fn golden_values() -> Vec<(&'static str, GoldenValue)> {
         ),
         ("reload.bin", GoldenValue::Req(Request::Reload)),
         (
+            "wait.bin",
+            GoldenValue::Req(Request::Wait(WaitSpec {
+                targets: texts(&["web", "db"]),
+                until: WaitFor::Completed,
+            })),
+        ),
+        (
             "outcomes.bin",
             GoldenValue::Resp(Response::Outcomes(List(vec![
                 Outcome {

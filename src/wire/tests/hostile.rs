@@ -296,14 +296,14 @@ fn unknown_variants_are_malformed() {
     }
     // The last known ones still decode (the boundary is where we think).
     assert_eq!(
-        decode::<Request>(&nanoserde::SerBin::serialize_bin(&Request::CreateWait(
-            CreateSpec::default()
+        decode::<Request>(&nanoserde::SerBin::serialize_bin(&Request::Wait(
+            WaitSpec::default()
         )))
         .unwrap(),
-        Request::CreateWait(CreateSpec::default())
+        Request::Wait(WaitSpec::default())
     );
     assert_eq!(
-        nanoserde::SerBin::serialize_bin(&Request::CreateWait(CreateSpec::default()))[..2],
+        nanoserde::SerBin::serialize_bin(&Request::Wait(WaitSpec::default()))[..2],
         u16le(REQUEST_VARIANTS - 1)
     );
     let mut body = u16le(5).to_vec();

@@ -14,6 +14,7 @@ mod golden;
 mod hostile;
 mod reader;
 mod roundtrip;
+mod wait;
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -93,9 +94,10 @@ fn request_index(r: &Request) -> u16 {
         Request::Tail(_) => 7,
         Request::Reload => 8,
         Request::CreateWait(_) => 9,
+        Request::Wait(_) => 10,
     }
 }
-const REQUEST_VARIANTS: u16 = 10;
+const REQUEST_VARIANTS: u16 = 11;
 
 fn action_index(a: &Action) -> u16 {
     match a {
@@ -233,6 +235,11 @@ fn all_requests() -> Vec<Request> {
         }),
         Request::Reload,
         Request::CreateWait(golden_create_spec()),
+        Request::Wait(WaitSpec::default()),
+        Request::Wait(WaitSpec {
+            targets: texts(&["web", "migrate:*", "ñandú"]),
+            until: WaitFor::Completed,
+        }),
     ];
     let target_lists = [
         texts(&[]),

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use Effect::{Forget, Spawn};
 
+mod backoff;
 mod group;
 mod lifecycles;
 mod names;
