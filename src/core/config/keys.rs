@@ -45,6 +45,7 @@ pub(super) const PROGRAM: &[&str] = &[
     "stderr_backups",
     "stderr_logfile_backups",
     "redirect_stderr",
+    "depends_on",
     "numprocs",
     "numprocs_start",
     "process_name",

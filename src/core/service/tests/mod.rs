@@ -161,6 +161,7 @@ fn all_events(now: Instant) -> Vec<Event> {
         Event::Resume,
         Event::Timer,
         Event::GroupGone,
+        Event::Hold,
         Event::Adopted {
             pid: 300,
             started_at: now - secs(30),
@@ -189,6 +190,7 @@ fn all_events(now: Instant) -> Vec<Event> {
             | Event::Resume
             | Event::Timer
             | Event::GroupGone
+            | Event::Hold
             | Event::Adopted { .. }
             | Event::TakenBack(_) => {}
         }
