@@ -103,6 +103,7 @@ fn register(
     };
     req.name = Some(name.clone().into());
     let spec = spec_from(&req)?;
+    sup.check_deps(&spec)?;
     if let Some(secs) = req.delay_secs.filter(|s| *s > super::spec::MAX_SECS) {
         return Err(format!(
             "-c {secs}: a start more than a year away is refused"
