@@ -116,13 +116,16 @@ command = /nonexistent/db-server
     sv.wait_state("db", "FATAL", 10);
     let detail = sv.wait_state("web", "PENDING", 10);
     assert_eq!(detail, "waiting for db (FATAL)");
+    // The daemon's log says why it waits.
+    wait_log(&sv, "web", "waiting for db (");
     let json = sv.sv(&["status", "web", "--json"]);
     assert!(json.ok().contains("waiting for db (FATAL)"), "{json:?}");
-    // `start web` does not wait for ever: it fails, naming the reason.
+    // `start web` tries db again, and does not wait for ever: it fails,
+    // naming the reason.
     let r = sv.sv(&["start", "web"]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
-        r.stdout.contains("web: ERROR (waiting for db (FATAL))"),
+        r.stderr.contains("web: ERROR (waiting for db (FATAL))"),
         "{r:?}"
     );
     assert_eq!(sv.state("web").unwrap().0, "PENDING");
@@ -156,7 +159,7 @@ command = /bin/sleep 60
         "{}:3: depends_on in [program:web]: dependency cycle web -> db -> web",
         path.display()
     );
-    let r = sv.run(&[std::ffi::OsStr::new("check"), path.as_os_str()]);
+    let r = sv.run(&["check".as_ref(), "-c".as_ref(), path.as_os_str()]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
         r.stderr.contains(&want) || r.stdout.contains(&want),

@@ -375,9 +375,7 @@ impl Supervisor {
             self.log
                 .info(&format!("{name}: pid {pid} ended: {}", kind.describe()));
         }
-        if before != after {
-            self.deps_changed();
-        }
+        self.deps.changed |= before != after;
         if before != after && !quiet {
             let line = format!("{name}: {} -> {}", before.name(), after.name());
             self.log_change(id, after, line);
@@ -505,8 +503,7 @@ impl Supervisor {
         self.batch += 1;
         let mut until = Instant::now() + launching::SPAWN_WAIT;
         loop {
-            // What the changes so far released joins this batch.
-            self.release_deps(now);
+            self.release_deps(now); // what the changes so far released
             if self.deferred.is_empty() {
                 break;
             }

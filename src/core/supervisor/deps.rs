@@ -18,8 +18,9 @@ use std::time::Instant;
 #[derive(Default)]
 pub(super) struct Deps {
     held: HashSet<Id>,
-    /// Some state changed since the held ones were last looked at.
-    changed: bool,
+    /// Some state changed since the held ones were last looked at (set
+    /// by `apply_one`).
+    pub(super) changed: bool,
 }
 
 /// Whether `s` meets `c` now.
@@ -38,11 +39,6 @@ fn meets(s: &Service, c: Condition) -> bool {
 }
 
 impl Supervisor {
-    /// Some state changed: held services may be released.
-    pub(super) fn deps_changed(&mut self) {
-        self.deps.changed = true;
-    }
-
     /// The services a `depends_on` target stands for now: a program's
     /// processes, else the process of that name; `GROUP:NAME`, `GROUP:*`.
     fn dep_ids(&self, target: &str) -> Vec<Id> {
