@@ -312,3 +312,37 @@ autostart = false
     let l = log(&sv);
     assert!(at(&l, "db", "STARTING -> RUNNING") < at(&l, "web", "spawned pid"));
 }
+
+#[test]
+fn start_web_runs_the_one_shot_that_a_waiting_dependency_needs() {
+    // migrate does not start by itself: db waits for it, web for db.
+    let conf = "\
+[program:web]
+command = /bin/sleep 60
+depends_on = db
+
+[program:db]
+command = /bin/sleep 60
+depends_on = migrate:completed
+
+[program:migrate]
+command = /bin/sh -c 'sleep 0.2; exit 0'
+autostart = false
+startsecs = 0
+autorestart = false
+";
+    let sv = start(conf);
+    let detail = sv.wait_state("db", "PENDING", 10);
+    assert_eq!(detail, "waiting for migrate (STOPPED)");
+    assert_eq!(
+        sv.wait_state("web", "PENDING", 10),
+        "waiting for db (PENDING)"
+    );
+    // `start web` runs migrate (a one-shot: no line of its own), then db
+    // and web start by themselves.
+    let r = sv.sv(&["start", "web"]);
+    assert!(r.ok().contains("web: started"), "{r:?}");
+    assert!(!r.stdout.contains("ERROR"), "{r:?}");
+    assert_eq!(sv.state("migrate").unwrap().0, "EXITED");
+    assert_eq!(sv.state("db").unwrap().0, "RUNNING");
+}

@@ -148,24 +148,32 @@ impl Supervisor {
     }
 
     /// Why a held service will not start by itself: its dependency is
-    /// FATAL, stopped, exited short of its condition, or gone.
+    /// FATAL, stopped, exited short of its condition, gone, or held by one
+    /// such itself.
     pub(super) fn deps_blocked(&self, id: Id) -> Option<String> {
-        if !self.deps.held.contains(&id) {
-            return None;
-        }
-        let (why, dep) = self.first_unmet(id)?;
-        let stuck = match dep.and_then(|d| self.services.get(&d)) {
-            None => true,
-            Some(s) => {
-                !self.exec_pending(s.id)
-                    && match s.machine.state {
-                        State::Fatal | State::Exited => true,
-                        State::Stopped => s.machine.want != Want::Up,
-                        _ => false,
-                    }
+        let mut at = id;
+        // Down the chain of held services; the graph has no cycle, the
+        // bound makes sure.
+        for _ in 0..=self.services.len() {
+            if !self.deps.held.contains(&at) {
+                return None;
             }
-        };
-        stuck.then(|| format!("waiting for {why}"))
+            let (why, dep) = self.first_unmet(at)?;
+            let Some(s) = dep.and_then(|d| self.services.get(&d)) else {
+                return Some(format!("waiting for {why}"));
+            };
+            let stuck = !self.exec_pending(s.id)
+                && match s.machine.state {
+                    State::Fatal | State::Exited => true,
+                    State::Stopped => s.machine.want != Want::Up,
+                    _ => false,
+                };
+            if stuck {
+                return Some(format!("waiting for {why}"));
+            }
+            at = s.id;
+        }
+        None
     }
 
     /// `start` of `ids`: the dependencies they need that are not on their
@@ -190,8 +198,12 @@ impl Supervisor {
                         s.machine.state,
                         State::Stopped | State::Exited | State::Fatal
                     ) || s.machine.want != Want::Up;
-                    if meets(s, dep.condition) || !idle || s.spec.policy.adopted || !seen.insert(d)
-                    {
+                    if meets(s, dep.condition) || !seen.insert(d) {
+                        continue;
+                    }
+                    // One on its way up may wait for one that is not.
+                    todo.push(d);
+                    if !idle || s.spec.policy.adopted {
                         continue;
                     }
                     if dep.condition == Condition::Completed {
@@ -199,7 +211,6 @@ impl Supervisor {
                     } else {
                         lines.push(d);
                     }
-                    todo.push(d);
                 }
             }
         }
