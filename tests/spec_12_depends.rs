@@ -346,3 +346,31 @@ autorestart = false
     assert_eq!(sv.state("migrate").unwrap().0, "EXITED");
     assert_eq!(sv.state("db").unwrap().0, "RUNNING");
 }
+
+#[test]
+fn independent_branches_start_together() {
+    let conf = "\
+[program:web]
+command = /bin/sleep 60
+depends_on = a, b:started
+
+[program:a]
+command = /bin/sleep 60
+
+[program:b]
+command = /bin/sleep 60
+";
+    let sv = start(conf);
+    sv.wait_state("web", "RUNNING", 20);
+    let l = log(&sv);
+    // a and b did not wait for each other; web waited for a's RUNNING.
+    let first_up = at(&l, "a", "STARTING -> RUNNING").min(at(&l, "b", "STARTING -> RUNNING"));
+    assert!(
+        at(&l, "a", "spawned pid").max(at(&l, "b", "spawned pid")) < first_up,
+        "{l:#?}"
+    );
+    assert!(
+        at(&l, "a", "STARTING -> RUNNING") < at(&l, "web", "spawned pid"),
+        "{l:#?}"
+    );
+}
