@@ -281,7 +281,10 @@ fn create_service_takes_depends_on() {
         "depends_on=db",
         "--no-wait",
     ]);
-    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        r.stdout, "web: pending, waiting for db (STOPPED)\n",
+        "{r:?}"
+    );
     let detail = sv.wait_state("web", "PENDING", 10);
     assert_eq!(detail, "waiting for db (STOPPED)");
     sv.sv(&["start", "db"]).ok();

@@ -135,6 +135,10 @@ fn start(sup: &mut Supervisor, id: u64, name: &str, req: &CreateSpec, now: Insta
         Some(info) if info.state.0 == State::Running.name() => {
             Response::Ok(format!("{name}: started, pid {}", info.pid).into())
         }
+        // Held by `depends_on`: says what for.
+        Some(info) if info.state.0 == State::Pending.name() => {
+            Response::Ok(format!("{name}: pending, {}", info.detail).into())
+        }
         Some(info) => Response::Ok(format!("{name}: starting, pid {}", info.pid).into()),
         None => Response::Error(format!("{name}: removed while starting").into()),
     }

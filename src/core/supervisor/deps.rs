@@ -184,7 +184,16 @@ impl Supervisor {
     pub(super) fn needed_deps(&self, ids: &[Id]) -> (Vec<Id>, Vec<Id>) {
         let mut seen: HashSet<Id> = ids.iter().copied().collect();
         let (mut lines, mut quiet) = (Vec::new(), Vec::new());
-        let mut todo: Vec<Id> = ids.to_vec();
+        // One already up (`already started`) brings nothing along.
+        let mut todo: Vec<Id> = ids
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.services
+                    .get(id)
+                    .is_some_and(|s| !s.machine.state.has_process())
+            })
+            .collect();
         while let Some(id) = todo.pop() {
             let Some(svc) = self.services.get(&id) else {
                 continue;
