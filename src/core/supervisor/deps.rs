@@ -17,7 +17,7 @@ use std::time::Instant;
 /// The services held back by their dependencies.
 #[derive(Default)]
 pub(super) struct Deps {
-    held: HashSet<Id>,
+    waiting: HashSet<Id>,
     /// Some state changed since the held ones were last looked at (set
     /// by `apply_one`).
     pub(super) changed: bool,
@@ -89,7 +89,7 @@ impl Supervisor {
 
     /// `waiting for db (STARTING)` for a service held by its dependencies.
     pub(super) fn waiting_for(&self, id: Id) -> Option<String> {
-        if !self.deps.held.contains(&id) {
+        if !self.deps.waiting.contains(&id) {
             return None;
         }
         self.first_unmet(id)
@@ -102,7 +102,7 @@ impl Supervisor {
         let Some((why, _)) = self.first_unmet(id) else {
             return false;
         };
-        if self.deps.held.insert(id) {
+        if self.deps.waiting.insert(id) {
             if let Some(s) = self.services.get(&id) {
                 let msg = format!("{}: waiting for {why}", s.spec.name);
                 self.log.info(&msg);
@@ -115,12 +115,12 @@ impl Supervisor {
     /// Releases the held services whose dependencies now meet their
     /// conditions, by priority; their spawns go to the batch under way.
     pub(super) fn release_deps(&mut self, now: Instant) {
-        if !std::mem::take(&mut self.deps.changed) || self.deps.held.is_empty() {
+        if !std::mem::take(&mut self.deps.changed) || self.deps.waiting.is_empty() {
             return;
         }
         let mut ids: Vec<(i32, Id)> = Vec::new();
         let mut gone = Vec::new();
-        for &id in &self.deps.held {
+        for &id in &self.deps.waiting {
             let m = self
                 .services
                 .get(&id)
@@ -137,11 +137,11 @@ impl Supervisor {
             }
         }
         for id in gone {
-            self.deps.held.remove(&id);
+            self.deps.waiting.remove(&id);
         }
         ids.sort();
         for (_, id) in ids {
-            self.deps.held.remove(&id);
+            self.deps.waiting.remove(&id);
             // PENDING with no deadline: Timer spawns it.
             self.apply(id, Event::Timer, now);
         }
@@ -155,7 +155,7 @@ impl Supervisor {
         // Down the chain of held services; the graph has no cycle, the
         // bound makes sure.
         for _ in 0..=self.services.len() {
-            if !self.deps.held.contains(&at) {
+            if !self.deps.waiting.contains(&at) {
                 return None;
             }
             let (why, dep) = self.first_unmet(at)?;
