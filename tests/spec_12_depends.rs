@@ -50,6 +50,15 @@ fn wait_log(sv: &Sv, name: &str, what: &str) -> Vec<String> {
     lines
 }
 
+/// How many times the daemon went to sleep and woke (voluntary switches).
+fn wakeups(pid: i32) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
 const CHAIN: &str = "\
 [program:web]
 command = /bin/sleep 60
@@ -118,6 +127,13 @@ command = /nonexistent/db-server
     assert_eq!(detail, "waiting for db (FATAL)");
     // The daemon's log says why it waits.
     wait_log(&sv, "web", "waiting for db (");
+    // Waiting costs no wake-up: the graph is looked at on state changes.
+    let daemon = sv.child.as_ref().unwrap().id() as i32;
+    assert!(wait_until(5, || {
+        let before = wakeups(daemon);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        wakeups(daemon) == before
+    }));
     let json = sv.sv(&["status", "web", "--json"]);
     assert!(json.ok().contains("waiting for db (FATAL)"), "{json:?}");
     // `start web` tries db again, and does not wait for ever: it fails,
