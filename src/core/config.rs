@@ -30,6 +30,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 mod build;
+mod deps;
 mod expand;
 mod glob;
 mod host;

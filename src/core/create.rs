@@ -103,6 +103,7 @@ fn register(
     };
     req.name = Some(name.clone().into());
     let spec = spec_from(&req)?;
+    sup.check_deps(&spec)?;
     if let Some(secs) = req.delay_secs.filter(|s| *s > super::spec::MAX_SECS) {
         return Err(format!(
             "-c {secs}: a start more than a year away is refused"
@@ -133,6 +134,10 @@ fn start(sup: &mut Supervisor, id: u64, name: &str, req: &CreateSpec, now: Insta
         // client that does not wait) learns it is on its way.
         Some(info) if info.state.0 == State::Running.name() => {
             Response::Ok(format!("{name}: started, pid {}", info.pid).into())
+        }
+        // Held by `depends_on`: says what for.
+        Some(info) if info.state.0 == State::Pending.name() => {
+            Response::Ok(format!("{name}: pending, {}", info.detail).into())
         }
         Some(info) => Response::Ok(format!("{name}: starting, pid {}", info.pid).into()),
         None => Response::Error(format!("{name}: removed while starting").into()),

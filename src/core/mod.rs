@@ -52,6 +52,8 @@
 //!   so a new daemon can rebuild it.
 //! - *pass*: one round of the loop: rebuild the poll set, poll, dispatch,
 //!   then timers and answers.
+//! - *waiting* (on dependencies): PENDING with no deadline, a spawn held
+//!   back by `depends_on` until a state change meets it (`supervisor/deps.rs`).
 //! - *follower*: a `tail -f` client; a *paused* pipe is a busy one left out
 //!   of poll for a moment.
 

@@ -255,6 +255,9 @@ pub enum Event {
     Timer,
     /// No process is left in the stopped service's group.
     GroupGone,
+    /// A spawn is held back until its dependencies meet their conditions
+    /// (SPEC §12): PENDING with no deadline; `Timer` releases it.
+    Hold,
     /// A fresh machine takes a running process sv did not start
     /// (`open-service`, or an adopted process taken back after a crash),
     /// up since `started_at`.
@@ -513,6 +516,27 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
             | S::Exited
             | S::Fatal,
             E::Resume,
+        ) => {}
+
+        // ---- held by dependencies ----
+        (
+            S::Stopped | S::Pending | S::Starting | S::Running | S::Backoff | S::Exited | S::Fatal,
+            E::Hold,
+        ) if m.pid.is_none() && m.want == Want::Up => {
+            m.state = S::Pending;
+            m.deadline = None;
+        }
+        (
+            S::Stopped
+            | S::Pending
+            | S::Starting
+            | S::Running
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal
+            | S::Suspended,
+            E::Hold,
         ) => {}
 
         // ---- timers ----

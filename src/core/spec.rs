@@ -9,6 +9,9 @@ use crate::wire::CreateSpec;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod depends;
+pub use depends::{Condition, Dep};
+
 /// Where a stream of the child's output goes (SPEC §5 `stdout`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutputSpec {
@@ -41,6 +44,8 @@ pub struct ServiceSpec {
     pub maxbytes: [u64; 2],
     pub backups: [u32; 2],
     pub policy: Policy,
+    /// `depends_on` (SPEC §12): spawned once these meet their conditions.
+    pub depends_on: Vec<Dep>,
 }
 
 impl ServiceSpec {
@@ -63,6 +68,7 @@ impl ServiceSpec {
             maxbytes: [50 << 20; 2],
             backups: [10; 2],
             policy: Policy::default(),
+            depends_on: Vec::new(),
         }
     }
 
@@ -141,6 +147,7 @@ impl ServiceSpec {
             "redirect_stderr" => self.redirect_stderr = parse_bool(v)?,
             "backoff" => self.policy.backoff = Backoff::parse(v)?,
             "backoff_max" => self.policy.backoff_max = parse_backoff_max(v)?,
+            "depends_on" => self.depends_on = depends::parse(v)?,
             _ => return Err(SetError::UnknownKey(key.to_string())),
         }
         Ok(())

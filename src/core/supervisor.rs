@@ -66,6 +66,7 @@ pub struct OutPipe {
 }
 
 mod actions;
+mod deps;
 mod launching;
 mod leftovers;
 mod log_lines;
@@ -124,6 +125,8 @@ pub struct Supervisor {
     launching: launching::Launches,
     /// Processes services left behind (see `leftovers`).
     leftovers: leftovers::Leftovers,
+    /// Services held back by `depends_on` (see `deps`).
+    deps: deps::Deps,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -166,6 +169,7 @@ impl Supervisor {
             shutdown: Shutdown::Running,
             launching: Default::default(),
             leftovers: Default::default(),
+            deps: Default::default(),
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -375,6 +379,7 @@ impl Supervisor {
             self.log
                 .info(&format!("{name}: pid {pid} ended: {}", kind.describe()));
         }
+        self.deps.changed |= before != after;
         if before != after && !quiet {
             let line = format!("{name}: {} -> {}", before.name(), after.name());
             self.log_change(id, after, line);
@@ -501,7 +506,11 @@ impl Supervisor {
     fn run_deferred(&mut self, now: Instant) {
         self.batch += 1;
         let mut until = Instant::now() + launching::SPAWN_WAIT;
-        while !self.deferred.is_empty() {
+        loop {
+            self.release_deps(now); // what the changes so far released
+            if self.deferred.is_empty() {
+                break;
+            }
             let mut ids = std::mem::take(&mut self.deferred);
             let mut seen = std::collections::HashSet::new();
             ids.retain(|id| seen.insert(*id));
@@ -515,7 +524,7 @@ impl Supervisor {
                         && s.machine.deadline.is_none()
                         && s.machine.state != State::Stopping
                 });
-                if !due {
+                if !due || self.hold_for_deps(id, now) {
                     continue;
                 }
                 match self.launch(id) {

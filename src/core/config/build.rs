@@ -91,6 +91,9 @@ impl<'h> Loader<'h> {
             let group = group_of.get(name).copied();
             out.push(self.program(s, name, group, &mut taken, &mut total)?);
         }
+        if !self.incomplete {
+            super::deps::check(&out)?;
+        }
         Ok(Config {
             path: path.to_path_buf(),
             programs: out,

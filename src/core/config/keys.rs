@@ -47,6 +47,7 @@ pub(super) const PROGRAM: &[&str] = &[
     "redirect_stderr",
     "backoff",
     "backoff_max",
+    "depends_on",
     "numprocs",
     "numprocs_start",
     "process_name",

@@ -83,6 +83,18 @@ impl Supervisor {
             .collect();
         let mut items = Vec::new();
         let (mut to_start, mut to_stop) = (Vec::new(), Vec::new());
+        // `start` brings along the dependencies it needs (SPEC §12).
+        let (ids, quiet) = match action {
+            Action::Start => {
+                let (lines, quiet) = self.needed_deps(&ids);
+                (lines.into_iter().chain(ids).collect(), quiet)
+            }
+            _ => (ids, Vec::new()),
+        };
+        for id in quiet {
+            self.hold(id, false);
+            to_start.push(id);
+        }
         for id in ids {
             let by_pattern = by_pattern && !named.contains(&id);
             let lists = (&mut to_start, &mut to_stop);
@@ -478,7 +490,11 @@ impl Supervisor {
                 Phase::Starting if self.exec_pending(item.id) => return,
                 Phase::Starting => {
                     let o = match state {
-                        State::Starting | State::Backoff | State::Pending => return,
+                        State::Pending => match self.deps_blocked(item.id) {
+                            Some(why) => err(&item.name, why),
+                            None => return,
+                        },
+                        State::Starting | State::Backoff => return,
                         State::Running => match svc.machine.pid.filter(|_| item.with_pid) {
                             Some(pid) => ok(&item.name, format!("started, pid {pid}")),
                             None => ok(&item.name, "started"),

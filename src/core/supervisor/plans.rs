@@ -42,7 +42,8 @@ impl Supervisor {
             self.end_batch(now);
             return;
         }
-        keyed.reverse();
+        // Dependents first, then highest priority first (SPEC §11).
+        let keyed = self.stop_order(keyed);
         let mut levels: std::collections::VecDeque<Vec<Id>> = Default::default();
         let mut last = None;
         for (prio, id) in keyed {

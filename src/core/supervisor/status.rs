@@ -107,6 +107,9 @@ impl Supervisor {
             State::Starting | State::Stopping | State::Suspended => {
                 format!("pid {}", m.pid.unwrap_or(0))
             }
+            State::Pending if self.waiting_for(id).is_some() => {
+                self.waiting_for(id).unwrap_or_default()
+            }
             State::Pending => format!(
                 "starts in {} s",
                 m.deadline

@@ -162,6 +162,7 @@ fn all_events(now: Instant) -> Vec<Event> {
         Event::Resume,
         Event::Timer,
         Event::GroupGone,
+        Event::Hold,
         Event::Adopted {
             pid: 300,
             started_at: now - secs(30),
@@ -190,6 +191,7 @@ fn all_events(now: Instant) -> Vec<Event> {
             | Event::Resume
             | Event::Timer
             | Event::GroupGone
+            | Event::Hold
             | Event::Adopted { .. }
             | Event::TakenBack(_) => {}
         }

@@ -264,7 +264,8 @@ fn check(
     // ---- deadlines
     match m.state {
         State::Pending | State::Backoff => assert!(
-            m.deadline.is_some() || spawns == 1 || forgets == 1,
+            // Held by its dependencies: the supervisor releases it.
+            m.deadline.is_some() || spawns == 1 || forgets == 1 || ev == Event::Hold,
             "{ctx}: PENDING/BACKOFF without a deadline, a Spawn or a Forget"
         ),
         State::Stopped | State::Exited | State::Fatal => {
