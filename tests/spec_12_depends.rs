@@ -146,6 +146,13 @@ command = /nonexistent/db-server
     );
     assert_eq!(sv.state("web").unwrap().0, "PENDING");
     assert!(!log(&sv).iter().any(|l| l.contains(" web: spawned")));
+    // `sv wait` for it fails at once, naming why, rather than timing out.
+    let r = sv.sv(&["wait", "web", "--timeout", "30"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("web is PENDING (waiting for db (FATAL))"),
+        "{r:?}"
+    );
 
     // When db runs again (a reload that fixes it), web starts.
     sv.write_conf(&conf.replace("/nonexistent/db-server", "/bin/sleep 60"));

@@ -118,7 +118,11 @@ impl Supervisor {
             Verdict::Cannot(format!("is {}{detail}", m.state.name()))
         };
         let ended = matches!(m.state, State::Stopped | State::Exited | State::Fatal);
+        // Held by a dependency that will not get there by itself (FATAL,
+        // stopped, exited short of its condition): it cannot either.
+        let blocked = m.state == State::Pending && self.deps_blocked(id).is_some();
         match until {
+            WaitFor::Running | WaitFor::Completed if blocked => is(""),
             WaitFor::Running => match m.state {
                 _ if coming => Verdict::NotYet,
                 // Its exec is not confirmed yet: it may still fail to run.
