@@ -56,6 +56,7 @@
 //!   of poll for a moment.
 
 pub mod census;
+pub mod checks;
 pub mod clock;
 pub mod config;
 pub mod control;

@@ -186,7 +186,7 @@ impl Service {
 
 pub(crate) fn svc_reason(s: &Service) -> String {
     match &s.machine.reason {
-        Reason::SpawnError(e) => e.clone(),
+        Reason::SpawnError(e) | Reason::NotReady(e) => e.clone(),
         Reason::TooQuickly => "Exited too quickly (process log may have details)".to_string(),
         Reason::RestartLimit(n) => format!(
             "restart limit of {n} reached, last {}",

@@ -1,0 +1,15 @@
+//! `file:PATH`: ready once the path exists (a stat when the try is due).
+
+use super::Outcome;
+use std::path::Path;
+
+pub fn exists(path: &Path) -> Outcome {
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!(
+            "{}: {}",
+            path.display(),
+            crate::core::supervisor::os_reason(&e)
+        )),
+    }
+}
