@@ -127,6 +127,9 @@ impl Supervisor {
             State::Exited => m.last_exit.map(ExitKind::describe).unwrap_or_default(),
             State::Fatal => svc_reason(s),
         };
+        if let Some(ready) = self.ready_detail(id) {
+            detail.push_str(&format!(", {ready}"));
+        }
         let left = self.leftovers.count(id);
         if left > 0 && !m.state.has_process() {
             let s = if left == 1 { "" } else { "es" };
