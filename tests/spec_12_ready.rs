@@ -217,8 +217,22 @@ fn never_ready_is_fatal_after_startretries() {
         &format!("tcp:127.0.0.1:{port}"),
         "ready_timeout=1\nstartretries=2\nstopwaitsecs=1",
     ));
+    let mut backoff = None;
+    assert!(wait_until(20, || {
+        backoff = sv.state("never").filter(|(s, _)| s == "BACKOFF");
+        backoff.is_some()
+    }));
+    let (_, detail) = backoff.unwrap();
+    assert!(
+        detail.starts_with("not ready within 1 s, retry in"),
+        "{detail}"
+    );
     let detail = sv.wait_state("never", "FATAL", 30);
     assert!(detail.contains("not ready within 1 s"), "{detail}");
+    let log = std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap();
+    let why =
+        format!("never: not ready within 1 s (tcp:127.0.0.1:{port}, last try: connection refused)");
+    assert!(log.contains(&why), "{log}");
     sv.close();
 }
 

@@ -87,6 +87,7 @@ impl Supervisor {
         }
         if let Some(run) = self.ready.runs.remove(&id) {
             self.drop_try(run.try_);
+            self.log_unready(id);
         }
         if wanted.is_none() || current.is_some() {
             self.ready.last.remove(&id);
@@ -99,6 +100,27 @@ impl Supervisor {
             };
             self.ready.runs.insert(id, run);
         }
+    }
+
+    /// Says why a service that missed its ready_timeout is being stopped.
+    fn log_unready(&mut self, id: Id) {
+        let Some(svc) = self.services.get(&id).filter(|s| s.machine.unready) else {
+            return;
+        };
+        let (Some(check), Some(pid)) = (&svc.spec.policy.ready, svc.machine.pid) else {
+            return;
+        };
+        let last = match self.ready.last.get(&id) {
+            Some(why) => format!(", last try: {why}"),
+            None => String::new(),
+        };
+        let msg = format!(
+            "{}: not ready within {} s ({}{last}); stopping pid {pid} as a failed start",
+            svc.spec.name,
+            svc.spec.policy.ready_timeout.as_secs(),
+            check.text
+        );
+        self.log.warn(&msg);
     }
 
     fn drop_try(&mut self, t: Option<(Try, Instant)>) {

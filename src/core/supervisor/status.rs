@@ -113,6 +113,13 @@ impl Supervisor {
                     .map(|d| d.saturating_duration_since(now).as_secs_f64().ceil() as u64)
                     .unwrap_or(0)
             ),
+            State::Backoff if m.unready => format!(
+                "not ready within {} s, retry in {} s",
+                s.spec.policy.ready_timeout.as_secs(),
+                m.deadline
+                    .map(|d| d.saturating_duration_since(now).as_secs_f64().ceil() as u64)
+                    .unwrap_or(0)
+            ),
             State::Backoff => format!(
                 "Exited too quickly (process log may have details), retry in {} s",
                 m.deadline
