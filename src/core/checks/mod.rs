@@ -161,4 +161,27 @@ mod tests {
             assert!(Check::parse(bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn the_keys_set_the_policy() {
+        use crate::core::spec::ServiceSpec;
+        use std::time::Duration;
+        let mut s = ServiceSpec::new("x", vec!["/bin/true".into()]);
+        assert_eq!(s.policy.ready, None);
+        assert_eq!(s.policy.ready_timeout, Duration::from_secs(60));
+        assert_eq!(s.policy.ready_interval, Duration::from_secs(1));
+        s.set("ready", "file:/tmp/x").unwrap();
+        s.set("ready_timeout", "5").unwrap();
+        s.set("ready_interval", "2").unwrap();
+        assert_eq!(s.policy.ready.as_ref().unwrap().text, "file:/tmp/x");
+        assert_eq!(s.policy.start_window(), Duration::from_secs(5));
+        assert_eq!(s.policy.ready_interval, Duration::from_secs(2));
+        // 0 would make a check spin, or fail every start at once.
+        assert!(s.set("ready_interval", "0").is_err());
+        assert!(s.set("ready_timeout", "0").is_err());
+        assert_eq!(
+            s.set("ready", "notify").unwrap_err().to_string(),
+            "ready=notify is not supported yet"
+        );
+    }
 }
