@@ -278,6 +278,8 @@ fn a_check_that_hangs_does_not_stall_the_daemon() {
         assert!(took < Duration::from_secs(1), "status took {took:?}");
         let (state, detail) = sv.state("hung").unwrap();
         assert_eq!(state, "STARTING", "{detail}");
+        // The first try is still under way: nothing has answered it.
+        assert!(!detail.contains("last try"), "{detail}");
         std::thread::sleep(Duration::from_millis(200));
     }
     // The try is under way with a deadline seconds off: the daemon sleeps.
@@ -287,6 +289,38 @@ fn a_check_that_hangs_does_not_stall_the_daemon() {
         std::thread::sleep(Duration::from_millis(1000));
         wakeups(pid) <= before + 2
     }));
+    // The try gives up at its own deadline, and the next one begins.
+    let mut detail = String::new();
+    assert!(
+        wait_until(15, || {
+            detail = sv.state("hung").unwrap().1;
+            detail.contains("last try: timed out")
+        }),
+        "{detail}"
+    );
+    sv.close();
+}
+
+/// An exec check that never ends is killed at its deadline and reaped:
+/// once the program is FATAL the daemon has no child left.
+#[test]
+fn an_exec_check_that_hangs_is_killed_and_reaped() {
+    let mut sv = start(&program(
+        "stuck",
+        "exec:/bin/sleep 600",
+        "ready_timeout=1\nstartretries=1\nstopwaitsecs=1",
+    ));
+    let detail = sv.wait_state("stuck", "FATAL", 30);
+    assert!(detail.contains("not ready within 1 s"), "{detail}");
+    let pid = daemon_pid(&sv);
+    let mut left = Vec::new();
+    assert!(
+        wait_until(10, || {
+            left = common::children(pid);
+            left.is_empty()
+        }),
+        "children left: {left:?}"
+    );
     sv.close();
 }
 
