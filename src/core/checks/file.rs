@@ -1,10 +1,11 @@
-//! `file:PATH`: ready once the path exists (a stat when the try is due).
+//! `file:PATH`: ready once the path exists (a stat when the try is due,
+//! following symlinks as `test -e` does).
 
 use super::Outcome;
 use std::path::Path;
 
 pub fn exists(path: &Path) -> Outcome {
-    match std::fs::symlink_metadata(path) {
+    match std::fs::metadata(path) {
         Ok(_) => Ok(()),
         Err(e) => Err(format!(
             "{}: {}",

@@ -139,8 +139,11 @@ impl SockProbe {
     }
 }
 
-/// connect(2) with a std address (nix converts one only with its `net`
-/// feature, which sv does not otherwise need).
+/// `connect(fd, addr, len)` with a std address (nix converts one only with
+/// its `net` feature, which sv does not otherwise need). On a non-blocking
+/// socket: EINPROGRESS, then POLLOUT and SO_ERROR say how it went.
+///
+/// See <https://man7.org/linux/man-pages/man2/connect.2.html>.
 fn connect(fd: RawFd, addr: SocketAddr) -> Result<(), Errno> {
     // SAFETY: all-zero is a valid sockaddr_in and sockaddr_in6.
     let mut v4: libc::sockaddr_in = unsafe { std::mem::zeroed() };
