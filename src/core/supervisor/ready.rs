@@ -183,10 +183,14 @@ impl Supervisor {
     }
 
     fn begin_try(&mut self, id: Id, now: Instant) {
-        let Some(svc) = self.services.get(&id) else {
-            return;
-        };
-        let Some(check) = svc.spec.policy.ready.clone() else {
+        let found = self.services.get(&id).and_then(|s| {
+            let check = s.spec.policy.ready.clone()?;
+            Some((s, check))
+        });
+        let Some((svc, check)) = found else {
+            // Its service or its check went (a reload swapped the spec): a
+            // run left due would keep the loop from sleeping.
+            self.ready.runs.remove(&id);
             return;
         };
         let limit = now + svc.spec.policy.ready_interval.max(TRY_TIMEOUT);
@@ -219,6 +223,7 @@ impl Supervisor {
     /// A try ended: ready, or another try after ready_interval.
     fn try_over(&mut self, id: Id, outcome: Outcome, now: Instant) {
         let Some(svc) = self.services.get(&id) else {
+            self.ready.runs.remove(&id);
             return;
         };
         let check = svc.spec.policy.ready.as_ref().map(|c| c.text.clone());
