@@ -79,6 +79,10 @@ enum Token {
     },
     /// Room in a full stderr for the daemon's own lines waiting there.
     Stderr,
+    /// The socket of a `ready=` check of `service` (see `supervisor/ready`).
+    Check {
+        service: Id,
+    },
 }
 
 impl Daemon {
@@ -147,6 +151,9 @@ impl Daemon {
         for (fd, pid) in self.sup.exec_reports() {
             set.add(fd, libc::POLLIN, Token::Exec { pid });
         }
+        for (fd, ev, service) in self.sup.check_fds() {
+            set.add(fd, ev, Token::Check { service });
+        }
     }
 
     /// How long poll may sleep: until the earliest timer, paused pipe or
@@ -195,6 +202,7 @@ impl Daemon {
                 }
                 Token::Exec { pid } => self.sup.exec_report(pid, false, now),
                 Token::Stderr => self.sup.log.write_pending(),
+                Token::Check { service } => self.sup.check_io(service, now),
             }
         }
         if !closed_pipes.is_empty() {

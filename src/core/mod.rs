@@ -58,6 +58,7 @@
 //!   of poll for a moment.
 
 pub mod census;
+pub mod checks;
 pub mod clock;
 pub mod config;
 pub mod control;

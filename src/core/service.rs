@@ -157,6 +157,23 @@ pub struct Policy {
     /// How the delay before a retry grows, and its cap (SPEC §12).
     pub backoff: Backoff,
     pub backoff_max: Duration,
+    /// `ready=` (SPEC §12): STARTING -> RUNNING on [`Event::Ready`] instead
+    /// of after startsecs; not ready within `ready_timeout` is a failed start.
+    pub ready: Option<crate::core::checks::Check>,
+    pub ready_timeout: Duration,
+    /// Between tries of a polled check.
+    pub ready_interval: Duration,
+}
+
+impl Policy {
+    /// How long a new process is STARTING at most: startsecs, or with a
+    /// ready check its timeout.
+    pub fn start_window(&self) -> Duration {
+        match self.ready {
+            Some(_) => self.ready_timeout,
+            None => self.startsecs,
+        }
+    }
 }
 
 impl Default for Policy {
@@ -171,6 +188,9 @@ impl Default for Policy {
             adopted: false,
             backoff: Backoff::Linear,
             backoff_max: DEFAULT_BACKOFF_MAX,
+            ready: None,
+            ready_timeout: Duration::from_secs(60),
+            ready_interval: Duration::from_secs(1),
         }
     }
 }
@@ -182,6 +202,8 @@ pub enum Reason {
     SpawnError(String),
     TooQuickly,
     RestartLimit(u32),
+    /// Not ready within ready_timeout, startretries times.
+    NotReady(String),
 }
 
 /// The mutable part: what `step` reads and writes.
@@ -203,6 +225,9 @@ pub struct Machine {
     pub deadline: Option<Instant>,
     /// Set once a process has ever been started.
     pub ever_started: bool,
+    /// This process missed its ready_timeout: it is being stopped, and its
+    /// exit is a failed start (until the next spawn).
+    pub unready: bool,
 }
 
 impl Machine {
@@ -219,6 +244,7 @@ impl Machine {
             reason: Reason::None,
             deadline: None,
             ever_started: false,
+            unready: false,
         }
     }
 }
@@ -253,6 +279,8 @@ pub enum Event {
     Resume,
     /// The machine's deadline has passed.
     Timer,
+    /// Its `ready=` check succeeded.
+    Ready,
     /// No process is left in the stopped service's group.
     GroupGone,
     /// A spawn is held back until its dependencies meet their conditions
@@ -389,7 +417,11 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
             m.pgid = (!p.adopted).then_some(pid);
             m.started_at = Some(now);
             m.ever_started = true;
-            if p.startsecs.is_zero() {
+            m.unready = false;
+            if p.ready.is_some() {
+                m.state = S::Starting;
+                m.deadline = Some(now + p.ready_timeout);
+            } else if p.startsecs.is_zero() {
                 m.state = S::Running;
                 m.attempts = 0;
                 m.deadline = None;
@@ -448,11 +480,16 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
         (S::Starting | S::Running | S::Suspended, E::Exited(kind)) => {
             // Before startsecs: STARTING, or suspended before it was up.
             let early = m.state == S::Starting
-                || m.state == S::Suspended && m.started_at.is_some_and(|t| now < t + p.startsecs);
+                || m.state == S::Suspended
+                    && m.started_at.is_some_and(|t| now < t + p.start_window());
             m.pid = None;
             m.last_exit = Some(kind);
             m.deadline = None;
             on_exit(m, p, kind, early, now, &mut fx);
+            if m.unready && m.state == S::Fatal {
+                let secs = p.ready_timeout.as_secs();
+                m.reason = Reason::NotReady(format!("not ready within {secs} s"));
+            }
         }
         (S::Stopped | S::Pending | S::Backoff | S::Exited | S::Fatal, E::Exited(_)) => {}
 
@@ -544,6 +581,23 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
             m.deadline = None;
             fx.push(Effect::Spawn);
         }
+        (S::Starting, E::Timer) if p.ready.is_some() && m.unready => {
+            // Not gone within stopwaitsecs of the stop signal.
+            fx.push(Effect::Signal {
+                sig: libc::SIGKILL,
+                group: p.group,
+            });
+            m.deadline = None;
+        }
+        (S::Starting, E::Timer) if p.ready.is_some() => {
+            // Not ready in time: a failed start once it has gone.
+            m.unready = true;
+            fx.push(Effect::Signal {
+                sig: p.stopsignal,
+                group: p.group,
+            });
+            m.deadline = Some(now + p.stopwait);
+        }
         (S::Starting, E::Timer) => {
             m.state = S::Running;
             m.attempts = 0;
@@ -565,6 +619,25 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
         (S::Stopped | S::Running | S::Exited | S::Fatal | S::Suspended, E::Timer) => {
             m.deadline = None;
         }
+
+        // ---- readiness (SPEC §12) ----
+        (S::Starting, E::Ready) if !m.unready => {
+            m.state = S::Running;
+            m.attempts = 0;
+            m.deadline = None;
+        }
+        (S::Starting, E::Ready) => {}
+        (
+            S::Stopped
+            | S::Pending
+            | S::Running
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal
+            | S::Suspended,
+            E::Ready,
+        ) => {}
 
         // ---- processes sv did not spawn: only a fresh machine takes one ----
         (S::Stopped, E::Adopted { pid, started_at }) => {

@@ -148,6 +148,9 @@ impl ServiceSpec {
             "backoff" => self.policy.backoff = Backoff::parse(v)?,
             "backoff_max" => self.policy.backoff_max = parse_backoff_max(v)?,
             "depends_on" => self.depends_on = depends::parse(v)?,
+            "ready" => self.policy.ready = Some(crate::core::checks::Check::parse(v)?),
+            "ready_timeout" => self.policy.ready_timeout = parse_secs_min1(v, "ready_timeout")?,
+            "ready_interval" => self.policy.ready_interval = parse_secs_min1(v, "ready_interval")?,
             _ => return Err(SetError::UnknownKey(key.to_string())),
         }
         Ok(())
@@ -220,6 +223,15 @@ pub fn parse_secs(v: &str, key: &str) -> Result<Duration, String> {
         return Err(format!("{key} '{v}' is more than a year ({MAX_SECS} s)"));
     }
     Ok(Duration::from_secs(n))
+}
+
+/// Whole seconds, 1 to [`MAX_SECS`]: 0 would make a check spin.
+fn parse_secs_min1(v: &str, key: &str) -> Result<Duration, String> {
+    let d = parse_secs(v, key)?;
+    if d.is_zero() {
+        return Err(format!("{key} must be at least 1 second"));
+    }
+    Ok(d)
 }
 
 pub fn parse_bool(v: &str) -> Result<bool, String> {

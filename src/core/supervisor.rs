@@ -72,6 +72,7 @@ mod leftovers;
 mod log_lines;
 mod persist;
 mod plans;
+mod ready;
 mod recover;
 mod reload;
 mod shutdown;
@@ -127,6 +128,8 @@ pub struct Supervisor {
     leftovers: leftovers::Leftovers,
     /// Services held back by `depends_on` (see `deps`).
     deps: deps::Deps,
+    /// `ready=` checks under way (see `ready`).
+    ready: ready::ReadyChecks,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -170,6 +173,7 @@ impl Supervisor {
             launching: Default::default(),
             leftovers: Default::default(),
             deps: Default::default(),
+            ready: Default::default(),
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -403,6 +407,7 @@ impl Supervisor {
                 }
             }
         }
+        self.sync_ready(id, now);
     }
 
     /// A service that has settled with no process gives its FIFO ends back
@@ -476,6 +481,9 @@ impl Supervisor {
     pub fn child_event(&mut self, pid: i32, ev: Event, now: Instant) {
         if matches!(ev, Event::Exited(_)) {
             self.leftovers.reaped(pid);
+        }
+        if self.check_reaped(pid, &ev, now) {
+            return;
         }
         if let Some(&id) = self.by_pid.get(&pid) {
             self.apply(id, ev, now);
@@ -557,6 +565,7 @@ impl Supervisor {
             self.apply(id, Event::Timer, now);
         }
         self.end_batch(now);
+        self.run_ready(now);
         // Last: what the events above ended is looked at in this same pass.
         self.run_leftovers(now);
     }
@@ -582,6 +591,7 @@ impl Supervisor {
             .into_iter()
             .chain(self.next_exec_deadline())
             .chain(self.leftovers_due(now))
+            .chain(self.ready_due())
             .min()
             .map(|d| d.saturating_duration_since(now))
     }

@@ -17,7 +17,11 @@ pub(super) fn suspended(m: &mut Machine) {
 /// Seen continued, or continued by `resume`: back to STARTING if startsecs
 /// has not run out since the spawn.
 pub(super) fn continued(m: &mut Machine, p: &Policy, now: Instant) {
-    match m.started_at.map(|t| t + p.startsecs).filter(|d| *d > now) {
+    match m
+        .started_at
+        .map(|t| t + p.start_window())
+        .filter(|d| *d > now)
+    {
         Some(due) => {
             m.state = State::Starting;
             m.deadline = Some(due);
@@ -53,7 +57,7 @@ pub(super) fn take_back(m: &mut Machine, p: &Policy, r: Record, now: Instant) {
             S::Stopped | S::Pending | S::Backoff | S::Stopping | S::Exited | S::Fatal => S::Running,
         };
         if m.state == S::Starting {
-            m.deadline = Some(now + p.startsecs);
+            m.deadline = Some(now + p.start_window());
         }
     } else if r.state.has_process() {
         m.state = match r.state {

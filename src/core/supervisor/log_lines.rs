@@ -22,7 +22,7 @@ impl Supervisor {
                         if m.attempts == 1 { "" } else { "s" }
                     ),
                     Reason::RestartLimit(n) => format!("restart limit of {n} reached"),
-                    Reason::SpawnError(e) => e.clone(),
+                    Reason::SpawnError(e) | Reason::NotReady(e) => e.clone(),
                     Reason::None => String::new(),
                 };
                 let msg = if why.is_empty() {

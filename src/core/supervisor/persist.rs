@@ -56,7 +56,8 @@ fn saved(
         },
         reason: match &s.machine.reason {
             Reason::None => SavedReason::default(),
-            Reason::SpawnError(t) => SavedReason {
+            // Kept as its text: shown the same after a take-back.
+            Reason::SpawnError(t) | Reason::NotReady(t) => SavedReason {
                 kind: 1,
                 text: t.clone().into(),
                 n: 0,

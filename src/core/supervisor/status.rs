@@ -116,6 +116,13 @@ impl Supervisor {
                     .map(|d| d.saturating_duration_since(now).as_secs_f64().ceil() as u64)
                     .unwrap_or(0)
             ),
+            State::Backoff if m.unready => format!(
+                "not ready within {} s, retry in {} s",
+                s.spec.policy.ready_timeout.as_secs(),
+                m.deadline
+                    .map(|d| d.saturating_duration_since(now).as_secs_f64().ceil() as u64)
+                    .unwrap_or(0)
+            ),
             State::Backoff => format!(
                 "Exited too quickly (process log may have details), retry in {} s",
                 m.deadline
@@ -130,6 +137,9 @@ impl Supervisor {
             State::Exited => m.last_exit.map(ExitKind::describe).unwrap_or_default(),
             State::Fatal => svc_reason(s),
         };
+        if let Some(ready) = self.ready_detail(id) {
+            detail.push_str(&format!(", {ready}"));
+        }
         let left = self.leftovers.count(id);
         if left > 0 && !m.state.has_process() {
             let s = if left == 1 { "" } else { "es" };
@@ -189,7 +199,7 @@ impl Service {
 
 pub(crate) fn svc_reason(s: &Service) -> String {
     match &s.machine.reason {
-        Reason::SpawnError(e) => e.clone(),
+        Reason::SpawnError(e) | Reason::NotReady(e) => e.clone(),
         Reason::TooQuickly => "Exited too quickly (process log may have details)".to_string(),
         Reason::RestartLimit(n) => format!(
             "restart limit of {n} reached, last {}",

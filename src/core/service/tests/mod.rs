@@ -14,6 +14,7 @@ mod group;
 mod lifecycles;
 mod names;
 mod operator;
+mod ready;
 mod restart_floor;
 mod restart_rules;
 mod suspend;
@@ -78,6 +79,15 @@ fn adopted() -> Policy {
     }
 }
 
+/// A config program with `ready=tcp:...`, ready_timeout 5 s.
+fn ready_policy() -> Policy {
+    Policy {
+        ready: Some(crate::core::checks::Check::parse("tcp:127.0.0.1:9").unwrap()),
+        ready_timeout: secs(5),
+        ..auto(AutoRestart::Unexpected, 2)
+    }
+}
+
 /// A handful of different policies for the sweeps.
 fn sweep_policies() -> Vec<(&'static str, Policy)> {
     vec![
@@ -107,6 +117,7 @@ fn sweep_policies() -> Vec<(&'static str, Policy)> {
                 ..auto(AutoRestart::Never, 1)
             },
         ),
+        ("auto unexpected 2 with ready=", ready_policy()),
         ("adopted", adopted()),
         (
             "adopted budget(1) (re-adopted after a crash)",
@@ -161,6 +172,7 @@ fn all_events(now: Instant) -> Vec<Event> {
         Event::Suspend,
         Event::Resume,
         Event::Timer,
+        Event::Ready,
         Event::GroupGone,
         Event::Hold,
         Event::Adopted {
@@ -190,6 +202,7 @@ fn all_events(now: Instant) -> Vec<Event> {
             | Event::Suspend
             | Event::Resume
             | Event::Timer
+            | Event::Ready
             | Event::GroupGone
             | Event::Hold
             | Event::Adopted { .. }

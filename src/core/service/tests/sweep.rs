@@ -205,7 +205,9 @@ fn check(
             "{ctx}: unexpected signal {sig}"
         );
     }
-    if !signals.is_empty() && !command {
+    // A missed ready_timeout stops the process still STARTING: its exit is
+    // a failed start, not a stop (SPEC §12).
+    if !signals.is_empty() && !command && !m.unready {
         assert_eq!(m.state, State::Stopping, "{ctx}: signal outside STOPPING");
         if m.pid.is_none() {
             // Only the leader's group is left: it can only be killed.
@@ -278,12 +280,12 @@ fn check(
         // its process lives, else none: its exit comes next.
         State::Starting if taken_back => {
             let alive = matches!(&ev, Event::TakenBack(r) if r.alive_since.is_some());
-            let due = alive.then_some(now + p.startsecs);
+            let due = alive.then_some(now + p.start_window());
             assert_eq!(m.deadline, due, "{ctx}")
         }
         State::Starting => assert_eq!(
             m.deadline.is_some(),
-            !p.startsecs.is_zero(),
+            !p.start_window().is_zero(),
             "{ctx}: STARTING deadline iff startsecs > 0"
         ),
         // Taken back STOPPING with its process gone: its exit comes next.
@@ -361,7 +363,9 @@ fn check(
         // startsecs) is a failed attempt; after it, a restart at once.
         let early = before.state == State::Starting
             || before.state == State::Suspended
-                && before.started_at.is_some_and(|t| now < t + p.startsecs);
+                && before
+                    .started_at
+                    .is_some_and(|t| now < t + p.start_window());
         let auto = matches!(p.restart, RestartRule::Auto { .. });
         let with_process = matches!(
             before.state,
@@ -383,7 +387,7 @@ fn check(
     if before.state == State::Suspended && ev == Event::Continued {
         match before
             .started_at
-            .map(|t| t + p.startsecs)
+            .map(|t| t + p.start_window())
             .filter(|d| *d > now)
         {
             Some(due) => {

@@ -1,0 +1,340 @@
+//! `ready=` checks (SPEC §12): for which service a check runs, when its
+//! next try is due, and what an outcome does.
+//!
+//! A service has a [`Run`] while it is STARTING with a polled check and
+//! has not missed its ready_timeout; [`Supervisor::sync_ready`] keeps that
+//! true after every event. A try begins at once when the process is
+//! spawned, then `ready_interval` after each failure; it is a socket the
+//! loop polls (tcp, http), a stat (file), or a child of the one spawn path
+//! reaped by the loop (exec). Success is `Event::Ready`; the ready_timeout
+//! is the machine's own deadline (`step` turns it into a failed start).
+//! Nothing here waits: the loop sleeps until the earliest try or try
+//! deadline ([`Supervisor::ready_due`]), so with no check there is nothing
+//! to wake for.
+
+use super::{Id, Supervisor};
+use crate::core::checks::{exec, file, http, tcp::Progress, Kind, Outcome, SockProbe};
+use crate::core::service::{Event, State};
+use crate::core::spawn;
+use std::collections::BTreeMap;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The least time one try may take; a longer `ready_interval` allows more.
+/// Every try also ends with the ready_timeout.
+const TRY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A try under way.
+enum Try {
+    Sock(SockProbe),
+    /// An exec check's child, kept (with the memory it was launched with)
+    /// until it is reaped.
+    Exec(spawn::Pending),
+}
+
+/// One service's checking.
+struct Run {
+    /// The process it checks for: a new one starts afresh.
+    pid: i32,
+    /// When the next try begins (when none is under way).
+    next: Instant,
+    /// The try under way and when it gives up.
+    try_: Option<(Try, Instant)>,
+}
+
+/// Every service's checks.
+#[derive(Default)]
+pub(super) struct ReadyChecks {
+    runs: BTreeMap<Id, Run>,
+    /// Why the last try failed, by service: shown in `status`.
+    last: BTreeMap<Id, String>,
+    /// Exec check children killed (their service moved on), until reaped.
+    dying: Vec<spawn::Pending>,
+}
+
+impl Drop for ReadyChecks {
+    fn drop(&mut self) {
+        // As `Launches`: a child still on our memory must not keep a
+        // leaving daemon waiting.
+        let pendings = std::mem::take(&mut self.dying).into_iter().chain(
+            std::mem::take(&mut self.runs)
+                .into_values()
+                .filter_map(|r| match r.try_ {
+                    Some((Try::Exec(p), _)) => Some(p),
+                    _ => None,
+                }),
+        );
+        for p in pendings {
+            std::mem::forget(p);
+        }
+    }
+}
+
+impl Supervisor {
+    /// After any event: a service STARTING with a check has a run for its
+    /// process, any other none (a try under way is dropped: its socket
+    /// closed, its child killed).
+    pub(super) fn sync_ready(&mut self, id: Id, now: Instant) {
+        let wanted = self.services.get(&id).and_then(|s| {
+            let m = &s.machine;
+            let checking = m.state == State::Starting && !m.unready;
+            (checking && s.spec.policy.ready.is_some()).then_some(m.pid?)
+        });
+        let current = self.ready.runs.get(&id).map(|r| r.pid);
+        if wanted == current {
+            return;
+        }
+        if let Some(run) = self.ready.runs.remove(&id) {
+            self.drop_try(run.try_);
+            self.log_unready(id);
+        }
+        if wanted.is_none() || current.is_some() {
+            self.ready.last.remove(&id);
+        }
+        if let Some(pid) = wanted {
+            let run = Run {
+                pid,
+                next: now,
+                try_: None,
+            };
+            self.ready.runs.insert(id, run);
+        }
+    }
+
+    /// Says why a service that missed its ready_timeout is being stopped.
+    fn log_unready(&mut self, id: Id) {
+        let Some(svc) = self.services.get(&id).filter(|s| s.machine.unready) else {
+            return;
+        };
+        let (Some(check), Some(pid)) = (&svc.spec.policy.ready, svc.machine.pid) else {
+            return;
+        };
+        let last = match self.ready.last.get(&id) {
+            Some(why) => format!(", last try: {why}"),
+            None => String::new(),
+        };
+        let msg = format!(
+            "{}: not ready within {} s ({}{last}); stopping pid {pid} as a failed start",
+            svc.spec.name,
+            svc.spec.policy.ready_timeout.as_secs(),
+            check.text
+        );
+        self.log.warn(&msg);
+    }
+
+    fn drop_try(&mut self, t: Option<(Try, Instant)>) {
+        if let Some((Try::Exec(p), _)) = t {
+            p.kill();
+            self.ready.dying.push(p);
+        }
+    }
+
+    /// The earliest try or try deadline, for poll's timeout.
+    pub(super) fn ready_due(&self) -> Option<Instant> {
+        (self.ready.runs.values())
+            .map(|r| r.try_.as_ref().map_or(r.next, |(_, d)| *d))
+            .min()
+    }
+
+    /// The sockets of tries under way, for the poll set.
+    pub fn check_fds(&self) -> impl Iterator<Item = (RawFd, libc::c_short, Id)> + '_ {
+        self.ready.runs.iter().filter_map(|(id, r)| match &r.try_ {
+            Some((Try::Sock(p), _)) => {
+                let (fd, ev) = p.interest();
+                Some((fd, ev, *id))
+            }
+            _ => None,
+        })
+    }
+
+    /// A check's socket is ready: the try goes on.
+    pub fn check_io(&mut self, id: Id, now: Instant) {
+        let Some(run) = self.ready.runs.get_mut(&id) else {
+            return;
+        };
+        let Some((Try::Sock(probe), deadline)) = run.try_.take() else {
+            return;
+        };
+        match probe.advance() {
+            Progress::Waiting(p) => run.try_ = Some((Try::Sock(p), deadline)),
+            Progress::Done(outcome) => self.try_over(id, outcome, now),
+        }
+    }
+
+    /// Begins the tries that are due and ends those past their deadline.
+    pub(super) fn run_ready(&mut self, now: Instant) {
+        let due: Vec<Id> = (self.ready.runs.iter())
+            .filter(|(_, r)| r.try_.as_ref().map_or(r.next, |(_, d)| *d) <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            let Some(run) = self.ready.runs.get_mut(&id) else {
+                continue;
+            };
+            match run.try_.take() {
+                Some(t) => {
+                    self.drop_try(Some(t));
+                    self.try_over(id, Err("timed out".into()), now);
+                }
+                None => self.begin_try(id, now),
+            }
+        }
+    }
+
+    fn begin_try(&mut self, id: Id, now: Instant) {
+        let found = self.services.get(&id).and_then(|s| {
+            let check = s.spec.policy.ready.clone()?;
+            Some((s, check))
+        });
+        let Some((svc, check)) = found else {
+            // Its service or its check went (a reload swapped the spec): a
+            // run left due would keep the loop from sleeping.
+            self.ready.runs.remove(&id);
+            return;
+        };
+        let limit = now + svc.spec.policy.ready_interval.max(TRY_TIMEOUT);
+        let started = match check.kind {
+            Kind::Tcp(addr) => SockProbe::start(addr, None),
+            Kind::Http { addr, host, path } => {
+                SockProbe::start(addr, Some(http::request(&host, &path)))
+            }
+            Kind::File(path) => Progress::Done(file::exists(&path)),
+            Kind::Exec(argv) => match self.launch_check(id, argv) {
+                Ok(p) => {
+                    if let Some(run) = self.ready.runs.get_mut(&id) {
+                        run.try_ = Some((Try::Exec(p), limit));
+                    }
+                    return;
+                }
+                Err(why) => Progress::Done(Err(why)),
+            },
+        };
+        match started {
+            Progress::Waiting(p) => {
+                if let Some(run) = self.ready.runs.get_mut(&id) {
+                    run.try_ = Some((Try::Sock(p), limit));
+                }
+            }
+            Progress::Done(outcome) => self.try_over(id, outcome, now),
+        }
+    }
+
+    /// A try ended: ready, or another try after ready_interval.
+    fn try_over(&mut self, id: Id, outcome: Outcome, now: Instant) {
+        let Some(svc) = self.services.get(&id) else {
+            self.ready.runs.remove(&id);
+            return;
+        };
+        let check = svc.spec.policy.ready.as_ref().map(|c| c.text.clone());
+        let name = svc.spec.name.clone();
+        let interval = svc.spec.policy.ready_interval;
+        match outcome {
+            Ok(()) => {
+                let check = check.unwrap_or_default();
+                self.log.info(&format!("{name}: ready ({check})"));
+                self.apply(id, Event::Ready, now);
+            }
+            Err(why) => {
+                if self.ready.last.get(&id) != Some(&why) {
+                    let check = check.unwrap_or_default();
+                    self.log
+                        .debug(&format!("{name}: not ready yet ({check}: {why})"));
+                }
+                self.ready.last.insert(id, why);
+                if let Some(run) = self.ready.runs.get_mut(&id) {
+                    run.next = now + interval;
+                }
+            }
+        }
+    }
+
+    /// A reaped child that was an exec check: its outcome is taken and
+    /// true returned; false for any other child.
+    pub(super) fn check_reaped(&mut self, pid: i32, ev: &Event, now: Instant) -> bool {
+        let exited = match ev {
+            Event::Exited(kind) => Some(*kind),
+            _ => None,
+        };
+        if let Some(i) = self.ready.dying.iter().position(|p| p.pid() == pid) {
+            if exited.is_some() {
+                let mut p = self.ready.dying.swap_remove(i);
+                // Its report pipe has ended (a dying process closes it):
+                // the memory it was launched with is free.
+                let _ = p.try_wait();
+            }
+            return true;
+        }
+        let found = self.ready.runs.iter().find_map(|(id, r)| match &r.try_ {
+            Some((Try::Exec(p), _)) if p.pid() == pid => Some(*id),
+            _ => None,
+        });
+        let Some(id) = found else {
+            return false;
+        };
+        let Some(kind) = exited else {
+            return true;
+        };
+        let Some((Try::Exec(mut p), _)) = self.ready.runs.get_mut(&id).and_then(|r| r.try_.take())
+        else {
+            return true;
+        };
+        let outcome = match p.try_wait() {
+            Some(Err(e)) => Err(format!("exec: {}", super::os_reason(&e))),
+            Some(Ok(_)) | None => exec::outcome(kind),
+        };
+        self.try_over(id, outcome, now);
+        true
+    }
+
+    /// Whether `pid` is an exec check's child (not a leftover of its service).
+    pub(super) fn is_check_pid(&self, pid: i32) -> bool {
+        self.ready.dying.iter().any(|p| p.pid() == pid)
+            || (self.ready.runs.values())
+                .any(|r| matches!(&r.try_, Some((Try::Exec(p), _)) if p.pid() == pid))
+    }
+
+    /// What `status` adds for a STARTING service that waits for its check:
+    /// `waiting for ready: tcp:127.0.0.1:8080 (connection refused)`.
+    pub(super) fn ready_detail(&self, id: Id) -> Option<String> {
+        let svc = self.services.get(&id)?;
+        if svc.machine.state != State::Starting {
+            return None;
+        }
+        let check = svc.spec.policy.ready.as_ref()?;
+        if svc.machine.unready {
+            let secs = svc.spec.policy.ready_timeout.as_secs();
+            return Some(format!("not ready within {secs} s, stopping"));
+        }
+        Some(match self.ready.last.get(&id) {
+            Some(why) => format!("waiting for ready: {} (last try: {why})", check.text),
+            None => format!("waiting for ready: {}", check.text),
+        })
+    }
+
+    /// Starts an exec check's command: through the one spawn path, with
+    /// its service's environment, directory and user, output discarded.
+    fn launch_check(&mut self, id: Id, argv: Vec<String>) -> Result<spawn::Pending, String> {
+        let svc = self.services.get(&id).ok_or("no such service")?;
+        let mut spec = svc.spec.clone();
+        spec.argv = argv;
+        let user = (spec.user.as_deref())
+            .map(crate::core::users::lookup)
+            .transpose()
+            .map_err(|e| format!("exec: {}", super::os_reason(&e)))?;
+        let cmd = self
+            .build_command(&spec, user.as_ref())
+            .map_err(|e| format!("exec: {}", super::os_reason(&e)))?;
+        let wiring = spawn::Wiring {
+            stdout: spawn::Target::Null,
+            stderr: spawn::Target::Null,
+            user,
+            keep: Vec::new(),
+        };
+        let pending = Arc::new(cmd)
+            .launch(wiring)
+            .map_err(|e| format!("exec: {}", super::os_reason(&e)))?;
+        self.spawned = true;
+        Ok(pending)
+    }
+}
