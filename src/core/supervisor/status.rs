@@ -137,6 +137,9 @@ impl Supervisor {
         if let Some(ready) = self.ready_detail(id) {
             detail.push_str(&format!(", {ready}"));
         }
+        if let Some(health) = self.health_detail(id) {
+            detail.push_str(&format!(", {health}"));
+        }
         let left = self.leftovers.count(id);
         if left > 0 && !m.state.has_process() {
             let s = if left == 1 { "" } else { "es" };
