@@ -95,6 +95,9 @@ fn a_check_that_starts_failing_restarts_the_program_after_the_retries() {
         wait_until(10, || !alive(pid)),
         "the old process was stopped"
     );
+    // Counted with its other restarts.
+    let info = sv.sv(&["service-status", "web", "--json"]);
+    assert!(info.stdout.contains("\"restarts\":1"), "{info:?}");
     let log = daemon_log(&sv);
     assert!(
         log.contains("web: unhealthy (3/3: connection refused); restarting"),

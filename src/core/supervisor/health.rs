@@ -13,7 +13,7 @@
 use super::{Id, Supervisor};
 use crate::core::checks::health::Action;
 use crate::core::checks::{exec, file, http, tcp::Progress, Kind, Outcome, SockProbe};
-use crate::core::service::{Event, State};
+use crate::core::service::{Event, State, Want};
 use crate::core::spawn;
 use std::collections::BTreeMap;
 use std::os::fd::RawFd;
@@ -45,6 +45,9 @@ pub(super) struct HealthChecks {
     runs: BTreeMap<Id, Run>,
     /// Exec check children killed (their service moved on), until reaped.
     dying: Vec<spawn::Pending>,
+    /// Restarts made by `health_action=restart`, by service, since it was
+    /// last stopped otherwise: added to the `restarts` it shows.
+    restarts: BTreeMap<Id, u32>,
 }
 
 impl Drop for HealthChecks {
@@ -73,6 +76,18 @@ impl Supervisor {
             let running = s.machine.state == State::Running;
             (running && s.spec.policy.health.check.is_some()).then_some(s.machine.pid?)
         });
+        // Stopped and meant to stay down, not by its own restart (whose
+        // start comes next): the count starts over.
+        let down = self.services.get(&id).is_none_or(|s| {
+            s.machine.want != Want::Up
+                && matches!(
+                    s.machine.state,
+                    State::Stopped | State::Exited | State::Fatal
+                )
+        });
+        if down && self.health.restarts.contains_key(&id) && !self.restarting().contains(&id) {
+            self.health.restarts.remove(&id);
+        }
         let current = self.health.runs.get(&id).map(|r| r.pid);
         if wanted == current {
             return;
@@ -236,6 +251,7 @@ impl Supervisor {
             Action::None => self.log.warn(&head),
             Action::Restart => {
                 self.log.warn(&format!("{head}; restarting"));
+                *self.health.restarts.entry(id).or_default() += 1;
                 self.restart_quietly(vec![id], now);
             }
             Action::Stop => {
@@ -292,6 +308,11 @@ impl Supervisor {
         self.health.dying.iter().any(|p| p.pid() == pid)
             || (self.health.runs.values())
                 .any(|r| matches!(&r.try_, Some((Try::Exec(p), _)) if p.pid() == pid))
+    }
+
+    /// Restarts made by its health check (see [`HealthChecks`]).
+    pub(super) fn health_restarts(&self, id: Id) -> u32 {
+        self.health.restarts.get(&id).copied().unwrap_or(0)
     }
 
     /// What `status` adds for a RUNNING service failing its checks:

@@ -155,7 +155,7 @@ impl Supervisor {
             state: m.state.name().into(),
             pid: m.pid.unwrap_or(0),
             uptime_secs: uptime,
-            restarts: m.restarts,
+            restarts: m.restarts + self.health_restarts(id),
             last_exit: m
                 .last_exit
                 .map(ExitKind::describe)
