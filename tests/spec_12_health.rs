@@ -208,3 +208,38 @@ fn an_exec_health_check_is_run_and_reaped() {
         .any(zombie)));
     sv.close();
 }
+
+/// `create-service --set health=...` and its keys work as in a config;
+/// a form that cannot check a running program is refused, saying why.
+#[test]
+fn ad_hoc_services_take_health_too() {
+    let mut sv = Sv::daemon(N);
+    let dir = common::TempDir::new("adhoc");
+    let set = format!("health=file:{}", dir.path().join("ok").display());
+    let mut args = vec!["create-service", "--set", &set];
+    for kv in [
+        "health_interval=1",
+        "health_timeout=1",
+        "health_retries=2",
+        "health_action=stop",
+    ] {
+        args.extend(["--set", kv]);
+    }
+    args.extend(["--name", "adhoc", "/bin/sleep", "600"]);
+    let r = sv.sv(&args);
+    assert_eq!(r.code, 0, "{r:?}");
+    let detail = wait_detail(&sv, "adhoc", 10, |_, d| d.contains("unhealthy (1/2"));
+    assert!(detail.contains("No such file or directory"), "{detail}");
+    sv.wait_state("adhoc", "STOPPED", 10);
+    let r = sv.sv(&[
+        "create-service",
+        "--set",
+        "health=notify",
+        "/bin/sleep",
+        "600",
+    ]);
+    assert_ne!(r.code, 0, "{r:?}");
+    let text = r.stdout.clone() + &r.stderr;
+    assert!(text.contains("health 'notify'"), "{r:?}");
+    sv.close();
+}
