@@ -117,11 +117,14 @@ fn health_action_none_only_reports() {
         d.contains("unhealthy (2/2: connection refused)")
     });
     // A few more failed checks: still the same process, still reported.
-    std::thread::sleep(Duration::from_millis(2500));
-    let (state, detail) = sv.state("web").unwrap();
-    assert_eq!(state, "RUNNING");
-    assert!(detail.contains("unhealthy (2/2"), "{detail}");
-    assert_eq!(sv.pid("web"), Some(pid));
+    let until = Instant::now() + Duration::from_millis(2500);
+    while Instant::now() < until {
+        let (state, detail) = sv.state("web").unwrap();
+        assert_eq!(state, "RUNNING");
+        assert!(detail.contains("unhealthy (2/2"), "{detail}");
+        assert_eq!(sv.pid("web"), Some(pid));
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let log = daemon_log(&sv);
     assert!(
         log.contains("web: unhealthy (2/2: connection refused)"),
