@@ -83,6 +83,10 @@ enum Token {
     Check {
         service: Id,
     },
+    /// The socket of a `health=` check of `service` (see `supervisor/health`).
+    Health {
+        service: Id,
+    },
 }
 
 impl Daemon {
@@ -154,6 +158,9 @@ impl Daemon {
         for (fd, ev, service) in self.sup.check_fds() {
             set.add(fd, ev, Token::Check { service });
         }
+        for (fd, ev, service) in self.sup.health_fds() {
+            set.add(fd, ev, Token::Health { service });
+        }
     }
 
     /// How long poll may sleep: until the earliest timer, paused pipe or
@@ -203,6 +210,7 @@ impl Daemon {
                 Token::Exec { pid } => self.sup.exec_report(pid, false, now),
                 Token::Stderr => self.sup.log.write_pending(),
                 Token::Check { service } => self.sup.check_io(service, now),
+                Token::Health { service } => self.sup.health_io(service, now),
             }
         }
         if !closed_pipes.is_empty() {

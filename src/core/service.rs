@@ -163,6 +163,8 @@ pub struct Policy {
     pub ready_timeout: Duration,
     /// Between tries of a polled check.
     pub ready_interval: Duration,
+    /// `health=` and its keys (SPEC §12): checked while RUNNING.
+    pub health: crate::core::checks::health::Health,
 }
 
 impl Policy {
@@ -191,6 +193,7 @@ impl Default for Policy {
             ready: None,
             ready_timeout: Duration::from_secs(60),
             ready_interval: Duration::from_secs(1),
+            health: Default::default(),
         }
     }
 }

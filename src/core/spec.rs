@@ -151,6 +151,8 @@ impl ServiceSpec {
             "ready" => self.policy.ready = Some(crate::core::checks::Check::parse(v)?),
             "ready_timeout" => self.policy.ready_timeout = parse_secs_min1(v, "ready_timeout")?,
             "ready_interval" => self.policy.ready_interval = parse_secs_min1(v, "ready_interval")?,
+            "health" | "health_interval" | "health_timeout" | "health_retries"
+            | "health_action" => self.policy.health.set(key, v)?,
             _ => return Err(SetError::UnknownKey(key.to_string())),
         }
         Ok(())

@@ -67,6 +67,7 @@ pub struct OutPipe {
 
 mod actions;
 mod deps;
+mod health;
 mod launching;
 mod leftovers;
 mod log_lines;
@@ -130,6 +131,8 @@ pub struct Supervisor {
     deps: deps::Deps,
     /// `ready=` checks under way (see `ready`).
     ready: ready::ReadyChecks,
+    /// `health=` checks of RUNNING services (see `health`).
+    health: health::HealthChecks,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -174,6 +177,7 @@ impl Supervisor {
             leftovers: Default::default(),
             deps: Default::default(),
             ready: Default::default(),
+            health: Default::default(),
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -408,6 +412,7 @@ impl Supervisor {
             }
         }
         self.sync_ready(id, now);
+        self.sync_health(id, now);
     }
 
     /// A service that has settled with no process gives its FIFO ends back
@@ -483,6 +488,9 @@ impl Supervisor {
             self.leftovers.reaped(pid);
         }
         if self.check_reaped(pid, &ev, now) {
+            return;
+        }
+        if self.health_reaped(pid, &ev, now) {
             return;
         }
         if let Some(&id) = self.by_pid.get(&pid) {
@@ -566,6 +574,7 @@ impl Supervisor {
         }
         self.end_batch(now);
         self.run_ready(now);
+        self.run_health(now);
         // Last: what the events above ended is looked at in this same pass.
         self.run_leftovers(now);
     }
@@ -592,6 +601,7 @@ impl Supervisor {
             .chain(self.next_exec_deadline())
             .chain(self.leftovers_due(now))
             .chain(self.ready_due())
+            .chain(self.health_due())
             .min()
             .map(|d| d.saturating_duration_since(now))
     }

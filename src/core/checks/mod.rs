@@ -12,6 +12,7 @@
 
 pub mod exec;
 pub mod file;
+pub mod health;
 pub mod http;
 pub mod tcp;
 

@@ -257,7 +257,7 @@ impl Supervisor {
         let mut names: Option<HashMap<String, Id>> = None;
         let mut seen = HashMap::with_capacity(children.len());
         for pid in children {
-            if self.by_pid.contains_key(&pid) || self.is_check_pid(pid) {
+            if self.by_pid.contains_key(&pid) || self.is_check_pid(pid) || self.is_health_pid(pid) {
                 continue;
             }
             if let Some(o) = self.leftovers.owner.get(&pid) {

@@ -314,7 +314,11 @@ impl Supervisor {
 
     /// Starts an exec check's command: through the one spawn path, with
     /// its service's environment, directory and user, output discarded.
-    fn launch_check(&mut self, id: Id, argv: Vec<String>) -> Result<spawn::Pending, String> {
+    pub(super) fn launch_check(
+        &mut self,
+        id: Id,
+        argv: Vec<String>,
+    ) -> Result<spawn::Pending, String> {
         let svc = self.services.get(&id).ok_or("no such service")?;
         let mut spec = svc.spec.clone();
         spec.argv = argv;

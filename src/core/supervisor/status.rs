@@ -140,6 +140,9 @@ impl Supervisor {
         if let Some(ready) = self.ready_detail(id) {
             detail.push_str(&format!(", {ready}"));
         }
+        if let Some(health) = self.health_detail(id) {
+            detail.push_str(&format!(", {health}"));
+        }
         let left = self.leftovers.count(id);
         if left > 0 && !m.state.has_process() {
             let s = if left == 1 { "" } else { "es" };
@@ -155,7 +158,7 @@ impl Supervisor {
             state: m.state.name().into(),
             pid: m.pid.unwrap_or(0),
             uptime_secs: uptime,
-            restarts: m.restarts,
+            restarts: m.restarts + self.health_restarts(id),
             last_exit: m
                 .last_exit
                 .map(ExitKind::describe)
