@@ -231,6 +231,9 @@ pub struct Machine {
     /// This process missed its ready_timeout: it is being stopped, and its
     /// exit is a failed start (until the next spawn).
     pub unready: bool,
+    /// This process has passed its `ready=` check (until the next spawn):
+    /// continued after a SIGSTOP, it is RUNNING again only if so.
+    pub ready_seen: bool,
 }
 
 impl Machine {
@@ -248,6 +251,7 @@ impl Machine {
             deadline: None,
             ever_started: false,
             unready: false,
+            ready_seen: false,
         }
     }
 }
@@ -421,6 +425,7 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
             m.started_at = Some(now);
             m.ever_started = true;
             m.unready = false;
+            m.ready_seen = false;
             if p.ready.is_some() {
                 m.state = S::Starting;
                 m.deadline = Some(now + p.ready_timeout);
@@ -628,6 +633,7 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
             m.state = S::Running;
             m.attempts = 0;
             m.deadline = None;
+            m.ready_seen = true;
         }
         (S::Starting, E::Ready) => {}
         (

@@ -15,8 +15,21 @@ pub(super) fn suspended(m: &mut Machine) {
 }
 
 /// Seen continued, or continued by `resume`: back to STARTING if startsecs
-/// has not run out since the spawn.
+/// has not run out since the spawn. With a `ready=` check, RUNNING only
+/// if this process has been ready; else STARTING until its ready_timeout
+/// (due at once if that passed while it was stopped: a failed start).
 pub(super) fn continued(m: &mut Machine, p: &Policy, now: Instant) {
+    if p.ready.is_some() {
+        if m.ready_seen {
+            m.state = State::Running;
+            m.attempts = 0;
+        } else {
+            m.state = State::Starting;
+            let due = m.started_at.map_or(now, |t| t + p.ready_timeout);
+            m.deadline = Some(due.max(now));
+        }
+        return;
+    }
     match m
         .started_at
         .map(|t| t + p.start_window())

@@ -55,6 +55,19 @@ impl Pending {
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
     }
 
+    /// SIGKILL for the child and its whole process group (a check that
+    /// timed out: `sh -c "curl ..."` must not leave its curl behind). The
+    /// child is not reaped yet, so its pid is still its group's id and
+    /// cannot name anyone else's group; the pid itself is signalled too,
+    /// for a child that has not reached its setpgid.
+    pub fn kill_group(&self) {
+        // SAFETY: kill(2) of our own unreaped child's group, then of it.
+        unsafe {
+            libc::kill(-self.pid, libc::SIGKILL);
+            libc::kill(self.pid, libc::SIGKILL);
+        }
+    }
+
     /// Without blocking: None while the report pipe is open (the child has
     /// neither exec'd nor exited), else Ok once it has exec'd, or the
     /// reason it could not. Call again after None when the pipe is readable.

@@ -152,11 +152,15 @@ impl Supervisor {
     /// such itself.
     pub(super) fn deps_blocked(&self, id: Id) -> Option<String> {
         let mut at = id;
-        // Down the chain of held services; the graph has no cycle, the
-        // bound makes sure.
+        // Down the chain of held services. Checks at load and create keep
+        // cycles out; should one slip in, it is said, not waited on.
+        let mut seen = HashSet::new();
         for _ in 0..=self.services.len() {
             if !self.deps.waiting.contains(&at) {
                 return None;
+            }
+            if !seen.insert(at) {
+                return Some("waiting in a dependency cycle".into());
             }
             let (why, dep) = self.first_unmet(at)?;
             let Some(s) = dep.and_then(|d| self.services.get(&d)) else {
@@ -288,6 +292,54 @@ impl Supervisor {
                 ));
             }
         }
-        Ok(())
+        match self.path_back_to(spec) {
+            Some(path) => Err(format!(
+                "depends_on: dependency cycle {} -> {} -> {}",
+                spec.name,
+                path.join(" -> "),
+                spec.name
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The services through which `spec`'s dependencies lead back to it
+    /// (a name it takes again after a removal can close a cycle), in
+    /// order; None when none do. Iterative: a long chain cannot overflow
+    /// the stack.
+    fn path_back_to(&self, spec: &ServiceSpec) -> Option<Vec<String>> {
+        let mut parent: std::collections::HashMap<Id, Option<Id>> = Default::default();
+        let mut todo: Vec<Id> = Vec::new();
+        for dep in &spec.depends_on {
+            for d in self.dep_ids(&dep.target) {
+                if parent.insert(d, None).is_none() {
+                    todo.push(d);
+                }
+            }
+        }
+        while let Some(id) = todo.pop() {
+            let Some(s) = self.services.get(&id) else {
+                continue;
+            };
+            for dep in &s.spec.depends_on {
+                if dep.target == spec.name {
+                    let mut path = Vec::new();
+                    let mut at = Some(id);
+                    while let Some(i) = at {
+                        path.extend(self.services.get(&i).map(Service::shown));
+                        at = parent.get(&i).copied().flatten();
+                    }
+                    path.reverse();
+                    return Some(path);
+                }
+                for d in self.dep_ids(&dep.target) {
+                    if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(d) {
+                        e.insert(Some(id));
+                        todo.push(d);
+                    }
+                }
+            }
+        }
+        None
     }
 }

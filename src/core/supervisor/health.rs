@@ -113,7 +113,7 @@ impl Supervisor {
 
     fn drop_health_try(&mut self, t: Option<(Try, Instant)>) {
         if let Some((Try::Exec(p), _)) = t {
-            p.kill();
+            p.kill_group();
             self.health.dying.push(p);
         }
     }

@@ -125,7 +125,7 @@ impl Supervisor {
 
     fn drop_try(&mut self, t: Option<(Try, Instant)>) {
         if let Some((Try::Exec(p), _)) = t {
-            p.kill();
+            p.kill_group();
             self.ready.dying.push(p);
         }
     }
