@@ -83,6 +83,8 @@ enum Token {
     Check {
         service: Id,
     },
+    /// The sd_notify socket (see `supervisor/notify`).
+    Notify,
 }
 
 impl Daemon {
@@ -154,6 +156,9 @@ impl Daemon {
         for (fd, ev, service) in self.sup.check_fds() {
             set.add(fd, ev, Token::Check { service });
         }
+        if let Some(fd) = self.sup.notify_fd() {
+            set.add(fd, libc::POLLIN, Token::Notify);
+        }
     }
 
     /// How long poll may sleep: until the earliest timer, paused pipe or
@@ -203,6 +208,7 @@ impl Daemon {
                 Token::Exec { pid } => self.sup.exec_report(pid, false, now),
                 Token::Stderr => self.sup.log.write_pending(),
                 Token::Check { service } => self.sup.check_io(service, now),
+                Token::Notify => self.sup.notify_read(now),
             }
         }
         if !closed_pipes.is_empty() {

@@ -158,6 +158,9 @@ pub struct Policy {
     pub ready_timeout: Duration,
     /// Between tries of a polled check.
     pub ready_interval: Duration,
+    /// `watchdog_secs` with `ready=notify`: the longest time between two
+    /// `WATCHDOG=1` while RUNNING (zero: none). See `supervisor/notify`.
+    pub watchdog: Duration,
 }
 
 impl Policy {
@@ -184,6 +187,7 @@ impl Default for Policy {
             ready: None,
             ready_timeout: Duration::from_secs(60),
             ready_interval: Duration::from_secs(1),
+            watchdog: Duration::ZERO,
         }
     }
 }

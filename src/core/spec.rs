@@ -142,6 +142,7 @@ impl ServiceSpec {
             "ready" => self.policy.ready = Some(crate::core::checks::Check::parse(v)?),
             "ready_timeout" => self.policy.ready_timeout = parse_secs_min1(v, "ready_timeout")?,
             "ready_interval" => self.policy.ready_interval = parse_secs_min1(v, "ready_interval")?,
+            "watchdog_secs" => self.policy.watchdog = parse_secs(v, "watchdog_secs")?,
             _ => return Err(SetError::UnknownKey(key.to_string())),
         }
         Ok(())

@@ -69,6 +69,7 @@ mod actions;
 mod launching;
 mod leftovers;
 mod log_lines;
+mod notify;
 mod persist;
 mod plans;
 mod ready;
@@ -124,6 +125,8 @@ pub struct Supervisor {
     leftovers: leftovers::Leftovers,
     /// `ready=` checks under way (see `ready`).
     ready: ready::ReadyChecks,
+    /// The sd_notify socket and what it was told (see `notify`).
+    notify: notify::Notify,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -166,6 +169,7 @@ impl Supervisor {
             launching: Default::default(),
             leftovers: Default::default(),
             ready: Default::default(),
+            notify: Default::default(),
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -399,6 +403,7 @@ impl Supervisor {
             }
         }
         self.sync_ready(id, now);
+        self.sync_notify(id, now);
     }
 
     /// A service that has settled with no process gives its FIFO ends back
@@ -553,6 +558,7 @@ impl Supervisor {
         }
         self.end_batch(now);
         self.run_ready(now);
+        self.run_watchdogs(now);
         // Last: what the events above ended is looked at in this same pass.
         self.run_leftovers(now);
     }
@@ -579,6 +585,7 @@ impl Supervisor {
             .chain(self.next_exec_deadline())
             .chain(self.leftovers_due(now))
             .chain(self.ready_due())
+            .chain(self.watchdog_due())
             .min()
             .map(|d| d.saturating_duration_since(now))
     }

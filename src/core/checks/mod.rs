@@ -35,6 +35,9 @@ pub enum Kind {
     },
     Exec(Vec<String>),
     File(PathBuf),
+    /// `notify`: the program says READY=1 over `NOTIFY_SOCKET` (see
+    /// `supervisor/notify`); nothing is polled.
+    Notify,
 }
 
 /// A check as configured: what to try, and the value as written (shown in
@@ -46,11 +49,13 @@ pub struct Check {
 }
 
 impl Check {
-    /// Reads a `ready=` value. The forms that are not polled (`notify`,
-    /// `fd:N`) are refused for now rather than accepted and ignored.
+    /// Reads a `ready=` value. `fd:N` is refused for now rather than
+    /// accepted and ignored.
     pub fn parse(v: &str) -> Result<Check, String> {
         let v = v.trim();
-        let kind = if v == "notify" || v.starts_with("fd:") {
+        let kind = if v == "notify" {
+            Kind::Notify
+        } else if v.starts_with("fd:") {
             return Err(format!("ready={v} is not supported yet"));
         } else if let Some(rest) = v.strip_prefix("tcp:") {
             Kind::Tcp(addr(rest)?)
@@ -84,6 +89,11 @@ impl Check {
             text: v.to_string(),
             kind,
         })
+    }
+
+    /// Tried by the loop (tcp, http, exec, file), not told (notify).
+    pub fn polled(&self) -> bool {
+        self.kind != Kind::Notify
     }
 }
 
@@ -140,10 +150,8 @@ mod tests {
             Check::parse("file:/run/x.pid").unwrap().kind,
             Kind::File("/run/x.pid".into())
         );
-        assert_eq!(
-            Check::parse("notify").unwrap_err(),
-            "ready=notify is not supported yet"
-        );
+        assert_eq!(Check::parse("notify").unwrap().kind, Kind::Notify);
+        assert!(!Check::parse("notify").unwrap().polled());
         assert_eq!(
             Check::parse("fd:3").unwrap_err(),
             "ready=fd:3 is not supported yet"
@@ -180,8 +188,8 @@ mod tests {
         assert!(s.set("ready_interval", "0").is_err());
         assert!(s.set("ready_timeout", "0").is_err());
         assert_eq!(
-            s.set("ready", "notify").unwrap_err().to_string(),
-            "ready=notify is not supported yet"
+            s.set("ready", "fd:3").unwrap_err().to_string(),
+            "ready=fd:3 is not supported yet"
         );
     }
 }

@@ -48,6 +48,7 @@ pub(super) const PROGRAM: &[&str] = &[
     "ready",
     "ready_timeout",
     "ready_interval",
+    "watchdog_secs",
     "numprocs",
     "numprocs_start",
     "process_name",

@@ -331,6 +331,7 @@ impl Supervisor {
     /// event for a spawn that failed before any process existed.
     pub(super) fn launch(&mut self, id: Id) -> Result<(spawn::Pending, bool), Event> {
         self.attach_output(id);
+        self.bind_notify(id);
         let Some(svc) = self.services.get(&id) else {
             return Err(Event::SpawnFailed("no such service".into()));
         };
@@ -418,6 +419,9 @@ impl Supervisor {
         env.push(("SV_PROCESS_NAME".into(), spec.name.clone()));
         env.push(("SUPERVISOR_PROCESS_NAME".into(), spec.name.clone()));
         env.push(("SUPERVISOR_ENABLED".into(), "1".into()));
+        if let Some(path) = self.notify_socket_for(spec) {
+            env.push(("NOTIFY_SOCKET".into(), path));
+        }
         // How the next daemon finds this process if the state file cannot
         // tell it (see `census`).
         env.push((crate::core::census::MARKER.into(), self.marker.clone()));

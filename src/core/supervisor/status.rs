@@ -137,6 +137,9 @@ impl Supervisor {
         if let Some(ready) = self.ready_detail(id) {
             detail.push_str(&format!(", {ready}"));
         }
+        if let Some(told) = self.notify_status(id) {
+            detail.push_str(&format!(", status: {told}"));
+        }
         let left = self.leftovers.count(id);
         if left > 0 && !m.state.has_process() {
             let s = if left == 1 { "" } else { "es" };
