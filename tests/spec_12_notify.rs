@@ -171,3 +171,46 @@ fn a_stranger_is_ignored_and_the_daemon_keeps_answering() {
     assert!(log.matches("not a process of any").count() < 10, "{log}");
     sv.close();
 }
+
+#[test]
+fn a_daemon_started_after_a_crash_hears_a_taken_back_program() {
+    let conf = program("svc", "python3 notify.py ready 3", "");
+    let mut sv = start(&conf);
+    stays_starting(&sv, "svc", 0.2);
+    let pid = sv.pid("svc").expect("a pid");
+    // SIGKILL the daemon (our own child, by its recorded pid): the program
+    // lives on and notifies the next daemon, which binds the socket again
+    // though it spawns nothing.
+    let mut daemon = sv.child.take().expect("foreground daemon");
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    let cmd = sv.config_daemon(&conf);
+    sv.launch(cmd);
+    let detail = sv.wait_state("svc", "RUNNING", 20);
+    assert!(detail.contains(&format!("pid {pid}")), "{detail}");
+    assert!(detail.contains("status: serving on port 80"), "{detail}");
+    sv.close();
+}
+
+/// How many times the daemon went to sleep and woke (voluntary switches).
+fn wakeups(pid: i32) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn once_ready_without_a_watchdog_the_daemon_does_not_wake() {
+    let mut sv = start(&program("svc", "python3 notify.py ready 0.5", ""));
+    sv.wait_state("svc", "RUNNING", 20);
+    let pid = sv.child.as_ref().expect("foreground daemon").id() as i32;
+    // The socket is polled, but nothing is due: no timer, no wake-up.
+    assert!(wait_until(10, || {
+        let before = wakeups(pid);
+        std::thread::sleep(Duration::from_millis(1500));
+        wakeups(pid) == before
+    }));
+    sv.close();
+}

@@ -259,6 +259,15 @@ impl Supervisor {
     /// After any event: a service's status text lives as long as its
     /// process; its watchdog runs while it is RUNNING with watchdog_secs.
     pub(super) fn sync_notify(&mut self, id: Id, now: Instant) {
+        // A process taken back from a killed daemon notifies on the same
+        // path: it must be bound again even if nothing is spawned.
+        if self
+            .services
+            .get(&id)
+            .is_some_and(|s| s.machine.pid.is_some())
+        {
+            self.bind_notify(id);
+        }
         let svc = self.services.get(&id);
         let pid = svc.and_then(|s| s.machine.pid);
         if self
