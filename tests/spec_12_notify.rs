@@ -214,3 +214,35 @@ fn once_ready_without_a_watchdog_the_daemon_does_not_wake() {
     }));
     sv.close();
 }
+
+#[test]
+fn fd_n_a_newline_on_the_descriptor_makes_it_running() {
+    // s6's notification-fd: the program writes a newline to descriptor 5
+    // (another descriptor than the first free one) after a second.
+    let cmd = "/bin/sh -c 'sleep 1; echo >&5; exec sleep 600'";
+    let conf = format!("[program:s6]\ncommand={cmd}\nstartsecs=0\nready=fd:5\n");
+    let mut sv = start(&conf);
+    let until = Instant::now() + Duration::from_millis(700);
+    while Instant::now() < until {
+        let (state, detail) = sv.state("s6").expect("listed");
+        assert_eq!(state, "STARTING", "{detail}");
+        assert!(detail.contains("waiting for ready: fd:5"), "{detail}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    sv.wait_state("s6", "RUNNING", 20);
+    sv.close();
+}
+
+#[test]
+fn fd_n_closed_without_a_newline_is_not_ready() {
+    // Descriptor 3 is closed unsaid: never ready, FATAL after the timeout.
+    let cmd = "/bin/sh -c 'exec 3>&-; exec sleep 600'";
+    let conf = format!(
+        "[program:mute]\ncommand={cmd}\nstartsecs=0\nready=fd:3\nready_timeout=1\nstartretries=1\n"
+    );
+    let mut sv = start(&conf);
+    let detail = sv.wait_state("mute", "FATAL", 30);
+    assert!(detail.contains("not ready within 1 s"), "{detail}");
+    assert_eq!(sv.sv(&["status"]).code, 0);
+    sv.close();
+}

@@ -85,6 +85,10 @@ enum Token {
     },
     /// The sd_notify socket (see `supervisor/notify`).
     Notify,
+    /// The `ready=fd:N` pipe of `service` (see `supervisor/notify`).
+    ReadyFd {
+        service: Id,
+    },
 }
 
 impl Daemon {
@@ -159,6 +163,9 @@ impl Daemon {
         if let Some(fd) = self.sup.notify_fd() {
             set.add(fd, libc::POLLIN, Token::Notify);
         }
+        for (fd, service) in self.sup.ready_fd_polls() {
+            set.add(fd, libc::POLLIN, Token::ReadyFd { service });
+        }
     }
 
     /// How long poll may sleep: until the earliest timer, paused pipe or
@@ -209,6 +216,7 @@ impl Daemon {
                 Token::Stderr => self.sup.log.write_pending(),
                 Token::Check { service } => self.sup.check_io(service, now),
                 Token::Notify => self.sup.notify_read(now),
+                Token::ReadyFd { service } => self.sup.ready_fd_read(service, now),
             }
         }
         if !closed_pipes.is_empty() {

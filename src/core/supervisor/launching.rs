@@ -384,13 +384,24 @@ impl Supervisor {
                 Err(e) => return Err(self.spawn_failed(id, &e)),
             },
         };
+        let mut keep: Vec<OwnedFd> = ends.into_iter().flatten().collect();
+        // `ready=fd:N`: the pipe's write end becomes the child's N.
+        let extra = match self.ready_fd_pipe(id) {
+            Ok(Some((write, n))) => {
+                let raw = write.as_raw_fd();
+                keep.push(write);
+                Some((raw, n))
+            }
+            Ok(None) => None,
+            Err(e) => return Err(self.spawn_failed(id, &e)),
+        };
         let wiring = spawn::Wiring {
             stdout,
             stderr,
             user,
-            keep: ends.into_iter().flatten().collect(),
+            keep,
         };
-        let launched = cmd.launch(wiring);
+        let launched = cmd.launch_with(wiring, extra);
         if let Some(svc) = self.services.get_mut(&id) {
             // Built afresh next time a spawn fails: the program may have moved.
             svc.cmd = launched.is_ok().then_some(cmd);

@@ -23,7 +23,7 @@ use crate::core::spec::ServiceSpec;
 use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags};
 use std::collections::BTreeMap;
 use std::io::IoSliceMut;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::time::Instant;
@@ -48,6 +48,17 @@ pub(super) struct Notify {
     /// Running services with a watchdog: their process and when its next
     /// `WATCHDOG=1` is due at the latest.
     watchdog: BTreeMap<Id, (i32, Instant)>,
+    /// `ready=fd:N`: the read end of each starting program's pipe.
+    fds: BTreeMap<Id, OwnedFd>,
+}
+
+impl Drop for Notify {
+    fn drop(&mut self) {
+        // A clean exit leaves no socket behind (as `sock`).
+        if let Some(path) = self.path.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 fn wants_notify(spec: &ServiceSpec) -> bool {
@@ -259,6 +270,7 @@ impl Supervisor {
     /// After any event: a service's status text lives as long as its
     /// process; its watchdog runs while it is RUNNING with watchdog_secs.
     pub(super) fn sync_notify(&mut self, id: Id, now: Instant) {
+        self.sync_ready_fd(id);
         // A process taken back from a killed daemon notifies on the same
         // path: it must be bound again even if nothing is spawned.
         if self
@@ -319,6 +331,71 @@ impl Supervisor {
             }
         }
         self.restart_quietly(late.into_iter().map(|(id, _)| id).collect(), now);
+    }
+
+    /// Before a spawn of a `ready=fd:N` program: a pipe whose read end the
+    /// loop polls; the write end, to become the child's N, and N.
+    pub(super) fn ready_fd_pipe(&mut self, id: Id) -> std::io::Result<Option<(OwnedFd, RawFd)>> {
+        let check = self
+            .services
+            .get(&id)
+            .and_then(|s| s.spec.policy.ready.as_ref());
+        let Some(Kind::Fd(n)) = check.map(|c| &c.kind) else {
+            return Ok(None);
+        };
+        let n = *n;
+        let (read, write) = crate::core::sys::pipe()?;
+        crate::core::sys::set_nonblocking(&read)?;
+        self.notify.fds.insert(id, read);
+        Ok(Some((write, n)))
+    }
+
+    /// The read ends of `ready=fd:N` pipes, for the poll set.
+    pub fn ready_fd_polls(&self) -> impl Iterator<Item = (RawFd, Id)> + '_ {
+        (self.notify.fds.iter()).map(|(id, fd)| (fd.as_raw_fd(), *id))
+    }
+
+    /// A `ready=fd:N` pipe is readable: a newline is READY=1; end of file
+    /// (the program closed it unsaid) leaves it to its ready_timeout.
+    pub fn ready_fd_read(&mut self, id: Id, now: Instant) {
+        let Some(fd) = self.notify.fds.get(&id) else {
+            return;
+        };
+        let mut buf = [0u8; 512];
+        let (mut ready, mut done) = (false, false);
+        // Bounded: a program writing without a newline cannot hold the loop.
+        for _ in 0..8 {
+            match nix::unistd::read(fd, &mut buf) {
+                Ok(0) => done = true,
+                Ok(n) => ready = buf[..n].contains(&b'\n'),
+                Err(nix::errno::Errno::EAGAIN) => break,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => done = true,
+            }
+            if ready || done {
+                break;
+            }
+        }
+        if ready || done {
+            self.notify.fds.remove(&id);
+        }
+        let starting = self.services.get(&id).map(|s| s.machine.state) == Some(State::Starting);
+        if ready && starting {
+            self.apply(id, Event::Ready, now);
+        }
+    }
+
+    /// A pipe lives from the launch until its program is ready or gone.
+    fn sync_ready_fd(&mut self, id: Id) {
+        let keep = self.services.get(&id).is_some_and(|s| {
+            !matches!(
+                s.machine.state,
+                State::Running | State::Stopping | State::Stopped | State::Exited | State::Fatal
+            )
+        });
+        if !keep {
+            self.notify.fds.remove(&id);
+        }
     }
 
     /// The program's last `STATUS=`, for `status`.

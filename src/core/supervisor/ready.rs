@@ -198,7 +198,7 @@ impl Supervisor {
             }
             Kind::File(path) => Progress::Done(file::exists(&path)),
             // Told over the notify socket, never tried (no run: sync_ready).
-            Kind::Notify => return,
+            Kind::Notify | Kind::Fd(_) => return,
             Kind::Exec(argv) => match self.launch_check(id, argv) {
                 Ok(p) => {
                     if let Some(run) = self.ready.runs.get_mut(&id) {
