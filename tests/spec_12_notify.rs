@@ -246,3 +246,31 @@ fn fd_n_closed_without_a_newline_is_not_ready() {
     assert_eq!(sv.sv(&["status"]).code, 0);
     sv.close();
 }
+
+#[test]
+fn ad_hoc_services_take_ready_notify() {
+    let mut sv = start("");
+    let script = sv.work.path().join("notify.py");
+    let script = script.to_str().unwrap();
+    let create = sv.spawn_sv(&[
+        "create-service",
+        "--set",
+        "ready=notify",
+        "--name",
+        "adhoc",
+        "python3",
+        script,
+        "ready",
+        "1",
+    ]);
+    assert!(wait_until(10, || sv.state("adhoc").is_some()));
+    stays_starting(&sv, "adhoc", 0.3);
+    let out = create.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text} {:?}", out.stderr);
+    assert!(text.contains("adhoc: started"), "{text}");
+    let (state, detail) = sv.state("adhoc").unwrap();
+    assert_eq!(state, "RUNNING", "{detail}");
+    assert!(detail.contains("status: serving on port 80"), "{detail}");
+    sv.close();
+}
