@@ -136,7 +136,18 @@ impl Command {
         extra: Option<(RawFd, RawFd)>,
     ) -> io::Result<Pending> {
         let shared = shared()?;
-        let (stdio, moved) = stdio_sources(&wiring, shared.devnull.as_raw_fd())?;
+        let (stdio, mut moved) = stdio_sources(&wiring, shared.devnull.as_raw_fd())?;
+        // The child fills 0, 1 and 2 before it copies `fd` to `n`: a
+        // source below 3 is copied above 2 first, as stdio's are.
+        let extra = match extra {
+            Some((fd, n)) if fd < 3 => {
+                let copy = dup_above_stdio(fd)?;
+                let fd = copy.as_raw_fd();
+                moved.push(copy);
+                Some((fd, n))
+            }
+            e => e,
+        };
         let (report_r, report_w) = report_pipe()?;
         // The child keeps both the report pipe and `n`: they must differ.
         let report_w = match extra {
@@ -417,6 +428,9 @@ fn raw_target(t: &Target, devnull: RawFd) -> RawFd {
         Target::Null | Target::SameAsStdout => devnull,
     }
 }
+
+#[cfg(test)]
+mod extra_tests;
 
 #[cfg(test)]
 mod tests {
