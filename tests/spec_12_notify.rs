@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 const N: u8 = 13;
 
 /// `notify.py MODE DELAY [ARG]`: waits DELAY s, then says what MODE says
-/// (`ready`: READY=1 and a status; `ping`: READY=1 then ARG pings 0.3 s
+/// (`ready`: a malformed datagram, then READY=1 and a status; `ping`: READY=1 then ARG pings 0.3 s
 /// apart; `late`: READY=1 and then lives on for ARG s only, a child of the
 /// group's leader), and sleeps.
 const NOTIFY_PY: &str = r#"
@@ -29,6 +29,7 @@ def send(msg):
 mode, delay = sys.argv[1], float(sys.argv[2])
 time.sleep(delay)
 if mode == "ready":
+    send("garbage")
     send("READY=1\nSTATUS=serving\x1b on port 80")
 elif mode == "ping":
     send("READY=1")
@@ -83,6 +84,10 @@ fn ready_1_from_the_program_makes_it_running_and_status_shows() {
     assert!(detail.contains("status: serving on port 80"), "{detail}");
     let json = sv.sv(&["status", "svc", "--json"]);
     assert!(json.stdout.contains("serving on port 80"), "{json:?}");
+    let log = daemon_log(&sv);
+    let pid = sv.pid("svc").unwrap();
+    let want = format!("dropped a datagram from svc (pid {pid}): line 'garbage' is not KEY=VALUE");
+    assert!(log.contains(&want), "{log}");
     sv.close();
 }
 
@@ -167,6 +172,7 @@ fn a_stranger_is_ignored_and_the_daemon_keeps_answering() {
         log.contains("not a process of any program with ready=notify"),
         "{log}"
     );
+    assert!(log.contains("longer than 4096 bytes"), "{log}");
     // Rate-limited: not one line per datagram.
     assert!(log.matches("not a process of any").count() < 10, "{log}");
     sv.close();
