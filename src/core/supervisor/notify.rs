@@ -6,8 +6,8 @@
 //! Its mode is 0600, as the control socket's: the instance directory is
 //! 0700 (SPEC §2), so a program running as another user could not reach a
 //! looser socket anyway, and loosening the directory would let that user
-//! plant files beside the state. Such a program must notify before it drops
-//! its privileges, or use a polled `ready=`.
+//! plant files beside the state. Such a program uses `ready=fd:N`, whose
+//! pipe it inherits whatever its user.
 //!
 //! A sender is mapped to a service by process group, as systemd's
 //! NotifyAccess=all: its pid is the service's process, or its
