@@ -280,3 +280,21 @@ fn ad_hoc_services_take_ready_notify() {
     assert!(detail.contains("status: serving on port 80"), "{detail}");
     sv.close();
 }
+
+#[test]
+fn fd_n_works_for_a_program_run_as_another_user() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: cannot run a program as another user (user=): skipped");
+        return;
+    }
+    // The notify socket is out of nobody's reach (0700 directory); the
+    // pipe is inherited.
+    let cmd = "/bin/sh -c 'sleep 0.5; echo >&3; exec sleep 600'";
+    let conf = format!(
+        "[program:nob]\ncommand={cmd}\nuser=nobody\ndirectory=/\nstartsecs=0\nready=fd:3\n"
+    );
+    let mut sv = start(&conf);
+    sv.wait_state("nob", "RUNNING", 20);
+    sv.close();
+}
