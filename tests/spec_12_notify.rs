@@ -290,11 +290,14 @@ fn fd_n_works_for_a_program_run_as_another_user() {
     }
     // The notify socket is out of nobody's reach (0700 directory); the
     // pipe is inherited.
-    let cmd = "/bin/sh -c 'sleep 0.5; echo >&3; exec sleep 600'";
+    let cmd = "/bin/sh -c 'sleep 1; echo >&3; exec sleep 600'";
     let conf = format!(
         "[program:nob]\ncommand={cmd}\nuser=nobody\ndirectory=/\nstartsecs=0\nready=fd:3\n"
     );
     let mut sv = start(&conf);
+    let (state, detail) = sv.state("nob").expect("listed");
+    assert_eq!(state, "STARTING", "{detail}");
+    assert!(detail.contains("waiting for ready: fd:3"), "{detail}");
     sv.wait_state("nob", "RUNNING", 20);
     sv.close();
 }
