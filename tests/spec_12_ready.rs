@@ -327,14 +327,15 @@ fn an_exec_check_that_hangs_is_killed_and_reaped() {
 #[test]
 fn unsupported_forms_are_refused_with_file_and_line() {
     let sv = Sv::new(N);
-    for (value, line) in [("notify", 4), ("fd:3", 4)] {
+    for (value, line) in [("fd:2", 4), ("fd:x", 4)] {
         let path = sv.write_conf(&format!(
             "[program:n]\ncommand=/bin/sleep 60\n\nready={value}\n"
         ));
         let r = sv.run(&["check".as_ref(), "-c".as_ref(), path.as_os_str()]);
         assert_ne!(r.code, 0, "{r:?}");
-        let want =
-            format!("sv.conf:{line}: ready in [program:n]: ready={value} is not supported yet");
+        let want = format!(
+            "sv.conf:{line}: ready in [program:n]: ready '{value}': N of fd:N must be 3 to 255"
+        );
         assert!(r.stderr.contains(&want), "{r:?}");
     }
 }
@@ -363,16 +364,10 @@ fn ad_hoc_services_take_ready_too() {
     assert!(out.status.success(), "{text} {:?}", out.stderr);
     assert!(text.contains("adhoc: started"), "{text}");
     assert_eq!(sv.state("adhoc").unwrap().0, "RUNNING");
-    let r = sv.sv(&[
-        "create-service",
-        "--set",
-        "ready=notify",
-        "/bin/sleep",
-        "600",
-    ]);
+    let r = sv.sv(&["create-service", "--set", "ready=fd:1", "/bin/sleep", "600"]);
     assert_ne!(r.code, 0, "{r:?}");
     assert!(
-        (r.stdout.clone() + &r.stderr).contains("ready=notify is not supported yet"),
+        (r.stdout.clone() + &r.stderr).contains("N of fd:N must be 3 to 255"),
         "{r:?}"
     );
     sv.close();

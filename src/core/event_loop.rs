@@ -87,6 +87,12 @@ enum Token {
     Health {
         service: Id,
     },
+    /// The sd_notify socket (see `supervisor/notify`).
+    Notify,
+    /// The `ready=fd:N` pipe of `service` (see `supervisor/notify`).
+    ReadyFd {
+        service: Id,
+    },
 }
 
 impl Daemon {
@@ -161,6 +167,12 @@ impl Daemon {
         for (fd, ev, service) in self.sup.health_fds() {
             set.add(fd, ev, Token::Health { service });
         }
+        if let Some(fd) = self.sup.notify_fd() {
+            set.add(fd, libc::POLLIN, Token::Notify);
+        }
+        for (fd, service) in self.sup.ready_fd_polls() {
+            set.add(fd, libc::POLLIN, Token::ReadyFd { service });
+        }
     }
 
     /// How long poll may sleep: until the earliest timer, paused pipe or
@@ -211,6 +223,8 @@ impl Daemon {
                 Token::Stderr => self.sup.log.write_pending(),
                 Token::Check { service } => self.sup.check_io(service, now),
                 Token::Health { service } => self.sup.health_io(service, now),
+                Token::Notify => self.sup.notify_read(now),
+                Token::ReadyFd { service } => self.sup.ready_fd_read(service, now),
             }
         }
         if !closed_pipes.is_empty() {

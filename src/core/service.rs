@@ -165,6 +165,9 @@ pub struct Policy {
     pub ready_interval: Duration,
     /// `health=` and its keys (SPEC §12): checked while RUNNING.
     pub health: crate::core::checks::health::Health,
+    /// `watchdog_secs` with `ready=notify`: the longest time between two
+    /// `WATCHDOG=1` while RUNNING (zero: none). See `supervisor/notify`.
+    pub watchdog: Duration,
 }
 
 impl Policy {
@@ -194,6 +197,7 @@ impl Default for Policy {
             ready_timeout: Duration::from_secs(60),
             ready_interval: Duration::from_secs(1),
             health: Default::default(),
+            watchdog: Duration::ZERO,
         }
     }
 }

@@ -123,9 +123,37 @@ impl Command {
     /// outcome is [`Pending::try_wait`]'s. The command stays alive (shared)
     /// until then, since the child reads its strings.
     pub fn launch(self: &Arc<Self>, wiring: Wiring) -> io::Result<Pending> {
+        self.launch_with(wiring, None)
+    }
+
+    /// [`Command::launch`], and with `extra = Some((fd, n))` the daemon's
+    /// `fd` becomes the child's descriptor `n` (above 2): s6's
+    /// notification fd (`ready=fd:N`). `fd` must stay open until the child
+    /// has exec'd: put it in `wiring.keep`.
+    pub fn launch_with(
+        self: &Arc<Self>,
+        wiring: Wiring,
+        extra: Option<(RawFd, RawFd)>,
+    ) -> io::Result<Pending> {
         let shared = shared()?;
-        let (stdio, moved) = stdio_sources(&wiring, shared.devnull.as_raw_fd())?;
+        let (stdio, mut moved) = stdio_sources(&wiring, shared.devnull.as_raw_fd())?;
+        // The child fills 0, 1 and 2 before it copies `fd` to `n`: a
+        // source below 3 is copied above 2 first, as stdio's are.
+        let extra = match extra {
+            Some((fd, n)) if fd < 3 => {
+                let copy = dup_above_stdio(fd)?;
+                let fd = copy.as_raw_fd();
+                moved.push(copy);
+                Some((fd, n))
+            }
+            e => e,
+        };
         let (report_r, report_w) = report_pipe()?;
+        // The child keeps both the report pipe and `n`: they must differ.
+        let report_w = match extra {
+            Some((_, n)) if n == report_w.as_raw_fd() => dup_above(report_w.as_raw_fd(), n)?,
+            _ => report_w,
+        };
         // Only root changes identity; a daemon that is not root may only
         // name its own user (checked before), which needs no change.
         // SAFETY: geteuid cannot fail.
@@ -157,6 +185,7 @@ impl Command {
                 .map(|u| (u.uid, u.gid)),
             stdio,
             report: report_w.as_raw_fd(),
+            extra,
             shared,
         }));
         // SAFETY: `ctx`, the strings of `self` it points at and `stack`
@@ -300,8 +329,14 @@ fn restore_mask(old: u64) {
 
 /// A close-on-exec copy of `fd` numbered 3 or above.
 fn dup_above_stdio(fd: RawFd) -> io::Result<OwnedFd> {
-    // SAFETY: duplicating a descriptor that is open (a stdio target).
-    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    dup_above(fd, 2)
+}
+
+/// A close-on-exec copy of `fd` numbered above `n`.
+fn dup_above(fd: RawFd, n: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: duplicating a descriptor that is open (a stdio target, or
+    // the report pipe).
+    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, n + 1) };
     if copy < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -393,6 +428,9 @@ fn raw_target(t: &Target, devnull: RawFd) -> RawFd {
         Target::Null | Target::SameAsStdout => devnull,
     }
 }
+
+#[cfg(test)]
+mod extra_tests;
 
 #[cfg(test)]
 mod tests {

@@ -153,6 +153,7 @@ impl ServiceSpec {
             "ready_interval" => self.policy.ready_interval = parse_secs_min1(v, "ready_interval")?,
             "health" | "health_interval" | "health_timeout" | "health_retries"
             | "health_action" => self.policy.health.set(key, v)?,
+            "watchdog_secs" => self.policy.watchdog = parse_secs(v, "watchdog_secs")?,
             _ => return Err(SetError::UnknownKey(key.to_string())),
         }
         Ok(())

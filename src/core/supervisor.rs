@@ -71,6 +71,7 @@ mod health;
 mod launching;
 mod leftovers;
 mod log_lines;
+mod notify;
 mod persist;
 mod plans;
 mod ready;
@@ -133,6 +134,8 @@ pub struct Supervisor {
     ready: ready::ReadyChecks,
     /// `health=` checks of RUNNING services (see `health`).
     health: health::HealthChecks,
+    /// The sd_notify socket and what it was told (see `notify`).
+    notify: notify::Notify,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -178,6 +181,7 @@ impl Supervisor {
             deps: Default::default(),
             ready: Default::default(),
             health: Default::default(),
+            notify: Default::default(),
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -413,6 +417,7 @@ impl Supervisor {
         }
         self.sync_ready(id, now);
         self.sync_health(id, now);
+        self.sync_notify(id, now);
     }
 
     /// A service that has settled with no process gives its FIFO ends back
@@ -575,6 +580,7 @@ impl Supervisor {
         self.end_batch(now);
         self.run_ready(now);
         self.run_health(now);
+        self.run_watchdogs(now);
         // Last: what the events above ended is looked at in this same pass.
         self.run_leftovers(now);
     }
@@ -602,6 +608,7 @@ impl Supervisor {
             .chain(self.leftovers_due(now))
             .chain(self.ready_due())
             .chain(self.health_due())
+            .chain(self.watchdog_due())
             .min()
             .map(|d| d.saturating_duration_since(now))
     }

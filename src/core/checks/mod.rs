@@ -36,6 +36,12 @@ pub enum Kind {
     },
     Exec(Vec<String>),
     File(PathBuf),
+    /// `notify`: the program says READY=1 over `NOTIFY_SOCKET` (see
+    /// `supervisor/notify`); nothing is polled.
+    Notify,
+    /// `fd:N`: the program writes a newline to its descriptor N, a pipe
+    /// the daemon reads (s6's notification-fd; see `supervisor/notify`).
+    Fd(i32),
 }
 
 /// A check as configured: what to try, and the value as written (shown in
@@ -47,12 +53,20 @@ pub struct Check {
 }
 
 impl Check {
-    /// Reads a `ready=` value. The forms that are not polled (`notify`,
-    /// `fd:N`) are refused for now rather than accepted and ignored.
+    /// Reads a `ready=` value.
     pub fn parse(v: &str) -> Result<Check, String> {
         let v = v.trim();
-        let kind = if v == "notify" || v.starts_with("fd:") {
-            return Err(format!("ready={v} is not supported yet"));
+        let kind = if v == "notify" {
+            Kind::Notify
+        } else if let Some(n) = v.strip_prefix("fd:") {
+            match n.parse::<i32>() {
+                Ok(n @ 3..=255) => Kind::Fd(n),
+                _ => {
+                    return Err(format!(
+                        "ready '{v}': N of fd:N must be 3 to 255 (0, 1 and 2 are stdio)"
+                    ))
+                }
+            }
         } else if let Some(rest) = v.strip_prefix("tcp:") {
             Kind::Tcp(addr(rest)?)
         } else if let Some(rest) = v.strip_prefix("http://") {
@@ -78,13 +92,18 @@ impl Check {
             Kind::File(PathBuf::from(rest.trim()))
         } else {
             return Err(format!(
-                "ready '{v}' must be tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND or file:PATH"
+                "ready '{v}' must be notify, fd:N, tcp:HOST:PORT, http://HOST:PORT/PATH, exec:COMMAND or file:PATH"
             ));
         };
         Ok(Check {
             text: v.to_string(),
             kind,
         })
+    }
+
+    /// Tried by the loop (tcp, http, exec, file), not told (notify, fd).
+    pub fn polled(&self) -> bool {
+        !matches!(self.kind, Kind::Notify | Kind::Fd(_))
     }
 }
 
@@ -141,14 +160,13 @@ mod tests {
             Check::parse("file:/run/x.pid").unwrap().kind,
             Kind::File("/run/x.pid".into())
         );
-        assert_eq!(
-            Check::parse("notify").unwrap_err(),
-            "ready=notify is not supported yet"
-        );
-        assert_eq!(
-            Check::parse("fd:3").unwrap_err(),
-            "ready=fd:3 is not supported yet"
-        );
+        assert_eq!(Check::parse("notify").unwrap().kind, Kind::Notify);
+        assert!(!Check::parse("notify").unwrap().polled());
+        assert_eq!(Check::parse("fd:3").unwrap().kind, Kind::Fd(3));
+        assert!(!Check::parse("fd:3").unwrap().polled());
+        for bad in ["fd:2", "fd:0", "fd:256", "fd:x", "fd:"] {
+            assert!(Check::parse(bad).unwrap_err().contains("3 to 255"), "{bad}");
+        }
         for bad in [
             "tcp:example.com:80",
             "tcp:127.0.0.1",
@@ -180,9 +198,6 @@ mod tests {
         // 0 would make a check spin, or fail every start at once.
         assert!(s.set("ready_interval", "0").is_err());
         assert!(s.set("ready_timeout", "0").is_err());
-        assert_eq!(
-            s.set("ready", "notify").unwrap_err().to_string(),
-            "ready=notify is not supported yet"
-        );
+        assert!(s.set("ready", "fd:2").is_err());
     }
 }

@@ -56,6 +56,7 @@ pub(super) const PROGRAM: &[&str] = &[
     "health_timeout",
     "health_retries",
     "health_action",
+    "watchdog_secs",
     "numprocs",
     "numprocs_start",
     "process_name",

@@ -42,7 +42,8 @@
 //!    `ctx.stdio`, whose sources are either in place or above 2 (the launch
 //!    sees to that), so filling 0, 1, 2 in order overwrites no source; one
 //!    in place only loses its close-on-exec flag. All others are closed
-//!    but the report pipe, which is close-on-exec.
+//!    but the report pipe, which is close-on-exec, and `ready=fd:N`'s
+//!    descriptor, put at N after stdio (N is above 2, never the report's).
 //! 8. **One report, then the end.** A failed step writes its errno (4
 //!    bytes, native endian) to the report pipe and exits 127; a successful
 //!    exec closes the pipe (close-on-exec). Either way the pipe ends only
@@ -76,6 +77,9 @@ pub(super) struct ChildCtx {
     pub stdio: [RawFd; 3],
     /// The write end of the report pipe: closed by exec, or carrying errno.
     pub report: RawFd,
+    /// A descriptor of the daemon's to give as the child's `n` (above 2,
+    /// not `report`): `ready=fd:N`.
+    pub extra: Option<(RawFd, RawFd)>,
     pub shared: &'static Shared,
 }
 
@@ -137,7 +141,8 @@ unsafe fn wire_up(ctx: &ChildCtx) -> Result<(), isize> {
         join_own_group();
         reset_signals();
         wire_stdio(&ctx.stdio)?;
-        close_all_but(ctx.report);
+        wire_extra(ctx.extra)?;
+        close_all_but(ctx.report, ctx.extra.map_or(ctx.report, |(_, n)| n));
         restore_nofile(ctx.shared);
         set_umask(ctx.umask);
         change_dir(ctx.cwd)?;
@@ -248,19 +253,53 @@ unsafe fn wire_stdio(stdio: &[RawFd; 3]) -> Result<(), isize> {
     Ok(())
 }
 
-/// Closes every descriptor above 2 but the report pipe, which is
-/// close-on-exec [7].
+/// The extra descriptor (`ready=fd:N`): `src` becomes `n`, without
+/// close-on-exec, after stdio (which `n`, above 2, cannot overwrite) [7].
 ///
 /// # Safety
-/// Only in the child (its own descriptor table), with `report` above 2.
+/// Only in the child (its own descriptor table), with `n` above 2 and not
+/// the report pipe, as the launch leaves them.
 #[inline(always)]
-unsafe fn close_all_but(report: RawFd) {
-    // The report pipe is above 2 (the launch moved it there), so
-    // `report - 1` cannot underflow.
+unsafe fn wire_extra(extra: Option<(RawFd, RawFd)>) -> Result<(), isize> {
+    let Some((src, n)) = extra else {
+        return Ok(());
+    };
+    if src == n {
+        // Already in place: just clear CLOEXEC [7].
+        // SAFETY: fcntl on a descriptor of our own table [7]; no pointers.
+        unsafe {
+            sys(
+                libc::SYS_fcntl,
+                [n as usize, libc::F_SETFD as usize, 0, 0, 0, 0],
+            )
+        };
+        return Ok(());
+    }
+    // SAFETY: dup3 within our own table [7]; no pointers.
+    check(unsafe { sys(libc::SYS_dup3, [src as usize, n as usize, 0, 0, 0, 0]) })
+}
+
+/// Closes every descriptor above 2 but the report pipe, which is
+/// close-on-exec, and `keep` (the report pipe again, or `ready=fd:N`'s) [7].
+///
+/// # Safety
+/// Only in the child (its own descriptor table), with `report` and `keep`
+/// above 2 and below `RawFd::MAX`.
+#[inline(always)]
+unsafe fn close_all_but(report: RawFd, keep: RawFd) {
+    // Both are above 2 (the launch moved the report pipe there; N is
+    // checked at load) and far below RawFd::MAX, so neither `lo - 1` nor
+    // `hi + 1` can overflow.
+    let (lo, hi) = if keep < report {
+        (keep, report)
+    } else {
+        (report, keep)
+    };
     // SAFETY: closing descriptors of our own table [7].
     unsafe {
-        close_range(3, report - 1);
-        close_range(report + 1, RawFd::MAX);
+        close_range(3, lo - 1);
+        close_range(lo + 1, hi - 1);
+        close_range(hi + 1, RawFd::MAX);
     }
 }
 

@@ -195,6 +195,8 @@ impl Supervisor {
                 }
                 Err(why) => Progress::Done(Err(why)),
             },
+            // Refused as health checks when the key is set.
+            Kind::Notify | Kind::Fd(_) => Progress::Done(Err("not a polled check".into())),
         };
         match started {
             Progress::Waiting(p) => {

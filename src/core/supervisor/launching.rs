@@ -331,6 +331,7 @@ impl Supervisor {
     /// event for a spawn that failed before any process existed.
     pub(super) fn launch(&mut self, id: Id) -> Result<(spawn::Pending, bool), Event> {
         self.attach_output(id);
+        self.bind_notify(id);
         let Some(svc) = self.services.get(&id) else {
             return Err(Event::SpawnFailed("no such service".into()));
         };
@@ -383,13 +384,24 @@ impl Supervisor {
                 Err(e) => return Err(self.spawn_failed(id, &e)),
             },
         };
+        let mut keep: Vec<OwnedFd> = ends.into_iter().flatten().collect();
+        // `ready=fd:N`: the pipe's write end becomes the child's N.
+        let extra = match self.ready_fd_pipe(id) {
+            Ok(Some((write, n))) => {
+                let raw = write.as_raw_fd();
+                keep.push(write);
+                Some((raw, n))
+            }
+            Ok(None) => None,
+            Err(e) => return Err(self.spawn_failed(id, &e)),
+        };
         let wiring = spawn::Wiring {
             stdout,
             stderr,
             user,
-            keep: ends.into_iter().flatten().collect(),
+            keep,
         };
-        let launched = cmd.launch(wiring);
+        let launched = cmd.launch_with(wiring, extra);
         if let Some(svc) = self.services.get_mut(&id) {
             // Built afresh next time a spawn fails: the program may have moved.
             svc.cmd = launched.is_ok().then_some(cmd);
@@ -418,6 +430,9 @@ impl Supervisor {
         env.push(("SV_PROCESS_NAME".into(), spec.name.clone()));
         env.push(("SUPERVISOR_PROCESS_NAME".into(), spec.name.clone()));
         env.push(("SUPERVISOR_ENABLED".into(), "1".into()));
+        if let Some(path) = self.notify_socket_for(spec) {
+            env.push(("NOTIFY_SOCKET".into(), path));
+        }
         // How the next daemon finds this process if the state file cannot
         // tell it (see `census`).
         env.push((crate::core::census::MARKER.into(), self.marker.clone()));

@@ -79,7 +79,8 @@ impl Supervisor {
         let wanted = self.services.get(&id).and_then(|s| {
             let m = &s.machine;
             let checking = m.state == State::Starting && !m.unready;
-            (checking && s.spec.policy.ready.is_some()).then_some(m.pid?)
+            let polled = s.spec.policy.ready.as_ref().is_some_and(|c| c.polled());
+            (checking && polled).then_some(m.pid?)
         });
         let current = self.ready.runs.get(&id).map(|r| r.pid);
         if wanted == current {
@@ -200,6 +201,8 @@ impl Supervisor {
                 SockProbe::start(addr, Some(http::request(&host, &path)))
             }
             Kind::File(path) => Progress::Done(file::exists(&path)),
+            // Told over the notify socket, never tried (no run: sync_ready).
+            Kind::Notify | Kind::Fd(_) => return,
             Kind::Exec(argv) => match self.launch_check(id, argv) {
                 Ok(p) => {
                     if let Some(run) = self.ready.runs.get_mut(&id) {

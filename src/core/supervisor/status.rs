@@ -143,6 +143,9 @@ impl Supervisor {
         if let Some(health) = self.health_detail(id) {
             detail.push_str(&format!(", {health}"));
         }
+        if let Some(told) = self.notify_status(id) {
+            detail.push_str(&format!(", status: {told}"));
+        }
         let left = self.leftovers.count(id);
         if left > 0 && !m.state.has_process() {
             let s = if left == 1 { "" } else { "es" };
