@@ -23,6 +23,9 @@
 //! - the exit-code map: `crate::applets::exit`, outside the daemon: `core`
 //!   reports, the applets decide the exit code;
 //! - child output to log files: `output.rs`; the daemon's own log: `log.rs`.
+//! - readiness and health checks (SPEC §12): the probes in `checks/`, run
+//!   by `supervisor/ready.rs`, `supervisor/health.rs` and (sd_notify, fd:N)
+//!   `supervisor/notify.rs`; dependencies in `supervisor/deps.rs`.
 //!
 //! # Words
 //!
