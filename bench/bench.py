@@ -15,7 +15,7 @@ Layout: this file is the driver (arguments, the order of the runs, the
 document); common.py holds what every measurement shares (pids, /proc,
 statistics, `Ctx`, `timecmd`); systems.py the supervisors under test; one
 module a measurement, named after it (restart, spawn, idle, commands, logs,
-scale, priority); report.py renders the table and judges the targets.
+scale, priority, deptree, health); report.py renders the table and judges the targets.
 """
 
 import argparse
@@ -34,6 +34,8 @@ from idle import *  # noqa: F401,F403
 from commands import *  # noqa: F401,F403
 from logs import *  # noqa: F401,F403
 from scale import *  # noqa: F401,F403
+from deptree import *  # noqa: F401,F403
+from health import *  # noqa: F401,F403
 from report import *  # noqa: F401,F403
 
 
@@ -340,6 +342,47 @@ def main():
             R["priority"] = cells
             rows.append(Row("9 programs, 9 priority levels, startsecs=1",
                             "`start all` until all RUNNING", cells))
+
+        # 10. a dependency tree with tcp readiness (sv only: the peers have
+        # neither dependencies nor readiness checks)
+        if want("10"):
+            n, fan = (10, 9) if q else (100, 2)
+            log(f"dependency tree: {n} programs, ready=tcp: sv")
+            try:
+                took, ideal, L, hop = bench_deptree(ctx, systems["sv"], n, fan, 50,
+                                                    1 if q else 3)
+                R["deptree"] = {"sv": took, "ideal": ideal, "L": L, "n": n, "hop": hop}
+                rows.append(Row(f"{n}-program dependency tree, ready=tcp",
+                                f"`start all` until all RUNNING; critical path {L} programs "
+                                "x (50 ms + spawn) in the floor column (sv only)",
+                                {"sv": took}, ideal))
+                notes.append(f"dependency tree, sv: {n} programs, depth {L}; from a port "
+                             f"opening to its dependents' spawn: {fmt_stat(hop)} (the first "
+                             "ready try is made at spawn, when the port is not open yet; the "
+                             "next comes ready_interval = 1 s later)")
+            except Exception as e:  # noqa: BLE001
+                notes.append(f"dependency tree, sv: failed: {e}")
+
+        # 11. health checks: CPU with many, wake-ups with checks configured
+        # and nothing due (sv only: the peers have no health checks)
+        if want("11"):
+            n, idle_s, win = (50, 1, 2) if q else (1000, 10, 10)
+            log(f"health checks: {n} services: sv")
+            try:
+                idle_wake, cpu, wps, unhealthy = bench_health(ctx, systems["sv"], n,
+                                                              idle_s, win)
+                R["health"] = {"n": n, "cpu": cpu, "win": win, "idle_wake": idle_wake,
+                               "idle_s": idle_s}
+                rows.append(Row(f"{n} tcp health checks a second: daemon CPU",
+                                f"% of one core over {win} s, utime + stime (sv only)",
+                                {"sv": Stat([cpu], "%", single=True)}))
+                rows.append(Row(f"{n} services with checks, all stopped: wake-ups",
+                                f"over {idle_s} s, voluntary context switches (sv only)",
+                                {"sv": Stat([idle_wake], "", single=True)}))
+                notes.append(f"health checks, sv: {wps:.2f} daemon wake-ups a second while "
+                             f"checking {n} services; {unhealthy} unhealthy at the end")
+            except Exception as e:  # noqa: BLE001
+                notes.append(f"health checks, sv: failed: {e}")
 
         # 8. binary size
         if want("8"):

@@ -330,7 +330,7 @@ class Ctx:
         self.sv_desc = a.sv_desc
         self.child = os.path.join(self.bin, "child")
         self.writer = os.path.join(self.bin, "writer")
-        self.helper_exes = {self.child, self.writer}
+        self.helper_exes = {self.child, self.writer, os.path.join(self.bin, "listener")}
         self.notes = []
 
     def helper(self, name):

@@ -16,8 +16,11 @@ from common import *  # noqa: F401,F403
 class Workload:
     """N copies of one program, named w_00, w_01, ..."""
 
-    def __init__(self, n, argv, log_path=None, shell_run=False, levels=False):
+    def __init__(self, n, argv, log_path=None, shell_run=False, levels=False, raw=None):
         self.n = n
+        # sv only (measurements 10 and 11): the configuration itself, for
+        # what the peers have no keys for (depends_on, ready=, health=).
+        self.raw = raw
         self.argv = argv  # the full command line of each copy
         # sv and supervisord: N programs at N priority levels, startsecs=1,
         # not autostarted (measurement 9), instead of N copies of one.
@@ -235,7 +238,7 @@ class Sv(System):
     def start(self, limit_fds=None):
         conf = os.path.join(self.dir, "sv.conf")
         with open(conf, "w") as f:
-            f.write(ini_program(self.wl))
+            f.write(self.wl.raw if self.wl.raw is not None else ini_program(self.wl))
         return self.popen([self.bin, "daemon", "0", "-c", conf], self.env(), limit_fds)
 
     def shutdown(self):
