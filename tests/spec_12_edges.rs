@@ -145,3 +145,33 @@ fn a_never_ready_program_continued_after_sigstop_is_not_running() {
     );
     assert_eq!(sv.state("dep").map(|s| s.0).as_deref(), Some("PENDING"));
 }
+
+/// A program ready a moment after its spawn is RUNNING a moment later,
+/// not a whole ready_interval later: tries come soon at first (20 ms,
+/// doubling), at most ready_interval apart. With ready_interval=30 the
+/// old rule (one try at spawn, the next 30 s later) took 30 s.
+#[test]
+fn a_program_ready_soon_after_its_spawn_is_not_held_an_interval() {
+    let sv = Sv::daemon(N);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let ready = format!("ready=tcp:127.0.0.1:{port}");
+    sv.sv(&[
+        "create-service",
+        "--no-wait",
+        "--name",
+        "soon",
+        "--set",
+        &ready,
+        "--set",
+        "ready_interval=30",
+        "/bin/sleep",
+        "1000",
+    ])
+    .ok();
+    sv.wait_state("soon", "STARTING", 5);
+    // Its port opens now, after the first try at spawn was refused.
+    let _open = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    sv.wait_state("soon", "RUNNING", 10);
+}

@@ -4,7 +4,9 @@
 //! A service has a [`Run`] while it is STARTING with a polled check and
 //! has not missed its ready_timeout; [`Supervisor::sync_ready`] keeps that
 //! true after every event. A try begins at once when the process is
-//! spawned, then `ready_interval` after each failure; it is a socket the
+//! spawned, then again after each failure: soon at first (20 ms, doubling)
+//! and at most `ready_interval` apart, so a program that is ready a moment
+//! after its spawn is not held a whole interval; it is a socket the
 //! loop polls (tcp, http), a stat (file), or a child of the one spawn path
 //! reaped by the loop (exec). Success is `Event::Ready`; the ready_timeout
 //! is the machine's own deadline (`step` turns it into a failed start).
@@ -25,6 +27,10 @@ use std::time::{Duration, Instant};
 /// Every try also ends with the ready_timeout.
 const TRY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The wait before the second try; each later one doubles, up to
+/// `ready_interval`.
+const FIRST_RETRY: Duration = Duration::from_millis(20);
+
 /// A try under way.
 enum Try {
     Sock(SockProbe),
@@ -39,6 +45,8 @@ struct Run {
     pid: i32,
     /// When the next try begins (when none is under way).
     next: Instant,
+    /// Tries failed so far: the wait before the next one grows with it.
+    failed: u32,
     /// The try under way and when it gives up.
     try_: Option<(Try, Instant)>,
 }
@@ -97,6 +105,7 @@ impl Supervisor {
             let run = Run {
                 pid,
                 next: now,
+                failed: 0,
                 try_: None,
             };
             self.ready.runs.insert(id, run);
@@ -223,7 +232,7 @@ impl Supervisor {
         }
     }
 
-    /// A try ended: ready, or another try after ready_interval.
+    /// A try ended: ready, or another try soon (at most ready_interval).
     fn try_over(&mut self, id: Id, outcome: Outcome, now: Instant) {
         let Some(svc) = self.services.get(&id) else {
             self.ready.runs.remove(&id);
@@ -246,7 +255,9 @@ impl Supervisor {
                 }
                 self.ready.last.insert(id, why);
                 if let Some(run) = self.ready.runs.get_mut(&id) {
-                    run.next = now + interval;
+                    let soon = FIRST_RETRY.saturating_mul(1 << run.failed.min(16));
+                    run.next = now + soon.min(interval);
+                    run.failed = run.failed.saturating_add(1);
                 }
             }
         }
