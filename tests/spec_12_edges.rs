@@ -147,8 +147,8 @@ fn a_never_ready_program_continued_after_sigstop_is_not_running() {
 }
 
 /// A program ready a moment after its spawn is RUNNING a moment later,
-/// not a whole ready_interval later: tries come soon at first (20 ms,
-/// doubling), at most ready_interval apart. With ready_interval=30 the
+/// not a whole ready_interval later: tries come soon at first (every
+/// 10 ms for 100 ms, then doubling), at most ready_interval apart. With ready_interval=30 the
 /// old rule (one try at spawn, the next 30 s later) took 30 s.
 #[test]
 fn a_program_ready_soon_after_its_spawn_is_not_held_an_interval() {

@@ -4,8 +4,8 @@
 //! A service has a [`Run`] while it is STARTING with a polled check and
 //! has not missed its ready_timeout; [`Supervisor::sync_ready`] keeps that
 //! true after every event. A try begins at once when the process is
-//! spawned, then again after each failure: soon at first (20 ms, doubling)
-//! and at most `ready_interval` apart, so a program that is ready a moment
+//! spawned, then again after each failure: soon at first (every 10 ms for
+//! 100 ms, then doubling) and at most `ready_interval` apart, so a program that is ready a moment
 //! after its spawn is not held a whole interval; it is a socket the
 //! loop polls (tcp, http), a stat (file), or a child of the one spawn path
 //! reaped by the loop (exec). Success is `Event::Ready`; the ready_timeout
@@ -27,9 +27,13 @@ use std::time::{Duration, Instant};
 /// Every try also ends with the ready_timeout.
 const TRY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The wait before the second try; each later one doubles, up to
-/// `ready_interval`.
-const FIRST_RETRY: Duration = Duration::from_millis(20);
+/// The wait between the first tries; past [`QUICK_TRIES`] failures each
+/// wait doubles, up to `ready_interval`. A program ready 50 ms after its
+/// spawn is then seen within 10 ms (a chain of dependencies pays that per
+/// link), and a slow one costs a few cheap tries, then one an interval.
+const FIRST_RETRY: Duration = Duration::from_millis(10);
+/// Failed tries retried after [`FIRST_RETRY`] alone (the first 100 ms).
+const QUICK_TRIES: u32 = 10;
 
 /// A try under way.
 enum Try {
@@ -255,7 +259,8 @@ impl Supervisor {
                 }
                 self.ready.last.insert(id, why);
                 if let Some(run) = self.ready.runs.get_mut(&id) {
-                    let soon = FIRST_RETRY.saturating_mul(1 << run.failed.min(16));
+                    let doublings = run.failed.saturating_sub(QUICK_TRIES - 1).min(16);
+                    let soon = FIRST_RETRY.saturating_mul(1 << doublings);
                     run.next = now + soon.min(interval);
                     run.failed = run.failed.saturating_add(1);
                 }
