@@ -74,6 +74,7 @@ mod log_lines;
 mod notify;
 mod persist;
 mod plans;
+mod probe;
 mod ready;
 mod recover;
 mod reload;

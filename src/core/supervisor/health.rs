@@ -10,21 +10,15 @@
 //! loop sleeps until the earliest try or try deadline
 //! ([`Supervisor::health_due`]), so without checks nothing wakes it.
 
+use super::probe::{self, Began, Current, Reaped};
 use super::{Id, Supervisor};
 use crate::core::checks::health::Action;
-use crate::core::checks::{exec, file, http, tcp::Progress, Kind, Outcome, SockProbe};
+use crate::core::checks::Outcome;
 use crate::core::service::{Event, State, Want};
 use crate::core::spawn;
 use std::collections::BTreeMap;
 use std::os::fd::RawFd;
 use std::time::Instant;
-
-/// A check under way.
-enum Try {
-    Sock(SockProbe),
-    /// An exec check's child, kept until it is reaped.
-    Exec(spawn::Pending),
-}
 
 /// One service's checking.
 struct Run {
@@ -33,7 +27,7 @@ struct Run {
     /// When the next check begins (when none is under way).
     next: Instant,
     /// The check under way and when it gives up (health_timeout).
-    try_: Option<(Try, Instant)>,
+    try_: Current,
     /// Consecutive failures, and why the last one failed.
     fails: u32,
     last: String,
@@ -52,19 +46,8 @@ pub(super) struct HealthChecks {
 
 impl Drop for HealthChecks {
     fn drop(&mut self) {
-        // As `Launches`: a child still on our memory must not keep a
-        // leaving daemon waiting.
-        let pendings = std::mem::take(&mut self.dying).into_iter().chain(
-            std::mem::take(&mut self.runs)
-                .into_values()
-                .filter_map(|r| match r.try_ {
-                    Some((Try::Exec(p), _)) => Some(p),
-                    _ => None,
-                }),
-        );
-        for p in pendings {
-            std::mem::forget(p);
-        }
+        let runs = std::mem::take(&mut self.runs).into_values();
+        probe::forget_children(std::mem::take(&mut self.dying), runs.map(|r| r.try_));
     }
 }
 
@@ -111,49 +94,35 @@ impl Supervisor {
         }
     }
 
-    fn drop_health_try(&mut self, t: Option<(Try, Instant)>) {
-        if let Some((Try::Exec(p), _)) = t {
-            p.kill_group();
-            self.health.dying.push(p);
-        }
+    fn drop_health_try(&mut self, t: Current) {
+        probe::abandon(t, &mut self.health.dying);
     }
 
     /// The earliest check or check deadline, for poll's timeout.
     pub(super) fn health_due(&self) -> Option<Instant> {
         (self.health.runs.values())
-            .map(|r| r.try_.as_ref().map_or(r.next, |(_, d)| *d))
+            .map(|r| probe::due(r.next, &r.try_))
             .min()
     }
 
     /// The sockets of checks under way, for the poll set.
     pub fn health_fds(&self) -> impl Iterator<Item = (RawFd, libc::c_short, Id)> + '_ {
-        self.health.runs.iter().filter_map(|(id, r)| match &r.try_ {
-            Some((Try::Sock(p), _)) => {
-                let (fd, ev) = p.interest();
-                Some((fd, ev, *id))
-            }
-            _ => None,
-        })
+        (self.health.runs.iter())
+            .filter_map(|(id, r)| probe::interest(&r.try_).map(|(fd, ev)| (fd, ev, *id)))
     }
 
     /// A health check's socket is ready: the check goes on.
     pub fn health_io(&mut self, id: Id, now: Instant) {
-        let Some(run) = self.health.runs.get_mut(&id) else {
-            return;
-        };
-        let Some((Try::Sock(probe), deadline)) = run.try_.take() else {
-            return;
-        };
-        match probe.advance() {
-            Progress::Waiting(p) => run.try_ = Some((Try::Sock(p), deadline)),
-            Progress::Done(outcome) => self.health_over(id, outcome, now),
+        let outcome = (self.health.runs.get_mut(&id)).and_then(|r| probe::advance(&mut r.try_));
+        if let Some(outcome) = outcome {
+            self.health_over(id, outcome, now);
         }
     }
 
     /// Begins the checks that are due and fails those past their timeout.
     pub(super) fn run_health(&mut self, now: Instant) {
         let due: Vec<Id> = (self.health.runs.iter())
-            .filter(|(_, r)| r.try_.as_ref().map_or(r.next, |(_, d)| *d) <= now)
+            .filter(|(_, r)| probe::due(r.next, &r.try_) <= now)
             .map(|(id, _)| *id)
             .collect();
         for id in due {
@@ -180,31 +149,15 @@ impl Supervisor {
             return;
         };
         let limit = now + timeout;
-        let started = match check.kind {
-            Kind::Tcp(addr) => SockProbe::start(addr, None),
-            Kind::Http { addr, host, path } => {
-                SockProbe::start(addr, Some(http::request(&host, &path)))
-            }
-            Kind::File(path) => Progress::Done(file::exists(&path)),
-            Kind::Exec(argv) => match self.launch_check(id, argv) {
-                Ok(p) => {
-                    if let Some(run) = self.health.runs.get_mut(&id) {
-                        run.try_ = Some((Try::Exec(p), limit));
-                    }
-                    return;
-                }
-                Err(why) => Progress::Done(Err(why)),
-            },
-            // Refused as health checks when the key is set.
-            Kind::Notify | Kind::Fd(_) => Progress::Done(Err("not a polled check".into())),
-        };
-        match started {
-            Progress::Waiting(p) => {
+        match self.begin_probe(id, check.kind) {
+            Began::Under(t) => {
                 if let Some(run) = self.health.runs.get_mut(&id) {
-                    run.try_ = Some((Try::Sock(p), limit));
+                    run.try_ = Some((t, limit));
                 }
             }
-            Progress::Done(outcome) => self.health_over(id, outcome, now),
+            Began::Done(outcome) => self.health_over(id, outcome, now),
+            // Refused as health checks when the key is set.
+            Began::Told => self.health_over(id, Err("not a polled check".into()), now),
         }
     }
 
@@ -271,45 +224,25 @@ impl Supervisor {
     /// A reaped child that was an exec health check: its outcome is taken
     /// and true returned; false for any other child.
     pub(super) fn health_reaped(&mut self, pid: i32, ev: &Event, now: Instant) -> bool {
-        let exited = match ev {
-            Event::Exited(kind) => Some(*kind),
-            _ => None,
-        };
-        if let Some(i) = self.health.dying.iter().position(|p| p.pid() == pid) {
-            if exited.is_some() {
-                let mut p = self.health.dying.swap_remove(i);
-                let _ = p.try_wait();
+        let tries = self
+            .health
+            .runs
+            .iter_mut()
+            .map(|(id, r)| (*id, &mut r.try_));
+        match probe::reaped(&mut self.health.dying, tries, pid, ev) {
+            Reaped::NotOurs => false,
+            Reaped::Noted => true,
+            Reaped::Over(id, outcome) => {
+                self.health_over(id, outcome, now);
+                true
             }
-            return true;
         }
-        let found = self.health.runs.iter().find_map(|(id, r)| match &r.try_ {
-            Some((Try::Exec(p), _)) if p.pid() == pid => Some(*id),
-            _ => None,
-        });
-        let Some(id) = found else {
-            return false;
-        };
-        let Some(kind) = exited else {
-            return true;
-        };
-        let Some((Try::Exec(mut p), _)) =
-            (self.health.runs.get_mut(&id)).and_then(|r| r.try_.take())
-        else {
-            return true;
-        };
-        let outcome = match p.try_wait() {
-            Some(Err(e)) => Err(format!("exec: {}", super::os_reason(&e))),
-            Some(Ok(_)) | None => exec::outcome(kind),
-        };
-        self.health_over(id, outcome, now);
-        true
     }
 
     /// Whether `pid` is an exec health check's child.
     pub(super) fn is_health_pid(&self, pid: i32) -> bool {
         self.health.dying.iter().any(|p| p.pid() == pid)
-            || (self.health.runs.values())
-                .any(|r| matches!(&r.try_, Some((Try::Exec(p), _)) if p.pid() == pid))
+            || (self.health.runs.values()).any(|r| probe::is_exec(&r.try_, pid))
     }
 
     /// Restarts made by its health check (see [`HealthChecks`]).

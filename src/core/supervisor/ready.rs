@@ -14,8 +14,9 @@
 //! deadline ([`Supervisor::ready_due`]), so with no check there is nothing
 //! to wake for.
 
+use super::probe::{self, Began, Current, Reaped};
 use super::{Id, Supervisor};
-use crate::core::checks::{exec, file, http, tcp::Progress, Kind, Outcome, SockProbe};
+use crate::core::checks::Outcome;
 use crate::core::service::{Event, State};
 use crate::core::spawn;
 use std::collections::BTreeMap;
@@ -35,14 +36,6 @@ const FIRST_RETRY: Duration = Duration::from_millis(10);
 /// Failed tries retried after [`FIRST_RETRY`] alone (the first 100 ms).
 const QUICK_TRIES: u32 = 10;
 
-/// A try under way.
-enum Try {
-    Sock(SockProbe),
-    /// An exec check's child, kept (with the memory it was launched with)
-    /// until it is reaped.
-    Exec(spawn::Pending),
-}
-
 /// One service's checking.
 struct Run {
     /// The process it checks for: a new one starts afresh.
@@ -52,7 +45,7 @@ struct Run {
     /// Tries failed so far: the wait before the next one grows with it.
     failed: u32,
     /// The try under way and when it gives up.
-    try_: Option<(Try, Instant)>,
+    try_: Current,
 }
 
 /// Every service's checks.
@@ -67,19 +60,8 @@ pub(super) struct ReadyChecks {
 
 impl Drop for ReadyChecks {
     fn drop(&mut self) {
-        // As `Launches`: a child still on our memory must not keep a
-        // leaving daemon waiting.
-        let pendings = std::mem::take(&mut self.dying).into_iter().chain(
-            std::mem::take(&mut self.runs)
-                .into_values()
-                .filter_map(|r| match r.try_ {
-                    Some((Try::Exec(p), _)) => Some(p),
-                    _ => None,
-                }),
-        );
-        for p in pendings {
-            std::mem::forget(p);
-        }
+        let runs = std::mem::take(&mut self.runs).into_values();
+        probe::forget_children(std::mem::take(&mut self.dying), runs.map(|r| r.try_));
     }
 }
 
@@ -137,49 +119,35 @@ impl Supervisor {
         self.log.warn(&msg);
     }
 
-    fn drop_try(&mut self, t: Option<(Try, Instant)>) {
-        if let Some((Try::Exec(p), _)) = t {
-            p.kill_group();
-            self.ready.dying.push(p);
-        }
+    fn drop_try(&mut self, t: Current) {
+        probe::abandon(t, &mut self.ready.dying);
     }
 
     /// The earliest try or try deadline, for poll's timeout.
     pub(super) fn ready_due(&self) -> Option<Instant> {
         (self.ready.runs.values())
-            .map(|r| r.try_.as_ref().map_or(r.next, |(_, d)| *d))
+            .map(|r| probe::due(r.next, &r.try_))
             .min()
     }
 
     /// The sockets of tries under way, for the poll set.
     pub fn check_fds(&self) -> impl Iterator<Item = (RawFd, libc::c_short, Id)> + '_ {
-        self.ready.runs.iter().filter_map(|(id, r)| match &r.try_ {
-            Some((Try::Sock(p), _)) => {
-                let (fd, ev) = p.interest();
-                Some((fd, ev, *id))
-            }
-            _ => None,
-        })
+        (self.ready.runs.iter())
+            .filter_map(|(id, r)| probe::interest(&r.try_).map(|(fd, ev)| (fd, ev, *id)))
     }
 
     /// A check's socket is ready: the try goes on.
     pub fn check_io(&mut self, id: Id, now: Instant) {
-        let Some(run) = self.ready.runs.get_mut(&id) else {
-            return;
-        };
-        let Some((Try::Sock(probe), deadline)) = run.try_.take() else {
-            return;
-        };
-        match probe.advance() {
-            Progress::Waiting(p) => run.try_ = Some((Try::Sock(p), deadline)),
-            Progress::Done(outcome) => self.try_over(id, outcome, now),
+        let outcome = (self.ready.runs.get_mut(&id)).and_then(|r| probe::advance(&mut r.try_));
+        if let Some(outcome) = outcome {
+            self.try_over(id, outcome, now);
         }
     }
 
     /// Begins the tries that are due and ends those past their deadline.
     pub(super) fn run_ready(&mut self, now: Instant) {
         let due: Vec<Id> = (self.ready.runs.iter())
-            .filter(|(_, r)| r.try_.as_ref().map_or(r.next, |(_, d)| *d) <= now)
+            .filter(|(_, r)| probe::due(r.next, &r.try_) <= now)
             .map(|(id, _)| *id)
             .collect();
         for id in due {
@@ -208,31 +176,15 @@ impl Supervisor {
             return;
         };
         let limit = now + svc.spec.policy.ready_interval.max(TRY_TIMEOUT);
-        let started = match check.kind {
-            Kind::Tcp(addr) => SockProbe::start(addr, None),
-            Kind::Http { addr, host, path } => {
-                SockProbe::start(addr, Some(http::request(&host, &path)))
-            }
-            Kind::File(path) => Progress::Done(file::exists(&path)),
-            // Told over the notify socket, never tried (no run: sync_ready).
-            Kind::Notify | Kind::Fd(_) => return,
-            Kind::Exec(argv) => match self.launch_check(id, argv) {
-                Ok(p) => {
-                    if let Some(run) = self.ready.runs.get_mut(&id) {
-                        run.try_ = Some((Try::Exec(p), limit));
-                    }
-                    return;
-                }
-                Err(why) => Progress::Done(Err(why)),
-            },
-        };
-        match started {
-            Progress::Waiting(p) => {
+        match self.begin_probe(id, check.kind) {
+            Began::Under(t) => {
                 if let Some(run) = self.ready.runs.get_mut(&id) {
-                    run.try_ = Some((Try::Sock(p), limit));
+                    run.try_ = Some((t, limit));
                 }
             }
-            Progress::Done(outcome) => self.try_over(id, outcome, now),
+            Began::Done(outcome) => self.try_over(id, outcome, now),
+            // Told over the notify socket, never tried (no run: sync_ready).
+            Began::Told => {}
         }
     }
 
@@ -271,46 +223,21 @@ impl Supervisor {
     /// A reaped child that was an exec check: its outcome is taken and
     /// true returned; false for any other child.
     pub(super) fn check_reaped(&mut self, pid: i32, ev: &Event, now: Instant) -> bool {
-        let exited = match ev {
-            Event::Exited(kind) => Some(*kind),
-            _ => None,
-        };
-        if let Some(i) = self.ready.dying.iter().position(|p| p.pid() == pid) {
-            if exited.is_some() {
-                let mut p = self.ready.dying.swap_remove(i);
-                // Its report pipe has ended (a dying process closes it):
-                // the memory it was launched with is free.
-                let _ = p.try_wait();
+        let tries = self.ready.runs.iter_mut().map(|(id, r)| (*id, &mut r.try_));
+        match probe::reaped(&mut self.ready.dying, tries, pid, ev) {
+            Reaped::NotOurs => false,
+            Reaped::Noted => true,
+            Reaped::Over(id, outcome) => {
+                self.try_over(id, outcome, now);
+                true
             }
-            return true;
         }
-        let found = self.ready.runs.iter().find_map(|(id, r)| match &r.try_ {
-            Some((Try::Exec(p), _)) if p.pid() == pid => Some(*id),
-            _ => None,
-        });
-        let Some(id) = found else {
-            return false;
-        };
-        let Some(kind) = exited else {
-            return true;
-        };
-        let Some((Try::Exec(mut p), _)) = self.ready.runs.get_mut(&id).and_then(|r| r.try_.take())
-        else {
-            return true;
-        };
-        let outcome = match p.try_wait() {
-            Some(Err(e)) => Err(format!("exec: {}", super::os_reason(&e))),
-            Some(Ok(_)) | None => exec::outcome(kind),
-        };
-        self.try_over(id, outcome, now);
-        true
     }
 
     /// Whether `pid` is an exec check's child (not a leftover of its service).
     pub(super) fn is_check_pid(&self, pid: i32) -> bool {
         self.ready.dying.iter().any(|p| p.pid() == pid)
-            || (self.ready.runs.values())
-                .any(|r| matches!(&r.try_, Some((Try::Exec(p), _)) if p.pid() == pid))
+            || (self.ready.runs.values()).any(|r| probe::is_exec(&r.try_, pid))
     }
 
     /// What `status` adds for a STARTING service that waits for its check:
