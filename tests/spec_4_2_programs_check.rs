@@ -52,22 +52,22 @@ fn check_lists_processes_then_warnings() {
                 "/usr/local/sbin/php-fpm --nodaemonize".to_string()
             ),
             (
-                "queue-worker_00",
+                "queue-worker:queue-worker_00",
                 "php /var/www/html/artisan queue:work --sleep=3 --tries=3 --max-time=3600"
                     .to_string()
             ),
             (
-                "queue-worker_01",
+                "queue-worker:queue-worker_01",
                 "php /var/www/html/artisan queue:work --sleep=3 --tries=3 --max-time=3600"
                     .to_string()
             ),
             (
-                "queue-worker_02",
+                "queue-worker:queue-worker_02",
                 "php /var/www/html/artisan queue:work --sleep=3 --tries=3 --max-time=3600"
                     .to_string()
             ),
             (
-                "queue-worker_03",
+                "queue-worker:queue-worker_03",
                 "php /var/www/html/artisan queue:work --sleep=3 --tries=3 --max-time=3600"
                     .to_string()
             ),
@@ -116,8 +116,8 @@ fn check_accepts_the_shipped_configs() {
     assert_eq!(
         got,
         vec![
-            vec!["ecommerce_api_00", "/bin/sleep", "3600"],
-            vec!["ecommerce_api_01", "/bin/sleep", "3600"],
+            vec!["ecommerce_api:ecommerce_api_00", "/bin/sleep", "3600"],
+            vec!["ecommerce_api:ecommerce_api_01", "/bin/sleep", "3600"],
         ],
         "{out}"
     );
@@ -133,9 +133,9 @@ fn check_accepts_the_shipped_configs() {
         names,
         [
             "parrot",
-            "parrots_00",
-            "parrots_01",
-            "parrots_02",
+            "parrots:parrots_00",
+            "parrots:parrots_01",
+            "parrots:parrots_02",
             "crasher",
             "chatty"
         ],

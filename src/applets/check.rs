@@ -8,6 +8,7 @@ use super::cli::parse;
 use super::exit::{self, Stop};
 use super::print_stdout;
 use crate::core::config;
+use crate::core::names;
 use crate::core::spec::join_words;
 use argh::FromArgs;
 use std::ffi::OsString;
@@ -28,10 +29,14 @@ pub fn main(args: Vec<OsString>) -> exit::Result {
     match config::load(std::path::Path::new(&a.config)) {
         Ok(cfg) => {
             let procs: Vec<_> = cfg.programs.iter().flat_map(|p| &p.processes).collect();
-            let width = procs.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            // As `status` will show them (`GROUP:NAME`).
+            let shown: Vec<String> = (procs.iter())
+                .map(|s| names::display(&s.name, s.program.as_deref(), s.group.as_deref()))
+                .collect();
+            let width = shown.iter().map(|n| n.chars().count()).max().unwrap_or(0);
             let mut out = String::new();
-            for s in procs {
-                out.push_str(&format!("{:<width$}  {}\n", s.name, join_words(&s.argv)));
+            for (s, name) in procs.iter().zip(&shown) {
+                out.push_str(&format!("{name:<width$}  {}\n", join_words(&s.argv)));
             }
             let path = std::env::var("PATH").ok();
             let late = config::runtime_warnings(&cfg, path.as_deref());
