@@ -145,7 +145,7 @@ fn configparser_fine_points() {
         .lines()
         .map(|l| l.split_whitespace().next().unwrap())
         .collect();
-    assert_eq!(listed, ["fine", "g1", "g2", "included"], "{out}");
+    assert_eq!(listed, ["fine", "grp:g1", "grp:g2", "included"], "{out}");
 
     let sv = launch(sv, &conf, &[("SVTEST_VAR", "from-env")]);
     for n in ["fine", "grp:g1", "included"] {
