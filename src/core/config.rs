@@ -40,12 +40,14 @@ mod lex;
 mod order;
 mod probe;
 mod program;
+mod supervisord;
 #[cfg(test)]
 mod tests;
 
 pub use glob::glob_match;
 pub use host::{Host, System};
 pub use probe::runtime_warnings;
+pub use supervisord::{parse_count, parse_level, parse_umask, Supervisord};
 
 /// A config file read whole, with everything it includes.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +61,8 @@ pub struct Config {
     pub groups: Vec<(String, Vec<String>)>,
     /// `FILE:LINE: what was ignored`, in file order, each once.
     pub warnings: Vec<String>,
+    /// `[supervisord]`, if the file has one (SPEC §13).
+    pub supervisord: Option<Supervisord>,
 }
 
 /// One `[program:NAME]` section.

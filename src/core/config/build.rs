@@ -26,6 +26,8 @@ pub(super) struct Loader<'h> {
     /// Reading stopped at an error: build only to find an earlier one, so
     /// what may come after (a command, a group's member) is not required.
     pub(super) incomplete: bool,
+    /// `[supervisord]`, once read (see `supervisord`).
+    pub(super) supervisord: Option<super::Supervisord>,
 }
 
 /// One `[group:NAME]` section, checked.
@@ -61,6 +63,7 @@ impl<'h> Loader<'h> {
             warned: HashSet::new(),
             hostname: None,
             incomplete: false,
+            supervisord: None,
         }
     }
 
@@ -82,6 +85,10 @@ impl<'h> Loader<'h> {
 
     pub(super) fn build(mut self, path: &Path) -> Result<Config, ConfigError> {
         let sections = std::mem::take(&mut self.sections);
+        // Before the programs, whose environment lies over its own.
+        if let Some(s) = sections.iter().find(|s| s.name == "supervisord") {
+            self.supervisord(s)?;
+        }
         let sorted = self.sort(&sections)?;
         let group_of = self.check_groups(&sorted)?;
         let mut taken = HashMap::new();
@@ -103,6 +110,7 @@ impl<'h> Loader<'h> {
                 .map(|g| (g.name, g.members))
                 .collect(),
             warnings: self.warnings,
+            supervisord: self.supervisord,
         })
     }
 
@@ -126,11 +134,14 @@ impl<'h> Loader<'h> {
                     let g = self.group(s, name)?;
                     self.add_group(&mut sorted, s, g)?;
                 }
-                (
-                    "supervisord" | "unix_http_server" | "inet_http_server" | "supervisorctl",
-                    None,
-                )
-                | ("rpcinterface" | "ctlplugin", Some(_)) => self.supervisord_section(s),
+                // Read before the others (see `build`).
+                ("supervisord", None) => self.supervisord_warnings(s),
+                // Read by the supervisorctl applet.
+                ("supervisorctl", None) => self.unknown_supervisord_keys(s),
+                ("rpcinterface", Some(_)) => self.rpcinterface(s),
+                ("unix_http_server" | "inet_http_server", None) | ("ctlplugin", Some(_)) => {
+                    self.supervisord_section(s)
+                }
                 ("eventlistener" | "fcgi-program", Some(_)) => self.warn(
                     s.file,
                     s.line,
@@ -202,17 +213,6 @@ impl<'h> Loader<'h> {
             format!("[{}] is not used by sv; ignored", s.name),
         );
         self.unknown_supervisord_keys(s);
-        if let Some(e) = s.entries.iter().find(|e| e.key == "environment") {
-            if s.name == "supervisord" {
-                self.warn(
-                    e.file,
-                    e.line,
-                    "environment in [supervisord] is not given to the programs; \
-                     set env in each [program:x]"
-                        .to_string(),
-                );
-            }
-        }
     }
 
     /// Every member is a program, in one group only, and a group named as

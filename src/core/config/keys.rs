@@ -113,6 +113,11 @@ fn supervisord_section(name: &str) -> Option<&'static [&'static str]> {
     })
 }
 
+/// Whether `[supervisord]` has `key` (in supervisord 4).
+pub(super) fn supervisord_key(key: &str) -> bool {
+    supervisord_section("supervisord").is_some_and(|keys| keys.contains(&key))
+}
+
 /// Whether [`ServiceSpec::set`] applies `key` (asked of the one definition,
 /// so a key added there is never taken for an unknown one).
 pub(super) fn applies(key: &str) -> bool {

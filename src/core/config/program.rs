@@ -93,7 +93,8 @@ impl Loader<'_> {
         let mut processes = Vec::with_capacity(numprocs as usize);
         for num in start..start + numprocs {
             ctx.num = Some((num, numprocs));
-            ctx.env.clear();
+            // [supervisord]'s environment: ENV_ names here too.
+            ctx.env = self.global_env();
             let pname = self.process_name(&shared, &ctx, taken)?;
             processes.push(self.process(&shared, &pname, &mut ctx, num == start)?);
         }
@@ -231,6 +232,7 @@ impl Loader<'_> {
         };
         spec.program = Some(p.name.to_string());
         spec.group = p.group.map(str::to_string);
+        spec.env = self.global_env();
         for e in &p.env_entries {
             self.apply(&mut spec, e, ctx, &p.label, first)?;
         }
