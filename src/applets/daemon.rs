@@ -61,6 +61,7 @@ pub fn main(args: Vec<OsString>) -> exit::Result {
         detach: a.detach,
         log_file,
         verbose: a.verbose,
+        supervisord: None,
     })
     .map_err(|e| failed(&e.message))?;
     daemon

@@ -153,6 +153,15 @@ impl Logger {
         self.file_max = max;
     }
 
+    /// The least urgent level written to stderr and files
+    /// (`[supervisord] loglevel`); syslog still gets every level.
+    pub fn set_level(&mut self, max: Level) {
+        if self.stderr_max.is_some() {
+            self.stderr_max = Some(max);
+        }
+        self.file_max = max;
+    }
+
     /// Until it detaches, `init` reads the daemon's stderr and shows it:
     /// only warnings and errors are for its caller's eyes.
     pub fn detaching(&mut self) {
@@ -189,6 +198,19 @@ impl Logger {
     /// Also appends every line to `path` (`--log FILE`).
     pub fn add_file(&mut self, path: &Path) -> std::io::Result<()> {
         self.files.push(file::Sink::open(path, false)?);
+        Ok(())
+    }
+
+    /// Also appends every line to `path`, rotated past `maxbytes` (0:
+    /// never) with `backups` old files (`[supervisord] logfile`).
+    pub fn add_rotated_file(
+        &mut self,
+        path: &Path,
+        maxbytes: u64,
+        backups: u32,
+    ) -> std::io::Result<()> {
+        self.files
+            .push(file::Sink::rotated(path, maxbytes, backups)?);
         Ok(())
     }
 

@@ -279,7 +279,7 @@ impl LogFile {
 /// just emptied, through the same checked open as writing, so never
 /// through a planted symlink. rename(2) and unlink(2) act on the links
 /// themselves, never on what they point to.
-fn rotate(path: &Path, backups: u32) -> io::Result<()> {
+pub(crate) fn rotate(path: &Path, backups: u32) -> io::Result<()> {
     let numbered = |n: u32| {
         let mut p = path.as_os_str().to_owned();
         p.push(format!(".{n}"));

@@ -138,6 +138,9 @@ pub struct Supervisor {
     health: health::HealthChecks,
     /// The sd_notify socket and what it was told (see `notify`).
     notify: notify::Notify,
+    /// `[supervisord]` as the daemon runs it (SPEC §13): where AUTO logs
+    /// go, the identifier XML-RPC answers.
+    pub supervisord: super::config::Supervisord,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -192,6 +195,7 @@ impl Supervisor {
             marker: super::census::marker_of(&paths.dir),
             persist_error: None,
             paths,
+            supervisord: Default::default(),
         }
     }
 

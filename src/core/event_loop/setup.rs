@@ -37,6 +37,10 @@ pub struct Options {
     pub log_file: Option<PathBuf>,
     /// `--verbose`: debug lines on stderr and in log files too.
     pub verbose: bool,
+    /// Started as `supervisord` (SPEC §13): `[supervisord]` with its flags
+    /// laid over it, paths absolute. None for `sv daemon`, which takes
+    /// only `childlogdir` and `identifier` from the config.
+    pub supervisord: Option<crate::core::config::Supervisord>,
 }
 
 /// A failure before the loop runs; the daemon exits with it.
@@ -77,6 +81,7 @@ impl Daemon {
         let state_path = paths.state();
         let saved = read_saved(&state_path, &mut log);
         let mut sup = Supervisor::new(paths, log, opts.config.clone());
+        sup.supervisord = supervisord_settings(&opts, cfg.as_ref());
         // Detach before the first spawn, so no child holds `init`'s pipe.
         if opts.detach {
             sup.log.flush();
@@ -99,6 +104,14 @@ impl Daemon {
             paused: Default::default(),
             changing: Default::default(),
         })
+    }
+}
+
+impl Daemon {
+    /// The daemon's own log, for what its applet has to say before the
+    /// loop runs (the `supervisord` applet's pidfile, say).
+    pub fn logger(&mut self) -> &mut Logger {
+        &mut self.sup.log
     }
 }
 
@@ -142,12 +155,47 @@ fn open_log(opts: &Options) -> Result<Logger, SetupError> {
     if opts.verbose {
         log.set_verbose(true);
     }
+    let sd = opts.supervisord.as_ref();
+    if let Some(level) = sd.and_then(|s| s.loglevel) {
+        log.set_level(level);
+    }
+    if sd.and_then(|s| s.silent) == Some(true) {
+        log.stderr_off();
+    }
     if let Some(path) = &opts.log_file {
-        log.add_file(path).map_err(|e| {
+        let added = match sd {
+            Some(s) => log.add_rotated_file(
+                path,
+                s.logfile_maxbytes.unwrap_or(0),
+                s.logfile_backups.unwrap_or(0),
+            ),
+            None => log.add_file(path),
+        };
+        added.map_err(|e| {
             SetupError::new(format!("cannot open log file {}: {e}", path.display()))
         })?;
     }
     Ok(log)
+}
+
+/// What the daemon keeps of `[supervisord]`: all of it as the applet
+/// resolved it, else (`sv daemon -c`) the config's childlogdir, made
+/// absolute, and identifier.
+fn supervisord_settings(opts: &Options, cfg: Option<&Config>) -> crate::core::config::Supervisord {
+    if let Some(s) = &opts.supervisord {
+        return s.clone();
+    }
+    let Some(s) = cfg.and_then(|c| c.supervisord.as_ref()) else {
+        return Default::default();
+    };
+    crate::core::config::Supervisord {
+        childlogdir: s
+            .childlogdir
+            .as_ref()
+            .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone())),
+        identifier: s.identifier.clone(),
+        ..Default::default()
+    }
 }
 
 /// Binds the control socket, open to its owner only, and makes it

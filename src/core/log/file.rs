@@ -22,8 +22,10 @@ pub struct Sink {
     file: Option<File>,
     /// Bytes in the file, for the bound.
     size: u64,
-    /// Rotated at [`BOUND`] with one backup (the instance's own file).
-    bounded: bool,
+    /// Rotated past this many bytes, keeping this many backups: the
+    /// instance's own file at [`BOUND`] with one, `[supervisord] logfile`
+    /// as its `logfile_maxbytes` and `logfile_backups` say.
+    limit: Option<(u64, u32)>,
     /// The last failure, reported once until the file works again.
     pub error: Option<String>,
 }
@@ -31,13 +33,19 @@ pub struct Sink {
 impl Sink {
     /// Opens (creates, mode 0600) `path` for appending.
     pub fn open(path: &Path, bounded: bool) -> io::Result<Sink> {
+        Sink::rotated(path, if bounded { BOUND } else { 0 }, 1)
+    }
+
+    /// [`Sink::open`], rotated past `maxbytes` (0: never) with `backups`
+    /// old files (`FILE.1` newest; none: the file is emptied).
+    pub fn rotated(path: &Path, maxbytes: u64, backups: u32) -> io::Result<Sink> {
         let file = open(path)?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         Ok(Sink {
             path: path.to_path_buf(),
             file: Some(file),
             size,
-            bounded,
+            limit: (maxbytes > 0).then_some((maxbytes, backups)),
             error: None,
         })
     }
@@ -45,8 +53,10 @@ impl Sink {
     /// Appends whole lines; Err names the file and what failed, once per
     /// new failure (None while it keeps failing the same way).
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), Option<String>> {
-        if self.bounded && self.size > 0 && self.size + bytes.len() as u64 > BOUND {
-            self.rotate();
+        if let Some((max, backups)) = self.limit {
+            if self.size > 0 && self.size + bytes.len() as u64 > max {
+                self.rotate(backups);
+            }
         }
         if self.file.is_none() {
             match open(&self.path) {
@@ -81,12 +91,11 @@ impl Sink {
         Err(Some(why))
     }
 
-    /// `FILE` -> `FILE.1` (replacing the old backup), then a new `FILE`.
-    fn rotate(&mut self) {
-        let mut backup = self.path.clone().into_os_string();
-        backup.push(".1");
+    /// `FILE` -> `FILE.1` (older backups shifted, the oldest dropped, as
+    /// child logs rotate), then a new `FILE`.
+    fn rotate(&mut self, backups: u32) {
         self.file = None;
-        if let Err(e) = std::fs::rename(&self.path, &backup) {
+        if let Err(e) = crate::core::output::rotate(&self.path, backups) {
             if e.kind() != io::ErrorKind::NotFound {
                 // Cannot rotate: truncate rather than grow without bound.
                 if let Ok(f) = open(&self.path) {
@@ -176,6 +185,29 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_rotated_file_keeps_its_backups_newest_first() {
+        let dir = std::env::temp_dir().join(format!("sv-logrot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("supervisord.log");
+        let mut sink = Sink::rotated(&path, 10, 2).unwrap();
+        for line in ["one 567\n", "two 567\n", "three 7\n", "four 67\n"] {
+            sink.write(line.as_bytes()).unwrap();
+        }
+        let read = |p: &str| std::fs::read_to_string(dir.join(p)).unwrap_or_default();
+        assert_eq!(read("supervisord.log"), "four 67\n");
+        assert_eq!(read("supervisord.log.1"), "three 7\n");
+        assert_eq!(read("supervisord.log.2"), "two 567\n");
+        assert!(!dir.join("supervisord.log.3").exists());
+        // maxbytes 0: never rotated.
+        let mut sink = Sink::rotated(&dir.join("big.log"), 0, 2).unwrap();
+        for _ in 0..100 {
+            sink.write(b"0123456789\n").unwrap();
+        }
+        assert_eq!(read("big.log").len(), 1100);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

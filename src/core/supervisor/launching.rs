@@ -430,6 +430,10 @@ impl Supervisor {
         env.push(("SV_PROCESS_NAME".into(), spec.name.clone()));
         env.push(("SUPERVISOR_PROCESS_NAME".into(), spec.name.clone()));
         env.push(("SUPERVISOR_ENABLED".into(), "1".into()));
+        // As supervisord: a program outside any [group:x] is its own group.
+        let group = spec.group.as_ref().or(spec.program.as_ref());
+        let group = group.unwrap_or(&spec.name).clone();
+        env.push(("SUPERVISOR_GROUP_NAME".into(), group));
         if let Some(path) = self.notify_socket_for(spec) {
             env.push(("NOTIFY_SOCKET".into(), path));
         }

@@ -99,8 +99,9 @@ impl Supervisor {
         };
         match out {
             OutputSpec::Auto => Some(
-                self.paths
-                    .logs()
+                // `[supervisord] childlogdir`, else the instance's own.
+                (self.supervisord.childlogdir.clone())
+                    .unwrap_or_else(|| self.paths.logs())
                     .join(format!("{}-{stream}.log", spec.name)),
             ),
             OutputSpec::File(p) => Some(p.clone()),
