@@ -9,6 +9,7 @@
 //! is bounded (nesting depth, no allocation beyond the input) and never
 //! panics on input (fuzz target `xmlrpc`).
 
+pub mod codes;
 mod read;
 mod write;
 
