@@ -10,6 +10,7 @@
 
 pub mod frame;
 mod safe;
+pub mod xmlrpc;
 
 pub use frame::{decode, encode, FrameError, MAX_FRAME, PROTOCOL_VERSION};
 pub use safe::{List, Text};
