@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod exit;
 pub mod parrot;
 pub mod shell;
+pub mod supervisord;
 pub mod tail;
 pub mod test_restart;
 pub mod timeout;
@@ -179,6 +180,12 @@ pub static APPLETS: &[Applet] = &[
         main: cli::main,
     },
     Applet {
+        name: "supervisord",
+        summary: "supervisord's command line: find the config, detach, run the daemon (SPEC §13)",
+        usage: "supervisord [-c FILE] [-n] [options]   (supervisord -h lists them)",
+        main: supervisord::main,
+    },
+    Applet {
         name: "suspend-service",
         summary: "SIGSTOP a service: RUNNING -> SUSPENDED",
         usage: "sv suspend-service TARGET... [-i N]",
@@ -290,6 +297,15 @@ fn start(args: Vec<OsString>) -> exit::Result {
             Ok(())
         }
         name => match find(name) {
+            Some(applet) if OWN_FLAGS.contains(&applet.name) => {
+                // Its own flags, `-i` among them; a leading `sv -i N`
+                // still picks the instance.
+                let mut argv: Vec<OsString> = args.into_iter().skip(1).collect();
+                if let Some(n) = instance.chunks(2).filter_map(|c| c.get(1)).next_back() {
+                    argv.splice(1..1, [OsString::from("--sv-instance"), n.clone()]);
+                }
+                (applet.main)(argv)
+            }
             Some(applet) => {
                 // `-i N` moves to just after the command, where every
                 // applet takes it and before any `--` of create-service.
@@ -323,6 +339,11 @@ fn leading_instance(mut args: Vec<OsString>) -> (Vec<OsString>, Vec<OsString>) {
     }
     (taken, args)
 }
+
+/// Applets that take another program's flags as that program reads them
+/// (`supervisord -i` is its identifier): no `-i` gathering, no `--help`
+/// of ours.
+const OWN_FLAGS: &[&str] = &["supervisord"];
 
 /// Applets that serve no instance: a `-i` on their line is dropped.
 const NO_INSTANCE: &[&str] = &[
@@ -381,7 +402,10 @@ fn one_instance(applet: &Applet, argv: Vec<OsString>) -> Result<Vec<OsString>, S
 
 fn dispatch(applet: &Applet, args: Vec<OsString>) -> exit::Result {
     // parrot_service parses its own --help.
-    if applet.name != "parrot_service" && wants_help(&args[1..]) {
+    if applet.name != "parrot_service"
+        && !OWN_FLAGS.contains(&applet.name)
+        && wants_help(&args[1..])
+    {
         print_usage(applet);
         return Ok(());
     }
