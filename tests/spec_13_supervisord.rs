@@ -442,3 +442,143 @@ fn sv_check_strict_reads_a_real_supervisord_config() {
     );
     assert_eq!(r.code, if warnings.is_empty() { 0 } else { 1 }, "{r:?}");
 }
+
+#[test]
+fn minfds_past_what_may_be_had_is_refused_as_supervisord_refuses_it() {
+    let sv = Sv::new(N);
+    let work = sv.work.path().to_path_buf();
+    let link = link_in(&work);
+    // Past the kernel's nr_open: not even root may have it.
+    std::fs::write(work.join("s.conf"), section(&work, "minfds=100000000")).unwrap();
+    let ours = run(command(&sv, &link, &["-c", "s.conf", "-n"], &work));
+    assert_eq!(ours.code, 2, "{ours:?}");
+    let first = |r: &Run| {
+        r.stderr
+            .lines()
+            .find(|l| l.starts_with("Error:"))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(
+        first(&ours).starts_with(
+            "Error: The minimum number of file descriptors required to run this process \
+             is 100000000 as per the \"minfds\" command-line argument or config file setting."
+        ),
+        "{ours:?}"
+    );
+    assert_eq!(sv.sv(&["status"]).code, 3, "no daemon was left running");
+    let Some(real) = real_supervisord() else {
+        return;
+    };
+    let theirs = run(command(&sv, &real, &["-c", "s.conf", "-n"], &work));
+    assert_eq!(theirs.code, 2, "{theirs:?}");
+    assert_eq!(first(&ours), first(&theirs));
+}
+
+/// nobody's uid and gid, where root can become it; None (reported as
+/// skipped) otherwise.
+fn nobody() -> Option<(u32, u32)> {
+    // SAFETY: plain getuid(2).
+    if unsafe { libc::getuid() } != 0 {
+        common::skip("needs root to switch users");
+        return None;
+    }
+    let passwd = read(Path::new("/etc/passwd"));
+    let line = passwd.lines().find(|l| l.starts_with("nobody:"))?;
+    let f: Vec<&str> = line.split(':').collect();
+    Some((f[2].parse().ok()?, f[3].parse().ok()?))
+}
+
+#[test]
+fn user_drops_privileges_and_only_root_may_switch() {
+    let sv = Sv::new(N);
+    let Some((uid, gid)) = nobody() else {
+        return;
+    };
+    // Everything the daemon writes, where nobody may write it.
+    let base = sv.work.path().join("nobody");
+    let rt = base.join("rt");
+    std::fs::create_dir_all(&rt).unwrap();
+    for d in [&base, &rt] {
+        std::os::unix::fs::chown(d, Some(uid), Some(gid)).unwrap();
+    }
+    std::fs::set_permissions(&rt, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(sv.work.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let link = link_in(&base);
+    let open = std::fs::Permissions::from_mode(0o755);
+    std::fs::set_permissions(base.join("bin"), open).unwrap();
+    std::fs::write(
+        base.join("s.conf"),
+        section(&base, "user=nobody") + "[program:nap]\ncommand=/bin/sleep 60\nstartsecs=0\n",
+    )
+    .unwrap();
+    let mut c = command(&sv, &link, &["-c", "s.conf"], &base);
+    c.env("SV_RUNTIME_DIR", &rt);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r:?}");
+    let pid: i32 = read(&base.join("supervisord.pid")).trim().parse().unwrap();
+    let uids = |pid: i32| {
+        read(Path::new(&format!("/proc/{pid}/status")))
+            .lines()
+            .find(|l| l.starts_with("Uid:"))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(uids(pid), vec![uid.to_string(); 4]);
+    let close = |sv: &Sv| {
+        let mut c = sv.command();
+        c.args(["close", "-i", &N.to_string()])
+            .env("SV_RUNTIME_DIR", &rt);
+        run(c)
+    };
+    let status = {
+        let mut c = sv.command();
+        c.args(["status", "nap", "-i", &N.to_string()])
+            .env("SV_RUNTIME_DIR", &rt);
+        run(c)
+    };
+    assert_eq!(status.code, 0, "{status:?}");
+    assert_eq!(close(&sv).code, 0);
+    assert!(wait_until(10, || !alive(pid)));
+    // As nobody, becoming root is refused in supervisord's words.
+    std::fs::write(base.join("root.conf"), section(&base, "user=root")).unwrap();
+    let as_nobody = |program: &Path| {
+        let mut c = command(&sv, program, &["-c", "root.conf", "-n"], &base);
+        std::os::unix::process::CommandExt::uid(&mut c, uid);
+        std::os::unix::process::CommandExt::gid(&mut c, gid);
+        c.env("SV_RUNTIME_DIR", &rt);
+        c.output().map(|out| Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    };
+    let r = as_nobody(&link).expect("run supervisord as nobody");
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .starts_with("Error: Can't drop privilege as nonroot user\n"),
+        "{r:?}"
+    );
+    let Some(real) = real_supervisord() else {
+        return;
+    };
+    // The venv's python may be out of nobody's reach (under /root).
+    match as_nobody(&real) {
+        Err(e) => common::skip(&format!("the real supervisord cannot run as nobody: {e}")),
+        Ok(theirs) => {
+            assert_eq!(theirs.code, 2, "{theirs:?}");
+            assert!(
+                theirs
+                    .stderr
+                    .contains("Error: Can't drop privilege as nonroot user\n"),
+                "{theirs:?}"
+            );
+        }
+    }
+}
