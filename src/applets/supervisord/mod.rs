@@ -80,6 +80,14 @@ pub fn main(args: Vec<OsString>) -> exit::Result {
     let path = match parsed.get("configfile") {
         Some(c) => PathBuf::from(c),
         None => {
+            if crate::core::sys::getuid() == 0 && parsed.get("sv_detached").is_none() {
+                eprintln!(
+                    "UserWarning: Supervisord is running as root and it is searching for its \
+                     configuration file in default locations (including its current working \
+                     directory); you probably want to specify a \"-c\" argument specifying an \
+                     absolute path to a configuration file for improved security."
+                );
+            }
             let search = search_paths(&argv0);
             search.iter().find(|p| p.exists()).cloned().ok_or_else(|| {
                 let shown: Vec<String> = search.iter().map(|p| p.display().to_string()).collect();
