@@ -232,7 +232,7 @@ mod tests {
         err.extend_from_slice(&(-libc::EPERM).to_ne_bytes());
         let e = parse(&err, &mut out).unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EPERM));
-        assert!(parse(&[20, 0, 0, 0, 0, 0], &mut out).unwrap() == false);
+        assert!(!parse(&[20, 0, 0, 0, 0, 0], &mut out).unwrap());
         assert!(parse(
             &[200, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
             &mut out
