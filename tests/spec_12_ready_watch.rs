@@ -39,50 +39,79 @@ fn age(pid: i32) -> Duration {
     Duration::from_secs_f64((now - ticks as f64 / hz).max(0.0))
 }
 
+/// Where `line` first appears in the daemon's log (lines end the log
+/// is flushed with, so a line is whole or absent).
+fn log_at(log: &str, line: &str) -> Option<usize> {
+    log.lines().position(|l| l.ends_with(line))
+}
+
 #[test]
-fn a_port_that_opens_between_spread_out_tries_is_seen_when_it_opens() {
-    let port = free_port();
-    let check = format!("tcp:127.0.0.1:{port}");
+fn ports_that_open_between_spread_out_tries_are_seen_when_they_open() {
+    let (p1, p2) = (free_port(), free_port());
     // With ready_interval=30 the scheduled tries after the first 100 ms
     // come 20, 40, ... ms apart, doubling: at about 2.64 s, 5.2 s and
     // 10.3 s after the spawn.
-    let conf = format!(
-        "[program:db]\ncommand=/bin/sleep 600\nstartsecs=0\nready={check}\nready_interval=30\n\n\
-         [program:web]\ncommand=/bin/sleep 600\nstartsecs=0\ndepends_on=db\n"
-    );
+    let db = |n: u8, port: u16| {
+        format!(
+            "[program:db{n}]\ncommand=/bin/sleep 600\nstartsecs=0\n\
+             ready=tcp:127.0.0.1:{port}\nready_interval=30\n\n\
+             [program:web{n}]\ncommand=/bin/sleep 600\nstartsecs=0\ndepends_on=db{n}\n\n"
+        )
+    };
+    let conf = db(1, p1) + &db(2, p2);
     let mut sv = Sv::new(12);
     let cmd = sv.config_daemon(&conf);
     sv.launch(cmd);
-    sv.wait_state("db", "STARTING", 10);
-    let pid = sv.pid("db").expect("db's pid");
-    let at = Duration::from_secs(3);
-    std::thread::sleep(at.saturating_sub(age(pid)));
-    let (state, detail) = sv.state("web").expect("web listed");
-    assert_eq!(state, "PENDING", "web: {detail}");
-    assert!(detail.contains("waiting for db"), "web: {detail}");
+    sv.wait_state("db1", "STARTING", 10);
+    sv.wait_state("db2", "STARTING", 10);
+    let pid = sv.pid("db1").expect("db1's pid");
+    std::thread::sleep(Duration::from_secs(3).saturating_sub(age(pid)));
+    for web in ["web1", "web2"] {
+        let (state, detail) = sv.state(web).expect("listed");
+        assert_eq!(state, "PENDING", "{web}: {detail}");
+        assert!(detail.contains("waiting for db"), "{web}: {detail}");
+    }
 
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    // Both open within microseconds: the daemon sees them in one look.
+    let l1 = TcpListener::bind(("127.0.0.1", p1)).unwrap();
+    let l2 = TcpListener::bind(("127.0.0.1", p2)).unwrap();
     let opened = Instant::now();
     let opened_at = age(pid);
-    listener.set_nonblocking(true).unwrap();
+    l1.set_nonblocking(true).unwrap();
     // The daemon's try is the first connection; the schedule's next try
     // would come at 5.2 s, at least 2 s from now.
     let limit = Duration::from_millis(1500);
     let took = loop {
-        match listener.accept() {
+        match l1.accept() {
             Ok(_) => break opened.elapsed(),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e) => panic!("accept: {e}"),
         }
         assert!(
             opened.elapsed() < limit,
-            "no try within {limit:?} of the port opening at {opened_at:?} after db's spawn"
+            "no try within {limit:?} of the port opening at {opened_at:?} after db1's spawn"
         );
         std::thread::sleep(Duration::from_millis(5));
     };
     println!("the daemon connected {took:?} after the port opened ({opened_at:?} after the spawn)");
-    sv.wait_state("db", "RUNNING", 10);
-    sv.wait_state("web", "RUNNING", 10);
-    drop(listener);
+    for name in ["db1", "db2", "web1", "web2"] {
+        sv.wait_state(name, "RUNNING", 10);
+    }
+    // Both were found ready in the same pass, and their dependents were
+    // launched together after it, not each after the one before had
+    // reached its exec.
+    let log = std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap();
+    let at = |line: &str| log_at(&log, line).unwrap_or_else(|| panic!("no '{line}' in:\n{log}"));
+    let ready = at(&format!("db1: ready (tcp:127.0.0.1:{p1})"))
+        .max(at(&format!("db2: ready (tcp:127.0.0.1:{p2})")));
+    let first_spawn = log
+        .lines()
+        .position(|l| l.contains(": web") && l.contains(": spawned pid"))
+        .expect("webs spawned");
+    assert!(
+        ready < first_spawn,
+        "a web spawned before both dbs were ready:\n{log}"
+    );
+    drop((l1, l2));
     sv.close();
 }

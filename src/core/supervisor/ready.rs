@@ -188,6 +188,10 @@ impl Supervisor {
             .filter(|(_, r)| probe::due(r.next, &r.try_) <= now)
             .map(|(id, _)| *id)
             .collect();
+        // One batch: the dependents that the tries of this pass release
+        // are launched together at its end, 8 in flight, rather than each
+        // ready program's after the one before it has reached its exec.
+        self.begin_batch();
         for id in due {
             let Some(run) = self.ready.runs.get_mut(&id) else {
                 continue;
@@ -200,16 +204,16 @@ impl Supervisor {
                 None => self.begin_try(id, now),
             }
         }
+        self.end_batch(now);
     }
 
-    /// The runs whose look is due read the listening table (once for all
-    /// of them); one whose address is newly listed tries now.
+    /// When a run's look is due, the listening table is read once and
+    /// every watching run looks at it (the read costs the same for all);
+    /// one whose address is newly listed tries now. Only the due ones
+    /// move their next look.
     fn look_at_listeners(&mut self, now: Instant) {
-        let due: Vec<Id> = (self.ready.runs.iter())
-            .filter(|(_, r)| r.try_.is_none() && r.look.is_some_and(|l| l <= now))
-            .map(|(id, _)| *id)
-            .collect();
-        if due.is_empty() {
+        let due = |r: &Run| r.try_.is_none() && r.look.is_some_and(|l| l <= now);
+        if !self.ready.runs.values().any(due) {
             return;
         }
         let table = match listening::read() {
@@ -227,7 +231,11 @@ impl Supervisor {
                 return;
             }
         };
-        for id in due {
+        let watching: Vec<(Id, bool)> = (self.ready.runs.iter())
+            .filter(|(_, r)| r.try_.is_none() && r.look.is_some())
+            .map(|(id, r)| (*id, due(r)))
+            .collect();
+        for (id, was_due) in watching {
             let target = self
                 .services
                 .get(&id)
@@ -244,7 +252,9 @@ impl Supervisor {
                 run.next = now;
             }
             run.listed = listed;
-            run.look = Some(now + look_every(now.saturating_duration_since(run.since)));
+            if was_due {
+                run.look = Some(now + look_every(now.saturating_duration_since(run.since)));
+            }
         }
     }
 
