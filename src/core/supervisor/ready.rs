@@ -24,7 +24,7 @@ use super::{Id, Supervisor};
 use crate::core::checks::{listening, tcp, Kind, Outcome};
 use crate::core::service::{Event, State};
 use crate::core::spawn;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::sync::Arc;
@@ -231,6 +231,12 @@ impl Supervisor {
                 return;
             }
         };
+        // By port: a thousand checks against a thousand listeners stay a
+        // thousand lookups, not a million comparisons.
+        let mut by_port: HashMap<u16, Vec<SocketAddr>> = HashMap::new();
+        for l in table {
+            by_port.entry(l.port()).or_default().push(l);
+        }
         let watching: Vec<(Id, bool)> = (self.ready.runs.iter())
             .filter(|(_, r)| r.try_.is_none() && r.look.is_some())
             .map(|(id, r)| (*id, due(r)))
@@ -247,7 +253,8 @@ impl Supervisor {
                 run.look = None;
                 continue;
             };
-            let listed = table.iter().any(|l| listening::serves(l, &target));
+            let listed = (by_port.get(&target.port()))
+                .is_some_and(|ls| ls.iter().any(|l| listening::serves(l, &target)));
             if listed && !run.listed {
                 run.next = now;
             }
