@@ -13,8 +13,9 @@
 //! listening sockets (`checks::listening`), one read shared by every such
 //! check, at a 50th of the time since the spawn (1 ms to 100 ms): the next
 //! try begins as soon as the port is listed, so a program that opens its
-//! port 50 ms after its spawn is RUNNING about 1 ms later, not 10. Success is `Event::Ready`; the ready_timeout
-//! is the machine's own deadline (`step` turns it into a failed start).
+//! port 50 ms after its spawn is RUNNING about 1 ms later, not 10.
+//! Success is `Event::Ready`; the ready_timeout is the machine's own
+//! deadline (`step` turns it into a failed start).
 //! Nothing here waits: the loop sleeps until the earliest try or try
 //! deadline ([`Supervisor::ready_due`]), so with no check there is nothing
 //! to wake for.
