@@ -358,9 +358,9 @@ def main():
                                 "x (50 ms + spawn) in the floor column (sv only)",
                                 {"sv": took}, ideal))
                 notes.append(f"dependency tree, sv: {n} programs, depth {L}; from a port "
-                             f"opening to its dependents' spawn: {fmt_stat(hop)} (the first "
-                             "ready try is made at spawn, when the port is not open yet; the "
-                             "next comes ready_interval = 1 s later)")
+                             f"opening to its dependents' spawn: {fmt_stat(hop)} (the try at "
+                             "spawn is refused; the daemon then watches the listening table "
+                             "and tries again when the port is listed)")
             except Exception as e:  # noqa: BLE001
                 notes.append(f"dependency tree, sv: failed: {e}")
 
