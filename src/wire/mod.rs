@@ -9,6 +9,7 @@
 //! for `with_capacity`).
 
 pub mod frame;
+pub mod http;
 mod safe;
 
 pub use frame::{decode, encode, FrameError, MAX_FRAME, PROTOCOL_VERSION};
