@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes what no input may crash (SPEC §9, §5): the wire framing and
 # decoding of requests, responses and the state file (target `frame`), and
-# the config parser (target `config`), each for SECONDS (default 60).
+# the config parser (target `config`) and the HTTP request parser (target
+# `http`), each for SECONDS (default 60).
 #
 #   scripts/fuzz.sh [SECONDS]
 #
@@ -46,12 +47,16 @@ build_flags=(--fuzz-dir fuzz --debug-assertions)
 
 # ---- seeds ----
 mkdir -p fuzz/corpus/frame fuzz/corpus/config fuzz/artifacts/frame fuzz/artifacts/config
+mkdir -p fuzz/corpus/http fuzz/artifacts/http
 shopt -s nullglob
 for f in testdata/wire/*.bin; do
     cp -f "$f" "fuzz/corpus/frame/seed-$(basename "$f")"
 done
 for f in testdata/demo.conf testdata/configs/*.conf testdata/configs/*/*; do
     [[ -f "$f" ]] && cp -f "$f" "fuzz/corpus/config/seed-$(echo "$f" | tr / _)"
+done
+for f in testdata/http/*; do
+    cp -f "$f" "fuzz/corpus/http/seed-$(basename "$f")"
 done
 shopt -u nullglob
 
@@ -118,6 +123,7 @@ run_target() {
 # frame: no allocation may get near the input's size times anything large.
 run_target frame -max_len=65536 -malloc_limit_mb=64
 run_target config -max_len=16384 -dict="$root/fuzz/config.dict"
+run_target http -max_len=16384 -dict="$root/fuzz/http.dict"
 
 if ((found_any)); then
     echo "fuzz: findings saved under fuzz/artifacts/; replay one with" >&2
