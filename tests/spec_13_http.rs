@@ -509,3 +509,50 @@ fn wakeups(pid: i32) -> u64 {
         .and_then(|v| v.trim().parse().ok())
         .unwrap()
 }
+
+#[test]
+fn an_inet_server_open_to_the_network_without_a_password_is_warned_about() {
+    let mut sv = Sv::new(0);
+    let port = free_port();
+    let cmd = sv.config_daemon(&format!("[inet_http_server]\nport=*:{port}\n"));
+    sv.launch(cmd);
+    let err = std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap();
+    assert!(
+        err.contains(&format!(
+            "0.0.0.0:{port} is open to the network with no password"
+        )),
+        "{err}"
+    );
+    sv.close();
+    // On loopback, or with a password, no warning.
+    let mut sv = Sv::new(0);
+    let cmd = sv.config_daemon(&format!(
+        "[inet_http_server]\nport=*:{port}\nusername=u\npassword=p\n"
+    ));
+    sv.launch(cmd);
+    let err = std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap();
+    assert!(!err.contains("no password"), "{err}");
+}
+
+#[test]
+fn past_the_connection_cap_a_newcomer_gets_503() {
+    let s = serve("", "", "", &[]);
+    // 256 connections at once, each proved accepted by an answer.
+    let mut held: Vec<UnixStream> = (0..256).map(|_| s.unix()).collect();
+    for c in held.iter_mut() {
+        c.write_all(&rpc_request("")).unwrap();
+        assert_eq!(read_answer(c).0, 200);
+    }
+    let mut extra = s.unix();
+    let (status, _, _) = read_answer(&mut extra);
+    assert_eq!(status, 503);
+    assert!(closed(&mut extra));
+    // One leaves: there is room again.
+    drop(held.pop());
+    let ok = wait_until(10, || {
+        let mut c = s.unix();
+        c.write_all(&rpc_request("")).is_ok() && read_answer(&mut c).0 == 200
+    });
+    assert!(ok);
+    assert_eq!(s.sv.sv(&["status"]).code, 0);
+}
