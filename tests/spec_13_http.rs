@@ -342,7 +342,7 @@ fn the_unix_socket_has_its_mode_replaces_a_stale_one_and_is_removed_at_exit() {
 }
 
 #[test]
-fn a_socket_path_in_use_or_not_a_socket_is_refused_by_name() {
+fn a_socket_path_in_use_or_not_a_socket_or_a_host_name_is_refused_by_name() {
     let sv = Sv::new(0);
     let path = sv.work.path().join("taken.sock");
     let _live = UnixListener::bind(&path).unwrap();
@@ -364,6 +364,17 @@ fn a_socket_path_in_use_or_not_a_socket_is_refused_by_name() {
     let err = std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap();
     assert!(err.contains("is not a socket"), "{err}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+    // A host name is not looked up: said, not guessed.
+    let out = sv
+        .config_daemon("[inet_http_server]\nport=example.com:9001\n")
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap();
+    assert!(
+        err.contains("cannot listen on example.com:9001: sv takes an IP address"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -16,7 +16,7 @@ use crate::core::supervisor::ConnId;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -156,18 +156,17 @@ impl Http {
 
 /// Whether `host` (as `[inet_http_server]` writes it) is only this machine.
 fn loopback(host: &str) -> bool {
-    if host.is_empty() {
-        return false;
-    }
-    if host == "localhost" {
-        return true;
-    }
-    match host.parse::<IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => (host, 0)
-            .to_socket_addrs()
-            .map(|mut a| a.all(|a| a.ip().is_loopback()))
-            .unwrap_or(false),
+    host_ip(host).is_some_and(|ip| ip.is_loopback())
+}
+
+/// The address `host` names: an IP address, `localhost`, or every
+/// address for an empty host. Host names are not looked up: a resolver
+/// in the static binary would cost more than all of the HTTP server.
+fn host_ip(host: &str) -> Option<IpAddr> {
+    match host {
+        "" => Some(IpAddr::from([0, 0, 0, 0])),
+        "localhost" => Some(IpAddr::from([127, 0, 0, 1])),
+        h => h.parse().ok(),
     }
 }
 
@@ -261,15 +260,13 @@ fn bind_inet(cfg: &InetServer) -> Result<InetHttp, String> {
     } else {
         format!("{}:{}", cfg.host, cfg.port)
     };
-    let addrs: Vec<SocketAddr> = if cfg.host.is_empty() {
-        vec![SocketAddr::from(([0, 0, 0, 0], cfg.port))]
-    } else {
-        (cfg.host.as_str(), cfg.port)
-            .to_socket_addrs()
-            .map_err(|e| format!("cannot listen on {what}: {e} ([inet_http_server] port)"))?
-            .collect()
-    };
-    let listener = TcpListener::bind(&addrs[..])
+    let ip = host_ip(&cfg.host).ok_or_else(|| {
+        format!(
+            "cannot listen on {what}: sv takes an IP address, localhost or * here, \
+             not a host name ([inet_http_server] port)"
+        )
+    })?;
+    let listener = TcpListener::bind(SocketAddr::new(ip, cfg.port))
         .map_err(|e| format!("cannot listen on {what}: {e} ([inet_http_server] port)"))?;
     listener
         .set_nonblocking(true)
@@ -358,5 +355,6 @@ mod tests {
         assert!(loopback("::1"));
         assert!(!loopback(""));
         assert!(!loopback("0.0.0.0"));
+        assert!(!loopback("example.com"));
     }
 }
