@@ -372,7 +372,7 @@ fn a_socket_path_in_use_or_not_a_socket_or_a_host_name_is_refused_by_name() {
     assert_ne!(out.status.code(), Some(0));
     let err = std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap();
     assert!(
-        err.contains("cannot listen on example.com:9001: sv takes an IP address"),
+        err.contains("sv.conf:2: port in [inet_http_server]: 'example.com' is not an IP address"),
         "{err}"
     );
 }

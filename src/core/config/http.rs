@@ -165,6 +165,16 @@ impl Loader<'_> {
                 ),
             ));
         };
+        if !(host.is_empty() || host == "localhost" || host.parse::<std::net::IpAddr>().is_ok()) {
+            return Err(self.err(
+                e.file,
+                e.line,
+                format!(
+                    "port in [inet_http_server]: '{host}' is not an IP address; sv takes \
+                     an IP address, localhost or * (host names are not looked up)"
+                ),
+            ));
+        }
         Ok(InetServer {
             host,
             port,
@@ -266,6 +276,11 @@ mod tests {
             "config:3: [inet_http_server] has a username but no password: set both, or neither"
         );
         assert!(error("[unix_http_server]\nfile=/x\nchown=:g\n").starts_with("config:3: chown"));
+        assert_eq!(
+            error("[inet_http_server]\nport=example.com:80\n"),
+            "config:2: port in [inet_http_server]: 'example.com' is not an IP address; sv takes \
+             an IP address, localhost or * (host names are not looked up)"
+        );
     }
 
     #[test]
