@@ -78,6 +78,13 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+step "python venv of the outside judges (supervisorctl, superlance, prometheus-client)"
+# Tests that need them skip, with the reason, when this cannot be made.
+export SV_PYTHON_VENV="$PWD/target/pyenv"
+bash scripts/pyenv.sh "$SV_PYTHON_VENV" </dev/null ||
+    warn "could not make $SV_PYTHON_VENV: the tests that use supervisorctl and friends will be SKIPPED"
+
+# ---------------------------------------------------------------------------
 step "cargo test"
 # A test that cannot run here (not root, no mount, ...) says so in this file
 # (tests/common/skip.rs); a skip is listed below, never counted as a pass.

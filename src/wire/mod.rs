@@ -11,6 +11,7 @@
 pub mod frame;
 pub mod http;
 mod safe;
+pub mod xmlrpc;
 
 pub use frame::{decode, encode, FrameError, MAX_FRAME, PROTOCOL_VERSION};
 pub use safe::{List, Text};

@@ -19,6 +19,7 @@ pub mod config_effects;
 pub mod flood;
 pub mod json;
 pub mod programs;
+pub mod python;
 pub mod services;
 pub mod tmpfs;
 
