@@ -567,3 +567,72 @@ fn past_the_connection_cap_a_newcomer_gets_503() {
     assert!(ok);
     assert_eq!(s.sv.sv(&["status"]).code, 0);
 }
+
+/// supervisorctl's own `tail -f` client (supervisor.http_client), printing
+/// what it is fed, with the server's credentials.
+const TAILF: &str = "import sys\n\
+from supervisor import http_client\n\
+from supervisor.medusa import asyncore_25 as asyncore\n\
+class L(http_client.Listener):\n\
+\x20   def feed(self, url, data):\n\
+\x20       sys.stdout.write(data.decode() if isinstance(data, bytes) else data)\n\
+\x20       sys.stdout.flush()\n\
+h = http_client.HTTPHandler(L(), sys.argv[2], sys.argv[3])\n\
+h.get(sys.argv[1], '/logtail/talk')\n\
+asyncore.loop()\n";
+
+#[test]
+fn supervisorctls_own_tail_client_reads_the_logtail_stream() {
+    let prog = "[program:talk]\ncommand=/bin/sh -c 'i=0; while :; do i=$((i+1)); echo line$i; sleep 0.2; done'\n";
+    let s = serve(
+        "username=u\npassword=p",
+        "username=u\npassword=p",
+        prog,
+        &[],
+    );
+    let Some(python) = common::python::venv_program("python") else {
+        return;
+    };
+    s.sv.wait_state("talk", "RUNNING", 10);
+    let unix_url = format!("unix://{}", s.sock().display());
+    let inet_url = format!("http://127.0.0.1:{}", s.port);
+    for url in [unix_url, inet_url] {
+        let mut child = Command::new(&python)
+            .args(["-c", TAILF, &url, "u", "p"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run python");
+        let mut out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = String::new();
+        let ok = wait_until(15, || {
+            while let Ok(chunk) = rx.try_recv() {
+                seen.push_str(&String::from_utf8_lossy(&chunk));
+            }
+            let nums: Vec<u32> = seen
+                .split("line")
+                .filter_map(|p| p.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+                .collect();
+            nums.len() > 1 && nums.last() >= Some(&(nums[0] + 3))
+        });
+        // Recorded pid: the client this test started.
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(ok, "{url}: {seen:?}");
+        // Only the log's lines: no chunk sizes, no headers.
+        assert!(!seen.contains("HTTP/1.1"), "{seen:?}");
+        assert!(
+            seen.lines().skip(1).all(|l| l.starts_with("line")),
+            "{seen:?}"
+        );
+    }
+}
