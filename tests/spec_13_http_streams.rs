@@ -169,3 +169,37 @@ fn supervisorctls_own_tail_client_reads_the_logtail_stream() {
         );
     }
 }
+
+#[test]
+fn a_stream_client_that_does_not_read_is_dropped_and_blocks_nobody() {
+    // 8 MiB of output in one burst, once the test says so.
+    let prog =
+        "[program:burst]\ncommand=/bin/sh -c 'echo ready; while [ ! -e go ]; do sleep 0.05; done; \
+                head -c 8388608 /dev/zero | tr \"\\0\" x; exec sleep 600'\n\
+                directory=%(here)s\n";
+    let s = serve("", "", prog, &[]);
+    s.sv.wait_state("burst", "RUNNING", 10);
+    assert!(wait_until(10, || s
+        .sv
+        .sv(&["tail", "burst"])
+        .stdout
+        .contains("ready")));
+    let mut u = s.unix();
+    u.write_all(b"GET /logtail/burst HTTP/1.1\r\n\r\n").unwrap();
+    let mut head = [0u8; 15];
+    u.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200 OK");
+    std::fs::write(s.sv.work.path().join("go"), "").unwrap();
+    // The daemon answers at once meanwhile, and drops the client once its
+    // unread output passes the limit: what is left to read ends.
+    assert_eq!(s.sv.sv(&["status"]).code, 0);
+    let log = s.sv.work.path().join("daemon.err");
+    let ok = wait_until(20, || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("output unread"))
+    });
+    assert!(ok, "{}", std::fs::read_to_string(&log).unwrap_or_default());
+    let mut got = Vec::new();
+    u.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    assert!(u.read_to_end(&mut got).is_ok(), "not closed");
+    assert!(got.len() < 8 << 20, "all of it arrived: {}", got.len());
+}

@@ -402,6 +402,14 @@ impl Daemon {
             }
         }
         let before = self.http.conns.len();
+        for c in self.http.conns.values().filter(|c| c.overflowed) {
+            let msg = format!(
+                "http: dropped {}: it left more than {} MiB of output unread",
+                c.peer,
+                http::WBUF_LIMIT >> 20
+            );
+            self.sup.log.warn_limited("http overflow", &msg);
+        }
         self.http.conns.retain(|_, c| !c.finished());
         if self.http.conns.len() != before {
             let conns = &self.http.conns;

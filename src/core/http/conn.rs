@@ -103,6 +103,8 @@ pub struct HttpConn {
     pub closing: bool,
     /// Gone or broke the rules: drop now.
     pub dead: bool,
+    /// Dropped for not reading what it was sent, for the daemon's log.
+    pub overflowed: bool,
     /// The peer shut down its side.
     eof: bool,
     /// Who it is, for the log: `pid 12 uid 1000` or `127.0.0.1:40000`.
@@ -125,6 +127,7 @@ impl HttpConn {
             keep_alive: true,
             closing: false,
             dead: false,
+            overflowed: false,
             eof: false,
             peer,
             auth,
@@ -228,6 +231,7 @@ impl HttpConn {
         self.flush();
         if self.wbuf.len() > WBUF_LIMIT {
             self.dead = true;
+            self.overflowed = true;
         }
     }
 

@@ -9,7 +9,7 @@
 mod conn;
 pub mod sha1;
 
-pub use conn::{request_timeout, HttpConn, Phase, Stream};
+pub use conn::{request_timeout, HttpConn, Phase, Stream, WBUF_LIMIT};
 
 use crate::core::config::{Credentials, HttpServers, InetServer, UnixServer};
 use crate::core::supervisor::ConnId;
