@@ -334,3 +334,20 @@ fn past_the_connection_cap_a_newcomer_gets_503() {
     assert!(ok);
     assert_eq!(s.sv.sv(&["status"]).code, 0);
 }
+
+#[test]
+fn expect_100_continue_is_answered_before_the_body() {
+    let s = serve("", "", "", &[]);
+    let mut t = s.tcp();
+    let head = format!(
+        "POST /RPC2 HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        RPC_BODY.len()
+    );
+    t.write_all(head.as_bytes()).unwrap();
+    let (status, _, body) = read_answer(&mut t);
+    assert_eq!((status, body.len()), (100, 0));
+    t.write_all(RPC_BODY.as_bytes()).unwrap();
+    let (status, _, body) = read_answer(&mut t);
+    assert_eq!(status, 200);
+    assert!(is_fault(&body));
+}

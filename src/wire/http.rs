@@ -158,6 +158,23 @@ pub fn parse(buf: &[u8]) -> Parsed {
     Parsed::Done(req, end)
 }
 
+/// Whether `buf` holds the whole head of a request that asks for
+/// `100 Continue` before it sends its body (curl does, for bodies over
+/// 1 KiB).
+pub fn expects_continue(buf: &[u8]) -> bool {
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let Some(n) = head_end(&buf[start..]) else {
+        return false;
+    };
+    (buf[start..start + n].split(|&b| b == b'\n'))
+        .skip(1)
+        .filter_map(|l| header(trim_cr(l)))
+        .any(|(name, v)| name == "expect" && v.eq_ignore_ascii_case("100-continue"))
+}
+
 /// The length of the head with its blank line, once it is all there.
 fn head_end(buf: &[u8]) -> Option<usize> {
     // Bare LF line ends are tolerated (RFC 9112 §2.2).

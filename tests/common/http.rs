@@ -106,6 +106,9 @@ pub fn read_answer(s: &mut (impl Read + ?Sized)) -> (u16, Vec<(String, String)>,
         .collect();
     let len = header(&headers, "content-length").map(|v| v.parse::<usize>().unwrap());
     let mut body = Vec::new();
+    if status < 200 {
+        return (status, headers, body);
+    }
     match len {
         Some(n) => {
             body.resize(n, 0);

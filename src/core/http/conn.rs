@@ -105,6 +105,8 @@ pub struct HttpConn {
     pub dead: bool,
     /// Dropped for not reading what it was sent, for the daemon's log.
     pub overflowed: bool,
+    /// `100 Continue` was sent for the request now arriving.
+    continued: bool,
     /// The peer shut down its side.
     eof: bool,
     /// Who it is, for the log: `pid 12 uid 1000` or `127.0.0.1:40000`.
@@ -128,6 +130,7 @@ impl HttpConn {
             closing: false,
             dead: false,
             overflowed: false,
+            continued: false,
             eof: false,
             peer,
             auth,
@@ -202,6 +205,10 @@ impl HttpConn {
         }
         match http::parse(&self.rbuf) {
             Parsed::Partial => {
+                if !self.continued && http::expects_continue(&self.rbuf) {
+                    self.continued = true;
+                    self.send(b"HTTP/1.1 100 Continue\r\n\r\n");
+                }
                 if self.eof {
                     // Nothing more will come: what is there is all of it.
                     self.closing = true;
@@ -209,6 +216,7 @@ impl HttpConn {
                 None
             }
             Parsed::Done(req, used) => {
+                self.continued = false;
                 self.rbuf.drain(..used);
                 self.started = (!self.rbuf.is_empty()).then_some(now);
                 self.last_active = now;

@@ -99,6 +99,16 @@ fn responses() {
 }
 
 #[test]
+fn expect_continue_once_the_head_is_whole() {
+    let head = b"POST /RPC2 HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";
+    assert!(expects_continue(head));
+    assert!(!expects_continue(&head[..head.len() - 2]));
+    assert!(!expects_continue(
+        b"POST /RPC2 HTTP/1.1\r\nContent-Length: 3\r\n\r\n"
+    ));
+}
+
+#[test]
 fn decoding() {
     assert_eq!(percent_decode("g%3Aa%2f").unwrap(), b"g:a/");
     assert_eq!(percent_decode("%4"), None);
