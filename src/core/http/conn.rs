@@ -218,6 +218,10 @@ impl HttpConn {
             Parsed::Done(req, used) => {
                 self.continued = false;
                 self.rbuf.drain(..used);
+                // A big body, once taken, leaves no big buffer behind.
+                if self.rbuf.is_empty() && self.rbuf.capacity() > 64 * 1024 {
+                    self.rbuf = Vec::new();
+                }
                 self.started = (!self.rbuf.is_empty()).then_some(now);
                 self.last_active = now;
                 self.keep_alive = req.keep_alive();
