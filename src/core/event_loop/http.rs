@@ -450,3 +450,20 @@ impl Daemon {
         self.http.remove_socket();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::http_date;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(
+            http_date(SystemTime::UNIX_EPOCH),
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+        // RFC 9110's example.
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(http_date(t), "Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+}
