@@ -348,3 +348,63 @@ impl HttpConn {
         slow
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn pair() -> (HttpConn, UnixStream) {
+        let (a, b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let now = Instant::now();
+        (HttpConn::new(Stream::Unix(a), "test".into(), None, now), b)
+    }
+
+    #[test]
+    fn deadlines_follow_the_phase() {
+        let (mut c, mut peer) = pair();
+        let t0 = Instant::now();
+        // Idle: the keep-alive timeout from the last activity.
+        assert!(c.deadline().unwrap() >= t0 + IDLE_TIMEOUT - Duration::from_secs(1));
+        // Half a request: the request timeout from its first byte.
+        peer.write_all(b"POST /RPC2 HTTP/1.1\r\nContent-Le")
+            .unwrap();
+        c.fill(t0);
+        assert_eq!(c.next_request(t0), None);
+        assert_eq!(c.deadline(), Some(t0 + request_timeout()));
+        // Past it: a 408, and the connection closes once it is sent.
+        assert!(c.expire());
+        assert!(c.finished());
+        drop(c);
+        let mut got = String::new();
+        peer.read_to_string(&mut got).unwrap_or_default();
+        assert!(got.starts_with("HTTP/1.1 408 "), "{got}");
+        // Waiting for a deferred answer: no deadline.
+        let (mut c, _peer) = pair();
+        c.phase = Phase::Waiting;
+        assert_eq!(c.deadline(), None);
+        assert!(!c.wants_read());
+    }
+
+    #[test]
+    fn a_request_is_taken_once_the_answer_before_it_has_left() {
+        let (mut c, mut peer) = pair();
+        let now = Instant::now();
+        let req = b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
+        peer.write_all(req).unwrap();
+        c.fill(now);
+        let first = c.next_request(now).unwrap().unwrap();
+        assert_eq!(first.target, "/a");
+        c.answer("text/plain", &vec![b'x'; 1 << 20]);
+        // The answer did not all fit in the socket: the next waits.
+        assert!(c.wants_write());
+        assert_eq!(c.next_request(now), None);
+        let mut sink = vec![0u8; 2 << 20];
+        while c.wants_write() {
+            let _ = peer.read(&mut sink);
+            c.flush();
+        }
+        assert_eq!(c.next_request(now).unwrap().unwrap().target, "/b");
+    }
+}
