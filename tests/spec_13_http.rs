@@ -351,3 +351,27 @@ fn expect_100_continue_is_answered_before_the_body() {
     assert_eq!(status, 200);
     assert!(is_fault(&body));
 }
+
+#[test]
+fn chown_gives_the_socket_to_its_user_and_group() {
+    if !require_root("chown the socket to another user") {
+        return;
+    }
+    let mut sv = Sv::new(0);
+    let conf = "[unix_http_server]\nfile=%(here)s/own.sock\nchmod=0770\nchown=65534:65534\n";
+    let cmd = sv.config_daemon(conf);
+    sv.launch(cmd);
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(sv.work.path().join("own.sock")).unwrap();
+    assert_eq!((m.uid(), m.gid(), m.mode() & 0o777), (65534, 65534, 0o770));
+    sv.close();
+    // A user that does not exist is refused by name, and nothing is left.
+    let out = sv
+        .config_daemon("[unix_http_server]\nfile=%(here)s/own.sock\nchown=no_such_user_here\n")
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap();
+    assert!(err.contains("no such user: no_such_user_here"), "{err}");
+    assert!(!sv.work.path().join("own.sock").exists());
+}
