@@ -26,6 +26,11 @@
 //! - readiness and health checks (SPEC §12): the probes in `checks/`, run
 //!   by `supervisor/ready.rs`, `supervisor/health.rs` and (sd_notify, fd:N)
 //!   `supervisor/notify.rs`; dependencies in `supervisor/deps.rs`.
+//! - the HTTP server of `[unix_http_server]`/`[inet_http_server]` (SPEC
+//!   §13): listeners and connections in `http/`, its routes (`/RPC2`,
+//!   `/logtail`, `/mainlogtail`) in `event_loop/http.rs`, the XML-RPC
+//!   methods in `event_loop/rpc.rs`; the request parser is
+//!   `crate::wire::http`.
 //!
 //! # Words
 //!
@@ -67,6 +72,7 @@ pub mod config;
 pub mod control;
 pub mod create;
 pub mod event_loop;
+pub mod http;
 pub mod log;
 pub mod names;
 pub mod output;
