@@ -98,6 +98,7 @@ impl Daemon {
             sock_path,
             paused: Default::default(),
             changing: Default::default(),
+            rpc_calls: Default::default(),
         })
     }
 }
