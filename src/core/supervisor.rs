@@ -138,6 +138,8 @@ pub struct Supervisor {
     health: health::HealthChecks,
     /// The sd_notify socket and what it was told (see `notify`).
     notify: notify::Notify,
+    /// `SUPERVISOR_SERVER_URL` for children: where the HTTP server is.
+    pub server_url: Option<String>,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -184,6 +186,7 @@ impl Supervisor {
             ready: Default::default(),
             health: Default::default(),
             notify: Default::default(),
+            server_url: None,
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
