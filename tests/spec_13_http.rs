@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// What the rpc stub (and any XML-RPC fault) answers: a methodResponse.
-const RPC_BODY: &str = "<?xml version=\"1.0\"?><methodCall><methodName>system.listMethods\
+const RPC_BODY: &str = "<?xml version=\"1.0\"?><methodCall><methodName>supervisor.noSuchMethod\
 </methodName><params></params></methodCall>";
 
 /// A daemon serving HTTP on `work/http.sock` and 127.0.0.1:`port`.
@@ -464,7 +464,7 @@ fn pythons_xmlrpc_client_gets_the_answer_as_a_fault() {
          p = xmlrpc.client.ServerProxy('http://127.0.0.1:{}/RPC2')\n\
          for i in range(2):\n\
          \x20   try:\n\
-         \x20       p.system.listMethods()\n\
+         \x20       p.supervisor.noSuchMethod()\n\
          \x20       print('no fault')\n\
          \x20   except xmlrpc.client.Fault as f:\n\
          \x20       print('fault', f.faultCode)\n",

@@ -71,6 +71,9 @@ impl Daemon {
         match self.call(&call.method, &call.params, Some(conn), now) {
             Answer::Now(r) => Some(self.encode(&call.method, r)),
             Answer::Later(p) => {
+                // What clients that went away waited for is forgotten.
+                let http = &self.http.conns;
+                self.rpc_calls.0.retain(|c, _| http.contains_key(c));
                 self.rpc_calls.0.insert(conn, p);
                 // Its answer waits for the state file, as a control
                 // request's does (`Daemon::reply`).
@@ -90,12 +93,6 @@ impl Daemon {
         let method = pending.method().to_string();
         let r = self.finish(pending, resp);
         self.encode(&method, r)
-    }
-
-    /// Forgets what a connection that went away was waiting for.
-    #[allow(dead_code)] // for the HTTP server, when a connection closes
-    pub(super) fn rpc_forget(&mut self, conn: ConnId) {
-        self.rpc_calls.0.remove(&conn);
     }
 
     /// The answer's document, logged.

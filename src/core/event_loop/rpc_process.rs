@@ -15,7 +15,7 @@
 
 use super::rpc::{arity, fail, flag, text, Answer};
 use super::Daemon;
-use crate::core::rpc::{info, names};
+use crate::core::rpc::{command, info, names};
 use crate::core::service::{Reason, State};
 use crate::core::supervisor::{ConnId, Id, Service};
 use crate::wire::xmlrpc::codes::fault;
@@ -218,6 +218,7 @@ impl Daemon {
             Kind::Start if info::is_running(state) => {
                 return Err(fail(fault::ALREADY_STARTED, asked))
             }
+            Kind::Start => command::check(&svc.spec)?,
             Kind::Stop if !info::is_running(state) => return Err(fail(fault::NOT_RUNNING, asked)),
             Kind::Signal(_) if !info::is_signallable(state) => {
                 return Err(fail(fault::NOT_RUNNING, asked))
@@ -250,8 +251,13 @@ impl Daemon {
             })
             .map(|s| {
                 let p = Proc::of(s);
-                match bad_signal {
-                    Some(sig) => Slot::Done(entry(&p, &fail(fault::BAD_SIGNAL, sig))),
+                let refused = match (kind, bad_signal) {
+                    (Kind::Signal(_), Some(sig)) => Some(fail(fault::BAD_SIGNAL, sig)),
+                    (Kind::Start, _) => command::check(&s.spec).err(),
+                    _ => None,
+                };
+                match refused {
+                    Some(f) => Slot::Done(entry(&p, &f)),
                     None => Slot::Waiting(p),
                 }
             })
@@ -364,8 +370,16 @@ impl Daemon {
         match kind {
             Kind::Start if why == "already started" => fail(fault::ALREADY_STARTED, asked),
             Kind::Start => self.spawn_fault(id, asked).unwrap_or_else(|| {
+                let fatal = self
+                    .sup
+                    .service(id)
+                    .is_some_and(|s| s.machine.state == State::Fatal);
                 if why.starts_with("adopted") {
                     fail(fault::SPAWN_ERROR, &format!("{asked} ({why})"))
+                } else if fatal {
+                    // Gave up after exiting too quickly: supervisord's
+                    // spawnerr is set then, and it answers SPAWN_ERROR.
+                    fail(fault::SPAWN_ERROR, asked)
                 } else {
                     fail(fault::ABNORMAL_TERMINATION, asked)
                 }
@@ -411,27 +425,34 @@ impl Daemon {
         names::is(svc, group, name).then_some(id)
     }
 
-    /// The members of a group by priority; None if it has none.
+    /// The members of a group by priority, then name; None if it has none.
     fn group(&self, group: &str) -> Option<Vec<Id>> {
-        let mut members: Vec<(i32, Id)> = self
-            .sup
-            .services()
-            .filter(|s| names::group_of(s) == group)
-            .map(|s| (s.spec.priority, s.id))
-            .collect();
-        members.sort_unstable();
-        (!members.is_empty()).then(|| members.into_iter().map(|(_, id)| id).collect())
+        let ids = self.ordered(|s| names::group_of(s) == group);
+        (!ids.is_empty()).then_some(ids)
     }
 
-    /// Every process, by priority.
+    /// Every process, by priority, then group and name (as supervisord
+    /// orders them for the `All` methods).
     fn everything(&self) -> Vec<Id> {
-        let mut all: Vec<(i32, Id)> = self
+        self.ordered(|_| true)
+    }
+
+    fn ordered(&self, pick: impl Fn(&Service) -> bool) -> Vec<Id> {
+        let mut keyed: Vec<(i32, &str, &str, Id)> = self
             .sup
             .services()
-            .map(|s| (s.spec.priority, s.id))
+            .filter(|s| pick(s))
+            .map(|s| {
+                (
+                    s.spec.priority,
+                    names::group_of(s),
+                    s.spec.name.as_str(),
+                    s.id,
+                )
+            })
             .collect();
-        all.sort_unstable();
-        all.into_iter().map(|(_, id)| id).collect()
+        keyed.sort_unstable();
+        keyed.into_iter().map(|k| k.3).collect()
     }
 
     // ------------------------------------------------------------- info

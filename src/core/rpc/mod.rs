@@ -8,6 +8,7 @@
 //! the formats are unit-tested against what supervisord's rpcinterface.py
 //! writes.
 
+pub mod command;
 pub mod info;
 pub mod methods;
 pub mod names;
