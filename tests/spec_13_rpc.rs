@@ -508,6 +508,13 @@ fn supervisorctl_gives_the_same_output_and_exit_codes_with_sv_as_with_supervisor
         ctl(&bin, &s.conf(), "version"),
         (format!("{}\n", env!("CARGO_PKG_VERSION")), 0)
     );
+    // reload keeps sv's meaning: the programs keep running.
+    let web = s.sv.pid("web");
+    assert_eq!(
+        ctl(&bin, &s.conf(), "reload"),
+        ("Restarted supervisord\n".to_string(), 0)
+    );
+    assert_eq!(s.sv.pid("web"), web);
     // shutdown: "Shut down", and the daemon is gone.
     assert_eq!(
         ctl(&bin, &s.conf(), "shutdown"),
@@ -566,5 +573,36 @@ startsecs=0
     );
     let r = s.sv.sv(&["signal", "CONT", "web"]);
     assert_eq!(r.code, 0, "{r:?}");
+    s.sv.close();
+}
+
+#[test]
+fn a_body_that_is_not_xmlrpc_is_a_fault_and_the_connection_serves_on() {
+    let Some(python) = venv_program("python") else {
+        return;
+    };
+    let mut s = Served::start(PROGRAMS);
+    let script = format!(
+        "import http.client, xmlrpc.client\n\
+         c = http.client.HTTPConnection('127.0.0.1', {})\n\
+         for body in [b'<methodCall><methodName>x', b'not xml at all', b'<?xml version=\"1.0\"?><methodCall><methodName>supervisor.getAPIVersion</methodName></methodCall>']:\n\
+         \x20   c.request('POST', '/RPC2', body, {{'Content-Type': 'text/xml'}})\n\
+         \x20   r = c.getresponse()\n\
+         \x20   try:\n\
+         \x20       print(r.status, xmlrpc.client.loads(r.read())[0][0])\n\
+         \x20   except xmlrpc.client.Fault as f:\n\
+         \x20       print(r.status, f.faultCode)\n",
+        s.port
+    );
+    let mut cmd = Command::new(&python);
+    cmd.arg("-c").arg(script).stdin(Stdio::null());
+    let r = run_within(cmd, 60).expect("python did not finish");
+    assert_eq!(r.stdout, "200 -32700\n200 -32700\n200 3.0\n", "{r:?}");
+    assert!(
+        s.log()
+            .contains("XML-RPC request refused: bad XML-RPC at byte"),
+        "{}",
+        s.log()
+    );
     s.sv.close();
 }
