@@ -26,6 +26,11 @@
 //! - readiness and health checks (SPEC §12): the probes in `checks/`, run
 //!   by `supervisor/ready.rs`, `supervisor/health.rs` and (sd_notify, fd:N)
 //!   `supervisor/notify.rs`; dependencies in `supervisor/deps.rs`.
+//! - supervisord's XML-RPC interface (SPEC §13): the dispatch in
+//!   `event_loop/rpc.rs` (a fixed table), the process methods in
+//!   `event_loop/rpc_process.rs` (through the control requests), the config
+//!   and log methods in `event_loop/rpc_admin.rs`; the pure pieces (names,
+//!   the process info, the method table) in `rpc/`.
 //!
 //! # Words
 //!
