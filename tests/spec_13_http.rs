@@ -244,7 +244,7 @@ fn pythons_xmlrpc_client_gets_the_answer_as_a_fault() {
          p = xmlrpc.client.ServerProxy('http://127.0.0.1:{}/RPC2')\n\
          for i in range(2):\n\
          \x20   try:\n\
-         \x20       p.system.listMethods()\n\
+         \x20       p.supervisor.noSuchMethod()\n\
          \x20       print('no fault')\n\
          \x20   except xmlrpc.client.Fault as f:\n\
          \x20       print('fault', f.faultCode)\n",

@@ -28,9 +28,13 @@
 //!   `supervisor/notify.rs`; dependencies in `supervisor/deps.rs`.
 //! - the HTTP server of `[unix_http_server]`/`[inet_http_server]` (SPEC
 //!   §13): listeners and connections in `http/`, its routes (`/RPC2`,
-//!   `/logtail`, `/mainlogtail`) in `event_loop/http.rs`, the XML-RPC
-//!   methods in `event_loop/rpc.rs`; the request parser is
-//!   `crate::wire::http`.
+//!   `/logtail`, `/mainlogtail`) in `event_loop/http.rs`; the request
+//!   parser is `crate::wire::http`.
+//! - supervisord's XML-RPC interface (SPEC §13): the dispatch in
+//!   `event_loop/rpc.rs` (a fixed table), the process methods in
+//!   `event_loop/rpc_process.rs` (through the control requests), the config
+//!   and log methods in `event_loop/rpc_admin.rs`; the pure pieces (names,
+//!   the process info, the method table) in `rpc/`.
 //!
 //! # Words
 //!
@@ -77,6 +81,7 @@ pub mod log;
 pub mod names;
 pub mod output;
 pub mod paths;
+pub mod rpc;
 pub mod service;
 pub mod spawn;
 pub mod spec;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// What the rpc stub (and any XML-RPC fault) answers: a methodResponse.
-pub const RPC_BODY: &str = "<?xml version=\"1.0\"?><methodCall><methodName>system.listMethods\
+pub const RPC_BODY: &str = "<?xml version=\"1.0\"?><methodCall><methodName>supervisor.noSuchMethod\
 </methodName><params></params></methodCall>";
 
 /// A daemon serving HTTP on `work/http.sock` and 127.0.0.1:`port`.
