@@ -15,7 +15,7 @@ Layout: this file is the driver (arguments, the order of the runs, the
 document); common.py holds what every measurement shares (pids, /proc,
 statistics, `Ctx`, `timecmd`); systems.py the supervisors under test; one
 module a measurement, named after it (restart, spawn, idle, commands, logs,
-scale, priority, deptree, health); report.py renders the table and judges the targets.
+scale, priority, deptree, health, rpc); report.py renders the table and judges the targets.
 """
 
 import argparse
@@ -36,6 +36,7 @@ from logs import *  # noqa: F401,F403
 from scale import *  # noqa: F401,F403
 from deptree import *  # noqa: F401,F403
 from health import *  # noqa: F401,F403
+from rpc import *  # noqa: F401,F403
 from report import *  # noqa: F401,F403
 
 
@@ -357,9 +358,9 @@ def main():
                                 "x (50 ms + spawn) in the floor column (sv only)",
                                 {"sv": took}, ideal))
                 notes.append(f"dependency tree, sv: {n} programs, depth {L}; from a port "
-                             f"opening to its dependents' spawn: {fmt_stat(hop)} (the first "
-                             "ready try is made at spawn, when the port is not open yet; the "
-                             "next comes ready_interval = 1 s later)")
+                             f"opening to its dependents' spawn: {fmt_stat(hop)} (the try at "
+                             "spawn is refused; the daemon then watches the listening table "
+                             "and tries again when the port is listed)")
             except Exception as e:  # noqa: BLE001
                 notes.append(f"dependency tree, sv: failed: {e}")
 
@@ -383,6 +384,34 @@ def main():
                              f"checking {n} services; {unhealthy} unhealthy at the end")
             except Exception as e:  # noqa: BLE001
                 notes.append(f"health checks, sv: failed: {e}")
+
+        # 12. supervisord's XML-RPC interface: sv's /RPC2 against supervisord's
+        if want("12"):
+            n, calls, ctl_runs = (100, 20, 0) if q else (100, 200, 20)
+            cells, ctl_cells = {}, {}
+            for name in [x for x in order if x in ("sv", "supervisord")]:
+                log(f"XML-RPC: getAllProcessInfo of {n}: {name}")
+                try:
+                    cells[name], ctl = bench_rpc(ctx, systems[name], n, calls, ctl_runs)
+                    if ctl is not None:
+                        ctl_cells[name] = ctl
+                except Exception as e:  # noqa: BLE001
+                    notes.append(f"XML-RPC, {name}: failed: {e}")
+            R["rpc"] = cells
+            rows.append(Row(f"getAllProcessInfo, {n} programs",
+                            "one kept-alive client over the unix socket, per call", cells))
+            if ctl_cells:
+                rows.append(Row(f"`supervisorctl status`, {n} programs",
+                                "the real supervisorctl (Python), whole command", ctl_cells))
+            big = 1000 if q else a.scale_n
+            log(f"XML-RPC: getAllProcessInfo of {big}: sv")
+            try:
+                st_, _ = bench_rpc(ctx, systems["sv"], big, 5 if q else 20, 0)
+                R["rpc_big"] = {"sv": st_, "n": big}
+                rows.append(Row(f"getAllProcessInfo, {big} services",
+                                "one kept-alive client, per call (sv only)", {"sv": st_}))
+            except Exception as e:  # noqa: BLE001
+                notes.append(f"XML-RPC {big}, sv: failed: {e}")
 
         # 8. binary size
         if want("8"):

@@ -189,6 +189,14 @@ run after them.
    none due. Then `start all`, 1.1 s for the first checks, and the
    daemon's utime + stime (`/proc/PID/stat`) over 10 s as a share of one
    core. `--quick`: 50 programs, 1 s and 2 s.
+12. **XML-RPC** (sv and supervisord): 100 programs (`sleep`), sv started
+   with a `[unix_http_server]` socket. Once all are RUNNING, one Python
+   client that keeps its connection times 200 calls of
+   `supervisor.getAllProcessInfo` (what `supervisorctl status` asks): the
+   server's own cost. Then the real `supervisorctl status` (from the venv)
+   against each, 20 whole commands. Then sv alone with 10 000 services:
+   20 calls of `getAllProcessInfo`. `--quick`: sv alone, 20 calls, no
+   supervisorctl, 1000 services.
 """
 
 
@@ -276,6 +284,17 @@ def judge(R):
                     f"{fmt_num(h['cpu'])} % over {h['win']} s", verdict(h["cpu"] < 5)))
         out.append(("0 wake-ups while idle with checks configured (all stopped)",
                     f"{h['idle_wake']} in {h['idle_s']} s", verdict(h["idle_wake"] == 0)))
+    rpc = R.get("rpc", {})
+    if rpc.get("sv") and rpc["sv"].ok and rpc.get("supervisord") and rpc["supervisord"].ok:
+        q = rpc["supervisord"].median / rpc["sv"].median
+        out.append(("getAllProcessInfo of 100 (`supervisorctl status`): sv's server at least "
+                    "10x faster than supervisord's",
+                    f"{fmt_num(rpc['sv'].median)} ms vs {fmt_num(rpc['supervisord'].median)} ms: "
+                    f"{q:.1f}x", verdict(q >= 10)))
+    big = R.get("rpc_big", {})
+    if big.get("sv") and big["sv"].ok:
+        out.append((f"getAllProcessInfo of {big['n']} services under 100 ms",
+                    f"{fmt_num(big['sv'].median)} ms", verdict(big["sv"].median < 100)))
     size = R.get("size", {}).get("sv")
     if size and size.ok:
         out.append(("binary under 1.5 MiB", f"{fmt_num(size.median)} MiB",

@@ -98,14 +98,14 @@ class System:
         return f" ({self.name} exited {self.proc.returncode}: {last[-1] if last else ''})"
 
     def run_cmd(self, argv, timeout=120):
-        return subprocess.run(
+        p = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=self.env(),
-            timeout=timeout,
-        ).returncode
+        )
+        return wait_exact(p, timeout)
 
     def wait_root(self, timeout):
         try:

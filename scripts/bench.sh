@@ -8,14 +8,15 @@
 #                               # bench/out/BENCHMARKS-quick.md (CI runs this)
 #   scripts/bench.sh --no-install   # full run with whatever peers are already there
 #   scripts/bench.sh --only 1,5     # only some measurements (numbers of issue 5;
-#                                   # 10, 11: readiness and health, issue 13, sv only)
+#                                   # 10, 11: readiness and health, issue 13, sv only;
+#                                   # 12: XML-RPC against supervisord, issue 14)
 #   scripts/bench.sh --rev HEAD     # measure a commit, built from a clean export
 #                                   # (uncommitted edits left out)
 #   scripts/bench.sh --sv PATH      # measure a binary already built
 #   scripts/bench.sh --out FILE     # write the document elsewhere
 #
 # It installs the peers itself: supervisord from PyPI into a virtual
-# environment (target/bench-venv), s6 and runit with apt-get; a peer it cannot
+# environment (target/pyenv, made by scripts/pyenv.sh as for the tests), s6 and runit with apt-get; a peer it cannot
 # install is skipped, and said so, here and in the document. Each measurement
 # runs on one system at a time, never two at once. Everything it makes lives
 # in one temporary directory, removed at the end; every supervisor it starts is
@@ -137,11 +138,11 @@ gcc -O2 -static -nostdlib -DNOOP_BARE -o "$helpers/noop" bench/noop.c 2>/dev/nul
 # --------------------------------------------------------------------- peers
 peers=()
 skipped=()
-venv="$root/target/bench-venv"
+# The tests' venv (scripts/pyenv.sh): supervisord and supervisorctl from PyPI.
+venv="${SV_PYTHON_VENV:-$root/target/pyenv}"
 if ((!quick)); then
-    # supervisord from PyPI, in its own virtual environment.
     if [[ -x "$venv/bin/supervisord" ]] || { ((install)) && say "installing supervisord (PyPI) into $venv" &&
-        python3 -m venv "$venv" >&2 && "$venv/bin/pip" install -q --disable-pip-version-check supervisor >&2; }; then
+        bash scripts/pyenv.sh "$venv" >&2; }; then
         peers+=(supervisord)
     else
         skipped+=("supervisord=could not be installed from PyPI into a virtual environment")

@@ -1,7 +1,8 @@
 //! SPEC §12 at its edges (found by review): an exec check that times out
 //! leaves nothing of its own behind, `create-service` cannot close a
 //! dependency cycle, and a `ready=` program continued after a SIGSTOP is
-//! RUNNING only if it has been ready.
+//! RUNNING only if it has been ready; `sv check` warns of a watchdog that
+//! nothing would ping.
 
 mod common;
 
@@ -174,4 +175,23 @@ fn a_program_ready_soon_after_its_spawn_is_not_held_an_interval() {
     // Its port opens now, after the first try at spawn was refused.
     let _open = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     sv.wait_state("soon", "RUNNING", 10);
+}
+
+/// `watchdog_secs` without `ready=notify` would never be pinged: `sv
+/// check` says so, with the key's line; with notify it says nothing.
+#[test]
+fn check_warns_about_a_watchdog_without_notify() {
+    let sv = Sv::new(N);
+    let path = sv.write_conf(
+        "[program:web]\ncommand=/bin/sleep 60\nwatchdog_secs=5\n\n\
+         [program:ok]\ncommand=/bin/sleep 60\nready=notify\nwatchdog_secs=5\n",
+    );
+    let r = sv.run(&["check".as_ref(), "-c".as_ref(), path.as_os_str()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let want = format!(
+        "warning: {}:3: watchdog_secs of [program:web] does nothing without ready=notify",
+        path.display()
+    );
+    assert!(r.stdout.contains(&want), "{r:?}");
+    assert_eq!(r.stdout.matches("watchdog_secs").count(), 1, "{r:?}");
 }

@@ -589,3 +589,39 @@ fn user_drops_privileges_and_only_root_may_switch() {
         }
     }
 }
+
+#[test]
+fn the_identifier_is_what_xml_rpc_answers() {
+    let mut sv = Sv::new(N);
+    let work = sv.work.path().to_path_buf();
+    let link = link_in(&work);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    std::fs::write(
+        work.join("s.conf"),
+        section(&work, "identifier=fromfile")
+            + &format!("[inet_http_server]\nport=127.0.0.1:{port}\n"),
+    )
+    .unwrap();
+    foreground(&mut sv, &link, &["-c", "s.conf", "-i", "box-7"], &work);
+    let Some(python) = common::python::venv_program("python") else {
+        return;
+    };
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(format!(
+            "import xmlrpc.client; \
+             print(xmlrpc.client.ServerProxy('http://127.0.0.1:{port}/RPC2')\
+             .supervisor.getIdentification())"
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "box-7\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -34,6 +34,7 @@ mod deps;
 mod expand;
 mod glob;
 mod host;
+mod http;
 mod include;
 mod keys;
 mod lex;
@@ -46,6 +47,7 @@ mod tests;
 
 pub use glob::glob_match;
 pub use host::{Host, System};
+pub use http::{Credentials, HttpServers, InetServer, UnixServer};
 pub use probe::runtime_warnings;
 pub use supervisord::{parse_count, parse_level, parse_umask, Supervisord};
 
@@ -63,6 +65,8 @@ pub struct Config {
     pub warnings: Vec<String>,
     /// `[supervisord]`, if the file has one (SPEC §13).
     pub supervisord: Option<Supervisord>,
+    /// `[unix_http_server]` and `[inet_http_server]` (SPEC §13).
+    pub http: HttpServers,
 }
 
 /// One `[program:NAME]` section.

@@ -238,6 +238,12 @@ impl Logger {
         }
     }
 
+    /// The first file the lines go to (`--log`, or the instance's own
+    /// `daemon.log`), for `/mainlogtail`.
+    pub fn file_path(&self) -> Option<&Path> {
+        self.files.first().map(|f| f.path.as_path())
+    }
+
     /// SIGUSR2: the log files again from their paths (logrotate).
     pub fn reopen(&mut self) {
         self.flush();

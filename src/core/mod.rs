@@ -26,6 +26,15 @@
 //! - readiness and health checks (SPEC §12): the probes in `checks/`, run
 //!   by `supervisor/ready.rs`, `supervisor/health.rs` and (sd_notify, fd:N)
 //!   `supervisor/notify.rs`; dependencies in `supervisor/deps.rs`.
+//! - the HTTP server of `[unix_http_server]`/`[inet_http_server]` (SPEC
+//!   §13): listeners and connections in `http/`, its routes (`/RPC2`,
+//!   `/logtail`, `/mainlogtail`) in `event_loop/http.rs`; the request
+//!   parser is `crate::wire::http`.
+//! - supervisord's XML-RPC interface (SPEC §13): the dispatch in
+//!   `event_loop/rpc.rs` (a fixed table), the process methods in
+//!   `event_loop/rpc_process.rs` (through the control requests), the config
+//!   and log methods in `event_loop/rpc_admin.rs`; the pure pieces (names,
+//!   the process info, the method table) in `rpc/`.
 //!
 //! # Words
 //!
@@ -67,10 +76,12 @@ pub mod config;
 pub mod control;
 pub mod create;
 pub mod event_loop;
+pub mod http;
 pub mod log;
 pub mod names;
 pub mod output;
 pub mod paths;
+pub mod rpc;
 pub mod service;
 pub mod spawn;
 pub mod spec;

@@ -141,6 +141,8 @@ pub struct Supervisor {
     /// `[supervisord]` as the daemon runs it (SPEC §13): where AUTO logs
     /// go, the identifier XML-RPC answers.
     pub supervisord: super::config::Supervisord,
+    /// `SUPERVISOR_SERVER_URL` for children: where the HTTP server is.
+    pub server_url: Option<String>,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -187,6 +189,7 @@ impl Supervisor {
             ready: Default::default(),
             health: Default::default(),
             notify: Default::default(),
+            server_url: None,
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -201,6 +204,15 @@ impl Supervisor {
 
     pub fn services(&self) -> impl Iterator<Item = &Service> {
         self.services.values()
+    }
+
+    pub fn service(&self, id: Id) -> Option<&Service> {
+        self.services.get(&id)
+    }
+
+    /// The service named `name` exactly (no TARGET forms).
+    pub fn id_by_name(&self, name: &str) -> Option<Id> {
+        self.by_name.get(name).copied()
     }
 
     pub fn service_mut(&mut self, id: Id) -> Option<&mut Service> {

@@ -17,6 +17,7 @@ pub use {files::*, layout::*, pipes::*, procfs::*, run::*, skip::*};
 // Helpers of one family of split test files, imported by name there.
 pub mod config_effects;
 pub mod flood;
+pub mod http;
 pub mod json;
 pub mod programs;
 pub mod python;

@@ -14,6 +14,7 @@ pub mod exec;
 pub mod file;
 pub mod health;
 pub mod http;
+pub mod listening;
 pub mod tcp;
 
 pub use tcp::SockProbe;

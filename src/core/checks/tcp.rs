@@ -53,8 +53,26 @@ impl SockProbe {
         };
         match connect(probe.fd.as_raw_fd(), addr) {
             Ok(()) => probe.connected(),
-            Err(Errno::EINPROGRESS | Errno::EINTR) => Progress::Waiting(probe),
+            Err(Errno::EINPROGRESS | Errno::EINTR) => probe.settled_now(),
             Err(e) => Progress::Done(Err(e.desc().to_lowercase())),
+        }
+    }
+
+    /// On loopback the kernel has answered (or refused) before connect(2)
+    /// returns EINPROGRESS: a poll that does not wait ends such a try in
+    /// this pass of the loop rather than the next.
+    fn settled_now(self) -> Progress {
+        let (fd, events) = self.interest();
+        let mut p = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; a zero timeout never sleeps.
+        if unsafe { libc::poll(&mut p, 1, 0) } == 1 {
+            self.advance()
+        } else {
+            Progress::Waiting(self)
         }
     }
 
@@ -139,6 +157,11 @@ impl SockProbe {
     }
 }
 
+/// Whether a failed try was refused: nothing listens there (yet).
+pub fn refused(why: &str) -> bool {
+    why == Errno::ECONNREFUSED.desc().to_lowercase()
+}
+
 /// `connect(fd, addr, len)` with a std address (nix converts one only with
 /// its `net` feature, which sv does not otherwise need). On a non-blocking
 /// socket: EINPROGRESS, then POLLOUT and SO_ERROR say how it went.
@@ -175,4 +198,23 @@ fn connect(fd: RawFd, addr: SocketAddr) -> Result<(), Errno> {
     // across the call; fd is our socket.
     let r = unsafe { libc::connect(fd, ptr, len as libc::socklen_t) };
     Errno::result(r).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loopback_try_ends_in_the_call_that_began_it() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let at = l.local_addr().unwrap();
+        assert!(matches!(SockProbe::start(at, None), Progress::Done(Ok(()))));
+        drop(l);
+        match SockProbe::start(at, None) {
+            Progress::Done(Err(why)) => assert!(refused(&why), "{why}"),
+            Progress::Done(Ok(())) => panic!("connected to a closed port"),
+            Progress::Waiting(_) => panic!("a refused loopback try was left to the next pass"),
+        }
+        assert!(!refused("timed out"));
+    }
 }

@@ -101,6 +101,7 @@ impl<'h> Loader<'h> {
         if !self.incomplete {
             super::deps::check(&out)?;
         }
+        let http = self.http_servers(&sections)?;
         Ok(Config {
             path: path.to_path_buf(),
             programs: out,
@@ -111,6 +112,7 @@ impl<'h> Loader<'h> {
                 .collect(),
             warnings: self.warnings,
             supervisord: self.supervisord,
+            http,
         })
     }
 
@@ -139,9 +141,8 @@ impl<'h> Loader<'h> {
                 // Read by the supervisorctl applet.
                 ("supervisorctl", None) => self.unknown_supervisord_keys(s),
                 ("rpcinterface", Some(_)) => self.rpcinterface(s),
-                ("unix_http_server" | "inet_http_server", None) | ("ctlplugin", Some(_)) => {
-                    self.supervisord_section(s)
-                }
+                ("unix_http_server" | "inet_http_server", None) => self.unknown_supervisord_keys(s),
+                ("ctlplugin", Some(_)) => self.supervisord_section(s),
                 ("eventlistener" | "fcgi-program", Some(_)) => self.warn(
                     s.file,
                     s.line,

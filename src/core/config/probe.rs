@@ -91,6 +91,19 @@ fn process(p: &Program, spec: &ServiceSpec, daemon_path: Option<&str>) -> Vec<St
             at(&["startretries"])
         ));
     }
+    // systemd's WatchdogSec needs its sd_notify: without it no ping comes.
+    let notify = spec
+        .policy
+        .ready
+        .as_ref()
+        .is_some_and(|c| c.kind == crate::core::checks::Kind::Notify);
+    if !spec.policy.watchdog.is_zero() && !notify {
+        out.push(format!(
+            "{}: watchdog_secs of {label} does nothing without ready=notify \
+             (the pings come over the notify socket)",
+            at(&["watchdog_secs"])
+        ));
+    }
     let streams = [
         (&spec.stdout, ["stdout_logfile", "stdout"]),
         (&spec.stderr, ["stderr_logfile", "stderr"]),

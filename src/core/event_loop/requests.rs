@@ -133,7 +133,7 @@ impl Daemon {
     }
 
     /// Serves one request: Some(answer) now, or None when a waiter answers later.
-    fn handle(&mut self, conn: ConnId, req: Request, now: Instant) -> Option<Response> {
+    pub(super) fn handle(&mut self, conn: ConnId, req: Request, now: Instant) -> Option<Response> {
         match req {
             Request::Ping => Some(Response::Ok("pong".into())),
             Request::Info => Some(Response::Info(DaemonInfo {
@@ -201,6 +201,10 @@ impl Daemon {
         if let Some(c) = self.conns.get_mut(&id) {
             c.busy = false;
             c.send(&resp);
+        } else if self.http.conns.contains_key(&id) {
+            // A deferred XML-RPC call (see `rpc`).
+            let xml = self.rpc_answer(id, resp);
+            self.http_reply(id, xml);
         }
     }
 

@@ -434,6 +434,9 @@ impl Supervisor {
         let group = spec.group.as_ref().or(spec.program.as_ref());
         let group = group.unwrap_or(&spec.name).clone();
         env.push(("SUPERVISOR_GROUP_NAME".into(), group));
+        if let Some(url) = &self.server_url {
+            env.push(("SUPERVISOR_SERVER_URL".into(), url.clone()));
+        }
         if let Some(path) = self.notify_socket_for(spec) {
             env.push(("NOTIFY_SOCKET".into(), path));
         }

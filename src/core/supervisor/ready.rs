@@ -8,18 +8,25 @@
 //! 100 ms, then doubling) and at most `ready_interval` apart, so a program that is ready a moment
 //! after its spawn is not held a whole interval; it is a socket the
 //! loop polls (tcp, http), a stat (file), or a child of the one spawn path
-//! reaped by the loop (exec). Success is `Event::Ready`; the ready_timeout
-//! is the machine's own deadline (`step` turns it into a failed start).
+//! reaped by the loop (exec). A tcp or http try on a loopback address that
+//! was refused (nothing listens yet) also watches the kernel's table of
+//! listening sockets (`checks::listening`), one read shared by every such
+//! check, at a 50th of the time since the spawn (1 ms to 100 ms): the next
+//! try begins as soon as the port is listed, so a program that opens its
+//! port 50 ms after its spawn is RUNNING about 1 ms later, not 10.
+//! Success is `Event::Ready`; the ready_timeout is the machine's own
+//! deadline (`step` turns it into a failed start).
 //! Nothing here waits: the loop sleeps until the earliest try or try
 //! deadline ([`Supervisor::ready_due`]), so with no check there is nothing
 //! to wake for.
 
 use super::probe::{self, Began, Current, Reaped};
 use super::{Id, Supervisor};
-use crate::core::checks::Outcome;
+use crate::core::checks::{listening, tcp, Kind, Outcome};
 use crate::core::service::{Event, State};
 use crate::core::spawn;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,6 +43,19 @@ const FIRST_RETRY: Duration = Duration::from_millis(10);
 /// Failed tries retried after [`FIRST_RETRY`] alone (the first 100 ms).
 const QUICK_TRIES: u32 = 10;
 
+/// How often a refused check looks at the listening table: this share of
+/// the time since its spawn, so a port that opens after `t` is seen within
+/// about `t / 50`, and a slow starter costs a few looks a second.
+const LOOK_SHARE: u32 = 50;
+const LOOK_MIN: Duration = Duration::from_millis(1);
+const LOOK_MAX: Duration = Duration::from_millis(100);
+
+/// When a check that has waited `age` since its spawn next looks at the
+/// listening table.
+fn look_every(age: Duration) -> Duration {
+    (age / LOOK_SHARE).clamp(LOOK_MIN, LOOK_MAX)
+}
+
 /// One service's checking.
 struct Run {
     /// The process it checks for: a new one starts afresh.
@@ -46,6 +66,15 @@ struct Run {
     failed: u32,
     /// The try under way and when it gives up.
     try_: Current,
+    /// When its process was spawned (the run began).
+    since: Instant,
+    /// Watching the listening table (its last try was refused on a
+    /// loopback address): when it next looks.
+    look: Option<Instant>,
+    /// Its address was listed at the last look: a try is brought forward
+    /// only when it newly is, so a listener that is listed yet refuses (a
+    /// v6-only wildcard) cannot make it try at every look.
+    listed: bool,
 }
 
 /// Every service's checks.
@@ -56,6 +85,9 @@ pub(super) struct ReadyChecks {
     last: BTreeMap<Id, String>,
     /// Exec check children killed (their service moved on), until reaped.
     dying: Vec<spawn::Pending>,
+    /// The listening table could not be read (no sock_diag here, or a
+    /// sandbox refuses it): checks keep to their schedule alone.
+    no_table: bool,
 }
 
 impl Drop for ReadyChecks {
@@ -93,6 +125,9 @@ impl Supervisor {
                 next: now,
                 failed: 0,
                 try_: None,
+                since: now,
+                look: None,
+                listed: false,
             };
             self.ready.runs.insert(id, run);
         }
@@ -126,7 +161,10 @@ impl Supervisor {
     /// The earliest try or try deadline, for poll's timeout.
     pub(super) fn ready_due(&self) -> Option<Instant> {
         (self.ready.runs.values())
-            .map(|r| probe::due(r.next, &r.try_))
+            .map(|r| match (r.look, &r.try_) {
+                (Some(look), None) => look.min(r.next),
+                _ => probe::due(r.next, &r.try_),
+            })
             .min()
     }
 
@@ -146,10 +184,15 @@ impl Supervisor {
 
     /// Begins the tries that are due and ends those past their deadline.
     pub(super) fn run_ready(&mut self, now: Instant) {
+        self.look_at_listeners(now);
         let due: Vec<Id> = (self.ready.runs.iter())
             .filter(|(_, r)| probe::due(r.next, &r.try_) <= now)
             .map(|(id, _)| *id)
             .collect();
+        // One batch: the dependents that the tries of this pass release
+        // are launched together at its end, 8 in flight, rather than each
+        // ready program's after the one before it has reached its exec.
+        self.begin_batch();
         for id in due {
             let Some(run) = self.ready.runs.get_mut(&id) else {
                 continue;
@@ -160,6 +203,65 @@ impl Supervisor {
                     self.try_over(id, Err("timed out".into()), now);
                 }
                 None => self.begin_try(id, now),
+            }
+        }
+        self.end_batch(now);
+    }
+
+    /// When a run's look is due, the listening table is read once and
+    /// every watching run looks at it (the read costs the same for all);
+    /// one whose address is newly listed tries now. Only the due ones
+    /// move their next look.
+    fn look_at_listeners(&mut self, now: Instant) {
+        let due = |r: &Run| r.try_.is_none() && r.look.is_some_and(|l| l <= now);
+        if !self.ready.runs.values().any(due) {
+            return;
+        }
+        let table = match listening::read() {
+            Ok(t) => t,
+            Err(e) => {
+                self.ready.no_table = true;
+                for run in self.ready.runs.values_mut() {
+                    run.look = None;
+                }
+                let msg = format!(
+                    "cannot read the listening sockets ({}): ready= tcp and http checks keep to their schedule",
+                    super::os_reason(&e)
+                );
+                self.log.debug(&msg);
+                return;
+            }
+        };
+        // By port: a thousand checks against a thousand listeners stay a
+        // thousand lookups, not a million comparisons.
+        let mut by_port: HashMap<u16, Vec<SocketAddr>> = HashMap::new();
+        for l in table {
+            by_port.entry(l.port()).or_default().push(l);
+        }
+        let watching: Vec<(Id, bool)> = (self.ready.runs.iter())
+            .filter(|(_, r)| r.try_.is_none() && r.look.is_some())
+            .map(|(id, r)| (*id, due(r)))
+            .collect();
+        for (id, was_due) in watching {
+            let target = self
+                .services
+                .get(&id)
+                .and_then(|s| watched(s.spec.policy.ready.as_ref()?));
+            let Some(run) = self.ready.runs.get_mut(&id) else {
+                continue;
+            };
+            let Some(target) = target else {
+                run.look = None;
+                continue;
+            };
+            let listed = (by_port.get(&target.port()))
+                .is_some_and(|ls| ls.iter().any(|l| listening::serves(l, &target)));
+            if listed && !run.listed {
+                run.next = now;
+            }
+            run.listed = listed;
+            if was_due {
+                run.look = Some(now + look_every(now.saturating_duration_since(run.since)));
             }
         }
     }
@@ -197,6 +299,8 @@ impl Supervisor {
         let check = svc.spec.policy.ready.as_ref().map(|c| c.text.clone());
         let name = svc.spec.name.clone();
         let interval = svc.spec.policy.ready_interval;
+        let watch =
+            !self.ready.no_table && svc.spec.policy.ready.as_ref().and_then(watched).is_some();
         match outcome {
             Ok(()) => {
                 let check = check.unwrap_or_default();
@@ -209,12 +313,23 @@ impl Supervisor {
                     self.log
                         .debug(&format!("{name}: not ready yet ({check}: {why})"));
                 }
+                let refused = tcp::refused(&why);
                 self.ready.last.insert(id, why);
                 if let Some(run) = self.ready.runs.get_mut(&id) {
                     let doublings = run.failed.saturating_sub(QUICK_TRIES - 1).min(16);
                     let soon = FIRST_RETRY.saturating_mul(1 << doublings);
                     run.next = now + soon.min(interval);
                     run.failed = run.failed.saturating_add(1);
+                    // Refused: nothing listens yet, and the table will say
+                    // when something does. Any other failure (an http
+                    // error, a timeout) is the program's, not a closed port.
+                    run.look = match (watch && refused, run.look) {
+                        (false, _) => None,
+                        (true, Some(l)) => Some(l),
+                        (true, None) => {
+                            Some(now + look_every(now.saturating_duration_since(run.since)))
+                        }
+                    };
                 }
             }
         }
@@ -286,5 +401,29 @@ impl Supervisor {
             .map_err(|e| format!("exec: {}", super::os_reason(&e)))?;
         self.spawned = true;
         Ok(pending)
+    }
+}
+
+/// The address a check connects to, where the listening table speaks for
+/// it (tcp and http on a loopback address).
+fn watched(check: &crate::core::checks::Check) -> Option<SocketAddr> {
+    match check.kind {
+        Kind::Tcp(a) | Kind::Http { addr: a, .. } if listening::covers(&a) => Some(a),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looks_come_at_a_50th_of_the_wait_within_bounds() {
+        let ms = Duration::from_millis;
+        assert_eq!(look_every(ms(0)), ms(1));
+        assert_eq!(look_every(ms(49)), ms(1));
+        assert_eq!(look_every(ms(100)), ms(2));
+        assert_eq!(look_every(ms(1000)), ms(20));
+        assert_eq!(look_every(Duration::from_secs(60)), ms(100));
     }
 }

@@ -103,7 +103,18 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn new(doc: &'a [u8]) -> Result<Self, ParseError> {
         match std::str::from_utf8(doc) {
-            Ok(s) => Ok(Reader { s, pos: 0 }),
+            Ok(s) => match s.find(|c| !xml_char(c)) {
+                // As expat: a character XML cannot carry is an error, not
+                // data that would come back changed.
+                Some(at) => Err(ParseError {
+                    at,
+                    what: format!(
+                        "character U+{:04X} is not allowed in XML",
+                        s[at..].chars().next().map_or(0, u32::from)
+                    ),
+                }),
+                None => Ok(Reader { s, pos: 0 }),
+            },
             Err(e) => Err(ParseError {
                 at: e.valid_up_to(),
                 what: "not UTF-8".into(),
@@ -377,7 +388,12 @@ fn entity(name: &str) -> Option<char> {
             } else {
                 name.strip_prefix('#')?.parse().ok()?
             };
-            char::from_u32(n)
+            char::from_u32(n).filter(|&c| xml_char(c))
         }
     }
+}
+
+/// Whether XML 1.0 allows the character at all.
+pub fn xml_char(c: char) -> bool {
+    !matches!(c, '\0'..='\x08' | '\x0b' | '\x0c' | '\x0e'..='\x1f' | '\u{FFFE}' | '\u{FFFF}')
 }

@@ -156,6 +156,8 @@ fn bad_documents_are_refused_with_the_place() {
         (b"<methodCall><methodName>&bogus;</methodName></methodCall>", "unknown reference"),
         (b"<methodCall><methodName>a & b</methodName></methodCall>", "starts no reference"),
         (b"<methodCall><methodName>\xff</methodName></methodCall>", "not UTF-8"),
+        (b"<methodCall><methodName>a\x01</methodName></methodCall>", "U+0001 is not allowed"),
+        (b"<methodCall><methodName>&#0;</methodName></methodCall>", "unknown reference"),
         (b"<methodResponse><fault><value><int>1</int></value></fault></methodResponse>", "faultCode"),
         (b"<methodCall><methodName>a</methodName><params><param><value><blob>1</blob></value></param></params></methodCall>", "bad <blob>"),
     ];

@@ -57,6 +57,7 @@ fn loads_the_docker_config() {
         "[supervisord]",
         "[rpcinterface:supervisor]",
         "[supervisorctl]",
+        "[unix_http_server]",
     ] {
         assert!(
             c.warnings.iter().all(|w| !w.contains(section)),
@@ -64,7 +65,7 @@ fn loads_the_docker_config() {
         );
     }
     assert!(c.supervisord.is_some());
-    assert!(c.warnings.iter().any(|w| w.contains("[unix_http_server]")));
+    assert!(c.http.unix.is_some());
     assert!(c
         .warnings
         .iter()

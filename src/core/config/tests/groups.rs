@@ -81,8 +81,6 @@ fn supervisord_sections_and_keys_are_warnings() {
     assert_eq!(
         c.warnings,
         [
-            "config:1: [unix_http_server] is not used by sv; ignored",
-            "config:8: [inet_http_server] is not used by sv; ignored",
             "config:12: [eventlistener:mem] is not used by sv; ignored (its processes are not started)",
             "config:14: [fcgi-program:f] is not used by sv; ignored (its processes are not started)",
             "config:16: [ctlplugin:p] is not used by sv; ignored",
