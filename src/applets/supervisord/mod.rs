@@ -121,7 +121,9 @@ pub fn main(args: Vec<OsString>) -> exit::Result {
     start(instance, path, s, ready, &usage)
 }
 
-/// Privileges, limits, detaching, then the daemon.
+/// In the daemon's own process (detached already, or in the foreground):
+/// privileges, limits, the directory and umask of a detached one, then the
+/// daemon, with the pidfile kept while it runs.
 fn start(
     instance: u8,
     config: PathBuf,
