@@ -625,3 +625,31 @@ fn the_identifier_is_what_xml_rpc_answers() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_logfile_rotates_by_maxbytes_keeping_its_backups() {
+    let mut sv = Sv::new(N);
+    let work = sv.work.path().to_path_buf();
+    let link = link_in(&work);
+    // Enough lines (a few per program) to pass 1 KiB several times.
+    let programs: String = (0..20)
+        .map(|i| format!("[program:p{i}]\ncommand=/bin/sleep 60\nstartsecs=0\n"))
+        .collect();
+    std::fs::write(
+        work.join("s.conf"),
+        section(&work, "logfile_maxbytes=1KB\nlogfile_backups=2") + &programs,
+    )
+    .unwrap();
+    foreground(&mut sv, &link, &["-c", "s.conf"], &work);
+    sv.wait_state("p19", "RUNNING", 10);
+    let log = |n: &str| work.join(format!("supervisord.log{n}"));
+    assert!(
+        wait_until(10, || log(".2").exists()),
+        "{:?}",
+        std::fs::read_dir(&work).unwrap().collect::<Vec<_>>()
+    );
+    assert!(!log(".3").exists());
+    for n in ["", ".1", ".2"] {
+        assert!(std::fs::metadata(log(n)).unwrap().len() <= 1024, "{n}");
+    }
+}

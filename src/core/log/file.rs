@@ -52,12 +52,42 @@ impl Sink {
 
     /// Appends whole lines; Err names the file and what failed, once per
     /// new failure (None while it keeps failing the same way).
+    /// With a limit, the lines that fit go before the rotation and the
+    /// rest after it, as a rotating handler writes record by record: no
+    /// file passes the limit by more than one line.
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), Option<String>> {
-        if let Some((max, backups)) = self.limit {
-            if self.size > 0 && self.size + bytes.len() as u64 > max {
-                self.rotate(backups);
+        let Some((max, backups)) = self.limit else {
+            return self.append(bytes);
+        };
+        let mut rest = bytes;
+        while self.size + rest.len() as u64 > max {
+            let room = max.saturating_sub(self.size).min(rest.len() as u64) as usize;
+            // The whole lines that fit; an empty file takes one line at
+            // least, however long.
+            let mut cut = rest[..room]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1);
+            if cut == 0 && self.size == 0 {
+                cut = rest
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .map_or(rest.len(), |i| i + 1);
             }
+            if cut > 0 {
+                self.append(&rest[..cut])?;
+                rest = &rest[cut..];
+            }
+            if rest.is_empty() {
+                return Ok(());
+            }
+            self.rotate(backups);
         }
+        self.append(rest)
+    }
+
+    /// Appends whole lines, with no limit.
+    fn append(&mut self, bytes: &[u8]) -> Result<(), Option<String>> {
         if self.file.is_none() {
             match open(&self.path) {
                 Ok(f) => {
@@ -202,6 +232,12 @@ mod tests {
         assert_eq!(read("supervisord.log.1"), "three 7\n");
         assert_eq!(read("supervisord.log.2"), "two 567\n");
         assert!(!dir.join("supervisord.log.3").exists());
+        // One write of many lines rotates between them.
+        let mut sink = Sink::rotated(&dir.join("batch.log"), 10, 2).unwrap();
+        sink.write(b"aaaa\nbbbb\ncccc\ndddd\neeee\n").unwrap();
+        assert_eq!(read("batch.log"), "eeee\n");
+        assert_eq!(read("batch.log.1"), "cccc\ndddd\n");
+        assert_eq!(read("batch.log.2"), "aaaa\nbbbb\n");
         // maxbytes 0: never rotated.
         let mut sink = Sink::rotated(&dir.join("big.log"), 0, 2).unwrap();
         for _ in 0..100 {
