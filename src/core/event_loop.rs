@@ -14,6 +14,7 @@
 mod pipes;
 mod poll_set;
 mod requests;
+mod rpc_admin;
 mod setup;
 mod signals;
 

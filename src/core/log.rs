@@ -216,6 +216,12 @@ impl Logger {
         }
     }
 
+    /// The first file lines go to (`--log FILE`, else the instance's own
+    /// `daemon.log` when kept): the main log supervisord's `readLog` reads.
+    pub fn file_path(&self) -> Option<&Path> {
+        self.files.first().map(|f| f.path.as_path())
+    }
+
     /// SIGUSR2: the log files again from their paths (logrotate).
     pub fn reopen(&mut self) {
         self.flush();

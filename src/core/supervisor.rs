@@ -67,6 +67,7 @@ pub struct OutPipe {
 
 mod actions;
 mod deps;
+pub mod groups;
 mod health;
 mod launching;
 mod leftovers;
@@ -138,6 +139,9 @@ pub struct Supervisor {
     health: health::HealthChecks,
     /// The sd_notify socket and what it was told (see `notify`).
     notify: notify::Notify,
+    /// The config as last read, at start, by `reload` or by `reloadConfig`:
+    /// what `addProcessGroup` adds (see `groups`).
+    pub last_read: Option<super::config::Config>,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -184,6 +188,7 @@ impl Supervisor {
             ready: Default::default(),
             health: Default::default(),
             notify: Default::default(),
+            last_read: None,
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))

@@ -38,15 +38,17 @@ impl Supervisor {
 
     /// Re-reads the config file and applies the difference.
     pub fn reload(&mut self, now: Instant) -> Response {
-        let (path, cfg) = match self.read_config() {
+        let (path, cfg) = match self.read_config_text() {
             Ok(v) => v,
-            Err(resp) => return resp,
+            Err(why) if self.config.is_none() => return Response::Error(why.into()),
+            Err(why) => return Response::Error(format!("error: {why}").into()),
         };
+        let kept = cfg.clone();
         let mut lines = vec!["Reloading configuration...".to_string()];
         lines.extend(cfg.warnings.iter().map(|w| format!("warning: {w}")));
         let new: Vec<ServiceSpec> = cfg.programs.into_iter().flat_map(|p| p.processes).collect();
-        if let Some(resp) = self.ad_hoc_clash(&path, &new) {
-            return resp;
+        if let Some(why) = self.ad_hoc_clash_text(&path, &new) {
+            return Response::Error(format!("error: {why}").into());
         }
         let old: Vec<(Id, String, String)> = self
             .services()
@@ -65,27 +67,31 @@ impl Supervisor {
         }
         self.restart_quietly(diff.restart, now);
         self.plan(Event::Start, diff.start, now);
+        self.last_read = Some(kept);
         lines.push("Configuration loaded successfully".to_string());
         Response::Ok(lines.join("\n").into())
     }
 
-    /// The config file's path and what it now says; the answer when there
-    /// is none or it cannot be read (an error changes nothing).
-    fn read_config(&self) -> Result<(PathBuf, Config), Response> {
+    /// The config file's path and what it now says; Err says why there is
+    /// none or it cannot be read (`FILE:LINE: what`). An error changes
+    /// nothing.
+    pub(super) fn read_config_text(&self) -> Result<(PathBuf, Config), String> {
         let Some(path) = self.config.clone() else {
-            return Err(Response::Error(
-                "no config file to reload: the daemon was started without -c".into(),
-            ));
+            return Err("no config file to reload: the daemon was started without -c".into());
         };
         match config::load(&path) {
             Ok(c) => Ok((path, c)),
-            Err(e) => Err(Response::Error(format!("error: {e}").into())),
+            Err(e) => Err(e.to_string()),
         }
     }
 
-    /// The error when a new program process has the name of an ad hoc
-    /// service: one name cannot address both.
-    fn ad_hoc_clash(&self, path: &Path, new: &[ServiceSpec]) -> Option<Response> {
+    /// Why a new program process cannot be added when it has the name of
+    /// an ad hoc service: one name cannot address both.
+    pub(super) fn ad_hoc_clash_text<'a>(
+        &self,
+        path: &Path,
+        new: impl IntoIterator<Item = &'a ServiceSpec>,
+    ) -> Option<String> {
         for spec in new {
             if let Some(s) = self
                 .by_name
@@ -93,13 +99,10 @@ impl Supervisor {
                 .and_then(|id| self.services.get(id))
                 .filter(|s| s.spec.program.is_none())
             {
-                return Some(Response::Error(
-                    format!(
-                        "error: {}: program process {} has the name of an existing ad hoc service",
-                        path.display(),
-                        s.name()
-                    )
-                    .into(),
+                return Some(format!(
+                    "{}: program process {} has the name of an existing ad hoc service",
+                    path.display(),
+                    s.name()
                 ));
             }
         }

@@ -1,0 +1,411 @@
+//! supervisord's XML-RPC methods for the config and the logs (SPEC §13):
+//! `reloadConfig`, `addProcessGroup`, `removeProcessGroup`,
+//! `getAllConfigInfo`, the main log (`readLog`, `clearLog`) and the
+//! processes' logs (`readProcess*Log`, `tailProcess*Log`,
+//! `clear*ProcessLogs`), with supervisord's results and faults
+//! (supervisor/rpcinterface.py). The XML-RPC framework (`rpc`) calls
+//! [`Daemon::rpc_admin`] for the names of [`ADMIN_METHODS`].
+//!
+//! Every method answers at once: reads are bounded (`ranges`), and adding
+//! or removing a group only changes the table (starting and stopping go
+//! on in the loop, as in supervisord).
+
+mod config_info;
+#[cfg(test)]
+mod golden;
+mod ranges;
+
+use super::Daemon;
+use crate::core::stream::Stream;
+use crate::core::supervisor::groups::{group_of, GroupError};
+use crate::core::supervisor::Id;
+use crate::core::trust::{open_log, LogOpen};
+use crate::wire::xmlrpc::codes::{fault, fault_text};
+use crate::wire::xmlrpc::{Fault, Value};
+use ranges::{read_at, read_range, tail_range};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+const READ_HELP: &str = "Read length bytes from name's log starting at offset \
+    (a negative offset: the last -offset bytes, with length 0; length 0: to the end)";
+const TAIL_HELP: &str = "Read up to length bytes of name's log from offset; past \
+    offset + length the overflow flag is set and the bytes are the end of the log; \
+    the offset returned is the log's size. Returns [string bytes, int offset, bool overflow]";
+
+impl Daemon {
+    /// (method name, signature: return type then parameters, help).
+    pub(super) const ADMIN_METHODS: &[(&str, &str, &str)] = &[
+        (
+            "supervisor.readLog",
+            "string,int,int",
+            "Read length bytes from the main log starting at offset",
+        ),
+        (
+            "supervisor.readMainLog",
+            "string,int,int",
+            "Read length bytes from the main log starting at offset (old name of readLog)",
+        ),
+        ("supervisor.clearLog", "boolean", "Clear the main log"),
+        (
+            "supervisor.reloadConfig",
+            "array",
+            "Read the config file again, applying nothing. Returns [[added, changed, removed]]: \
+             names of process groups",
+        ),
+        (
+            "supervisor.addProcessGroup",
+            "boolean,string",
+            "Add the process group name of the config read last, and start it if autostart",
+        ),
+        (
+            "supervisor.removeProcessGroup",
+            "boolean,string",
+            "Remove the stopped process group name from the active configuration",
+        ),
+        (
+            "supervisor.getAllConfigInfo",
+            "array",
+            "Get info about all available process configurations, one struct per process",
+        ),
+        (
+            "supervisor.readProcessStdoutLog",
+            "string,string,int,int",
+            READ_HELP,
+        ),
+        (
+            "supervisor.readProcessLog",
+            "string,string,int,int",
+            READ_HELP,
+        ),
+        (
+            "supervisor.readProcessStderrLog",
+            "string,string,int,int",
+            READ_HELP,
+        ),
+        (
+            "supervisor.tailProcessStdoutLog",
+            "array,string,int,int",
+            TAIL_HELP,
+        ),
+        (
+            "supervisor.tailProcessLog",
+            "array,string,int,int",
+            TAIL_HELP,
+        ),
+        (
+            "supervisor.tailProcessStderrLog",
+            "array,string,int,int",
+            TAIL_HELP,
+        ),
+        (
+            "supervisor.clearProcessLogs",
+            "boolean,string",
+            "Clear the stdout and stderr logs of the named process and reopen them",
+        ),
+        (
+            "supervisor.clearProcessLog",
+            "boolean,string",
+            "Clear the stdout and stderr logs of the named process (old name of clearProcessLogs)",
+        ),
+        (
+            "supervisor.clearAllProcessLogs",
+            "array",
+            "Clear all process log files. Returns an array of {name, group, status, description}",
+        ),
+    ];
+
+    /// Answers one of [`ADMIN_METHODS`](Self::ADMIN_METHODS); None for any
+    /// other `method` (the full name, `supervisor.readLog`).
+    pub(super) fn rpc_admin(
+        &mut self,
+        method: &str,
+        params: &[Value],
+        now: Instant,
+    ) -> Option<Result<Value, Fault>> {
+        let arity = Self::ADMIN_METHODS
+            .iter()
+            .find(|(m, _, _)| *m == method)?
+            .1
+            .split(',')
+            .count()
+            - 1;
+        if params.len() != arity {
+            return Some(Err(fail(
+                fault::INCORRECT_PARAMETERS,
+                &format!("{method} takes {arity} parameters, not {}", params.len()),
+            )));
+        }
+        let name = method.strip_prefix("supervisor.").unwrap_or(method);
+        Some(match name {
+            "readLog" | "readMainLog" => self.read_main_log(params),
+            "clearLog" => self.clear_main_log(),
+            "reloadConfig" => self.reload_config(),
+            "addProcessGroup" => text(params, 0).and_then(|n| self.add_group(n, now)),
+            "removeProcessGroup" => text(params, 0).and_then(|n| self.remove_group(n, now)),
+            "getAllConfigInfo" => Ok(config_info::all(&self.sup)),
+            "readProcessStdoutLog" | "readProcessLog" => self.read_log(params, Stream::Stdout),
+            "readProcessStderrLog" => self.read_log(params, Stream::Stderr),
+            "tailProcessStdoutLog" | "tailProcessLog" => self.tail_log(params, Stream::Stdout),
+            "tailProcessStderrLog" => self.tail_log(params, Stream::Stderr),
+            "clearProcessLogs" | "clearProcessLog" => text(params, 0)
+                .and_then(|n| self.one_process(n))
+                .and_then(|id| self.clear_logs(id).map(|()| Value::Bool(true))),
+            "clearAllProcessLogs" => Ok(self.clear_all_logs()),
+            _ => return None,
+        })
+    }
+
+    // ------------------------------------------------------------ config
+
+    /// `reloadConfig`: `[[added, changed, removed]]`, applying nothing.
+    fn reload_config(&mut self) -> Result<Value, Fault> {
+        let diff = self
+            .sup
+            .reread()
+            .map_err(|why| fail(fault::CANT_REREAD, &why))?;
+        let names = |v: Vec<String>| Value::Array(v.into_iter().map(Value::Str).collect());
+        self.sup.log.info(&format!(
+            "reloadConfig: added [{}], changed [{}], removed [{}]",
+            diff.added.join(", "),
+            diff.changed.join(", "),
+            diff.removed.join(", ")
+        ));
+        Ok(Value::Array(vec![Value::Array(vec![
+            names(diff.added),
+            names(diff.changed),
+            names(diff.removed),
+        ])]))
+    }
+
+    fn add_group(&mut self, name: &str, now: Instant) -> Result<Value, Fault> {
+        self.sup
+            .add_group(name, now)
+            .map(|()| Value::Bool(true))
+            .map_err(|e| group_fault(e, name))
+    }
+
+    fn remove_group(&mut self, name: &str, now: Instant) -> Result<Value, Fault> {
+        self.sup
+            .remove_group(name, now)
+            .map(|()| Value::Bool(true))
+            .map_err(|e| group_fault(e, name))
+    }
+
+    // ---------------------------------------------------------- main log
+
+    /// `readLog`: the daemon's own log file.
+    fn read_main_log(&mut self, params: &[Value]) -> Result<Value, Fault> {
+        let (offset, length) = (int(params, 0)?, int(params, 1)?);
+        // What this pass logged is in the file first, as supervisord's
+        // log is written at once.
+        self.sup.log.flush();
+        let path = self.sup.log.file_path().map(Path::to_path_buf);
+        read_file(path.as_deref(), offset, length)
+    }
+
+    /// `clearLog`: removes the daemon's log file and begins a new one.
+    fn clear_main_log(&mut self) -> Result<Value, Fault> {
+        let Some(path) = self.sup.log.file_path().map(Path::to_path_buf) else {
+            return Err(fail(fault::NO_FILE, ""));
+        };
+        if !path.exists() {
+            return Err(fail(fault::NO_FILE, ""));
+        }
+        self.sup.log.flush();
+        if let Err(e) = std::fs::remove_file(&path) {
+            self.sup
+                .log
+                .error(&format!("clearLog: cannot remove {}: {e}", path.display()));
+            return Err(fail(fault::FAILED, ""));
+        }
+        self.sup.log.reopen();
+        self.sup.log.info("reopening log file");
+        Ok(Value::Bool(true))
+    }
+
+    // ----------------------------------------------------- process logs
+
+    /// The one process `name` (`NAME` or `GROUP:NAME`) stands for.
+    fn one_process(&self, name: &str) -> Result<Id, Fault> {
+        let whole_group = name == "all" || name.ends_with(':') || name.ends_with(":*");
+        match self.sup.resolve(name) {
+            Ok(ids) if ids.len() == 1 && !whole_group => Ok(ids[0]),
+            _ => Err(fail(fault::BAD_NAME, name)),
+        }
+    }
+
+    /// Where a process's `stream` is logged, if anywhere.
+    fn log_file(&self, id: Id, stream: Stream) -> Option<PathBuf> {
+        let s = self.sup.services().find(|s| s.id == id)?;
+        let captured =
+            !s.spec.policy.adopted && !(stream == Stream::Stderr && s.spec.redirect_stderr);
+        s.logs[stream].path.clone().filter(|_| captured)
+    }
+
+    /// `readProcessStdoutLog` / `readProcessStderrLog`.
+    fn read_log(&mut self, params: &[Value], stream: Stream) -> Result<Value, Fault> {
+        let id = self.one_process(text(params, 0)?)?;
+        let (offset, length) = (int(params, 1)?, int(params, 2)?);
+        read_file(self.log_file(id, stream).as_deref(), offset, length)
+    }
+
+    /// `tailProcessStdoutLog` / `tailProcessStderrLog`:
+    /// `[bytes, offset, overflow]`.
+    fn tail_log(&mut self, params: &[Value], stream: Stream) -> Result<Value, Fault> {
+        let id = self.one_process(text(params, 0)?)?;
+        let (offset, length) = (int(params, 1)?, int(params, 2)?);
+        let answer = |data: String, offset: i64, overflow: bool| {
+            Value::Array(vec![
+                Value::Str(data),
+                Value::Int(offset),
+                Value::Bool(overflow),
+            ])
+        };
+        let Some(path) = self.log_file(id, stream) else {
+            return Ok(answer(String::new(), 0, false));
+        };
+        let file = match open_log(&path, LogOpen::Read) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok(answer(String::new(), 0, false))
+            }
+            Err(_) => return Ok(answer(String::new(), offset, false)),
+        };
+        let read = file.metadata().and_then(|m| {
+            let (start, count, size, overflow) = tail_range(m.len(), offset, length);
+            Ok((read_at(&file, start, count)?, size, overflow))
+        });
+        Ok(match read {
+            Ok((data, size, overflow)) => {
+                answer(data, i64::try_from(size).unwrap_or(i64::MAX), overflow)
+            }
+            Err(_) => answer(String::new(), offset, false),
+        })
+    }
+
+    /// Removes a process's log files (not their backups) and begins new,
+    /// empty ones, as supervisord's `removelogs`.
+    fn clear_logs(&mut self, id: Id) -> Result<(), Fault> {
+        let shown = self
+            .sup
+            .services()
+            .find(|s| s.id == id)
+            .map(|s| s.shown())
+            .unwrap_or_default();
+        for stream in Stream::BOTH {
+            let Some(path) = self.log_file(id, stream) else {
+                continue;
+            };
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    self.sup
+                        .log
+                        .error(&format!("{shown}: cannot clear {}: {e}", path.display()));
+                    return Err(fail(fault::FAILED, &shown));
+                }
+            }
+            if let Some(s) = self.sup.service_mut(id) {
+                s.logs[stream].reopen();
+            }
+            // Empty, as a reopened log: a read finds it there.
+            if let Err(e) = open_log(&path, LogOpen::Write) {
+                self.sup.log.warn(&format!(
+                    "{shown}: cannot create {} again: {e}",
+                    path.display()
+                ));
+            }
+        }
+        self.sup.log.info(&format!("{shown}: logs cleared"));
+        Ok(())
+    }
+
+    /// `clearAllProcessLogs`: one result struct per process, in priority
+    /// order as supervisord lists them.
+    fn clear_all_logs(&mut self) -> Value {
+        let mut all: Vec<(i32, String, String, Id)> = self
+            .sup
+            .services()
+            .map(|s| {
+                let group = group_of(&s.spec).unwrap_or(&s.spec.name).to_string();
+                (s.spec.priority, group, s.spec.name.clone(), s.id)
+            })
+            .collect();
+        all.sort();
+        let results = all
+            .into_iter()
+            .map(|(_, group, name, id)| {
+                let (status, description) = match self.clear_logs(id) {
+                    Ok(()) => (fault::SUCCESS, "OK".to_string()),
+                    Err(f) => (f.code, f.message),
+                };
+                Value::object([
+                    ("name", Value::Str(name)),
+                    ("group", Value::Str(group)),
+                    ("status", Value::Int(status)),
+                    ("description", Value::Str(description)),
+                ])
+            })
+            .collect();
+        Value::Array(results)
+    }
+}
+
+/// A fault as supervisord words it: `NAME: detail`.
+fn fail(code: i64, detail: &str) -> Fault {
+    Fault {
+        code,
+        message: fault_text(code, detail),
+    }
+}
+
+fn group_fault(e: GroupError, name: &str) -> Fault {
+    match e {
+        GroupError::BadName => fail(fault::BAD_NAME, name),
+        GroupError::AlreadyAdded(why) => fail(fault::ALREADY_ADDED, &why),
+        GroupError::StillRunning => fail(fault::STILL_RUNNING, name),
+    }
+}
+
+/// The string parameter at `i`.
+fn text(params: &[Value], i: usize) -> Result<&str, Fault> {
+    params
+        .get(i)
+        .and_then(Value::as_str)
+        .ok_or_else(|| fail(fault::INCORRECT_PARAMETERS, "a name must be a string"))
+}
+
+/// The int parameter at `i`; as supervisord's `int()`, a string of digits
+/// will do.
+fn int(params: &[Value], i: usize) -> Result<i64, Fault> {
+    match params.get(i) {
+        Some(Value::Int(n)) => Ok(*n),
+        Some(Value::Str(s)) => s.trim().parse().map_err(|_| fail(fault::BAD_ARGUMENTS, "")),
+        _ => Err(fail(fault::BAD_ARGUMENTS, "")),
+    }
+}
+
+/// supervisord's `readFile` on `path` through XML-RPC: NO_FILE when there
+/// is none (the detail is the path, or `None`), BAD_ARGUMENTS, FAILED.
+fn read_file(path: Option<&Path>, offset: i64, length: i64) -> Result<Value, Fault> {
+    let no_file = || {
+        let shown = path.map_or("None".to_string(), |p| p.display().to_string());
+        fail(fault::NO_FILE, &shown)
+    };
+    let Some(p) = path else {
+        return Err(no_file());
+    };
+    let file = match open_log(p, LogOpen::Read) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(no_file()),
+        Err(_) => return Err(fail(fault::FAILED, "")),
+    };
+    let size = file.metadata().map_err(|_| fail(fault::FAILED, ""))?.len();
+    let (start, count) =
+        read_range(size, offset, length).map_err(|_| fail(fault::BAD_ARGUMENTS, ""))?;
+    read_at(&file, start, count)
+        .map(Value::Str)
+        .map_err(|_| fail(fault::FAILED, ""))
+}
