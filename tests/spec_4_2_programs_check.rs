@@ -79,7 +79,6 @@ fn check_lists_processes_then_warnings() {
     assert!(warnings.iter().all(|w| w.starts_with("warning: ")), "{out}");
     for named in [
         "[supervisord]",
-        "[unix_http_server]",
         "[rpcinterface:supervisor]",
         "[supervisorctl]",
         "stdout_events_enabled",

@@ -34,6 +34,7 @@ mod deps;
 mod expand;
 mod glob;
 mod host;
+mod http;
 mod include;
 mod keys;
 mod lex;
@@ -45,6 +46,7 @@ mod tests;
 
 pub use glob::glob_match;
 pub use host::{Host, System};
+pub use http::{Credentials, HttpServers, InetServer, UnixServer};
 pub use probe::runtime_warnings;
 
 /// A config file read whole, with everything it includes.
@@ -59,6 +61,8 @@ pub struct Config {
     pub groups: Vec<(String, Vec<String>)>,
     /// `FILE:LINE: what was ignored`, in file order, each once.
     pub warnings: Vec<String>,
+    /// `[unix_http_server]` and `[inet_http_server]` (SPEC §13).
+    pub http: HttpServers,
 }
 
 /// One `[program:NAME]` section.

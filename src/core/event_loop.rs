@@ -11,10 +11,12 @@
 //! `signals` (the signalfd and reaping), `pipes` (child output to the
 //! logs) and `requests` (serving clients).
 
+mod http;
 mod pipes;
 mod poll_set;
 mod requests;
 mod rpc_admin;
+mod rpc;
 mod setup;
 mod signals;
 
@@ -55,6 +57,9 @@ pub struct Daemon {
     /// Connections whose request under way changes the services: its
     /// answer waits for the state file (see [`Daemon::reply`]).
     changing: std::collections::HashSet<ConnId>,
+    /// The HTTP servers of `[unix_http_server]`/`[inet_http_server]` and
+    /// their clients (see `http`).
+    http: super::http::Http,
 }
 
 #[derive(Clone, Copy)]
@@ -94,6 +99,11 @@ enum Token {
     ReadyFd {
         service: Id,
     },
+    /// The listener of `[unix_http_server]`, of `[inet_http_server]`, and
+    /// an HTTP client (see `http`).
+    HttpUnix,
+    HttpInet,
+    Http(ConnId),
 }
 
 impl Daemon {
@@ -174,6 +184,7 @@ impl Daemon {
         for (fd, service) in self.sup.ready_fd_polls() {
             set.add(fd, libc::POLLIN, Token::ReadyFd { service });
         }
+        self.http_poll(set);
     }
 
     /// How long poll may sleep: until the earliest timer, paused pipe or
@@ -187,6 +198,11 @@ impl Daemon {
             .into_iter()
             .chain(paused_left)
             .chain(idle_left)
+            .chain(
+                self.http
+                    .deadline()
+                    .map(|t| t.saturating_duration_since(now)),
+            )
             .min()
     }
 
@@ -226,6 +242,9 @@ impl Daemon {
                 Token::Health { service } => self.sup.health_io(service, now),
                 Token::Notify => self.sup.notify_read(now),
                 Token::ReadyFd { service } => self.sup.ready_fd_read(service, now),
+                Token::HttpUnix => self.on_http_accept(true, now),
+                Token::HttpInet => self.on_http_accept(false, now),
+                Token::Http(id) => self.on_http_conn(id, revents, now),
             }
         }
         if !closed_pipes.is_empty() {
@@ -255,9 +274,12 @@ impl Daemon {
         let _ = self.sup.persist(Instant::now());
         control::limit(&mut self.conns, &mut self.sup.log);
         self.conns.retain(|_, c| !c.finished());
-        let conns = &self.conns;
-        self.followers.retain(|f| conns.contains_key(&f.conn));
-        self.sup.drop_waits(|c| conns.contains_key(&c));
+        self.http_end_pass(now);
+        let (conns, http) = (&self.conns, &self.http.conns);
+        self.followers
+            .retain(|f| conns.contains_key(&f.conn) || http.contains_key(&f.conn));
+        self.sup
+            .drop_waits(|c| conns.contains_key(&c) || http.contains_key(&c));
     }
 
     // ============================================================ handlers
@@ -384,6 +406,7 @@ impl Daemon {
             ));
         }
         let _ = std::fs::remove_file(&self.sock_path);
+        self.http_close();
         // A clean close leaves nothing to take back: the next start begins
         // from the config alone.
         if let Err(e) = state_file::clear(&self.sup.paths.state()) {

@@ -216,8 +216,8 @@ impl Logger {
         }
     }
 
-    /// The first file lines go to (`--log FILE`, else the instance's own
-    /// `daemon.log` when kept): the main log supervisord's `readLog` reads.
+    /// The first file the lines go to (`--log`, or the instance's own
+    /// `daemon.log`), for `/mainlogtail`.
     pub fn file_path(&self) -> Option<&Path> {
         self.files.first().map(|f| f.path.as_path())
     }

@@ -67,6 +67,7 @@ pub mod config;
 pub mod control;
 pub mod create;
 pub mod event_loop;
+pub mod http;
 pub mod log;
 pub mod names;
 pub mod output;

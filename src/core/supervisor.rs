@@ -142,6 +142,8 @@ pub struct Supervisor {
     /// The config as last read, at start, by `reload` or by `reloadConfig`:
     /// what `addProcessGroup` adds (see `groups`).
     pub last_read: Option<super::config::Config>,
+    /// `SUPERVISOR_SERVER_URL` for children: where the HTTP server is.
+    pub server_url: Option<String>,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -189,6 +191,7 @@ impl Supervisor {
             health: Default::default(),
             notify: Default::default(),
             last_read: None,
+            server_url: None,
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))

@@ -9,6 +9,7 @@
 //! for `with_capacity`).
 
 pub mod frame;
+pub mod http;
 mod safe;
 pub mod xmlrpc;
 

@@ -94,6 +94,7 @@ impl<'h> Loader<'h> {
         if !self.incomplete {
             super::deps::check(&out)?;
         }
+        let http = self.http_servers(&sections)?;
         Ok(Config {
             path: path.to_path_buf(),
             programs: out,
@@ -103,6 +104,7 @@ impl<'h> Loader<'h> {
                 .map(|g| (g.name, g.members))
                 .collect(),
             warnings: self.warnings,
+            http,
         })
     }
 
@@ -126,10 +128,8 @@ impl<'h> Loader<'h> {
                     let g = self.group(s, name)?;
                     self.add_group(&mut sorted, s, g)?;
                 }
-                (
-                    "supervisord" | "unix_http_server" | "inet_http_server" | "supervisorctl",
-                    None,
-                )
+                ("unix_http_server" | "inet_http_server", None) => self.unknown_supervisord_keys(s),
+                ("supervisord" | "supervisorctl", None)
                 | ("rpcinterface" | "ctlplugin", Some(_)) => self.supervisord_section(s),
                 ("eventlistener" | "fcgi-program", Some(_)) => self.warn(
                     s.file,

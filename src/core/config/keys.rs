@@ -259,7 +259,7 @@ mod tests {
         let c = parse_str(
             "[program:a]\ncommand=/bin/a\n[group:g]\nprograms=a\nprogrames=a\n\
              [include]\nfile=x\nfiles=y\n[supervisord]\nnodeamon=true\nlogfile=/x\n\
-             [unix_http_server]\nchmod=0700\nchwon=me\n[inet_http_server]\nport=1\nflavour=x\n",
+             [unix_http_server]\nfile=/s\nchwon=me\n[inet_http_server]\nport=1\nflavour=x\n",
         )
         .unwrap();
         let mine: Vec<&str> = c

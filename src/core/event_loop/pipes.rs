@@ -147,6 +147,8 @@ impl Daemon {
             for f in self.followers.iter().filter(|f| f.pipe == key) {
                 if let Some(c) = self.conns.get_mut(&f.conn) {
                     c.send(&resp);
+                } else if let Some(h) = self.http.conns.get_mut(&f.conn) {
+                    h.stream_data(chunk);
                 }
             }
         }
@@ -192,6 +194,8 @@ impl Daemon {
                     format!("service {} was removed", f.name).into(),
                 ));
                 c.closing = true;
+            } else if let Some(h) = self.http.conns.get_mut(&f.conn) {
+                h.end_stream();
             }
         }
     }

@@ -201,6 +201,10 @@ impl Daemon {
         if let Some(c) = self.conns.get_mut(&id) {
             c.busy = false;
             c.send(&resp);
+        } else if self.http.conns.contains_key(&id) {
+            // A deferred XML-RPC call (see `rpc`).
+            let xml = self.rpc_answer(id, resp);
+            self.http_reply(id, xml);
         }
     }
 

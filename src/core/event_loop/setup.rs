@@ -9,6 +9,7 @@
 
 use super::Daemon;
 use crate::core::config::{self, Config};
+use crate::core::http::Http;
 use crate::core::log::Logger;
 use crate::core::paths::InstancePaths;
 use crate::core::state_file;
@@ -73,10 +74,23 @@ impl Daemon {
         // The log first: a `--log` that cannot be opened leaves no socket.
         let mut log = open_log(&opts)?;
         let (listener, sock_path) = bind_socket(&paths)?;
+        let servers = cfg.as_ref().map(|c| c.http.clone()).unwrap_or_default();
+        let mut warnings = Vec::new();
+        let http = Http::open(&servers, &mut warnings).map_err(|e| {
+            let _ = std::fs::remove_file(&sock_path);
+            SetupError::new(format!("error: {e}"))
+        })?;
         announce(&mut log, &opts, &paths, &sock_path);
+        for at in http.describe() {
+            log.notice(&format!("serving HTTP (XML-RPC at /RPC2) on {at}"));
+        }
+        for w in warnings {
+            log.warn(&w);
+        }
         let state_path = paths.state();
         let saved = read_saved(&state_path, &mut log);
         let mut sup = Supervisor::new(paths, log, opts.config.clone());
+        sup.server_url = servers.server_url();
         // Detach before the first spawn, so no child holds `init`'s pipe.
         if opts.detach {
             sup.log.flush();
@@ -98,6 +112,7 @@ impl Daemon {
             sock_path,
             paused: Default::default(),
             changing: Default::default(),
+            http,
         })
     }
 }

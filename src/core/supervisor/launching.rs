@@ -430,6 +430,9 @@ impl Supervisor {
         env.push(("SV_PROCESS_NAME".into(), spec.name.clone()));
         env.push(("SUPERVISOR_PROCESS_NAME".into(), spec.name.clone()));
         env.push(("SUPERVISOR_ENABLED".into(), "1".into()));
+        if let Some(url) = &self.server_url {
+            env.push(("SUPERVISOR_SERVER_URL".into(), url.clone()));
+        }
         if let Some(path) = self.notify_socket_for(spec) {
             env.push(("NOTIFY_SOCKET".into(), path));
         }

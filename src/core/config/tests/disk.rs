@@ -58,7 +58,8 @@ fn loads_the_docker_config() {
             .any(|w| w.contains("[supervisord] is not used by sv; ignored")),
         "{warned:?}"
     );
-    assert!(c.warnings.iter().any(|w| w.contains("[unix_http_server]")));
+    // Served now (SPEC §13): read, not warned about.
+    assert!(c.http.unix.is_some());
     assert!(c
         .warnings
         .iter()

@@ -81,11 +81,9 @@ fn supervisord_sections_and_keys_are_warnings() {
     assert_eq!(
         c.warnings,
         [
-            "config:1: [unix_http_server] is not used by sv; ignored",
             "config:3: [supervisord] is not used by sv; ignored",
             "config:5: environment in [supervisord] is not given to the programs; set env in each [program:x]",
             "config:6: [supervisorctl] is not used by sv; ignored",
-            "config:8: [inet_http_server] is not used by sv; ignored",
             "config:10: [rpcinterface:supervisor] is not used by sv; ignored",
             "config:12: [eventlistener:mem] is not used by sv; ignored (its processes are not started)",
             "config:14: [fcgi-program:f] is not used by sv; ignored (its processes are not started)",

@@ -1,0 +1,334 @@
+//! One HTTP client connection: bounded buffers both ways, the phase of
+//! the request under way, and the deadline that ends a slow or idle one.
+//!
+//! A request is taken only once the answer before it has left (a client
+//! that pipelines and never reads holds one answer here); a log stream a
+//! client does not read is dropped past [`WBUF_LIMIT`]. Nothing here ever
+//! blocks: the loop polls, and each call does what the socket takes now.
+
+use crate::core::config::Credentials;
+use crate::wire::http::{self, Parsed, Request};
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+/// Unread output past which a client is dropped.
+pub const WBUF_LIMIT: usize = 4 << 20;
+/// A request must arrive whole within this much of its first byte (408),
+/// unless `$SV_HTTP_TIMEOUT_MS` says otherwise (tests use a short one).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// A kept-alive connection with no request is closed after this long.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Output that has not moved for this long ends the connection.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+/// A closing connection gets this long to take its last answer.
+const LINGER: Duration = Duration::from_secs(5);
+
+/// How long a request may take to arrive.
+pub fn request_timeout() -> Duration {
+    static T: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *T.get_or_init(|| {
+        std::env::var("SV_HTTP_TIMEOUT_MS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&ms| ms > 0)
+            .map(Duration::from_millis)
+            .unwrap_or(REQUEST_TIMEOUT)
+    })
+}
+
+/// A unix or TCP stream.
+pub enum Stream {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.read(buf),
+            Stream::Tcp(s) => s.read(buf),
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.write(buf),
+            Stream::Tcp(s) => s.write(buf),
+        }
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        match self {
+            Stream::Unix(s) => s.as_raw_fd(),
+            Stream::Tcp(s) => s.as_raw_fd(),
+        }
+    }
+
+    /// Blocking again, with a write timeout: for the last flush at exit.
+    pub fn linger(&self, timeout: Duration) {
+        let _ = match self {
+            Stream::Unix(s) => s
+                .set_nonblocking(false)
+                .and_then(|_| s.set_write_timeout(Some(timeout))),
+            Stream::Tcp(s) => s
+                .set_nonblocking(false)
+                .and_then(|_| s.set_write_timeout(Some(timeout))),
+        };
+    }
+}
+
+/// Where a connection is in its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Reading the next request.
+    Reading,
+    /// A request is being served; its answer comes later.
+    Waiting,
+    /// Streaming a log to the end of the connection (`/logtail`);
+    /// `chunked` for an HTTP/1.1 client.
+    Streaming { chunked: bool },
+}
+
+pub struct HttpConn {
+    pub stream: Stream,
+    rbuf: Vec<u8>,
+    wbuf: Vec<u8>,
+    pub phase: Phase,
+    /// Whether the request under way keeps the connection open after it.
+    pub keep_alive: bool,
+    /// Close once the output is sent.
+    pub closing: bool,
+    /// Gone or broke the rules: drop now.
+    pub dead: bool,
+    /// The peer shut down its side.
+    eof: bool,
+    /// Who it is, for the log: `pid 12 uid 1000` or `127.0.0.1:40000`.
+    pub peer: String,
+    /// The server's username and password, if it asks for them.
+    pub auth: Option<Credentials>,
+    /// When the first byte of the request now arriving came.
+    started: Option<Instant>,
+    /// When a request or an answer last moved.
+    last_active: Instant,
+}
+
+impl HttpConn {
+    pub fn new(stream: Stream, peer: String, auth: Option<Credentials>, now: Instant) -> Self {
+        HttpConn {
+            stream,
+            rbuf: Vec::new(),
+            wbuf: Vec::new(),
+            phase: Phase::Reading,
+            keep_alive: true,
+            closing: false,
+            dead: false,
+            eof: false,
+            peer,
+            auth,
+            started: None,
+            last_active: now,
+        }
+    }
+
+    /// Whether the loop should poll it for input. A log stream is read
+    /// (and what comes is dropped) to notice the client going away.
+    pub fn wants_read(&self) -> bool {
+        if self.dead || self.closing || self.eof {
+            return false;
+        }
+        match self.phase {
+            Phase::Reading => {
+                self.wbuf.is_empty() && self.rbuf.len() <= http::MAX_HEAD + http::MAX_BODY
+            }
+            Phase::Waiting => false,
+            Phase::Streaming { .. } => true,
+        }
+    }
+
+    pub fn wants_write(&self) -> bool {
+        !self.wbuf.is_empty() && !self.dead
+    }
+
+    /// Done with: dead, or closing with everything sent.
+    pub fn finished(&self) -> bool {
+        self.dead || (self.closing && self.wbuf.is_empty())
+    }
+
+    /// Reads what is there, up to one whole request beyond the buffer.
+    pub fn fill(&mut self, now: Instant) {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            if self.rbuf.len() > http::MAX_HEAD + http::MAX_BODY {
+                return;
+            }
+            match self.stream.read(&mut buf) {
+                Ok(0) => {
+                    self.eof = true;
+                    if matches!(self.phase, Phase::Streaming { .. }) {
+                        self.dead = true;
+                    }
+                    return;
+                }
+                Ok(n) => {
+                    if matches!(self.phase, Phase::Streaming { .. }) {
+                        continue;
+                    }
+                    if self.rbuf.is_empty() {
+                        self.started = Some(now);
+                    }
+                    self.rbuf.extend_from_slice(&buf[..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.dead = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The next whole request, once the answer before it has left; a bad
+    /// one is Err(status, why), and the connection closes after its answer.
+    pub fn next_request(&mut self, now: Instant) -> Option<Result<Request, (u16, &'static str)>> {
+        if self.phase != Phase::Reading || self.closing || self.dead || !self.wbuf.is_empty() {
+            return None;
+        }
+        match http::parse(&self.rbuf) {
+            Parsed::Partial => {
+                if self.eof {
+                    // Nothing more will come: what is there is all of it.
+                    self.closing = true;
+                }
+                None
+            }
+            Parsed::Done(req, used) => {
+                self.rbuf.drain(..used);
+                self.started = (!self.rbuf.is_empty()).then_some(now);
+                self.last_active = now;
+                self.keep_alive = req.keep_alive();
+                Some(Ok(req))
+            }
+            Parsed::Error(status, why) => {
+                self.rbuf.clear();
+                Some(Err((status, why)))
+            }
+        }
+    }
+
+    /// Queues `bytes` and sends what the socket takes now.
+    pub fn send(&mut self, bytes: &[u8]) {
+        if self.dead {
+            return;
+        }
+        self.wbuf.extend_from_slice(bytes);
+        self.flush();
+        if self.wbuf.len() > WBUF_LIMIT {
+            self.dead = true;
+        }
+    }
+
+    /// An error answer; the connection closes once it is sent.
+    pub fn send_error(&mut self, status: u16, why: &str) {
+        self.send(&http::error(status, why));
+        self.phase = Phase::Reading;
+        self.closing = true;
+    }
+
+    /// The answer to the request under way: 200 with `body`.
+    pub fn answer(&mut self, content_type: &str, body: &[u8]) {
+        let close = !self.keep_alive || self.eof;
+        self.send(&http::response(
+            200,
+            &[("Content-Type", content_type)],
+            body,
+            close,
+        ));
+        self.phase = Phase::Reading;
+        self.last_active = Instant::now();
+        if close {
+            self.closing = true;
+        }
+    }
+
+    /// More of a log stream: a chunk for HTTP/1.1, the bytes for 1.0.
+    pub fn stream_data(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        match self.phase {
+            Phase::Streaming { chunked: true } => self.send(&http::chunk(data)),
+            Phase::Streaming { chunked: false } => self.send(data),
+            _ => {}
+        }
+    }
+
+    /// Ends a log stream (its service is gone, or the daemon stops).
+    pub fn end_stream(&mut self) {
+        if self.phase == (Phase::Streaming { chunked: true }) {
+            self.send(b"0\r\n\r\n");
+        }
+        self.closing = true;
+    }
+
+    /// Writes until the socket would block.
+    pub fn flush(&mut self) {
+        while !self.wbuf.is_empty() && !self.dead {
+            match self.stream.write(&self.wbuf) {
+                Ok(0) => self.dead = true,
+                Ok(n) => {
+                    self.wbuf.drain(..n);
+                    self.last_active = Instant::now();
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => self.dead = true,
+            }
+        }
+        if self.wbuf.is_empty() && self.wbuf.capacity() > 64 * 1024 {
+            self.wbuf = Vec::new();
+        }
+    }
+
+    /// When it must be dealt with: a request not whole in time, a stalled
+    /// write, an idle keep-alive; None while it waits for its answer or
+    /// streams a log the client takes.
+    pub fn deadline(&self) -> Option<Instant> {
+        if self.dead {
+            return None;
+        }
+        if self.closing {
+            return Some(self.last_active + LINGER);
+        }
+        if !self.wbuf.is_empty() {
+            return Some(self.last_active + WRITE_TIMEOUT);
+        }
+        match self.phase {
+            Phase::Reading => Some(match self.started {
+                Some(t) if !self.rbuf.is_empty() => t + request_timeout(),
+                _ => self.last_active + IDLE_TIMEOUT,
+            }),
+            Phase::Waiting | Phase::Streaming { .. } => None,
+        }
+    }
+
+    /// Its deadline has passed: a request still arriving gets a 408,
+    /// anything else is dropped. Returns whether it was a 408.
+    pub fn expire(&mut self) -> bool {
+        let slow = !self.closing
+            && self.wbuf.is_empty()
+            && self.phase == Phase::Reading
+            && !self.rbuf.is_empty();
+        if slow {
+            self.rbuf.clear();
+            self.send_error(408, "the request did not arrive in time");
+            self.last_active = Instant::now();
+        } else {
+            self.dead = true;
+        }
+        slow
+    }
+}
