@@ -15,8 +15,8 @@ mod http;
 mod pipes;
 mod poll_set;
 mod requests;
-mod rpc_admin;
 mod rpc;
+mod rpc_admin;
 mod setup;
 mod signals;
 

@@ -131,10 +131,8 @@ impl Daemon {
             .count()
             - 1;
         if params.len() != arity {
-            return Some(Err(fail(
-                fault::INCORRECT_PARAMETERS,
-                &format!("{method} takes {arity} parameters, not {}", params.len()),
-            )));
+            // supervisord's words for a call of the wrong arity: none.
+            return Some(Err(fail(fault::INCORRECT_PARAMETERS, "")));
         }
         let name = method.strip_prefix("supervisor.").unwrap_or(method);
         Some(match name {
