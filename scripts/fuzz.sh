@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes what no input may crash (SPEC §9, §5): the wire framing and
 # decoding of requests, responses and the state file (target `frame`), and
-# the config parser (target `config`) and the XML-RPC reader (target
-# `xmlrpc`), each for SECONDS (default 60).
+# the config parser (target `config`), the XML-RPC reader (target
+# `xmlrpc`) and the HTTP request parser (target `http`), each for SECONDS
+# (default 60).
 #
 #   scripts/fuzz.sh [SECONDS]
 #
@@ -47,6 +48,7 @@ build_flags=(--fuzz-dir fuzz --debug-assertions)
 
 # ---- seeds ----
 mkdir -p fuzz/corpus/frame fuzz/corpus/config fuzz/corpus/xmlrpc fuzz/artifacts/frame fuzz/artifacts/config fuzz/artifacts/xmlrpc
+mkdir -p fuzz/corpus/http fuzz/artifacts/http
 shopt -s nullglob
 for f in testdata/wire/*.bin; do
     cp -f "$f" "fuzz/corpus/frame/seed-$(basename "$f")"
@@ -56,6 +58,9 @@ for f in testdata/demo.conf testdata/configs/*.conf testdata/configs/*/*; do
 done
 for f in testdata/xmlrpc/*.xml; do
     cp -f "$f" "fuzz/corpus/xmlrpc/seed-$(basename "$f")"
+done
+for f in testdata/http/*; do
+    cp -f "$f" "fuzz/corpus/http/seed-$(basename "$f")"
 done
 shopt -u nullglob
 
@@ -123,6 +128,7 @@ run_target() {
 run_target frame -max_len=65536 -malloc_limit_mb=64
 run_target config -max_len=16384 -dict="$root/fuzz/config.dict"
 run_target xmlrpc -max_len=16384 -malloc_limit_mb=64
+run_target http -max_len=16384 -dict="$root/fuzz/http.dict"
 
 if ((found_any)); then
     echo "fuzz: findings saved under fuzz/artifacts/; replay one with" >&2

@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// What the rpc stub (and any XML-RPC fault) answers: a methodResponse.
-const RPC_BODY: &str = "<?xml version=\"1.0\"?><methodCall><methodName>system.listMethods\
+const RPC_BODY: &str = "<?xml version=\"1.0\"?><methodCall><methodName>supervisor.noSuchMethod\
 </methodName><params></params></methodCall>";
 
 /// A daemon serving HTTP on `work/http.sock` and 127.0.0.1:`port`.
@@ -464,7 +464,7 @@ fn pythons_xmlrpc_client_gets_the_answer_as_a_fault() {
          p = xmlrpc.client.ServerProxy('http://127.0.0.1:{}/RPC2')\n\
          for i in range(2):\n\
          \x20   try:\n\
-         \x20       p.system.listMethods()\n\
+         \x20       p.supervisor.noSuchMethod()\n\
          \x20       print('no fault')\n\
          \x20   except xmlrpc.client.Fault as f:\n\
          \x20       print('fault', f.faultCode)\n",
@@ -508,4 +508,51 @@ fn wakeups(pid: i32) -> u64 {
         .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap()
+}
+
+#[test]
+fn an_inet_server_open_to_the_network_without_a_password_is_warned_about() {
+    let mut sv = Sv::new(0);
+    let port = free_port();
+    let cmd = sv.config_daemon(&format!("[inet_http_server]\nport=*:{port}\n"));
+    sv.launch(cmd);
+    let err = std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap();
+    assert!(
+        err.contains(&format!(
+            "0.0.0.0:{port} is open to the network with no password"
+        )),
+        "{err}"
+    );
+    sv.close();
+    // On loopback, or with a password, no warning.
+    let mut sv = Sv::new(0);
+    let cmd = sv.config_daemon(&format!(
+        "[inet_http_server]\nport=*:{port}\nusername=u\npassword=p\n"
+    ));
+    sv.launch(cmd);
+    let err = std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap();
+    assert!(!err.contains("no password"), "{err}");
+}
+
+#[test]
+fn past_the_connection_cap_a_newcomer_gets_503() {
+    let s = serve("", "", "", &[]);
+    // 256 connections at once, each proved accepted by an answer.
+    let mut held: Vec<UnixStream> = (0..256).map(|_| s.unix()).collect();
+    for c in held.iter_mut() {
+        c.write_all(&rpc_request("")).unwrap();
+        assert_eq!(read_answer(c).0, 200);
+    }
+    let mut extra = s.unix();
+    let (status, _, _) = read_answer(&mut extra);
+    assert_eq!(status, 503);
+    assert!(closed(&mut extra));
+    // One leaves: there is room again.
+    drop(held.pop());
+    let ok = wait_until(10, || {
+        let mut c = s.unix();
+        c.write_all(&rpc_request("")).is_ok() && read_answer(&mut c).0 == 200
+    });
+    assert!(ok);
+    assert_eq!(s.sv.sv(&["status"]).code, 0);
 }

@@ -17,6 +17,7 @@ mod poll_set;
 mod requests;
 mod rpc;
 mod rpc_admin;
+mod rpc_process;
 mod setup;
 mod signals;
 
@@ -57,6 +58,8 @@ pub struct Daemon {
     /// Connections whose request under way changes the services: its
     /// answer waits for the state file (see [`Daemon::reply`]).
     changing: std::collections::HashSet<ConnId>,
+    /// XML-RPC calls waiting for their services (see `rpc`).
+    rpc_calls: rpc::Calls,
     /// The HTTP servers of `[unix_http_server]`/`[inet_http_server]` and
     /// their clients (see `http`).
     http: super::http::Http,

@@ -72,6 +72,7 @@ pub mod log;
 pub mod names;
 pub mod output;
 pub mod paths;
+pub mod rpc;
 pub mod service;
 pub mod spawn;
 pub mod spec;

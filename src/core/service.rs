@@ -318,6 +318,7 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
         // ---- exits ----
         (S::Stopping, E::Exited(kind)) => {
             m.pid = None;
+            m.stopped_at = Some(now);
             m.last_exit = Some(kind);
             if p.group && m.pgid.is_some() {
                 // Grandchildren may still be winding down: STOPPING lasts
@@ -350,6 +351,7 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
                 || m.state == S::Suspended
                     && m.started_at.is_some_and(|t| now < t + p.start_window());
             m.pid = None;
+            m.stopped_at = Some(now);
             m.last_exit = Some(kind);
             m.deadline = None;
             on_exit(m, p, kind, early, now, &mut fx);

@@ -207,6 +207,15 @@ impl Supervisor {
         self.services.values()
     }
 
+    pub fn service(&self, id: Id) -> Option<&Service> {
+        self.services.get(&id)
+    }
+
+    /// The service named `name` exactly (no TARGET forms).
+    pub fn id_by_name(&self, name: &str) -> Option<Id> {
+        self.by_name.get(name).copied()
+    }
+
     pub fn service_mut(&mut self, id: Id) -> Option<&mut Service> {
         self.services.get_mut(&id)
     }

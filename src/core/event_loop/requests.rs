@@ -133,7 +133,7 @@ impl Daemon {
     }
 
     /// Serves one request: Some(answer) now, or None when a waiter answers later.
-    fn handle(&mut self, conn: ConnId, req: Request, now: Instant) -> Option<Response> {
+    pub(super) fn handle(&mut self, conn: ConnId, req: Request, now: Instant) -> Option<Response> {
         match req {
             Request::Ping => Some(Response::Ok("pong".into())),
             Request::Info => Some(Response::Info(DaemonInfo {

@@ -16,6 +16,7 @@ mod golden;
 mod ranges;
 
 use super::Daemon;
+use crate::core::rpc::methods::Method;
 use crate::core::stream::Stream;
 use crate::core::supervisor::groups::{group_of, GroupError};
 use crate::core::supervisor::Id;
@@ -27,95 +28,103 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-const READ_HELP: &str = "Read length bytes from name's log starting at offset \
-    (a negative offset: the last -offset bytes, with length 0; length 0: to the end)";
-const TAIL_HELP: &str = "Read up to length bytes of name's log from offset; past \
-    offset + length the overflow flag is set and the bytes are the end of the log; \
-    the offset returned is the log's size. Returns [string bytes, int offset, bool overflow]";
+const READ_HELP: &str = "Read length bytes from a process's log starting at offset.\n\n\
+    @param string name  the process (or group:name)\n\
+    @param int offset  where to start; negative: the last -offset bytes (length must be 0)\n\
+    @param int length  how many bytes; 0: to the end\n\
+    @return string result  the bytes of the log";
+const TAIL_HELP: &str = "Read up to length bytes of a process's log from offset; when the log \
+    is longer than offset + length, the overflow flag is set and the bytes are the end of the \
+    log. The offset returned is the log's size: the next call's offset.\n\n\
+    @param string name  the process (or group:name)\n\
+    @param int offset  where to start\n\
+    @param int length  the most bytes to return\n\
+    @return array result  [string bytes, int offset, bool overflow]";
+const MAIN_READ_HELP: &str = "Read length bytes from the daemon's log starting at offset.\n\n\
+    @param int offset  where to start; negative: the last -offset bytes (length must be 0)\n\
+    @param int length  how many bytes; 0: to the end\n\
+    @return string result  the bytes of the log";
+const CLEAR_HELP: &str = "Clear the stdout and stderr logs of a process and reopen them.\n\n\
+    @param string name  the process (or group:name)\n\
+    @return boolean result  true";
+
+/// The methods served here: name, signature (the return type, then the
+/// parameters), help; `rpc` lists them with its own.
+pub(super) const ADMIN_METHODS: &[Method] = &[
+    ("supervisor.readLog", "string,int,int", MAIN_READ_HELP),
+    ("supervisor.readMainLog", "string,int,int", MAIN_READ_HELP),
+    (
+        "supervisor.clearLog",
+        "boolean",
+        "Clear the daemon's log.\n\n@return boolean result  true",
+    ),
+    (
+        "supervisor.reloadConfig",
+        "array",
+        "Read the config file again, applying nothing: addProcessGroup and \
+         removeProcessGroup apply it a group at a time.\n\n\
+         @return array result  [[added, changed, removed]]: names of process groups",
+    ),
+    (
+        "supervisor.addProcessGroup",
+        "boolean,string",
+        "Add a process group of the config read last, and start its autostart processes.\n\n\
+         @param string name  the group\n@return boolean result  true",
+    ),
+    (
+        "supervisor.removeProcessGroup",
+        "boolean,string",
+        "Remove a process group none of whose processes runs.\n\n\
+         @param string name  the group\n@return boolean result  true",
+    ),
+    (
+        "supervisor.getAllConfigInfo",
+        "array",
+        "The settings of every process of the config read last.\n\n\
+         @return array result  a struct each",
+    ),
+    (
+        "supervisor.readProcessStdoutLog",
+        "string,string,int,int",
+        READ_HELP,
+    ),
+    (
+        "supervisor.readProcessLog",
+        "string,string,int,int",
+        READ_HELP,
+    ),
+    (
+        "supervisor.readProcessStderrLog",
+        "string,string,int,int",
+        READ_HELP,
+    ),
+    (
+        "supervisor.tailProcessStdoutLog",
+        "array,string,int,int",
+        TAIL_HELP,
+    ),
+    (
+        "supervisor.tailProcessLog",
+        "array,string,int,int",
+        TAIL_HELP,
+    ),
+    (
+        "supervisor.tailProcessStderrLog",
+        "array,string,int,int",
+        TAIL_HELP,
+    ),
+    ("supervisor.clearProcessLogs", "boolean,string", CLEAR_HELP),
+    ("supervisor.clearProcessLog", "boolean,string", CLEAR_HELP),
+    (
+        "supervisor.clearAllProcessLogs",
+        "array",
+        "Clear the logs of every process.\n\n\
+         @return array result  a {name, group, status, description} struct each",
+    ),
+];
 
 impl Daemon {
-    /// (method name, signature: return type then parameters, help).
-    pub(super) const ADMIN_METHODS: &[(&str, &str, &str)] = &[
-        (
-            "supervisor.readLog",
-            "string,int,int",
-            "Read length bytes from the main log starting at offset",
-        ),
-        (
-            "supervisor.readMainLog",
-            "string,int,int",
-            "Read length bytes from the main log starting at offset (old name of readLog)",
-        ),
-        ("supervisor.clearLog", "boolean", "Clear the main log"),
-        (
-            "supervisor.reloadConfig",
-            "array",
-            "Read the config file again, applying nothing. Returns [[added, changed, removed]]: \
-             names of process groups",
-        ),
-        (
-            "supervisor.addProcessGroup",
-            "boolean,string",
-            "Add the process group name of the config read last, and start it if autostart",
-        ),
-        (
-            "supervisor.removeProcessGroup",
-            "boolean,string",
-            "Remove the stopped process group name from the active configuration",
-        ),
-        (
-            "supervisor.getAllConfigInfo",
-            "array",
-            "Get info about all available process configurations, one struct per process",
-        ),
-        (
-            "supervisor.readProcessStdoutLog",
-            "string,string,int,int",
-            READ_HELP,
-        ),
-        (
-            "supervisor.readProcessLog",
-            "string,string,int,int",
-            READ_HELP,
-        ),
-        (
-            "supervisor.readProcessStderrLog",
-            "string,string,int,int",
-            READ_HELP,
-        ),
-        (
-            "supervisor.tailProcessStdoutLog",
-            "array,string,int,int",
-            TAIL_HELP,
-        ),
-        (
-            "supervisor.tailProcessLog",
-            "array,string,int,int",
-            TAIL_HELP,
-        ),
-        (
-            "supervisor.tailProcessStderrLog",
-            "array,string,int,int",
-            TAIL_HELP,
-        ),
-        (
-            "supervisor.clearProcessLogs",
-            "boolean,string",
-            "Clear the stdout and stderr logs of the named process and reopen them",
-        ),
-        (
-            "supervisor.clearProcessLog",
-            "boolean,string",
-            "Clear the stdout and stderr logs of the named process (old name of clearProcessLogs)",
-        ),
-        (
-            "supervisor.clearAllProcessLogs",
-            "array",
-            "Clear all process log files. Returns an array of {name, group, status, description}",
-        ),
-    ];
-
-    /// Answers one of [`ADMIN_METHODS`](Self::ADMIN_METHODS); None for any
+    /// Answers one of [`ADMIN_METHODS`]; None for any
     /// other `method` (the full name, `supervisor.readLog`).
     pub(super) fn rpc_admin(
         &mut self,
@@ -123,7 +132,7 @@ impl Daemon {
         params: &[Value],
         now: Instant,
     ) -> Option<Result<Value, Fault>> {
-        let arity = Self::ADMIN_METHODS
+        let arity = ADMIN_METHODS
             .iter()
             .find(|(m, _, _)| *m == method)?
             .1

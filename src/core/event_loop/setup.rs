@@ -112,6 +112,7 @@ impl Daemon {
             sock_path,
             paused: Default::default(),
             changing: Default::default(),
+            rpc_calls: Default::default(),
             http,
         })
     }

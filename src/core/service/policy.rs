@@ -109,6 +109,9 @@ pub struct Machine {
     /// kept while any member may be alive so stop can wait for all of them.
     pub pgid: Option<i32>,
     pub started_at: Option<Instant>,
+    /// When its last process ended (supervisord's `laststop`, for the
+    /// XML-RPC interface's `stop` and the description of a stopped one).
+    pub stopped_at: Option<Instant>,
     /// Failed start attempts in a row (backoff and startretries).
     pub attempts: u32,
     /// Restarts done after unexpected exits.
@@ -134,6 +137,7 @@ impl Machine {
             pid: None,
             pgid: None,
             started_at: None,
+            stopped_at: None,
             attempts: 0,
             restarts: 0,
             last_exit: None,

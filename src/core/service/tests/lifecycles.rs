@@ -371,3 +371,25 @@ fn readopted_unknown_exit_counts_as_unexpected() {
         }
     }
 }
+
+#[test]
+fn the_end_of_a_process_is_timed_for_the_xmlrpc_stop_field() {
+    let mut s = Sim::new(never());
+    s.ev(Event::Start);
+    s.spawned();
+    assert_eq!(s.m.stopped_at, None, "nothing has ended yet");
+    s.wait(secs(5));
+    let died = s.now;
+    s.ev(Event::Exited(ExitKind::Code(3)));
+    assert_eq!(s.m.stopped_at, Some(died));
+    // A stop ends a process too.
+    s.ev(Event::Start);
+    s.spawned();
+    s.wait(secs(2));
+    s.ev(Event::Stop);
+    s.wait(secs(1));
+    let stopped = s.now;
+    s.ev(Event::Exited(ExitKind::Signal(libc::SIGTERM)));
+    assert_eq!(s.m.stopped_at, Some(stopped));
+    assert_eq!(s.m.started_at.map(|t| t < stopped), Some(true));
+}
