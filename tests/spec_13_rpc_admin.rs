@@ -116,12 +116,12 @@ fn reread_update_add_and_remove_with_supervisorctl() {
         return;
     };
     let dir = sv.work.path().to_path_buf();
-    for name in ["same", "edit", "gone", "a", "b"] {
+    for name in ["same", "edit", "gone", "g:a", "g:b"] {
         sv.wait_state(name, "RUNNING", 10);
     }
     let r = ctl(&ctl_bin, &dir, &["reread"]);
     assert_eq!(r.stdout, "No config updates to processes\n", "{r:?}");
-    let pids: Vec<_> = ["same", "edit", "a", "b"].map(|n| sv.pid(n)).into();
+    let pids: Vec<_> = ["same", "edit", "g:a", "g:b"].map(|n| sv.pid(n)).into();
 
     sv.write_conf(&format!("{HEAD}{}", edited(PROGRAMS)));
     let r = ctl(&ctl_bin, &dir, &["reread"]);
@@ -158,8 +158,8 @@ fn reread_update_add_and_remove_with_supervisorctl() {
     assert_eq!(sv.state("gone"), None, "gone is gone");
     // Unchanged programs keep their processes; the changed one has a new one.
     assert_eq!(sv.pid("same"), pids[0]);
-    assert_eq!(sv.pid("a"), pids[2]);
-    assert_eq!(sv.pid("b"), pids[3]);
+    assert_eq!(sv.pid("g:a"), pids[2]);
+    assert_eq!(sv.pid("g:b"), pids[3]);
     assert_ne!(sv.pid("edit"), pids[1]);
     let r = ctl(&ctl_bin, &dir, &["reread"]);
     assert_eq!(r.stdout, "No config updates to processes\n", "{r:?}");
@@ -178,14 +178,14 @@ fn reread_update_add_and_remove_with_supervisorctl() {
         (1, "ERROR: no such process/group: nosuch\n")
     );
     ctl(&ctl_bin, &dir, &["stop", "g:*"]);
-    sv.wait_state("a", "STOPPED", 10);
-    sv.wait_state("b", "STOPPED", 10);
+    sv.wait_state("g:a", "STOPPED", 10);
+    sv.wait_state("g:b", "STOPPED", 10);
     let r = ctl(&ctl_bin, &dir, &["remove", "g"]);
     assert_eq!(
         (r.code, r.stdout.as_str()),
         (0, "g: removed process group\n")
     );
-    assert_eq!(sv.state("a"), None);
+    assert_eq!(sv.state("g:a"), None);
     let r = ctl(&ctl_bin, &dir, &["avail"]);
     assert!(
         r.stdout.contains("g:a                              avail"),
@@ -193,8 +193,8 @@ fn reread_update_add_and_remove_with_supervisorctl() {
     );
     let r = ctl(&ctl_bin, &dir, &["add", "g"]);
     assert_eq!((r.code, r.stdout.as_str()), (0, "g: added process group\n"));
-    sv.wait_state("a", "RUNNING", 10);
-    sv.wait_state("b", "RUNNING", 10);
+    sv.wait_state("g:a", "RUNNING", 10);
+    sv.wait_state("g:b", "RUNNING", 10);
 }
 
 #[test]

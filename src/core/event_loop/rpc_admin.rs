@@ -246,7 +246,7 @@ impl Daemon {
     fn log_file(&self, id: Id, stream: Stream) -> Option<PathBuf> {
         let s = self.sup.services().find(|s| s.id == id)?;
         let captured =
-            !s.spec.policy.adopted && !(stream == Stream::Stderr && s.spec.redirect_stderr);
+            !(s.spec.policy.adopted || stream == Stream::Stderr && s.spec.redirect_stderr);
         s.logs[stream].path.clone().filter(|_| captured)
     }
 
@@ -415,4 +415,32 @@ fn read_file(path: Option<&Path>, offset: i64, length: i64) -> Result<Value, Fau
     read_at(&file, start, count)
         .map(Value::Str)
         .map_err(|_| fail(fault::FAILED, ""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::rpc::methods::METHODS;
+
+    #[test]
+    fn the_table_is_well_formed_and_apart_from_rpcs() {
+        let types = ["array", "boolean", "int", "string", "struct"];
+        for (name, sig, help) in ADMIN_METHODS {
+            assert!(
+                name.starts_with("supervisor.") && !help.is_empty(),
+                "{name}"
+            );
+            assert!(sig.split(',').all(|t| types.contains(&t)), "{name}: {sig}");
+            assert!(!METHODS.iter().any(|m| m.0 == *name), "{name} twice");
+        }
+    }
+
+    #[test]
+    fn int_parameters_as_supervisords_int() {
+        let p = [Value::Int(-5), Value::Str(" 12 ".into()), Value::Bool(true)];
+        assert_eq!(int(&p, 0), Ok(-5));
+        assert_eq!(int(&p, 1), Ok(12));
+        assert_eq!(int(&p, 2).map_err(|f| f.code), Err(fault::BAD_ARGUMENTS));
+        assert_eq!(int(&p, 3).map_err(|f| f.code), Err(fault::BAD_ARGUMENTS));
+    }
 }
