@@ -188,15 +188,31 @@ impl Daemon {
     fn add_group(&mut self, name: &str, now: Instant) -> Result<Value, Fault> {
         self.sup
             .add_group(name, now)
-            .map(|()| Value::Bool(true))
-            .map_err(|e| group_fault(e, name))
+            .map_err(|e| group_fault(e, name))?;
+        self.saved(name, "added", now)
     }
 
     fn remove_group(&mut self, name: &str, now: Instant) -> Result<Value, Fault> {
         self.sup
             .remove_group(name, now)
-            .map(|()| Value::Bool(true))
-            .map_err(|e| group_fault(e, name))
+            .map_err(|e| group_fault(e, name))?;
+        self.saved(name, "removed", now)
+    }
+
+    /// What is answered is on disk first (SPEC §8), as for a control
+    /// request (`Supervisor::durable`): a change the state file cannot
+    /// keep is answered as failed.
+    fn saved(&mut self, name: &str, done: &str, now: Instant) -> Result<Value, Fault> {
+        match self.sup.persist(now) {
+            Ok(()) => Ok(Value::Bool(true)),
+            Err(why) => Err(fail(
+                fault::FAILED,
+                &format!(
+                    "{name} {done}; but the state cannot be saved ({why}): \
+                     the daemon would lose this change if it died"
+                ),
+            )),
+        }
     }
 
     // ---------------------------------------------------------- main log
