@@ -438,3 +438,85 @@ fn same_answers_as_supervisord() {
         std::panic::resume_unwind(e);
     }
 }
+
+/// `text` without the config's warnings (`update` shows them as `reload`
+/// does; which sections sv warns about is not this test's business).
+fn unwarned(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.starts_with("warning: "))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// sv's own `reread`, `avail` and `update [GROUP...]` over the control
+/// socket: supervisorctl's output for the first two (the real one, when
+/// there, prints the same), `reload`'s meaning for the last, one group at
+/// a time or all.
+#[test]
+fn sv_reread_avail_and_update() {
+    let mut sv = Sv::new(0);
+    let cmd = sv.config_daemon(&format!("{HEAD}{PROGRAMS}"));
+    sv.launch(cmd);
+    for name in ["same", "edit", "gone", "g:a", "g:b"] {
+        sv.wait_state(name, "RUNNING", 10);
+    }
+    let dir = sv.work.path().to_path_buf();
+    let real = venv_program("supervisorctl");
+    let same_as_supervisorctl = |args: &[&str], ours: &Run| {
+        if let Some(ctl_bin) = &real {
+            let theirs = ctl(ctl_bin, &dir, args);
+            assert_eq!(ours.stdout, theirs.stdout, "{args:?}");
+        }
+    };
+    let r = sv.sv(&["reread"]);
+    assert_eq!(r.ok(), "No config updates to processes\n");
+    let r = sv.sv(&["avail"]);
+    assert!(
+        r.ok()
+            .lines()
+            .any(|l| l == "g:a                              in use    auto      999:999"),
+        "{r:?}"
+    );
+    same_as_supervisorctl(&["avail"], &r);
+
+    sv.write_conf(&format!("{HEAD}{}", edited(PROGRAMS)));
+    let r = sv.sv(&["reread"]);
+    assert_eq!(
+        r.ok(),
+        "edit: changed\nfresh: available\ngone: disappeared\n"
+    );
+    same_as_supervisorctl(&["reread"], &r);
+    let r = sv.sv(&["avail"]);
+    same_as_supervisorctl(&["avail"], &r);
+    assert!(r
+        .ok()
+        .contains("fresh                            avail     auto"));
+
+    // Usage and refusals change nothing.
+    assert_eq!(sv.sv(&["reread", "edit"]).code, 2);
+    let r = sv.sv(&["update", "nosuch"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("no such group: nosuch"), "{r:?}");
+
+    // One group: only it changes.
+    let pids = ["same", "edit", "gone", "g:a"].map(|n| sv.pid(n));
+    let r = sv.sv(&["update", "fresh"]);
+    assert_eq!(unwarned(r.ok()), "fresh: added\n");
+    sv.wait_state("fresh", "RUNNING", 10);
+    assert_eq!(sv.pid("edit"), pids[1]);
+    assert_eq!(sv.pid("gone"), pids[2]);
+    // The rest: unchanged untouched, changed restarted, removed gone.
+    let r = sv.sv(&["update"]);
+    let out = r.ok();
+    assert!(
+        out.contains("edit: changed") && out.contains("gone: removed"),
+        "{r:?}"
+    );
+    sv.wait_state("edit", "RUNNING", 10);
+    assert_ne!(sv.pid("edit"), pids[1]);
+    assert_eq!(sv.pid("same"), pids[0]);
+    assert_eq!(sv.pid("g:a"), pids[3]);
+    assert!(wait_until(10, || sv.state("gone").is_none()), "gone stays");
+    let r = sv.sv(&["update", "all"]);
+    assert_eq!(unwarned(r.ok()), "No config updates to processes\n");
+}

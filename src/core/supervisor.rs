@@ -85,6 +85,7 @@ mod status;
 mod table;
 pub(crate) use status::svc_reason;
 mod timers;
+mod update;
 mod wait;
 use actions::Waiter;
 use plans::Plan;

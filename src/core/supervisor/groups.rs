@@ -24,6 +24,17 @@ pub fn group_of(spec: &ServiceSpec) -> Option<&str> {
     spec.group.as_deref().or(spec.program.as_deref())
 }
 
+/// supervisord's priority of a process's group: a program alone is its
+/// own group, of its priority; a `[group:g]` has supervisord's default,
+/// 999, as sv reads its `priority` but does not keep it.
+pub fn group_priority(spec: &ServiceSpec) -> i32 {
+    if spec.group.is_some() {
+        999
+    } else {
+        spec.priority
+    }
+}
+
 /// What a config read anew changes, by group name (supervisord's
 /// `diff_to_active`). Added and changed in the new config's order,
 /// removed in the old one's.

@@ -50,26 +50,43 @@ impl Supervisor {
         if let Some(why) = self.ad_hoc_clash_text(&path, &new) {
             return Response::Error(format!("error: {why}").into());
         }
+        lines.extend(self.apply_config(new, |_| true, now));
+        self.last_read = Some(kept);
+        lines.push("Configuration loaded successfully".to_string());
+        Response::Ok(lines.join("\n").into())
+    }
+
+    /// Applies the config processes `new` to the config services, both
+    /// as far as `keep` selects them (`sv update GROUP`; all for `reload`):
+    /// process by process, as the module says. Returns a line per program
+    /// that changed, `NAME: added / changed / removed`.
+    pub(super) fn apply_config(
+        &mut self,
+        new: Vec<ServiceSpec>,
+        keep: impl Fn(&ServiceSpec) -> bool,
+        now: Instant,
+    ) -> Vec<String> {
+        let new: Vec<ServiceSpec> = new.into_iter().filter(|s| keep(s)).collect();
         let old: Vec<(Id, String, String)> = self
             .services()
+            .filter(|s| keep(&s.spec))
             .filter_map(|s| Some((s.id, s.spec.name.clone(), s.spec.program.clone()?)))
             .collect();
         let mut diff = Diff::default();
         self.update_old(&old, &new, &mut diff);
         self.add_new(&old, new, &mut diff);
-        for (prog, what) in &diff.report {
-            if *what != "unchanged" {
-                lines.push(format!("{prog}: {what}"));
-            }
-        }
+        let lines = diff
+            .report
+            .iter()
+            .filter(|(_, what)| **what != "unchanged")
+            .map(|(prog, what)| format!("{prog}: {what}"))
+            .collect();
         for id in diff.remove {
             self.apply(id, Event::Remove, now);
         }
         self.restart_quietly(diff.restart, now);
         self.plan(Event::Start, diff.start, now);
-        self.last_read = Some(kept);
-        lines.push("Configuration loaded successfully".to_string());
-        Response::Ok(lines.join("\n").into())
+        lines
     }
 
     /// The config file's path and what it now says; Err says why there is

@@ -7,14 +7,10 @@ use crate::core::config::Config;
 use crate::core::service::RestartRule;
 use crate::core::spec::{join_words, ServiceSpec};
 use crate::core::stream::Stream;
-use crate::core::supervisor::groups::group_of;
+use crate::core::supervisor::groups::{group_of, group_priority};
 use crate::core::supervisor::Supervisor;
 use crate::wire::xmlrpc::Value;
 use std::collections::HashSet;
-
-/// supervisord's default priority of a `[group:g]` (sv reads the key but
-/// does not keep it).
-const GROUP_PRIORITY: i32 = 999;
 
 pub fn all(sup: &Supervisor) -> Value {
     let Some(cfg) = sup.last_config() else {
@@ -50,12 +46,7 @@ fn one(sup: &Supervisor, spec: &ServiceSpec, group: &str, inuse: bool) -> Value 
         RestartRule::Auto { startretries, .. } => startretries,
         RestartRule::Never | RestartRule::Budget(_) => 0,
     };
-    // A program alone is its own group, of its priority.
-    let group_prio = if spec.group.is_some() {
-        GROUP_PRIORITY
-    } else {
-        spec.priority
-    };
+    let group_prio = group_priority(spec);
     let uid = spec.user.as_deref().and_then(|u| match u.parse::<u32>() {
         Ok(n) => Some(n),
         Err(_) => nix::unistd::User::from_name(u)
