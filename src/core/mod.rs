@@ -26,6 +26,11 @@
 //! - readiness and health checks (SPEC §12): the probes in `checks/`, run
 //!   by `supervisor/ready.rs`, `supervisor/health.rs` and (sd_notify, fd:N)
 //!   `supervisor/notify.rs`; dependencies in `supervisor/deps.rs`.
+//! - config groups one at a time (XML-RPC `reloadConfig`,
+//!   `addProcessGroup`, `removeProcessGroup`): `supervisor/groups.rs`,
+//!   beside `reload` in `supervisor/reload.rs`; `sv reread`, `update`,
+//!   `avail` in `supervisor/update.rs`; the XML-RPC config and log methods
+//!   in `event_loop/rpc_admin.rs`.
 //!
 //! # Words
 //!
