@@ -31,7 +31,7 @@ def probe(name, call, shape=repr):
     try:
         value = call()
     except xmlrpc.client.Fault as f:
-        print("%s: fault %d %s" % (name, f.faultCode, f.faultString.split(":")[0]))
+        print("%s: fault %d %s" % (name, f.faultCode, f.faultString))
         return None
     print("%s: %s" % (name, shape(value)))
     return value

@@ -26,11 +26,15 @@
 //! - readiness and health checks (SPEC §12): the probes in `checks/`, run
 //!   by `supervisor/ready.rs`, `supervisor/health.rs` and (sd_notify, fd:N)
 //!   `supervisor/notify.rs`; dependencies in `supervisor/deps.rs`.
+//! - supervisord's XML-RPC interface (SPEC §13): the dispatch in
+//!   `event_loop/rpc.rs` (a fixed table), the process methods in
+//!   `event_loop/rpc_process.rs` (through the control requests), the config
+//!   and log methods in `event_loop/rpc_admin.rs`; the pure pieces (names,
+//!   the process info, the method table) in `rpc/`.
 //! - config groups one at a time (XML-RPC `reloadConfig`,
 //!   `addProcessGroup`, `removeProcessGroup`): `supervisor/groups.rs`,
 //!   beside `reload` in `supervisor/reload.rs`; `sv reread`, `update`,
-//!   `avail` in `supervisor/update.rs`; the XML-RPC config and log methods
-//!   in `event_loop/rpc_admin.rs`.
+//!   `avail` in `supervisor/update.rs`.
 //!
 //! # Words
 //!

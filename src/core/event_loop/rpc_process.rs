@@ -395,7 +395,7 @@ impl Daemon {
     fn spawn_fault(&self, id: Id, asked: &str) -> Option<Fault> {
         let svc = self.sup.service(id)?;
         match (&svc.machine.state, &svc.machine.reason) {
-            (State::Fatal, Reason::SpawnError(e)) => Some(spawn_error(e, asked)),
+            (State::Fatal, Reason::SpawnError(e)) => Some(command::spawn_fault(e, asked)),
             _ => None,
         }
     }
@@ -556,42 +556,9 @@ fn results(slots: Vec<Slot>, decide: impl Fn(&Proc) -> Value) -> Value {
     )
 }
 
-/// A spawn error's fault: what supervisord finds before spawning (no such
-/// file, not executable) has its own code.
-fn spawn_error(why: &str, asked: &str) -> Fault {
-    let missing = ["No such file or directory", "Not a directory"];
-    let refused = ["Permission denied", "Exec format error", "Is a directory"];
-    if missing.iter().any(|m| why.contains(m)) {
-        fail(fault::NO_FILE, &format!("{asked}: {why}"))
-    } else if refused.iter().any(|m| why.contains(m)) {
-        fail(fault::NOT_EXECUTABLE, &format!("{asked}: {why}"))
-    } else {
-        fail(fault::SPAWN_ERROR, asked)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn spawn_errors_have_supervisords_codes() {
-        let f = spawn_error("spawn error: No such file or directory", "web");
-        assert_eq!(f.code, fault::NO_FILE);
-        assert_eq!(
-            f.message,
-            "NO_FILE: web: spawn error: No such file or directory"
-        );
-        assert_eq!(
-            spawn_error("spawn error: Permission denied", "web").code,
-            fault::NOT_EXECUTABLE
-        );
-        let f = spawn_error("spawn error: the child did not reach exec", "g:w");
-        assert_eq!(
-            (f.code, f.message.as_str()),
-            (fault::SPAWN_ERROR, "SPAWN_ERROR: g:w")
-        );
-    }
 
     #[test]
     fn group_entries_keep_their_order_and_decide_the_waiting() {

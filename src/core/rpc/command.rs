@@ -2,8 +2,9 @@
 //! a command that is not there, or cannot be executed, is a fault
 //! (NO_FILE, NOT_EXECUTABLE) and the process is not started at all, so it
 //! stays STOPPED as under supervisord. Found as the spawn finds it
-//! (`spawn::command::resolve`: a path relative to the program's
-//! directory, or a bare name in its PATH).
+//! (`spawn::resolve`: a path relative to the program's directory, or a
+//! bare name in its PATH). A spawn that failed all the same is told apart
+//! by [`spawn_fault`] into the same codes.
 
 use crate::core::spawn::resolve;
 use crate::core::spec::ServiceSpec;
@@ -49,16 +50,31 @@ pub fn check(spec: &ServiceSpec) -> Result<(), Fault> {
 }
 
 fn no_file(program: &str) -> Fault {
-    Fault {
-        code: fault::NO_FILE,
-        message: fault_text(fault::NO_FILE, &format!("can't find command '{program}'")),
-    }
+    fault_of(fault::NO_FILE, &format!("can't find command '{program}'"))
 }
 
 fn not_executable(why: &str) -> Fault {
+    fault_of(fault::NOT_EXECUTABLE, why)
+}
+
+/// A spawn error's fault: what supervisord finds before spawning (no such
+/// file, not executable) has its own code.
+pub fn spawn_fault(why: &str, asked: &str) -> Fault {
+    let missing = ["No such file or directory", "Not a directory"];
+    let refused = ["Permission denied", "Exec format error", "Is a directory"];
+    if missing.iter().any(|m| why.contains(m)) {
+        fault_of(fault::NO_FILE, &format!("{asked}: {why}"))
+    } else if refused.iter().any(|m| why.contains(m)) {
+        fault_of(fault::NOT_EXECUTABLE, &format!("{asked}: {why}"))
+    } else {
+        fault_of(fault::SPAWN_ERROR, asked)
+    }
+}
+
+fn fault_of(code: i64, detail: &str) -> Fault {
     Fault {
-        code: fault::NOT_EXECUTABLE,
-        message: fault_text(fault::NOT_EXECUTABLE, why),
+        code,
+        message: fault_text(code, detail),
     }
 }
 
@@ -90,5 +106,24 @@ mod tests {
         let f = check(&spec("/etc/passwd")).unwrap_err();
         assert_eq!(f.code, fault::NOT_EXECUTABLE);
         assert!(f.message.contains("is not executable"), "{}", f.message);
+    }
+
+    #[test]
+    fn spawn_errors_have_supervisords_codes() {
+        let f = spawn_fault("spawn error: No such file or directory", "web");
+        assert_eq!(f.code, fault::NO_FILE);
+        assert_eq!(
+            f.message,
+            "NO_FILE: web: spawn error: No such file or directory"
+        );
+        assert_eq!(
+            spawn_fault("spawn error: Permission denied", "web").code,
+            fault::NOT_EXECUTABLE
+        );
+        let f = spawn_fault("spawn error: the child did not reach exec", "g:w");
+        assert_eq!(
+            (f.code, f.message.as_str()),
+            (fault::SPAWN_ERROR, "SPAWN_ERROR: g:w")
+        );
     }
 }
