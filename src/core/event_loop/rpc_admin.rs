@@ -15,13 +15,15 @@ mod config_info;
 mod golden;
 mod ranges;
 
+use super::rpc::{fail, text};
 use super::Daemon;
 use crate::core::rpc::methods::Method;
+use crate::core::rpc::names;
 use crate::core::stream::Stream;
-use crate::core::supervisor::groups::{group_of, GroupError};
+use crate::core::supervisor::groups::GroupError;
 use crate::core::supervisor::Id;
 use crate::core::trust::{open_log, LogOpen};
-use crate::wire::xmlrpc::codes::{fault, fault_text};
+use crate::wire::xmlrpc::codes::fault;
 use crate::wire::xmlrpc::{Fault, Value};
 use ranges::{read_at, read_range, tail_range};
 use std::io;
@@ -148,16 +150,14 @@ impl Daemon {
             "readLog" | "readMainLog" => self.read_main_log(params),
             "clearLog" => self.clear_main_log(),
             "reloadConfig" => self.reload_config(),
-            "addProcessGroup" => text(params, 0).and_then(|n| self.add_group(n, now)),
-            "removeProcessGroup" => text(params, 0).and_then(|n| self.remove_group(n, now)),
+            "addProcessGroup" => self.add_group(params, now),
+            "removeProcessGroup" => self.remove_group(params, now),
             "getAllConfigInfo" => Ok(config_info::all(&self.sup)),
             "readProcessStdoutLog" | "readProcessLog" => self.read_log(params, Stream::Stdout),
             "readProcessStderrLog" => self.read_log(params, Stream::Stderr),
             "tailProcessStdoutLog" | "tailProcessLog" => self.tail_log(params, Stream::Stdout),
             "tailProcessStderrLog" => self.tail_log(params, Stream::Stderr),
-            "clearProcessLogs" | "clearProcessLog" => text(params, 0)
-                .and_then(|n| self.one_process(n))
-                .and_then(|id| self.clear_logs(id).map(|()| Value::Bool(true))),
+            "clearProcessLogs" | "clearProcessLog" => self.clear_process_logs(params),
             "clearAllProcessLogs" => Ok(self.clear_all_logs()),
             _ => return None,
         })
@@ -185,14 +185,16 @@ impl Daemon {
         ])]))
     }
 
-    fn add_group(&mut self, name: &str, now: Instant) -> Result<Value, Fault> {
+    fn add_group(&mut self, params: &[Value], now: Instant) -> Result<Value, Fault> {
+        let name = text(params, 0)?;
         self.sup
             .add_group(name, now)
             .map_err(|e| group_fault(e, name))?;
         self.saved(name, "added", now)
     }
 
-    fn remove_group(&mut self, name: &str, now: Instant) -> Result<Value, Fault> {
+    fn remove_group(&mut self, params: &[Value], now: Instant) -> Result<Value, Fault> {
+        let name = text(params, 0)?;
         self.sup
             .remove_group(name, now)
             .map_err(|e| group_fault(e, name))?;
@@ -307,6 +309,13 @@ impl Daemon {
         })
     }
 
+    /// `clearProcessLogs(name)`.
+    fn clear_process_logs(&mut self, params: &[Value]) -> Result<Value, Fault> {
+        let id = self.one_process(text(params, 0)?)?;
+        self.clear_logs(id)?;
+        Ok(Value::Bool(true))
+    }
+
     /// Removes a process's log files (not their backups) and begins new,
     /// empty ones, as supervisord's `removelogs`.
     fn clear_logs(&mut self, id: Id) -> Result<(), Fault> {
@@ -348,18 +357,27 @@ impl Daemon {
     /// `clearAllProcessLogs`: one result struct per process, in priority
     /// order as supervisord lists them.
     fn clear_all_logs(&mut self) -> Value {
-        let mut all: Vec<(i32, String, String, Id)> = self
+        // Keyed as `rpc_process` orders processes.
+        let mut keyed: Vec<(i32, &str, &str, Id)> = self
             .sup
             .services()
             .map(|s| {
-                let group = group_of(&s.spec).unwrap_or(&s.spec.name).to_string();
-                (s.spec.priority, group, s.spec.name.clone(), s.id)
+                (
+                    s.spec.priority,
+                    names::group_of(s),
+                    s.spec.name.as_str(),
+                    s.id,
+                )
             })
             .collect();
-        all.sort();
+        keyed.sort_unstable();
+        let all: Vec<(String, String, Id)> = keyed
+            .into_iter()
+            .map(|(_, g, n, id)| (n.to_string(), g.to_string(), id))
+            .collect();
         let results = all
             .into_iter()
-            .map(|(_, group, name, id)| {
+            .map(|(name, group, id)| {
                 let (status, description) = match self.clear_logs(id) {
                     Ok(()) => (fault::SUCCESS, "OK".to_string()),
                     Err(f) => (f.code, f.message),
@@ -376,28 +394,12 @@ impl Daemon {
     }
 }
 
-/// A fault as supervisord words it: `NAME: detail`.
-fn fail(code: i64, detail: &str) -> Fault {
-    Fault {
-        code,
-        message: fault_text(code, detail),
-    }
-}
-
 fn group_fault(e: GroupError, name: &str) -> Fault {
     match e {
         GroupError::BadName => fail(fault::BAD_NAME, name),
         GroupError::AlreadyAdded(why) => fail(fault::ALREADY_ADDED, &why),
         GroupError::StillRunning => fail(fault::STILL_RUNNING, name),
     }
-}
-
-/// The string parameter at `i`.
-fn text(params: &[Value], i: usize) -> Result<&str, Fault> {
-    params
-        .get(i)
-        .and_then(Value::as_str)
-        .ok_or_else(|| fail(fault::INCORRECT_PARAMETERS, "a name must be a string"))
 }
 
 /// The int parameter at `i`; as supervisord's `int()`, a string of digits

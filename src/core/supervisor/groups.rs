@@ -35,6 +35,13 @@ pub fn group_priority(spec: &ServiceSpec) -> i32 {
     }
 }
 
+/// The processes of a config in name order (names are unique).
+pub fn processes_by_name(cfg: &Config) -> Vec<&ServiceSpec> {
+    let mut specs: Vec<&ServiceSpec> = cfg.programs.iter().flat_map(|p| &p.processes).collect();
+    specs.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    specs
+}
+
 /// What a config read anew changes, by group name (supervisord's
 /// `diff_to_active`). Added and changed in the new config's order,
 /// removed in the old one's.
@@ -47,12 +54,10 @@ pub struct GroupDiff {
 
 /// Config processes by group, groups in the order first seen, processes
 /// by name.
-fn by_group<'a>(
-    specs: impl IntoIterator<Item = &'a ServiceSpec>,
-) -> Vec<(&'a str, BTreeMap<&'a str, &'a ServiceSpec>)> {
+fn by_group<'a>(specs: &[&'a ServiceSpec]) -> Vec<(&'a str, BTreeMap<&'a str, &'a ServiceSpec>)> {
     let mut groups: Vec<(&str, BTreeMap<&str, &ServiceSpec>)> = Vec::new();
     let mut at: HashMap<&str, usize> = HashMap::new();
-    for spec in specs {
+    for &spec in specs {
         let Some(g) = group_of(spec) else { continue };
         let i = *at.entry(g).or_insert_with(|| {
             groups.push((g, BTreeMap::new()));
@@ -66,10 +71,7 @@ fn by_group<'a>(
 /// Compares the config processes the daemon runs (`old`) with those of a
 /// config read anew (`new`): a group is changed when a process of it was
 /// added, removed, or has other settings. Pure.
-pub fn diff_groups<'a>(
-    old: impl IntoIterator<Item = &'a ServiceSpec>,
-    new: impl IntoIterator<Item = &'a ServiceSpec>,
-) -> GroupDiff {
+pub fn diff_groups(old: &[&ServiceSpec], new: &[&ServiceSpec]) -> GroupDiff {
     let old = by_group(old);
     let new = by_group(new);
     let old_at: HashMap<&str, &BTreeMap<&str, &ServiceSpec>> =
@@ -115,7 +117,8 @@ impl Supervisor {
         for w in &cfg.warnings {
             self.log.warn(&format!("config: {w}"));
         }
-        let diff = diff_groups(self.services().map(|s| &s.spec), new);
+        let old: Vec<&ServiceSpec> = self.services().map(|s| &s.spec).collect();
+        let diff = diff_groups(&old, &new);
         self.last_read = Some(cfg);
         Ok(diff)
     }
@@ -202,6 +205,10 @@ mod tests {
     use super::*;
     use crate::core::config::parse_str;
 
+    fn refs(specs: &[ServiceSpec]) -> Vec<&ServiceSpec> {
+        specs.iter().collect()
+    }
+
     fn specs(text: &str) -> Vec<ServiceSpec> {
         parse_str(text)
             .unwrap()
@@ -221,11 +228,11 @@ mod tests {
     #[test]
     fn an_unchanged_config_changes_nothing() {
         let old = specs(OLD);
-        assert_eq!(diff_groups(&old, &old), GroupDiff::default());
+        assert_eq!(diff_groups(&refs(&old), &refs(&old)), GroupDiff::default());
         // Ad hoc services belong to no group.
         let adhoc = ServiceSpec::new("x", vec!["/bin/x".into()]);
         let with = [old.clone(), vec![adhoc]].concat();
-        assert_eq!(diff_groups(&with, &old), GroupDiff::default());
+        assert_eq!(diff_groups(&refs(&with), &refs(&old)), GroupDiff::default());
     }
 
     #[test]
@@ -239,7 +246,7 @@ mod tests {
              [group:g]\nprograms=a,b\n\
              [program:n]\ncommand=/bin/n\nnumprocs=3\n",
         );
-        let d = diff_groups(&old, &new);
+        let d = diff_groups(&refs(&old), &refs(&new));
         assert_eq!(d.added, ["fresh"]);
         assert_eq!(d.changed, ["edit", "g", "n"]);
         assert_eq!(d.removed, ["gone"]);
@@ -249,7 +256,7 @@ mod tests {
     fn a_program_moved_into_a_group_leaves_its_own() {
         let old = specs("[program:a]\ncommand=/bin/a\n");
         let new = specs("[program:a]\ncommand=/bin/a\n[group:g]\nprograms=a\n");
-        let d = diff_groups(&old, &new);
+        let d = diff_groups(&refs(&old), &refs(&new));
         assert_eq!(d.added, ["g"]);
         assert_eq!(d.removed, ["a"]);
         assert!(d.changed.is_empty());

@@ -50,7 +50,7 @@ impl Supervisor {
         if let Some(why) = self.ad_hoc_clash_text(&path, &new) {
             return Response::Error(format!("error: {why}").into());
         }
-        lines.extend(self.apply_config(new, |_| true, now));
+        lines.extend(self.apply_config(new, &|_| true, now));
         self.last_read = Some(kept);
         lines.push("Configuration loaded successfully".to_string());
         Response::Ok(lines.join("\n").into())
@@ -63,7 +63,7 @@ impl Supervisor {
     pub(super) fn apply_config(
         &mut self,
         new: Vec<ServiceSpec>,
-        keep: impl Fn(&ServiceSpec) -> bool,
+        keep: &dyn Fn(&ServiceSpec) -> bool,
         now: Instant,
     ) -> Vec<String> {
         let new: Vec<ServiceSpec> = new.into_iter().filter(|s| keep(s)).collect();

@@ -7,33 +7,40 @@
 //! restarted, removed ones stopped and dropped, added ones started), for
 //! every group or only the named ones.
 
-use super::groups::{group_of, group_priority, GroupDiff};
+use super::groups::{group_of, group_priority, processes_by_name, GroupDiff};
 use super::Supervisor;
 use crate::core::names;
 use crate::core::spec::ServiceSpec;
 use crate::wire::{Response, Text};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 /// supervisorctl's words for what `reread` found: a line per group, in
 /// name order, or `No config updates to processes`.
 pub fn reread_text(d: &GroupDiff) -> String {
-    let mut lines: Vec<(&str, &str)> = d
-        .added
-        .iter()
-        .map(|g| (g.as_str(), "available"))
-        .chain(d.changed.iter().map(|g| (g.as_str(), "changed")))
-        .chain(d.removed.iter().map(|g| (g.as_str(), "disappeared")))
-        .collect();
-    if lines.is_empty() {
+    let mut what: HashMap<&str, &str> = HashMap::new();
+    for (list, word) in [
+        (&d.added, "available"),
+        (&d.changed, "changed"),
+        (&d.removed, "disappeared"),
+    ] {
+        for g in list {
+            what.insert(g, word);
+        }
+    }
+    if what.is_empty() {
         return "No config updates to processes".into();
     }
-    lines.sort();
-    lines
-        .iter()
-        .map(|(g, what)| format!("{g}: {what}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut names: Vec<&str> = what.keys().copied().collect();
+    names.sort_unstable();
+    let mut text = String::new();
+    for g in names {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&format!("{g}: {}", what[g]));
+    }
+    text
 }
 
 /// One line of supervisorctl's `avail`.
@@ -73,9 +80,7 @@ impl Supervisor {
             );
         };
         let in_use: HashSet<&str> = self.services().filter_map(|s| group_of(&s.spec)).collect();
-        let mut specs: Vec<&ServiceSpec> = cfg.programs.iter().flat_map(|p| &p.processes).collect();
-        specs.sort_by(|a, b| a.name.cmp(&b.name));
-        let lines: Vec<String> = specs
+        let lines: Vec<String> = processes_by_name(cfg)
             .into_iter()
             .map(|s| avail_line(s, group_of(s).is_some_and(|g| in_use.contains(g))))
             .collect();
@@ -133,7 +138,7 @@ impl Supervisor {
             .iter()
             .map(|w| format!("warning: {w}"))
             .collect();
-        let changes = self.apply_config(new, keep, now);
+        let changes = self.apply_config(new, &keep, now);
         if changes.is_empty() {
             lines.push("No config updates to processes".into());
         }

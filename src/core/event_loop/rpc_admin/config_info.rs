@@ -3,11 +3,10 @@
 //! name order. Keys sv has no use for get supervisord's values for them
 //! (no capture mode, no events, no syslog); a missing value is `none`.
 
-use crate::core::config::Config;
 use crate::core::service::RestartRule;
 use crate::core::spec::{join_words, ServiceSpec};
 use crate::core::stream::Stream;
-use crate::core::supervisor::groups::{group_of, group_priority};
+use crate::core::supervisor::groups::{group_of, group_priority, processes_by_name};
 use crate::core::supervisor::Supervisor;
 use crate::wire::xmlrpc::Value;
 use std::collections::HashSet;
@@ -17,21 +16,12 @@ pub fn all(sup: &Supervisor) -> Value {
         return Value::Array(Vec::new());
     };
     let in_use: HashSet<&str> = sup.services().filter_map(|s| group_of(&s.spec)).collect();
-    let mut rows: Vec<(String, Value)> = processes(cfg)
-        .map(|spec| {
-            let group = group_of(spec).unwrap_or(&spec.name);
-            (
-                spec.name.clone(),
-                one(sup, spec, group, in_use.contains(group)),
-            )
-        })
-        .collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    Value::Array(rows.into_iter().map(|(_, v)| v).collect())
-}
-
-fn processes(cfg: &Config) -> impl Iterator<Item = &ServiceSpec> {
-    cfg.programs.iter().flat_map(|p| &p.processes)
+    let mut rows = Vec::new();
+    for spec in processes_by_name(cfg) {
+        let group = group_of(spec).unwrap_or(&spec.name);
+        rows.push(one(sup, spec, group, in_use.contains(group)));
+    }
+    Value::Array(rows)
 }
 
 /// An int as XML-RPC carries it: 32 bits.
