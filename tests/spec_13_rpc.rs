@@ -600,6 +600,28 @@ fn a_body_that_is_not_xmlrpc_is_a_fault_and_the_connection_serves_on() {
     cmd.arg("-c").arg(script).stdin(Stdio::null());
     let r = run_within(cmd, 60).expect("python did not finish");
     assert_eq!(r.stdout, "200 -32700\n200 -32700\n200 3.0\n", "{r:?}");
+    // Parameters of the wrong type are faults too, never a stalled loop.
+    let script = format!(
+        "import xmlrpc.client\n\
+         p = xmlrpc.client.ServerProxy('http://127.0.0.1:{}/RPC2')\n\
+         for call in [lambda: p.supervisor.startProcess(123), lambda: p.system.multicall('x'),\n\
+         \x20            lambda: p.supervisor.signalProcess('web', [1]), lambda: p.supervisor.startProcess('web', 'maybe'),\n\
+         \x20            lambda: p.system.multicall([{{'methodName': 'supervisor.getPID', 'params': 'x'}}])]:\n\
+         \x20   try:\n\
+         \x20       print(call())\n\
+         \x20   except xmlrpc.client.Fault as f:\n\
+         \x20       print(f.faultCode)\n\
+         print(p.supervisor.getState()['statename'])\n",
+        s.port
+    );
+    let mut cmd = Command::new(&python);
+    cmd.arg("-c").arg(script).stdin(Stdio::null());
+    let r = run_within(cmd, 60).expect("python did not finish");
+    assert_eq!(
+        r.stdout,
+        "2\n2\n2\n2\n[{'faultCode': 2, 'faultString': 'INCORRECT_PARAMETERS: params must be an array'}]\nRUNNING\n",
+        "{r:?}"
+    );
     assert!(
         s.log()
             .contains("XML-RPC request refused: bad XML-RPC at byte"),

@@ -335,8 +335,11 @@ impl Daemon {
             _ => return Err(fail(fault::FAILED, "unexpected answer to the request")),
         };
         let kind = pending.kind;
+        // By name: `start all` of 10 000 programs has as many outcomes.
+        let by_name: std::collections::HashMap<&str, &crate::wire::Outcome> =
+            outcomes.iter().map(|o| (o.name.0.as_str(), o)).collect();
         let verdict = |p: &Proc, asked: &str| -> Fault {
-            match outcomes.iter().find(|o| o.name.0 == p.shown) {
+            match by_name.get(p.shown.as_str()) {
                 Some(o) if o.ok => success(),
                 Some(o) => self.failure(kind, p.id, asked, &o.message),
                 None => fail(fault::FAILED, &format!("{asked}: no outcome")),
