@@ -308,6 +308,8 @@ fn results_and_faults_with_python() {
             "addProcessGroup ('nosuch',)",
             "clearProcessLogs ('nosuch',)",
             "readLog (0,)",
+            "readLog ('abc', 0)",
+            "tailProcessStdoutLog (5, 0, 1)",
         ],
     );
     let want = [
@@ -328,6 +330,9 @@ fn results_and_faults_with_python() {
         "fault 10 BAD_NAME: nosuch",
         "fault 10 BAD_NAME: nosuch",
         "fault 2 INCORRECT_PARAMETERS",
+        // supervisord answers these with a 500; rpc's methods with this.
+        "fault 2 INCORRECT_PARAMETERS: parameter 1 must be an int",
+        "fault 2 INCORRECT_PARAMETERS: parameter 1 must be a string",
     ];
     assert_eq!(got, want);
 

@@ -402,14 +402,22 @@ fn group_fault(e: GroupError, name: &str) -> Fault {
     }
 }
 
-/// The int parameter at `i`; as supervisord's `int()`, a string of digits
-/// will do.
+/// The int parameter at `i`. As supervisord's `int()`, a string of digits
+/// or a boolean will do; anything else is INCORRECT_PARAMETERS, as for
+/// rpc's methods (supervisord answers a 500 there).
 fn int(params: &[Value], i: usize) -> Result<i64, Fault> {
-    match params.get(i) {
-        Some(Value::Int(n)) => Ok(*n),
-        Some(Value::Str(s)) => s.trim().parse().map_err(|_| fail(fault::BAD_ARGUMENTS, "")),
-        _ => Err(fail(fault::BAD_ARGUMENTS, "")),
-    }
+    let n = match params.get(i) {
+        Some(Value::Int(n)) => Some(*n),
+        Some(Value::Bool(b)) => Some(i64::from(*b)),
+        Some(Value::Str(s)) => s.trim().parse().ok(),
+        _ => None,
+    };
+    n.ok_or_else(|| {
+        fail(
+            fault::INCORRECT_PARAMETERS,
+            &format!("parameter {} must be an int", i + 1),
+        )
+    })
 }
 
 /// supervisord's `readFile` on `path` through XML-RPC: NO_FILE when there
@@ -455,10 +463,21 @@ mod tests {
 
     #[test]
     fn int_parameters_as_supervisords_int() {
-        let p = [Value::Int(-5), Value::Str(" 12 ".into()), Value::Bool(true)];
+        let p = [
+            Value::Int(-5),
+            Value::Str(" 12 ".into()),
+            Value::Bool(true),
+            Value::Str("x".into()),
+            Value::Array(vec![]),
+        ];
         assert_eq!(int(&p, 0), Ok(-5));
         assert_eq!(int(&p, 1), Ok(12));
-        assert_eq!(int(&p, 2).map_err(|f| f.code), Err(fault::BAD_ARGUMENTS));
-        assert_eq!(int(&p, 3).map_err(|f| f.code), Err(fault::BAD_ARGUMENTS));
+        assert_eq!(int(&p, 2), Ok(1));
+        for i in [3, 4, 5] {
+            assert_eq!(
+                int(&p, i).map_err(|f| f.code),
+                Err(fault::INCORRECT_PARAMETERS)
+            );
+        }
     }
 }
