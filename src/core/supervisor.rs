@@ -67,6 +67,7 @@ pub struct OutPipe {
 
 mod actions;
 mod deps;
+pub mod groups;
 mod health;
 mod launching;
 mod leftovers;
@@ -84,6 +85,7 @@ mod status;
 mod table;
 pub(crate) use status::svc_reason;
 mod timers;
+mod update;
 mod wait;
 use actions::Waiter;
 use plans::Plan;
@@ -138,6 +140,9 @@ pub struct Supervisor {
     health: health::HealthChecks,
     /// The sd_notify socket and what it was told (see `notify`).
     notify: notify::Notify,
+    /// The config as last read, at start, by `reload` or by `reloadConfig`:
+    /// what `addProcessGroup` adds (see `groups`).
+    pub last_read: Option<super::config::Config>,
     /// `SUPERVISOR_SERVER_URL` for children: where the HTTP server is.
     pub server_url: Option<String>,
 }
@@ -186,6 +191,7 @@ impl Supervisor {
             ready: Default::default(),
             health: Default::default(),
             notify: Default::default(),
+            last_read: None,
             server_url: None,
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
