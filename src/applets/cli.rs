@@ -73,20 +73,33 @@ pub fn main(args: Vec<OsString>) -> exit::Result {
         |t: &[String]| -> List<Text> { t.iter().map(|s| Text::from(s.as_str())).collect() };
     let need_targets = !matches!(
         cmd.as_str(),
-        "status" | "list-supervisor" | "close" | "quit" | "shutdown" | "reload"
+        "status"
+            | "list-supervisor"
+            | "close"
+            | "quit"
+            | "shutdown"
+            | "reload"
+            | "reread"
+            | "update"
+            | "avail"
     );
     if need_targets && a.targets.is_empty() {
         return usage("name at least one TARGET (a name, a pid, PROGRAM:* or all)");
     }
     let act = |action| Request::Act(action, targets(&a.targets));
     let req = match cmd.as_str() {
-        "close" | "quit" | "shutdown" | "list-supervisor" | "reload" if !a.targets.is_empty() => {
+        "close" | "quit" | "shutdown" | "list-supervisor" | "reload" | "reread" | "avail"
+            if !a.targets.is_empty() =>
+        {
             return usage("takes no TARGET")
         }
         "close" | "quit" | "shutdown" => return close(n),
         "status" | "service-status" => Request::Status(targets(&a.targets)),
         "list-supervisor" => Request::Status(List::default()),
         "reload" => Request::Reload,
+        "reread" => Request::Reread,
+        "update" => Request::Update(targets(&a.targets)),
+        "avail" => Request::Avail,
         "start" => act(Action::Start),
         "stop" | "close-service" => act(Action::Stop),
         "restart" => act(Action::Restart),

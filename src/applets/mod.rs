@@ -36,6 +36,13 @@ pub struct Applet {
 /// Every applet, sorted by name (a test checks).
 pub static APPLETS: &[Applet] = &[
     Applet {
+        name: "avail",
+        summary: "every process of the config file read last, in use or available",
+        usage: "sv avail [-i N]\n\nAs supervisorctl prints it: NAME, in use or avail, auto or manual,\n\
+                GROUP_PRIORITY:PRIORITY.",
+        main: cli::main,
+    },
+    Applet {
         name: "check",
         summary: "read a config file as the daemon would and report, starting nothing",
         usage: "sv check -c FILE [--strict]\n\n  --strict   exit 1 if there is any warning (for CI)",
@@ -111,6 +118,13 @@ pub static APPLETS: &[Applet] = &[
         name: "remove-service",
         summary: "forget a service; one sv started is stopped first, an adopted one is left running",
         usage: "sv remove-service TARGET... [-i N]",
+        main: cli::main,
+    },
+    Applet {
+        name: "reread",
+        summary: "read the config file and say which groups it adds, changes or removes",
+        usage: "sv reread [-i N]\n\nApplies nothing (see update). Prints `GROUP: available`, `changed` or\n\
+                `disappeared`, or `No config updates to processes`, as supervisorctl does.",
         main: cli::main,
     },
     Applet {
@@ -202,6 +216,14 @@ pub static APPLETS: &[Applet] = &[
         summary: "toy: run for SECS seconds, then die by SIGSEGV",
         usage: "test_restart SECS",
         main: test_restart::main,
+    },
+    Applet {
+        name: "update",
+        summary: "apply the config file to every group, or to the named ones, as reload does",
+        usage: "sv update [GROUP...] [-i N]\n\nReads the config file and applies it as `reload` does (unchanged programs\n\
+                keep running, changed ones restart, removed ones stop and go, added ones\n\
+                start), to the named groups only when some are named (`all`: every one).",
+        main: cli::main,
     },
     Applet {
         name: "wait",

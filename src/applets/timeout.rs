@@ -96,6 +96,8 @@ pub fn connect(path: &Path, limit: Option<Duration>) -> io::Result<UnixStream> {
 fn waits(req: &Request) -> bool {
     match req {
         Request::Shutdown | Request::Reload | Request::CreateWait(_) | Request::Wait(_) => true,
+        Request::Update(_) => true,
+        Request::Reread | Request::Avail => false,
         Request::Act(Action::Signal(_), _) => false,
         Request::Act(..) => true,
         Request::Ping
@@ -129,6 +131,9 @@ fn label(req: &Request) -> &'static str {
         Request::Tail(_) => "tail",
         Request::Reload => "reload",
         Request::Wait(_) => "wait",
+        Request::Reread => "reread",
+        Request::Update(_) => "update",
+        Request::Avail => "avail",
     }
 }
 

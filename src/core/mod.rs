@@ -35,6 +35,10 @@
 //!   `event_loop/rpc_process.rs` (through the control requests), the config
 //!   and log methods in `event_loop/rpc_admin.rs`; the pure pieces (names,
 //!   the process info, the method table) in `rpc/`.
+//! - config groups one at a time (XML-RPC `reloadConfig`,
+//!   `addProcessGroup`, `removeProcessGroup`): `supervisor/groups.rs`,
+//!   beside `reload` in `supervisor/reload.rs`; `sv reread`, `update`,
+//!   `avail` in `supervisor/update.rs`.
 //!
 //! # Words
 //!

@@ -67,6 +67,7 @@ pub struct OutPipe {
 
 mod actions;
 mod deps;
+pub mod groups;
 mod health;
 mod launching;
 mod leftovers;
@@ -84,6 +85,7 @@ mod status;
 mod table;
 pub(crate) use status::svc_reason;
 mod timers;
+mod update;
 mod wait;
 use actions::Waiter;
 use plans::Plan;
@@ -141,6 +143,9 @@ pub struct Supervisor {
     /// `[supervisord]` as the daemon runs it (SPEC §13): where AUTO logs
     /// go, the identifier XML-RPC answers.
     pub supervisord: super::config::Supervisord,
+    /// The config as last read, at start, by `reload` or by `reloadConfig`:
+    /// what `addProcessGroup` adds (see `groups`).
+    pub last_read: Option<super::config::Config>,
     /// `SUPERVISOR_SERVER_URL` for children: where the HTTP server is.
     pub server_url: Option<String>,
 }
@@ -189,6 +194,7 @@ impl Supervisor {
             ready: Default::default(),
             health: Default::default(),
             notify: Default::default(),
+            last_read: None,
             server_url: None,
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()

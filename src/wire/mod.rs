@@ -46,6 +46,14 @@ pub enum Request {
     /// `sv wait`: answered once every target meets the condition (`Ok`),
     /// or one cannot (`Error` naming it); the client keeps the timeout.
     Wait(WaitSpec),
+    /// `sv reread`: read the config file, apply nothing, say what changed
+    /// by group (supervisorctl's `reread`).
+    Reread,
+    /// `sv update [GROUP...]`: read the config file and apply it as
+    /// `Reload` does, to the named groups only when some are named.
+    Update(List<Text>),
+    /// `sv avail`: the processes of the config read last, in use or not.
+    Avail,
 }
 
 /// What `sv wait` waits for (SPEC §12).

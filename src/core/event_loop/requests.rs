@@ -164,6 +164,9 @@ impl Daemon {
             Request::Tail(t) => self.tail(conn, t),
             Request::Reload => Some(self.reload(now)),
             Request::Wait(w) => self.sup.wait_for(conn, w, now),
+            Request::Reread => Some(self.sup.reread_answer()),
+            Request::Update(groups) => Some(self.sup.update(&groups, now)),
+            Request::Avail => Some(self.sup.avail()),
         }
     }
 
@@ -220,7 +223,10 @@ impl Daemon {
 /// Whether a request only reads: logged at debug, with its answer.
 fn read_only(req: &Request) -> bool {
     match req {
-        Request::Ping | Request::Info | Request::Status(_) | Request::Tail(_) => true,
+        Request::Ping | Request::Info | Request::Status(_) | Request::Tail(_) | Request::Avail => {
+            true
+        }
+        Request::Reread | Request::Update(_) => false,
         Request::Shutdown
         | Request::Create(_)
         | Request::CreateWait(_)
@@ -235,7 +241,8 @@ fn read_only(req: &Request) -> bool {
 /// answers for itself (`create::create_durably`).
 fn changes_state(req: &Request) -> bool {
     match req {
-        Request::Adopt(_) | Request::Act(..) | Request::Reload => true,
+        Request::Adopt(_) | Request::Act(..) | Request::Reload | Request::Update(_) => true,
+        Request::Reread | Request::Avail => false,
         Request::Ping
         | Request::Info
         | Request::Shutdown
@@ -279,6 +286,12 @@ fn describe(req: &Request) -> String {
             Stream::from_wire(t.stream)
         ),
         Request::Reload => "reload".into(),
+        Request::Reread => "reread".into(),
+        Request::Avail => "avail".into(),
+        Request::Update(g) => std::iter::once("update")
+            .chain(g.iter().map(|a| a.0.as_str()))
+            .collect::<Vec<_>>()
+            .join(" "),
         Request::Wait(w) => format!(
             "wait --for {} {}",
             format!("{:?}", w.until).to_lowercase(),

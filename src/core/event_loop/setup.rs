@@ -280,6 +280,7 @@ fn take_back(
     cfg: Option<Config>,
     state_path: &Path,
 ) {
+    sup.last_read = cfg.clone();
     // Whatever the state file says, the instance's own processes are
     // found in /proc: those it does not record are taken back too.
     let found = census::scan(&sup.marker, &sup.paths.fifos());

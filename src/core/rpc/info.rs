@@ -199,6 +199,9 @@ pub fn uptime(secs: u64) -> String {
 }
 
 /// A stop time as supervisord writes it: local time, `Dec 06 06:25 PM`.
+// libc marks musl's time_t deprecated (it will follow musl 1.2's 64 bits);
+// on x86_64 it is 64 bits already.
+#[allow(deprecated)]
 pub fn stop_time(epoch: i64) -> String {
     let t = epoch as libc::time_t;
     // SAFETY: an all-zero tm is a valid value to be overwritten.

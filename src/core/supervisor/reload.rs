@@ -38,54 +38,77 @@ impl Supervisor {
 
     /// Re-reads the config file and applies the difference.
     pub fn reload(&mut self, now: Instant) -> Response {
-        let (path, cfg) = match self.read_config() {
+        let (path, cfg) = match self.read_config_text() {
             Ok(v) => v,
-            Err(resp) => return resp,
+            Err(why) if self.config.is_none() => return Response::Error(why.into()),
+            Err(why) => return Response::Error(format!("error: {why}").into()),
         };
+        let kept = cfg.clone();
         let mut lines = vec!["Reloading configuration...".to_string()];
         lines.extend(cfg.warnings.iter().map(|w| format!("warning: {w}")));
         let new: Vec<ServiceSpec> = cfg.programs.into_iter().flat_map(|p| p.processes).collect();
-        if let Some(resp) = self.ad_hoc_clash(&path, &new) {
-            return resp;
+        if let Some(why) = self.ad_hoc_clash_text(&path, &new) {
+            return Response::Error(format!("error: {why}").into());
         }
+        lines.extend(self.apply_config(new, &|_| true, now));
+        self.last_read = Some(kept);
+        lines.push("Configuration loaded successfully".to_string());
+        Response::Ok(lines.join("\n").into())
+    }
+
+    /// Applies the config processes `new` to the config services, both
+    /// as far as `keep` selects them (`sv update GROUP`; all for `reload`):
+    /// process by process, as the module says. Returns a line per program
+    /// that changed, `NAME: added / changed / removed`.
+    pub(super) fn apply_config(
+        &mut self,
+        new: Vec<ServiceSpec>,
+        keep: &dyn Fn(&ServiceSpec) -> bool,
+        now: Instant,
+    ) -> Vec<String> {
+        let new: Vec<ServiceSpec> = new.into_iter().filter(|s| keep(s)).collect();
         let old: Vec<(Id, String, String)> = self
             .services()
+            .filter(|s| keep(&s.spec))
             .filter_map(|s| Some((s.id, s.spec.name.clone(), s.spec.program.clone()?)))
             .collect();
         let mut diff = Diff::default();
         self.update_old(&old, &new, &mut diff);
         self.add_new(&old, new, &mut diff);
-        for (prog, what) in &diff.report {
-            if *what != "unchanged" {
-                lines.push(format!("{prog}: {what}"));
-            }
-        }
+        let lines = diff
+            .report
+            .iter()
+            .filter(|(_, what)| **what != "unchanged")
+            .map(|(prog, what)| format!("{prog}: {what}"))
+            .collect();
         for id in diff.remove {
             self.apply(id, Event::Remove, now);
         }
         self.restart_quietly(diff.restart, now);
         self.plan(Event::Start, diff.start, now);
-        lines.push("Configuration loaded successfully".to_string());
-        Response::Ok(lines.join("\n").into())
+        lines
     }
 
-    /// The config file's path and what it now says; the answer when there
-    /// is none or it cannot be read (an error changes nothing).
-    fn read_config(&self) -> Result<(PathBuf, Config), Response> {
+    /// The config file's path and what it now says; Err says why there is
+    /// none or it cannot be read (`FILE:LINE: what`). An error changes
+    /// nothing.
+    pub(super) fn read_config_text(&self) -> Result<(PathBuf, Config), String> {
         let Some(path) = self.config.clone() else {
-            return Err(Response::Error(
-                "no config file to reload: the daemon was started without -c".into(),
-            ));
+            return Err("no config file to reload: the daemon was started without -c".into());
         };
         match config::load(&path) {
             Ok(c) => Ok((path, c)),
-            Err(e) => Err(Response::Error(format!("error: {e}").into())),
+            Err(e) => Err(e.to_string()),
         }
     }
 
-    /// The error when a new program process has the name of an ad hoc
-    /// service: one name cannot address both.
-    fn ad_hoc_clash(&self, path: &Path, new: &[ServiceSpec]) -> Option<Response> {
+    /// Why a new program process cannot be added when it has the name of
+    /// an ad hoc service: one name cannot address both.
+    pub(super) fn ad_hoc_clash_text<'a>(
+        &self,
+        path: &Path,
+        new: impl IntoIterator<Item = &'a ServiceSpec>,
+    ) -> Option<String> {
         for spec in new {
             if let Some(s) = self
                 .by_name
@@ -93,13 +116,10 @@ impl Supervisor {
                 .and_then(|id| self.services.get(id))
                 .filter(|s| s.spec.program.is_none())
             {
-                return Some(Response::Error(
-                    format!(
-                        "error: {}: program process {} has the name of an existing ad hoc service",
-                        path.display(),
-                        s.name()
-                    )
-                    .into(),
+                return Some(format!(
+                    "{}: program process {} has the name of an existing ad hoc service",
+                    path.display(),
+                    s.name()
                 ));
             }
         }

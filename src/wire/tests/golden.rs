@@ -30,6 +30,12 @@ fn golden_values() -> Vec<(&'static str, GoldenValue)> {
             })),
         ),
         ("reload.bin", GoldenValue::Req(Request::Reload)),
+        ("reread.bin", GoldenValue::Req(Request::Reread)),
+        (
+            "update.bin",
+            GoldenValue::Req(Request::Update(texts(&["web", "db"]))),
+        ),
+        ("avail.bin", GoldenValue::Req(Request::Avail)),
         (
             "wait.bin",
             GoldenValue::Req(Request::Wait(WaitSpec {

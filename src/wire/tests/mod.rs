@@ -95,9 +95,12 @@ fn request_index(r: &Request) -> u16 {
         Request::Reload => 8,
         Request::CreateWait(_) => 9,
         Request::Wait(_) => 10,
+        Request::Reread => 11,
+        Request::Update(_) => 12,
+        Request::Avail => 13,
     }
 }
-const REQUEST_VARIANTS: u16 = 11;
+const REQUEST_VARIANTS: u16 = 14;
 
 fn action_index(a: &Action) -> u16 {
     match a {
@@ -240,6 +243,10 @@ fn all_requests() -> Vec<Request> {
             targets: texts(&["web", "migrate:*", "ñandú"]),
             until: WaitFor::Completed,
         }),
+        Request::Reread,
+        Request::Update(texts(&[])),
+        Request::Update(texts(&["web", "g", "ñandú"])),
+        Request::Avail,
     ];
     let target_lists = [
         texts(&[]),
