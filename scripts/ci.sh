@@ -51,16 +51,6 @@ if have rustup; then
 elif [[ -d "$(rustc --print sysroot)/lib/rustlib/$MUSL_TARGET" ]]; then
     musl=1
 fi
-# The static build links with gold (.cargo/config.toml: identical code folding).
-if ((musl)) && ! have ld.gold && have apt-get; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binutils-gold </dev/null ||
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binutils </dev/null || true
-fi
-if ((musl)) && ! have ld.gold; then
-    warn "ld.gold not found and could not be installed: the static build cannot link."
-    musl=0
-    skipped+=("static musl build (no ld.gold)")
-fi
 if ((musl)); then
     echo "using $MUSL_TARGET"
 else
