@@ -120,7 +120,11 @@ impl LogFile {
             }
             check = false;
             let (piece, rest) = data.split_at(self.fits(data));
+            let failing = self.error.is_some();
             let written = match self.file.as_mut() {
+                Some(f) if failing => {
+                    reserve(f, self.size, piece.len()).and_then(|()| f.write_all(piece))
+                }
                 Some(f) => f.write_all(piece),
                 None => return,
             };
@@ -406,6 +410,26 @@ pub fn drain(pipe: &OwnedFd, mut sink: impl FnMut(&[u8])) -> io::Result<Drain> {
         sink(&buf[..n as usize]);
     }
     Ok(Drain::Open)
+}
+
+/// While a write has failed (a full disk), room for the next piece is
+/// taken before it is written: a piece that does not fit then leaves
+/// nothing of itself, where a short write would be in the file, for a
+/// reader to see, until it is taken back. Where the file system cannot
+/// reserve, the write goes ahead as usual.
+fn reserve(f: &File, at: u64, len: usize) -> io::Result<()> {
+    let (Ok(at), Ok(len)) = (libc::off_t::try_from(at), libc::off_t::try_from(len)) else {
+        return Ok(());
+    };
+    // SAFETY: a valid descriptor; KEEP_SIZE changes no byte of the file.
+    if unsafe { libc::fallocate(f.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, at, len) } == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL | libc::ENODEV) => Ok(()),
+        _ => Err(e),
+    }
 }
 
 #[cfg(test)]
