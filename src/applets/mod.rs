@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod exit;
 pub mod parrot;
 pub mod shell;
+pub mod supervisorctl;
 pub mod tail;
 pub mod test_restart;
 pub mod timeout;
@@ -179,6 +180,12 @@ pub static APPLETS: &[Applet] = &[
         main: cli::main,
     },
     Applet {
+        name: "supervisorctl",
+        summary: "supervisord's client: drives sv's XML-RPC server or a real supervisord",
+        usage: "supervisorctl [-c FILE] [-s URL] [-u USER] [-p PASSWORD] [-i] [ACTION [ARGS...]]",
+        main: supervisorctl::main,
+    },
+    Applet {
         name: "suspend-service",
         summary: "SIGSTOP a service: RUNNING -> SUSPENDED",
         usage: "sv suspend-service TARGET... [-i N]",
@@ -293,6 +300,10 @@ fn start(args: Vec<OsString>) -> exit::Result {
             Some(applet) => {
                 // `-i N` moves to just after the command, where every
                 // applet takes it and before any `--` of create-service.
+                if OWN_FLAGS.contains(&applet.name) {
+                    let argv = args.into_iter().skip(1).collect();
+                    return (applet.main)(argv);
+                }
                 let mut rest = args.into_iter().skip(1);
                 let mut argv: Vec<OsString> = rest.next().into_iter().collect();
                 argv.extend(instance);
@@ -323,6 +334,11 @@ fn leading_instance(mut args: Vec<OsString>) -> (Vec<OsString>, Vec<OsString>) {
     }
     (taken, args)
 }
+
+/// Applets that stand in for another program and read its flags as it
+/// does (`-i` is supervisorctl's interactive, `-h` its help): their line
+/// goes to them untouched.
+const OWN_FLAGS: &[&str] = &["supervisorctl"];
 
 /// Applets that serve no instance: a `-i` on their line is dropped.
 const NO_INSTANCE: &[&str] = &[
@@ -381,7 +397,10 @@ fn one_instance(applet: &Applet, argv: Vec<OsString>) -> Result<Vec<OsString>, S
 
 fn dispatch(applet: &Applet, args: Vec<OsString>) -> exit::Result {
     // parrot_service parses its own --help.
-    if applet.name != "parrot_service" && wants_help(&args[1..]) {
+    if applet.name != "parrot_service"
+        && !OWN_FLAGS.contains(&applet.name)
+        && wants_help(&args[1..])
+    {
         print_usage(applet);
         return Ok(());
     }

@@ -40,12 +40,14 @@ mod lex;
 mod order;
 mod probe;
 mod program;
+mod section;
 #[cfg(test)]
 mod tests;
 
 pub use glob::glob_match;
 pub use host::{Host, System};
 pub use probe::runtime_warnings;
+pub use section::read_section;
 
 /// A config file read whole, with everything it includes.
 #[derive(Debug, Clone, PartialEq)]
