@@ -192,6 +192,36 @@ impl Ctl {
                 self.out("");
                 return true;
             }
+            _ => self.run(cmd, arg, &line),
+        };
+        match result {
+            Ok(()) => {}
+            Err(Raise::Rpc(Error::Status(401, _))) => {
+                self.out("Server requires authentication");
+                if self.interactive {
+                    return match self.login() {
+                        Ok(()) => self.onecmd(&line),
+                        Err(e) => {
+                            self.raised(e);
+                            false
+                        }
+                    };
+                }
+                self.exit = status::GENERIC;
+                // supervisorctl then runs the command once more, which
+                // fails the same way and is reported as any error.
+                if let Err(e) = self.run(cmd, arg, &line) {
+                    self.raised(e);
+                }
+            }
+            Err(e) => self.raised(e),
+        }
+        false
+    }
+
+    /// One command; an unknown one is supervisorctl's `Unknown syntax`.
+    fn run(&mut self, cmd: &str, arg: &str, line: &str) -> Done {
+        match cmd {
             "help" => {
                 admin::help(self, arg);
                 Ok(())
@@ -218,52 +248,37 @@ impl Ctl {
             _ => {
                 self.out(&format!("*** Unknown syntax: {line}"));
                 self.exit = status::GENERIC;
-                return false;
-            }
-        };
-        match result {
-            Ok(()) => {}
-            Err(Raise::Rpc(Error::Status(401, _))) => {
-                self.out("Server requires authentication");
-                if self.interactive {
-                    return self.login(&line);
-                }
-                self.exit = status::GENERIC;
-            }
-            Err(e) => {
-                let (class, text) = match &e {
-                    Raise::Rpc(e) => output::raised(e, self.url()),
-                    Raise::Py(class, text) => (class.to_string(), text.clone()),
-                };
-                self.out(&format!(
-                    "error: {class}, {text}: file: sv supervisorctl line: 0"
-                ));
-                self.exit = status::GENERIC;
+                Ok(())
             }
         }
-        false
     }
 
-    /// Asks for a username and password (the password unechoed at a
-    /// terminal) and runs `line` again with them.
-    fn login(&mut self, line: &str) -> bool {
-        let Ok(user) = self.ask("Username:") else {
-            self.exit = status::GENERIC;
-            return true;
+    /// An error no command handles: `error: CLASS, TEXT: ...`, status 1.
+    fn raised(&mut self, e: Raise) {
+        let (class, text) = match &e {
+            Raise::Rpc(e) => output::raised(e, self.url()),
+            Raise::Py(class, text) => (class.to_string(), text.clone()),
         };
+        self.out(&format!(
+            "error: {class}, {text}: file: sv supervisorctl line: 0"
+        ));
+        self.exit = status::GENERIC;
+    }
+
+    /// Asks for a username and a password (unechoed at a terminal), for
+    /// the next try of a command the server refused with 401.
+    fn login(&mut self) -> Result<(), Raise> {
+        let user = self.ask("Username:")?;
         let echo = EchoOff::new();
         let pass = self.ask("Password:");
         drop(echo);
-        let Ok(pass) = pass else {
-            self.exit = status::GENERIC;
-            return true;
-        };
+        let pass = pass?;
         self.out("");
         self.username = Some(user);
         self.password = Some(pass);
         let url = self.url().to_string();
         self.set_server(&url);
-        self.onecmd(line)
+        Ok(())
     }
 }
 
