@@ -421,6 +421,78 @@ fn tail_follow_streams_until_ctrl_c() {
     j.same_on(t, &["tail", "-f", "ticker", "nope"]);
 }
 
+/// `fg NAME`: our stdin goes to the process (`sendProcessStdin`) and its
+/// output comes back on the stream; end of input leaves with `Exiting
+/// foreground`. (The real supervisorctl prints the same but then hangs in
+/// its stream thread, so sv's is checked against the process itself.)
+#[test]
+fn fg_sends_stdin_and_shows_output() {
+    let programs = format!("{PROGRAMS}\n[program:cat]\ncommand=/bin/cat\nstartsecs=0\n");
+    let Some(j) = Judge::new() else { return };
+    let Some(sd) = Supervisord::start("ctl-fg", &supervisord_conf("", &programs)) else {
+        return;
+    };
+    let t = &sd.target;
+    let mut child = Command::new(&j.ours)
+        .arg("-c")
+        .arg(&t.conf)
+        .args(["fg", "cat"])
+        .current_dir(&t.dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as i32;
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    use std::io::Write;
+    stdin.write_all(b"ping-from-fg\n").unwrap();
+    let mut seen = Vec::new();
+    let echoed = wait_until(20, || {
+        while let Ok(b) = rx.try_recv() {
+            seen.extend(b);
+        }
+        String::from_utf8_lossy(&seen).contains("ping-from-fg")
+    });
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    if !echoed {
+        kill(pid, libc::SIGKILL);
+        let _ = child.wait();
+        panic!("fg did not show the process's answer: {text:?}");
+    }
+    assert!(
+        text.starts_with("==> Press Ctrl-C to exit <==\n"),
+        "{text:?}"
+    );
+    drop(stdin);
+    let mut code = None;
+    let ended = wait_until(10, || {
+        code = child.try_wait().ok().flatten().map(|s| s.code());
+        code.is_some()
+    });
+    if !ended {
+        kill(pid, libc::SIGKILL);
+        let _ = child.wait();
+    }
+    assert_eq!(code, Some(Some(0)), "fg ends at end of input with exit 0");
+    while let Ok(b) = rx.recv_timeout(std::time::Duration::from_secs(5)) {
+        seen.extend(b);
+    }
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    assert!(text.ends_with("Exiting foreground\n"), "{text:?}");
+    j.same_on(t, &["tail", "cat"]);
+}
+
 /// A TCP port nobody listens on: bound to 0, then closed.
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
