@@ -201,20 +201,17 @@ impl Ctl {
                 if self.interactive {
                     return match self.login() {
                         Ok(()) => self.onecmd(&line),
-                        Err(e) => {
-                            self.raised(e);
-                            false
-                        }
+                        Err(e) => self.raised(e),
                     };
                 }
                 self.exit = status::GENERIC;
                 // supervisorctl then runs the command once more, which
                 // fails the same way and is reported as any error.
                 if let Err(e) = self.run(cmd, arg, &line) {
-                    self.raised(e);
+                    return self.raised(e);
                 }
             }
-            Err(e) => self.raised(e),
+            Err(e) => return self.raised(e),
         }
         false
     }
@@ -254,7 +251,12 @@ impl Ctl {
     }
 
     /// An error no command handles: `error: CLASS, TEXT: ...`, status 1.
-    fn raised(&mut self, e: Raise) {
+    /// Ctrl-C (Python's KeyboardInterrupt, which supervisorctl does not
+    /// catch there) leaves the shell without a word: true.
+    fn raised(&mut self, e: Raise) -> bool {
+        if interrupt::take() || matches!(e, Raise::Py("<class 'KeyboardInterrupt'>", _)) {
+            return true;
+        }
         let (class, text) = match &e {
             Raise::Rpc(e) => output::raised(e, self.url()),
             Raise::Py(class, text) => (class.to_string(), text.clone()),
@@ -263,6 +265,7 @@ impl Ctl {
             "error: {class}, {text}: file: sv supervisorctl line: 0"
         ));
         self.exit = status::GENERIC;
+        false
     }
 
     /// Asks for a username and a password (unechoed at a terminal), for
@@ -470,7 +473,8 @@ pub fn main(argv: Vec<OsString>) -> exit::Result {
             },
         };
         interrupt::take();
-        if ctl.onecmd(&line) {
+        // A Ctrl-C that ended a waiting call leaves, as in supervisorctl.
+        if ctl.onecmd(&line) || interrupt::take() {
             break;
         }
     }

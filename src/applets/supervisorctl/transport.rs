@@ -5,6 +5,7 @@
 //! request (`Connection: close`); an answer is read by Content-Length,
 //! chunked, or to the end of the connection, whichever the server sends.
 
+use super::super::shell::interrupt;
 use crate::wire::xmlrpc::{self, Fault, Value};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -168,6 +169,12 @@ impl Server {
     pub fn call(&self, method: &str, params: &[Value]) -> Result<Value, Error> {
         let body = xmlrpc::call(method, params);
         let (mut stream, host) = self.connect()?;
+        // Ctrl-C at the prompt of a terminal ends a call that is waiting
+        // (a start waits startsecs), as it ends supervisorctl's shell.
+        interrupt::watch(match &stream {
+            Stream::Unix(s) => s.as_raw_fd(),
+            Stream::Tcp(s) => s.as_raw_fd(),
+        });
         let mut head = format!(
             "POST /RPC2 HTTP/1.1\r\nHost: {host}\r\nUser-Agent: sv-supervisorctl\r\nContent-Type: text/xml\r\nAccept: text/xml\r\nConnection: close\r\nContent-Length: {}\r\n",
             body.len()
