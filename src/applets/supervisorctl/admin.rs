@@ -6,9 +6,10 @@ use super::output::{self, text};
 use super::transport::Error;
 use super::{status as st, Ctl, Done};
 use crate::wire::xmlrpc::{codes::fault, Value};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::{fork, ForkResult};
+use std::io::Write;
 
 /// A command that takes no arguments was given some.
 fn no_args(ctl: &mut Ctl, cmd: &str, arg: &str) -> bool {
@@ -111,8 +112,13 @@ pub fn reread(ctl: &mut Ctl, arg: &str) -> Done {
     if all.is_empty() {
         ctl.out("No config updates to processes");
     }
-    all.sort();
-    for (name, what) in all {
+    // By name, as supervisorctl sorts them.
+    let mut sorted: Vec<(String, &str)> = Vec::with_capacity(all.len());
+    for item in all {
+        let at = sorted.partition_point(|(n, _)| *n < item.0);
+        sorted.insert(at, item);
+    }
+    for (name, what) in sorted {
         ctl.out(&format!("{name}: {what}"));
     }
     Ok(())
@@ -227,7 +233,7 @@ fn really(ctl: &mut Ctl, question: &str) -> Result<bool, super::Raise> {
     if !ctl.interactive {
         return Ok(true);
     }
-    Ok(ctl.ask(question)?.to_lowercase().starts_with('y'))
+    Ok(ctl.ask(question)?.to_ascii_lowercase().starts_with('y'))
 }
 
 pub fn shutdown(ctl: &mut Ctl, arg: &str) -> Done {
@@ -295,7 +301,7 @@ pub fn version(ctl: &mut Ctl, arg: &str) -> Done {
 
 pub fn open(ctl: &mut Ctl, arg: &str) -> Done {
     let url = arg.trim();
-    let scheme = url.split_once(':').map(|(s, _)| s.to_lowercase());
+    let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
     if !matches!(scheme.as_deref(), Some("unix" | "http")) {
         ctl.out("ERROR: url must be http:// or unix://");
         ctl.exit = st::GENERIC;
@@ -309,54 +315,44 @@ pub fn open(ctl: &mut Ctl, arg: &str) -> Done {
 }
 
 /// `fg`'s streaming: the process's stdout and stderr copied to ours by two
-/// threads while our stdin goes to the process (`sendProcessStdin`), until
-/// end of input, Ctrl-C, or the process ends.
+/// forked children (a thread would cost the static binary more) while our
+/// stdin goes to the process (`sendProcessStdin`), until end of input,
+/// Ctrl-C, or the process ends; then the children are killed by their pids.
 pub fn foreground(ctl: &mut Ctl, name: &str) -> Done {
     ctl.out("==> Press Ctrl-C to exit <==");
     ctl.catch_interrupts();
-    let stopped = Arc::new(AtomicBool::new(false));
-    let fds: Arc<Mutex<Vec<OwnedFd>>> = Arc::default();
-    let mut threads = Vec::new();
+    let mut children = Vec::new();
     for channel in ["stdout", "stderr"] {
-        let server = ctl.server.clone();
         let path = format!("/logtail/{name}/{channel}");
-        let (stopped, fds) = (stopped.clone(), fds.clone());
-        threads.push(std::thread::spawn(move || {
-            let mut print = |b: &[u8]| {
-                use std::io::Write;
-                let mut o = std::io::stdout().lock();
-                let _ = o.write_all(b);
-                let _ = o.flush();
-            };
-            let mut connected = |fd: RawFd| {
-                // A copy of the descriptor, owned by the list, to shut the
-                // socket down from the main thread; under the lock, so that
-                // either the main thread finds it or it sees `stopped`.
-                let mut list = fds.lock().unwrap_or_else(|p| p.into_inner());
-                // SAFETY: fd is open; the copy is owned by the list.
-                let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-                if copy >= 0 {
-                    list.push(unsafe { OwnedFd::from_raw_fd(copy) });
-                }
-                if stopped.load(Ordering::SeqCst) {
-                    // SAFETY: shutdown(2) of the socket this thread opened.
-                    unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
-                }
-            };
-            let _ = server.stream(&path, &mut print, &mut connected);
-        }));
+        // SAFETY: the client has one thread; the child only copies the
+        // stream to stdout and leaves by _exit.
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => {
+                // SAFETY: back to the default disposition in the child: a
+                // Ctrl-C ends it, and only the parent prints its newline.
+                unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
+                let _ = ctl.server.stream(&path, &mut write_out, &mut |_| {});
+                // SAFETY: _exit(2), nothing of the parent's to run or flush.
+                unsafe { libc::_exit(0) };
+            }
+            Ok(ForkResult::Parent { child }) => children.push(child),
+            Err(e) => eprintln!("supervisorctl: cannot fork to follow {path}: {e}"),
+        }
     }
     let result = feed_stdin(ctl, name);
-    stopped.store(true, Ordering::SeqCst);
-    for fd in fds.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-        // SAFETY: shutdown(2) of a descriptor the list owns.
-        unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_RDWR) };
-    }
-    for t in threads {
-        let _ = t.join();
+    for child in children {
+        let _ = kill(child, Signal::SIGKILL);
+        let _ = waitpid(child, None);
     }
     super::interrupt::take();
     result
+}
+
+/// A piece of a stream, to stdout at once.
+fn write_out(bytes: &[u8]) {
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(bytes);
+    let _ = o.flush();
 }
 
 fn feed_stdin(ctl: &mut Ctl, name: &str) -> Done {

@@ -452,7 +452,7 @@ pub fn tail(ctl: &mut Ctl, arg: &str) -> Done {
     let (name, channel) = match args.as_slice() {
         [one] => (*one, "stdout".to_string()),
         [first, .., last] => {
-            let channel = last.to_lowercase();
+            let channel = last.to_ascii_lowercase();
             if channel != "stdout" && channel != "stderr" {
                 ctl.out(&format!(
                     "Error: bad channel {}",

@@ -98,9 +98,7 @@ impl Ctl {
     fn call_list(&self, method: &str, params: &[Value]) -> Result<Vec<Value>, Error> {
         match self.call(method, params)? {
             Value::Array(a) => Ok(a),
-            other => Err(Error::Bad(format!(
-                "{method} answered {other:?}, not an array"
-            ))),
+            _ => Err(Error::Bad(format!("{method} answered no array"))),
         }
     }
 

@@ -81,7 +81,7 @@ pub fn addr(url: &str) -> Result<Addr, Error> {
             .parse()
             .map_err(|_| Error::Bad(format!("Port could not be cast to integer value as '{p}'")))?,
     };
-    Ok(Addr::Tcp(host.to_lowercase(), port))
+    Ok(Addr::Tcp(host.to_ascii_lowercase(), port))
 }
 
 /// A connected stream of either kind.
