@@ -200,13 +200,31 @@ impl Judge {
     /// asserts the same output and exit code. Returns sv's run.
     #[track_caller]
     pub fn same(&self, real: &Target, ours: &Target, args: &[&str], input: Option<&str>) -> Run {
-        let a = run_ctl(&self.real, real, args, input);
-        let b = run_ctl(&self.ours, ours, args, input);
-        let na = self.normal(&a, &self.real, &real.dir);
-        let nb = self.normal(&b, &self.ours, &ours.dir);
+        self.agree([(&self.real, real), (&self.ours, ours)], args, input)
+    }
+
+    /// The real supervisorctl against a real supervisord (left) and against
+    /// sv's server (right): for judging the server rather than the client.
+    #[track_caller]
+    pub fn servers_agree(&self, supervisord: &Target, sv: &Target, args: &[&str]) -> Run {
+        self.agree([(&self.real, supervisord), (&self.real, sv)], args, None)
+    }
+
+    /// Runs `args` with each (client, target) and asserts the same
+    /// normalized output and exit code; returns the right one's run.
+    #[track_caller]
+    pub fn agree(&self, runs: [(&PathBuf, &Target); 2], args: &[&str], input: Option<&str>) -> Run {
+        let [(pa, ta), (pb, tb)] = runs;
+        let a = run_ctl(pa, ta, args, input);
+        let b = run_ctl(pb, tb, args, input);
         assert_eq!(
-            na, nb,
-            "supervisorctl {args:?} (input {input:?}): the real one (left) and sv's (right) differ"
+            self.normal(&a, pa, &ta.dir),
+            self.normal(&b, pb, &tb.dir),
+            "supervisorctl {args:?} (input {input:?}): {} on {} (left) and {} on {} (right) differ",
+            pa.display(),
+            ta.conf.display(),
+            pb.display(),
+            tb.conf.display()
         );
         b
     }
