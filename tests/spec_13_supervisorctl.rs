@@ -211,6 +211,8 @@ fn config_commands_match_after_editing_the_config() {
     ] {
         j.same(ta, tb, args, None);
     }
+    let r = j.same(ta, tb, &["reload"], None);
+    assert_eq!(r.stdout, "Restarted supervisord\n");
 }
 
 /// `supervisorctl` with no command (or `-i`) is a prompt that reads a pipe:
@@ -342,6 +344,34 @@ fn auth_on_an_inet_server_matches() {
     sd.rewrite(&with_login);
     j.same_on(t, &["status", "grp:*"]);
     j.same_on(t, &["-p", "bad", "version"]);
+    // At the prompt a 401 asks for a login and runs the command again
+    // with it (the real one asks through getpass, which reads the
+    // terminal when there is one, so sv's is checked alone).
+    sd.rewrite(&conf);
+    let r = run_ctl(&j.ours, t, &[], Some("user\n123\npid sleeper\n"));
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .starts_with("Server requires authentication\nUsername:Password:\n"),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout
+            .contains("sleeper                          RUNNING"),
+        "{r:?}"
+    );
+    let pid_line = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("supervisor> "))
+        .unwrap_or("");
+    assert!(
+        pid_line
+            .trim_start_matches("supervisor> ")
+            .parse::<u32>()
+            .is_ok(),
+        "pid after login: {r:?}"
+    );
 }
 
 /// `tail -f` and `maintail -f` stream what the server sends as it comes,
