@@ -163,6 +163,91 @@ pub fn status(ctl: &mut Ctl, arg: &str) -> Done {
     Ok(())
 }
 
+/// What start, stop and signal differ in: the verb of their methods
+/// (`startProcess`, `startProcessGroup`, `startAllProcesses`), the word of
+/// success, how a result reads, the fault that is no failure, and the
+/// status of an unknown group.
+struct Act {
+    verb: &'static str,
+    done: &'static str,
+    line: fn(&Outcome, &str) -> Result<String, Raise>,
+    ignored: Option<i64>,
+    no_group: u8,
+}
+
+const START: Act = Act {
+    verb: "start",
+    done: "started",
+    line: |r, _| start_line(r),
+    ignored: Some(fault::ALREADY_STARTED),
+    no_group: st::INVALID_ARGS,
+};
+
+const STOP: Act = Act {
+    verb: "stop",
+    done: "stopped",
+    line: signal_line,
+    ignored: Some(fault::NOT_RUNNING),
+    no_group: st::GENERIC,
+};
+
+const SIGNAL: Act = Act {
+    verb: "signal",
+    done: "signalled",
+    line: signal_line,
+    ignored: None,
+    no_group: st::GENERIC,
+};
+
+/// One of start, stop, signal on `names` (`all`, `GROUP:*`, `NAME`), with
+/// `extra` (the signal) after the name in each call.
+fn act(ctl: &mut Ctl, a: &Act, names: &[&str], extra: Option<&str>) -> Done {
+    let with = |first: Option<&str>| -> Vec<Value> {
+        first.into_iter().chain(extra).map(Value::from).collect()
+    };
+    let print = |ctl: &mut Ctl, r: &Outcome| -> Done {
+        let l = (a.line)(r, a.done)?;
+        ctl.out(&l);
+        exit_from_fault(ctl, r.code, a.ignored);
+        Ok(())
+    };
+    if names.contains(&"all") {
+        for v in ctl.call_list(&format!("{}AllProcesses", a.verb), &with(None))? {
+            print(ctl, &Outcome::of(&v))?;
+        }
+        return Ok(());
+    }
+    for &name in names {
+        match split_namespec(name) {
+            (group, None) => {
+                match ctl.call_list(&format!("{}ProcessGroup", a.verb), &with(Some(group))) {
+                    Ok(list) => {
+                        for v in &list {
+                            print(ctl, &Outcome::of(v))?;
+                        }
+                    }
+                    Err(Error::Fault(f)) if f.code == fault::BAD_NAME => {
+                        ctl.out(&format!("{group}: ERROR (no such group)"));
+                        ctl.exit = a.no_group;
+                    }
+                    Err(e) => {
+                        ctl.exit = st::GENERIC;
+                        return Err(e.into());
+                    }
+                }
+            }
+            (group, Some(process)) => match ctl
+                .call(&format!("{}Process", a.verb), &with(Some(name)))
+            {
+                Ok(_) => ctl.out(&format!("{}: {}", namespec(group, process), a.done)),
+                Err(Error::Fault(f)) => print(ctl, &Outcome::of_fault(name, f.code, &f.message))?,
+                Err(e) => return Err(e.into()),
+            },
+        }
+    }
+    Ok(())
+}
+
 pub fn start(ctl: &mut Ctl, arg: &str) -> Done {
     if !ctl.upcheck()? {
         return Ok(());
@@ -176,41 +261,9 @@ pub fn start(ctl: &mut Ctl, arg: &str) -> Done {
             "start",
         );
     }
-    let started = Some(fault::ALREADY_STARTED);
-    if names.contains(&"all") {
-        let list = ctl.call_list("startAllProcesses", &[])?;
-        return results(ctl, list, start_line, started);
-    }
-    for name in names {
-        match split_namespec(name) {
-            (group, None) => match ctl.call_list("startProcessGroup", &[group.into()]) {
-                Ok(list) => results(ctl, list, start_line, started)?,
-                Err(Error::Fault(f)) if f.code == fault::BAD_NAME => {
-                    ctl.out(&format!("{group}: ERROR (no such group)"));
-                    ctl.exit = st::INVALID_ARGS;
-                }
-                Err(e) => {
-                    ctl.exit = st::GENERIC;
-                    return Err(e.into());
-                }
-            },
-            (group, Some(process)) => match ctl.call("startProcess", &[name.into()]) {
-                Ok(_) => ctl.out(&format!("{}: started", namespec(group, process))),
-                Err(Error::Fault(f)) => {
-                    let r = Outcome::of_fault(name, f.code, &f.message);
-                    let l = start_line(&r)?;
-                    ctl.out(&l);
-                    exit_from_fault(ctl, r.code, started);
-                }
-                Err(e) => return Err(e.into()),
-            },
-        }
-    }
-    Ok(())
+    act(ctl, &START, &names, None)
 }
 
-/// `stop` (success word `stopped`) and `signal` (`signalled`) differ only
-/// in their calls and in which fault they let pass.
 pub fn stop(ctl: &mut Ctl, arg: &str) -> Done {
     if !ctl.upcheck()? {
         return Ok(());
@@ -224,39 +277,7 @@ pub fn stop(ctl: &mut Ctl, arg: &str) -> Done {
             "stop",
         );
     }
-    let stopped = |r: &Outcome| signal_line(r, "stopped");
-    let ignored = Some(fault::NOT_RUNNING);
-    if names.contains(&"all") {
-        let list = ctl.call_list("stopAllProcesses", &[])?;
-        return results(ctl, list, |r| signal_line(r, "stopped"), ignored);
-    }
-    for name in names {
-        match split_namespec(name) {
-            (group, None) => match ctl.call_list("stopProcessGroup", &[group.into()]) {
-                Ok(list) => results(ctl, list, |r| signal_line(r, "stopped"), ignored)?,
-                Err(e) => {
-                    ctl.exit = st::GENERIC;
-                    match e {
-                        Error::Fault(f) if f.code == fault::BAD_NAME => {
-                            ctl.out(&format!("{group}: ERROR (no such group)"))
-                        }
-                        e => return Err(e.into()),
-                    }
-                }
-            },
-            (group, Some(process)) => match ctl.call("stopProcess", &[name.into()]) {
-                Ok(_) => ctl.out(&format!("{}: stopped", namespec(group, process))),
-                Err(Error::Fault(f)) => {
-                    let r = Outcome::of_fault(name, f.code, &f.message);
-                    let l = stopped(&r)?;
-                    ctl.out(&l);
-                    exit_from_fault(ctl, r.code, ignored);
-                }
-                Err(e) => return Err(e.into()),
-            },
-        }
-    }
-    Ok(())
+    act(ctl, &STOP, &names, None)
 }
 
 pub fn signal(ctl: &mut Ctl, arg: &str) -> Done {
@@ -272,36 +293,7 @@ pub fn signal(ctl: &mut Ctl, arg: &str) -> Done {
         ctl.exit = st::GENERIC;
         return Ok(());
     }
-    let (sig, names) = (words[0], &words[1..]);
-    let signalled = |r: &Outcome| signal_line(r, "signalled");
-    if names.contains(&"all") {
-        let list = ctl.call_list("signalAllProcesses", &[sig.into()])?;
-        return results(ctl, list, |r| signal_line(r, "signalled"), None);
-    }
-    for &name in names {
-        match split_namespec(name) {
-            (group, None) => match ctl.call_list("signalProcessGroup", &[group.into(), sig.into()])
-            {
-                Ok(list) => results(ctl, list, |r| signal_line(r, "signalled"), None)?,
-                Err(Error::Fault(f)) if f.code == fault::BAD_NAME => {
-                    ctl.out(&format!("{group}: ERROR (no such group)"));
-                    ctl.exit = st::GENERIC;
-                }
-                Err(e) => return Err(e.into()),
-            },
-            (group, Some(process)) => match ctl.call("signalProcess", &[name.into(), sig.into()]) {
-                Ok(_) => ctl.out(&format!("{}: signalled", namespec(group, process))),
-                Err(Error::Fault(f)) => {
-                    let r = Outcome::of_fault(name, f.code, &f.message);
-                    let l = signalled(&r)?;
-                    ctl.out(&l);
-                    exit_from_fault(ctl, r.code, None);
-                }
-                Err(e) => return Err(e.into()),
-            },
-        }
-    }
-    Ok(())
+    act(ctl, &SIGNAL, &words[1..], Some(words[0]))
 }
 
 pub fn restart(ctl: &mut Ctl, arg: &str) -> Done {
