@@ -348,11 +348,11 @@ pub fn foreground(ctl: &mut Ctl, name: &str) -> Done {
     result
 }
 
-/// A piece of a stream, to stdout at once.
-fn write_out(bytes: &[u8]) {
+/// A piece of a stream, to stdout at once, as it came (bytes, not text).
+pub fn write_out(bytes: &[u8]) -> std::io::Result<()> {
     let mut o = std::io::stdout().lock();
-    let _ = o.write_all(bytes);
-    let _ = o.flush();
+    o.write_all(bytes)?;
+    o.flush()
 }
 
 fn feed_stdin(ctl: &mut Ctl, name: &str) -> Done {

@@ -398,12 +398,7 @@ fn tailf(ctl: &mut Ctl, path: &str) -> Done {
     let url = format!("{}{path}", ctl.url());
     let result = ctl.server.stream(
         path,
-        &mut |bytes| {
-            use std::io::Write;
-            let mut o = std::io::stdout().lock();
-            let _ = o.write_all(String::from_utf8_lossy(bytes).as_bytes());
-            let _ = o.flush();
-        },
+        &mut super::admin::write_out,
         &mut super::interrupt::watch,
     );
     if super::interrupt::take() {

@@ -202,20 +202,27 @@ impl Server {
     }
 
     /// GETs `path` and hands each piece of the body to `feed` as it comes,
-    /// until the server ends it or a read fails (Ctrl-C shuts the socket's
-    /// reading down, see `shell::interrupt::watch`).
-    /// `connected` is given the socket first, for whoever must end the
-    /// stream from elsewhere (Ctrl-C, the end of `fg`).
+    /// until the server ends it, a read fails (Ctrl-C shuts the socket's
+    /// reading down, see `shell::interrupt::watch`) or `feed` fails (our
+    /// stdout is gone). `connected` is given the socket first, for whoever
+    /// must end the stream from elsewhere (Ctrl-C, the end of `fg`). No
+    /// read timeout: a quiet program's log is quiet for as long as it likes.
     pub fn stream(
         &self,
         path: &str,
-        feed: &mut dyn FnMut(&[u8]),
+        feed: &mut dyn FnMut(&[u8]) -> io::Result<()>,
         connected: &mut dyn FnMut(RawFd),
     ) -> Result<(), Error> {
         let (mut stream, host) = self.connect()?;
         connected(match &stream {
-            Stream::Unix(s) => s.as_raw_fd(),
-            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => {
+                s.set_read_timeout(None)?;
+                s.as_raw_fd()
+            }
+            Stream::Tcp(s) => {
+                s.set_read_timeout(None)?;
+                s.as_raw_fd()
+            }
         });
         let mut head = format!(
             "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept-Encoding: chunked\r\nAccept: */*\r\nUser-agent: sv-supervisorctl\r\n"
@@ -224,10 +231,7 @@ impl Server {
         stream.write_all(head.as_bytes())?;
         let mut reader = BufReader::new(stream);
         let framing = read_head(&mut reader)?;
-        read_body(&mut reader, framing, &mut |b| {
-            feed(b);
-            Ok(())
-        })
+        read_body(&mut reader, framing, &mut |b| Ok(feed(b)?))
     }
 
     fn finish_head(&self, head: &mut String) {
