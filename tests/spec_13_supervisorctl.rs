@@ -295,6 +295,13 @@ fn flags_and_bad_server_urls_match() {
         j.same_on(t, args);
     }
     j.same_on(&bare, &["status"]);
+    // No -c: ./supervisord.conf of the working directory is found.
+    let searched = Target {
+        conf: std::path::PathBuf::new(),
+        dir: dir.to_path_buf(),
+    };
+    let r = j.same_on(&searched, &["status", "sleeper"]);
+    assert!(r.stdout.starts_with("sleeper "), "{r:?}");
     // Through `sv supervisorctl` rather than the symlink.
     let mut cmd = Command::new(sv_bin());
     cmd.args(["supervisorctl", "-c"])

@@ -103,11 +103,15 @@ impl Drop for Supervisord {
     }
 }
 
-/// Runs `prog -c CONF ARGS...` in the target's directory, stdin from
-/// `input` (or /dev/null), with a deadline (killed by its recorded pid).
+/// Runs `prog -c CONF ARGS...` in the target's directory (without `-c`
+/// when `conf` is empty: the client searches), stdin from `input` (or
+/// /dev/null), with a deadline (killed by its recorded pid).
 pub fn run_ctl(prog: &Path, t: &Target, args: &[&str], input: Option<&str>) -> Run {
     let mut cmd = Command::new(prog);
-    cmd.arg("-c").arg(&t.conf).args(args).current_dir(&t.dir);
+    if !t.conf.as_os_str().is_empty() {
+        cmd.arg("-c").arg(&t.conf);
+    }
+    cmd.args(args).current_dir(&t.dir);
     run_with_input(cmd, input, 30).unwrap_or_else(|| panic!("{} {args:?} hung", prog.display()))
 }
 
