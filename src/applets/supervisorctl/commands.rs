@@ -407,6 +407,8 @@ fn tailf(ctl: &mut Ctl, path: &str) -> Done {
     }
     match result {
         Ok(()) => {}
+        // Our stdout was closed (`| head`): done, as ripgrep treats it.
+        Err(Error::Os(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         Err(Error::Status(code, _)) => eprintln!("{url} Cannot read, status code {code}"),
         Err(Error::Os(e)) => {
             let (class, text) = output::os_error(&e);
