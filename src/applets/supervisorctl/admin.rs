@@ -294,7 +294,7 @@ pub fn version(ctl: &mut Ctl, arg: &str) -> Done {
         return Ok(());
     }
     let v = ctl.call("getSupervisorVersion", &[])?;
-    let line = text(&Value::object([("v", v)]), "v");
+    let line = output::show(&v);
     ctl.out(&line);
     Ok(())
 }

@@ -319,7 +319,7 @@ pub fn pid(ctl: &mut Ctl, arg: &str) -> Done {
     let names: Vec<&str> = arg.split_whitespace().collect();
     if names.is_empty() {
         let pid = ctl.call("getPID", &[])?;
-        let line = text(&Value::object([("p", pid)]), "p");
+        let line = output::show(&pid);
         ctl.out(&line);
     } else if names.contains(&"all") {
         for info in ctl.call_list("getAllProcessInfo", &[])? {

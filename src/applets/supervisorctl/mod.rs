@@ -111,10 +111,7 @@ impl Ctl {
     fn upcheck(&mut self) -> Result<bool, Raise> {
         match self.call("getVersion", &[]) {
             Ok(v) => {
-                let api = match &v {
-                    Value::Str(s) => s.clone(),
-                    other => output::text(&Value::object([("v", other.clone())]), "v"),
-                };
+                let api = output::show(&v);
                 if api == API_VERSION {
                     return Ok(true);
                 }

@@ -69,13 +69,19 @@ pub fn help(cmd: &str) -> Option<&'static str> {
     })
 }
 
-/// A member of a struct as text: strings as they are, numbers in decimal.
+/// A member of a struct as text.
 pub fn text(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::Str(s)) => s.clone(),
-        Some(Value::Int(i)) => i.to_string(),
-        Some(Value::Bool(b)) => if *b { "True" } else { "False" }.to_string(),
-        Some(Value::Double(d)) => d.to_string(),
+    v.get(key).map(show).unwrap_or_default()
+}
+
+/// A value as Python's `str` shows it: strings as they are, numbers in
+/// decimal, booleans as True and False.
+pub fn show(v: &Value) -> String {
+    match v {
+        Value::Str(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+        Value::Double(d) => d.to_string(),
         _ => String::new(),
     }
 }
