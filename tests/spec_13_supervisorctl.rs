@@ -535,3 +535,26 @@ fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().unwrap().port()
 }
+
+/// A server without `[rpcinterface:supervisor]` answers UNKNOWN_METHOD:
+/// supervisorctl explains and exits 3 (4 for status).
+#[test]
+fn a_server_without_the_supervisor_interface_is_explained() {
+    let Some(j) = Judge::new() else { return };
+    let conf = supervisord_conf("", PROGRAMS).replace(
+        "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n",
+        "",
+    );
+    let Some(sd) = Supervisord::start("ctl-norpc", &conf) else {
+        return;
+    };
+    for args in [
+        &["status"][..],
+        &["start", "sleeper"],
+        &["version"],
+        &["avail"],
+    ] {
+        let r = j.same_on(&sd.target, args);
+        assert_ne!(r.code, 0, "{args:?}: {r:?}");
+    }
+}
