@@ -298,12 +298,12 @@ fn start(args: Vec<OsString>) -> exit::Result {
         }
         name => match find(name) {
             Some(applet) => {
-                // `-i N` moves to just after the command, where every
-                // applet takes it and before any `--` of create-service.
                 if OWN_FLAGS.contains(&applet.name) {
                     let argv = args.into_iter().skip(1).collect();
                     return (applet.main)(argv);
                 }
+                // `-i N` moves to just after the command, where every
+                // applet takes it and before any `--` of create-service.
                 let mut rest = args.into_iter().skip(1);
                 let mut argv: Vec<OsString> = rest.next().into_iter().collect();
                 argv.extend(instance);
