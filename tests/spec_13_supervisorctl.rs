@@ -304,16 +304,27 @@ fn flags_and_bad_server_urls_match() {
     assert!(r.stdout.starts_with("sleeper "), "{r:?}");
     // Through `sv supervisorctl` rather than the symlink.
     let mut cmd = Command::new(sv_bin());
-    cmd.args(["supervisorctl", "-c"])
+    // `-i` and `-h` are supervisorctl's (interactive, help), not sv's.
+    cmd.args(["supervisorctl", "-i", "-c"])
         .arg(&t.conf)
-        .args(["status", "sleeper", "-i"])
+        .args(["status", "sleeper", "idle"])
         .current_dir(dir);
     let via_sv = run_with_input(cmd, None, 30).expect("sv supervisorctl hung");
-    let real = run_ctl(&j.real, t, &["status", "sleeper", "-i"], None);
+    let real = run_ctl(&j.real, t, &["-i", "status", "sleeper", "idle"], None);
     assert_eq!(
         j.normal(&via_sv, &j.ours, dir),
         j.normal(&real, &j.real, dir),
         "sv supervisorctl and the real one differ"
+    );
+    assert_eq!(via_sv.code, 3, "idle is not running: {via_sv:?}");
+    let mut cmd = Command::new(sv_bin());
+    cmd.args(["supervisorctl", "-h"]).current_dir(dir);
+    let help = run_with_input(cmd, None, 30).expect("sv supervisorctl -h hung");
+    assert_eq!(help.code, 0);
+    assert!(
+        help.stdout
+            .contains("Usage: sv supervisorctl [options] [action [arguments]]"),
+        "{help:?}"
     );
 }
 
