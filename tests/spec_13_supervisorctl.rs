@@ -571,3 +571,26 @@ fn a_server_without_the_supervisor_interface_is_explained() {
         assert_ne!(r.code, 0, "{args:?}: {r:?}");
     }
 }
+
+/// The comparison hides only pids, uptimes and stop times, which twins or
+/// two runs a moment apart may print differently.
+#[test]
+fn normalization_hides_only_what_may_differ() {
+    use common::ctl::numbers_out;
+    assert_eq!(
+        numbers_out("a                                RUNNING   pid 123, uptime 0:01:02\n"),
+        "a                                RUNNING   pid N, uptime N\n"
+    );
+    assert_eq!(
+        numbers_out("grp:g1                           STOPPED   Dec 06 07:20 PM\n"),
+        "grp:g1                           STOPPED   STOP-TIME\n"
+    );
+    assert_eq!(numbers_out("4242\n"), "N\n");
+    for kept in [
+        "a  STOPPED   Not started\n",
+        "echoer: ERROR (not running)\n",
+        "hello AM\n",
+    ] {
+        assert_eq!(numbers_out(kept), kept);
+    }
+}

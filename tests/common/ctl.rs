@@ -261,7 +261,7 @@ impl Judge {
 /// `pid 123` and `uptime 0:00:01` as N, and a line that is only a number
 /// (the `pid` command) as N: the only things twins or two runs a second
 /// apart may print differently.
-fn numbers_out(line: &str) -> String {
+pub fn numbers_out(line: &str) -> String {
     let mut out = line.to_string();
     for key in ["pid ", "uptime "] {
         let mut from = 0;
@@ -279,6 +279,26 @@ fn numbers_out(line: &str) -> String {
     let t = out.trim_end();
     if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()) {
         return out.replace(t, "N");
+    }
+    // A stop time (`Dec 06 07:20 PM`): twins stopped a moment apart may
+    // straddle a minute.
+    if let Some(at) = t
+        .len()
+        .checked_sub(15)
+        .filter(|&at| out.is_char_boundary(at))
+    {
+        let shape = t[at..]
+            .bytes()
+            .zip(b"Aaa 00 00:00 AM".iter())
+            .all(|(c, k)| match k {
+                b'A' => c.is_ascii_uppercase(),
+                b'a' => c.is_ascii_lowercase(),
+                b'0' => c.is_ascii_digit(),
+                k => c == *k,
+            });
+        if shape && (t.ends_with("AM") || t.ends_with("PM")) {
+            return format!("{}STOP-TIME{}", &t[..at], &out[t.len()..]);
+        }
     }
     out
 }
