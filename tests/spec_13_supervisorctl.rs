@@ -215,6 +215,9 @@ fn config_commands_match_after_editing_the_config() {
     }
     let r = j.same(ta, tb, &["reload"], None);
     assert_eq!(r.stdout, "Restarted supervisord\n");
+    // Stopped mid-restart, supervisord would leave its new children.
+    a.settle();
+    b.settle();
 }
 
 /// `supervisorctl` with no command (or `-i`) is a prompt that reads a pipe:

@@ -64,20 +64,29 @@ impl Supervisord {
             dir: dir.path().to_path_buf(),
         };
         let s = Supervisord { dir, target, child };
-        let real = super::python::venv_program("supervisorctl")?;
+        s.settle();
+        Some(s)
+    }
+
+    /// Waits until it answers and no program is STARTING (after a start
+    /// or a reload).
+    pub fn settle(&self) {
+        let Some(real) = super::python::venv_program("supervisorctl") else {
+            return;
+        };
         let settled = wait_until(20, || {
-            let r = run_ctl(&real, &s.target, &["status"], None);
+            let r = run_ctl(&real, &self.target, &["status"], None);
             !r.stdout.is_empty()
                 && !r.stdout.contains("STARTING")
                 && !r.stdout.contains("refused")
                 && !r.stdout.contains("no such file")
+                && !r.stdout.contains("SHUTDOWN_STATE")
         });
         assert!(
             settled,
-            "supervisord did not come up in {}",
-            s.dir.path().display()
+            "supervisord did not settle in {}",
+            self.dir.path().display()
         );
-        Some(s)
     }
 
     pub fn pid(&self) -> i32 {
@@ -91,13 +100,20 @@ impl Supervisord {
 }
 
 impl Drop for Supervisord {
+    /// SIGTERM (supervisord stops its programs and exits), SIGKILL after a
+    /// deadline; then its children recorded before that and still there
+    /// (orphaned by a supervisord stopped mid-restart) are killed.
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
+            let children = super::children(self.pid());
             kill(self.pid(), libc::SIGTERM);
             let gone = wait_until(10, || matches!(self.child.try_wait(), Ok(Some(_))));
             if !gone {
                 kill(self.pid(), libc::SIGKILL);
                 let _ = self.child.wait();
+            }
+            for pid in children.into_iter().filter(|&p| super::alive(p)) {
+                kill(pid, libc::SIGKILL);
             }
         }
     }
