@@ -18,6 +18,9 @@ pub enum Exit {
     Usage,
     /// The instance is not running or cannot be reached.
     Unreachable,
+    /// The status of a program sv stands in for, as that program sets it
+    /// (supervisorctl's LSB codes).
+    Code(u8),
 }
 
 /// What an applet still has to say as it stops.
@@ -139,6 +142,7 @@ pub fn status(exit: Exit) -> ExitCode {
         Exit::Failed => 1,
         Exit::Usage => 2,
         Exit::Unreachable => 3,
+        Exit::Code(n) => n,
     })
 }
 

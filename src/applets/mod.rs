@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod exit;
 pub mod parrot;
 pub mod shell;
+pub mod supervisorctl;
 pub mod supervisord;
 pub mod tail;
 pub mod test_restart;
@@ -194,6 +195,12 @@ pub static APPLETS: &[Applet] = &[
         main: cli::main,
     },
     Applet {
+        name: "supervisorctl",
+        summary: "supervisord's client: drives sv's XML-RPC server or a real supervisord",
+        usage: "supervisorctl [-c FILE] [-s URL] [-u USER] [-p PASSWORD] [-i] [ACTION [ARGS...]]",
+        main: supervisorctl::main,
+    },
+    Applet {
         name: "supervisord",
         summary: "supervisord's command line: find the config, detach, run the daemon (SPEC §13)",
         usage: "supervisord [-c FILE] [-n] [options]   (supervisord -h lists them)",
@@ -320,10 +327,11 @@ fn start(args: Vec<OsString>) -> exit::Result {
         }
         name => match find(name) {
             Some(applet) if OWN_FLAGS.contains(&applet.name) => {
-                // Its own flags, `-i` among them; a leading `sv -i N`
-                // still picks the instance.
+                // Its own flags, `-i` among them; for supervisord, which
+                // runs an instance, a leading `sv -i N` still picks it.
                 let mut argv: Vec<OsString> = args.into_iter().skip(1).collect();
-                if let Some(n) = instance.chunks(2).filter_map(|c| c.get(1)).next_back() {
+                let n = instance.chunks(2).filter_map(|c| c.get(1)).next_back();
+                if let (Some(n), "supervisord") = (n, applet.name) {
                     argv.splice(1..1, [OsString::from("--sv-instance"), n.clone()]);
                 }
                 (applet.main)(argv)
@@ -362,10 +370,11 @@ fn leading_instance(mut args: Vec<OsString>) -> (Vec<OsString>, Vec<OsString>) {
     (taken, args)
 }
 
-/// Applets that take another program's flags as that program reads them
-/// (`supervisord -i` is its identifier): no `-i` gathering, no `--help`
-/// of ours.
-const OWN_FLAGS: &[&str] = &["supervisord"];
+/// Applets that stand in for another program and read its flags as it
+/// does (`supervisord -i` is its identifier, `supervisorctl -i` its
+/// interactive mode, `-h` their help): no `-i` gathering, no `--help` of
+/// ours.
+const OWN_FLAGS: &[&str] = &["supervisorctl", "supervisord"];
 
 /// Applets that serve no instance: a `-i` on their line is dropped.
 const NO_INSTANCE: &[&str] = &[

@@ -41,6 +41,7 @@ mod lex;
 mod order;
 mod probe;
 mod program;
+mod section;
 mod supervisord;
 #[cfg(test)]
 mod tests;
@@ -49,6 +50,7 @@ pub use glob::glob_match;
 pub use host::{Host, System};
 pub use http::{Credentials, HttpServers, InetServer, UnixServer};
 pub use probe::runtime_warnings;
+pub use section::read_section;
 pub use supervisord::{parse_count, parse_level, parse_umask, Supervisord};
 
 /// A config file read whole, with everything it includes.

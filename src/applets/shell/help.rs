@@ -7,7 +7,14 @@ use super::super::{find, print_stdout, print_usage, Applet, APPLETS};
 /// Applets the shell refuses: another daemon or shell inside this one, and
 /// the toys, which would take over (or, test_restart, crash) the shell's own
 /// process since applets run in it.
-pub const NOT_IN_SHELL: &[&str] = &["daemon", "init", "parrot_service", "shell", "test_restart"];
+pub const NOT_IN_SHELL: &[&str] = &[
+    "daemon",
+    "init",
+    "parrot_service",
+    "shell",
+    "supervisorctl",
+    "test_restart",
+];
 
 /// The shell's own words: in supervisorctl and every REPL `quit` leaves, so
 /// here it is not the command line's alias of `close`.

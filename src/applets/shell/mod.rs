@@ -8,7 +8,7 @@
 //! `tail -f` or clears the line, and Ctrl-D leaves.
 
 mod help;
-mod input;
+pub mod input;
 pub mod interrupt;
 
 use super::cli::{instance, parse};
