@@ -191,7 +191,8 @@ run after them.
    core. `--quick`: 50 programs, 1 s and 2 s.
 12. **XML-RPC** (sv and supervisord): 100 programs (`sleep`), sv started
    with a `[unix_http_server]` socket. Once all are RUNNING, one Python
-   client that keeps its connection times 200 calls of
+   client that keeps its connection times 200 calls (to the answer's last
+   byte, unparsed) of
    `supervisor.getAllProcessInfo` (what `supervisorctl status` asks): the
    server's own cost. Then the real `supervisorctl status` (from the venv)
    against each, 20 whole commands. Then sv alone with 10 000 services:

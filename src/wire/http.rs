@@ -266,13 +266,20 @@ pub fn reason(status: u16) -> &'static str {
 /// A whole answer with a Content-Length body; `close` adds
 /// `Connection: close`.
 pub fn response(status: u16, headers: &[(&str, &str)], body: &[u8], close: bool) -> Vec<u8> {
+    let mut out = response_head(status, headers, body.len(), close);
+    out.extend_from_slice(body);
+    out
+}
+
+/// The head of [`response`], for a body sent after it as it is (a big
+/// answer is not copied behind its head).
+pub fn response_head(status: u16, headers: &[(&str, &str)], len: usize, close: bool) -> Vec<u8> {
     let mut out = head(status, headers);
-    out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+    out.extend_from_slice(format!("Content-Length: {len}\r\n").as_bytes());
     if close {
         out.extend_from_slice(b"Connection: close\r\n");
     }
     out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
     out
 }
 

@@ -95,7 +95,10 @@ pub enum Phase {
 pub struct HttpConn {
     pub stream: Stream,
     rbuf: Vec<u8>,
+    /// Output not yet taken by the socket: `wbuf[wpos..]` (an offset, so a
+    /// big answer sent in pieces is not shifted down after each).
     wbuf: Vec<u8>,
+    wpos: usize,
     pub phase: Phase,
     /// Whether the request under way keeps the connection open after it.
     pub keep_alive: bool,
@@ -125,6 +128,7 @@ impl HttpConn {
             stream,
             rbuf: Vec::new(),
             wbuf: Vec::new(),
+            wpos: 0,
             phase: Phase::Reading,
             keep_alive: true,
             closing: false,
@@ -147,7 +151,7 @@ impl HttpConn {
         }
         match self.phase {
             Phase::Reading => {
-                self.wbuf.is_empty() && self.rbuf.len() <= http::MAX_HEAD + http::MAX_BODY
+                self.unsent() == 0 && self.rbuf.len() <= http::MAX_HEAD + http::MAX_BODY
             }
             Phase::Waiting => false,
             Phase::Streaming { .. } => true,
@@ -155,12 +159,12 @@ impl HttpConn {
     }
 
     pub fn wants_write(&self) -> bool {
-        !self.wbuf.is_empty() && !self.dead
+        self.unsent() != 0 && !self.dead
     }
 
     /// Done with: dead, or closing with everything sent.
     pub fn finished(&self) -> bool {
-        self.dead || (self.closing && self.wbuf.is_empty())
+        self.dead || (self.closing && self.unsent() == 0)
     }
 
     /// Reads what is there, up to one whole request beyond the buffer.
@@ -200,7 +204,7 @@ impl HttpConn {
     /// The next whole request, once the answer before it has left; a bad
     /// one is Err(status, why), and the connection closes after its answer.
     pub fn next_request(&mut self, now: Instant) -> Option<Result<Request, (u16, &'static str)>> {
-        if self.phase != Phase::Reading || self.closing || self.dead || !self.wbuf.is_empty() {
+        if self.phase != Phase::Reading || self.closing || self.dead || self.unsent() != 0 {
             return None;
         }
         match http::parse(&self.rbuf) {
@@ -234,7 +238,7 @@ impl HttpConn {
         }
     }
 
-    /// Queues `bytes` and sends what the socket takes now.
+    /// Sends what the socket takes of `bytes` now and queues the rest.
     pub fn send(&mut self, bytes: &[u8]) {
         if self.dead {
             return;
@@ -242,13 +246,35 @@ impl HttpConn {
         // A client that has not taken what it was sent before is dropped;
         // one answer, however large (getAllProcessInfo of 10 000
         // programs is 7 MiB), goes out whole.
-        if self.wbuf.len() > WBUF_LIMIT {
+        if self.unsent() > WBUF_LIMIT {
             self.dead = true;
             self.overflowed = true;
             return;
         }
+        let mut bytes = bytes;
+        // Nothing queued: straight from the caller's buffer, no copy.
+        while self.unsent() == 0 && !bytes.is_empty() && !self.dead {
+            match self.stream.write(bytes) {
+                Ok(0) => self.dead = true,
+                Ok(n) => {
+                    bytes = &bytes[n..];
+                    self.last_active = Instant::now();
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => self.dead = true,
+            }
+        }
+        if bytes.is_empty() || self.dead {
+            return;
+        }
         self.wbuf.extend_from_slice(bytes);
         self.flush();
+    }
+
+    /// Bytes queued and not yet taken by the socket.
+    fn unsent(&self) -> usize {
+        self.wbuf.len() - self.wpos
     }
 
     /// An error answer; the connection closes once it is sent.
@@ -261,12 +287,9 @@ impl HttpConn {
     /// The answer to the request under way: 200 with `body`.
     pub fn answer(&mut self, content_type: &str, body: &[u8]) {
         let close = !self.keep_alive || self.eof;
-        self.send(&http::response(
-            200,
-            &[("Content-Type", content_type)],
-            body,
-            close,
-        ));
+        let head = http::response_head(200, &[("Content-Type", content_type)], body.len(), close);
+        self.send(&head);
+        self.send(body);
         self.phase = Phase::Reading;
         self.last_active = Instant::now();
         if close {
@@ -296,20 +319,28 @@ impl HttpConn {
 
     /// Writes until the socket would block.
     pub fn flush(&mut self) {
-        while !self.wbuf.is_empty() && !self.dead {
-            match self.stream.write(&self.wbuf) {
+        while self.unsent() != 0 && !self.dead {
+            match self.stream.write(&self.wbuf[self.wpos..]) {
                 Ok(0) => self.dead = true,
                 Ok(n) => {
-                    self.wbuf.drain(..n);
+                    self.wpos += n;
                     self.last_active = Instant::now();
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => self.dead = true,
             }
         }
-        if self.wbuf.is_empty() && self.wbuf.capacity() > 64 * 1024 {
-            self.wbuf = Vec::new();
+        if self.unsent() == 0 {
+            self.wbuf.clear();
+            self.wpos = 0;
+            if self.wbuf.capacity() > 64 * 1024 {
+                self.wbuf = Vec::new();
+            }
+        } else if self.wpos > 64 * 1024 && self.wpos > self.wbuf.len() / 2 {
+            // What was sent goes, now and then, not after every write.
+            self.wbuf.drain(..self.wpos);
+            self.wpos = 0;
         }
     }
 
@@ -323,7 +354,7 @@ impl HttpConn {
         if self.closing {
             return Some(self.last_active + LINGER);
         }
-        if !self.wbuf.is_empty() {
+        if self.unsent() != 0 {
             return Some(self.last_active + WRITE_TIMEOUT);
         }
         match self.phase {
@@ -339,7 +370,7 @@ impl HttpConn {
     /// anything else is dropped. Returns whether it was a 408.
     pub fn expire(&mut self) -> bool {
         let slow = !self.closing
-            && self.wbuf.is_empty()
+            && self.unsent() == 0
             && self.phase == Phase::Reading
             && !self.rbuf.is_empty();
         if slow {

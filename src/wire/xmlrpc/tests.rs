@@ -198,3 +198,15 @@ fn no_prefix_of_a_document_panics() {
     // A multi-byte character right after '&'.
     let _ = parse_call("<methodCall><methodName>&ééééééééé;</methodName></methodCall>".as_bytes());
 }
+
+#[test]
+fn text_is_escaped_in_runs_and_every_character_comes_back() {
+    let s = "plain é a&b<c>d\r\u{FF01}\u{FFFE}\u{FFFF}\x01 end";
+    let doc = String::from_utf8(response(&Value::from(s))).unwrap();
+    assert!(doc.contains("a&amp;b&lt;c&gt;d&#13;"), "{doc}");
+    let back = parse_response(doc.as_bytes()).unwrap().unwrap();
+    assert_eq!(
+        back,
+        Value::from("plain é a&b<c>d\r\u{FF01}\u{FFFD}\u{FFFD}\u{FFFD} end")
+    );
+}

@@ -97,17 +97,31 @@ fn value(out: &mut String, v: &Value) {
 /// Text as XML character data. A character XML 1.0 cannot carry at all
 /// (most C0 controls; a log line may hold them) becomes U+FFFD, so a log
 /// with a stray control byte still reaches the client; `\r` goes as a
-/// character reference, which a parser does not normalise away.
+/// character reference, which a parser does not normalise away. Runs with
+/// nothing to escape are copied whole (most text is such a run).
 fn escape(out: &mut String, s: &str) {
-    for c in s.chars() {
+    let mut rest = s;
+    while let Some(i) = rest.bytes().position(special) {
+        out.push_str(&rest[..i]);
+        // `special` bytes are ASCII or the lead byte of U+FFFE/U+FFFF's
+        // neighbours: the char at i starts there.
+        let c = rest[i..].chars().next().unwrap_or('\u{FFFD}');
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\r' => out.push_str("&#13;"),
-            '\t' | '\n' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c if !super::read::xml_char(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
+        rest = &rest[i + c.len_utf8()..];
     }
+    out.push_str(rest);
+}
+
+/// Bytes that may need escaping: markup, controls other than tab and
+/// newline, and 0xEF, the first byte of U+FFFE and U+FFFF (and of other
+/// characters, which are then copied as they are).
+fn special(b: u8) -> bool {
+    matches!(b, b'&' | b'<' | b'>' | 0xEF) || (b < 0x20 && b != b'\t' && b != b'\n')
 }
