@@ -467,7 +467,7 @@ impl Daemon {
         match self.target(name)? {
             Target::One(id) => self
                 .facts(id, now, info::wall_now())
-                .map(|f| info::value(&f))
+                .map(info::value)
                 .ok_or_else(|| fail(fault::BAD_NAME, name)),
             Target::Group(_) => Err(fail(fault::BAD_NAME, name)),
         }
@@ -482,7 +482,7 @@ impl Daemon {
             .filter_map(|s| self.facts(s.id, now, wall))
             .collect();
         all.sort_unstable_by(|a, b| (&a.group, &a.name).cmp(&(&b.group, &b.name)));
-        Value::Array(all.iter().map(info::value).collect())
+        Value::Array(all.into_iter().map(info::value).collect())
     }
 
     fn facts(&self, id: Id, now: Instant, wall: std::time::Duration) -> Option<info::Facts> {

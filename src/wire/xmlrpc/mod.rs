@@ -30,11 +30,15 @@ pub enum Value {
     /// `<base64>`, kept as its (undecoded) text.
     Base64(String),
     Array(Vec<Value>),
-    /// Members in the order given.
-    Struct(Vec<(String, Value)>),
+    /// Members in the order given. Names are mostly the literals of the
+    /// method that answers: borrowed, not one allocation each.
+    Struct(Vec<(Name, Value)>),
     /// `<nil/>`, an extension Python's client reads and writes.
     Nil,
 }
+
+/// A struct member's name.
+pub type Name = std::borrow::Cow<'static, str>;
 
 /// A method call: its name and parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,11 +56,11 @@ pub struct Fault {
 
 impl Value {
     /// A struct from `(name, value)` pairs.
-    pub fn object<'a>(members: impl IntoIterator<Item = (&'a str, Value)>) -> Value {
+    pub fn object(members: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
         Value::Struct(
             members
                 .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
+                .map(|(k, v)| (Name::Borrowed(k), v))
                 .collect(),
         )
     }

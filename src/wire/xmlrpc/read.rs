@@ -336,7 +336,7 @@ impl<'a> Reader<'a> {
                     self.close("name")?;
                     let v = self.value(depth + 1)?;
                     self.close("member")?;
-                    members.push((name, v));
+                    members.push((name.into(), v));
                 }
                 self.close("struct")?;
                 Ok(Value::Struct(members))

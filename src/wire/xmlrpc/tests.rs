@@ -210,3 +210,13 @@ fn text_is_escaped_in_runs_and_every_character_comes_back() {
         Value::from("plain é a&b<c>d\r\u{FF01}\u{FFFD}\u{FFFD}\u{FFFD} end")
     );
 }
+
+#[test]
+fn integers_are_written_in_decimal_at_their_extremes() {
+    for i in [0, 7, -1, 10, -10, i64::MAX, i64::MIN] {
+        assert_eq!(
+            parse_response(&response(&Value::Int(i))).unwrap(),
+            Ok(Value::Int(i))
+        );
+    }
+}

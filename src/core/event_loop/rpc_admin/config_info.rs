@@ -95,5 +95,5 @@ fn one(sup: &Supervisor, spec: &ServiceSpec, group: &str, inuse: bool) -> Value 
     ] {
         v.push((k.to_string(), val));
     }
-    Value::Struct(v)
+    Value::Struct(v.into_iter().map(|(k, val)| (k.into(), val)).collect())
 }
