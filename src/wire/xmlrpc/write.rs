@@ -70,7 +70,7 @@ fn value(out: &mut String, v: &Value) {
         Value::Bool(true) => lit(out, b"<value><boolean>1</boolean></value>\n"),
         Value::Bool(false) => lit(out, b"<value><boolean>0</boolean></value>\n"),
         Value::Double(d) => {
-            let _ = write!(out, "<value><double>{d:?}</double></value>\n");
+            let _ = writeln!(out, "<value><double>{d:?}</double></value>");
         }
         Value::Str(s) => {
             lit(out, b"<value><string>");
