@@ -179,6 +179,35 @@ fn the_config_beside_the_binary_comes_first() {
     assert!(sv.state("cwd_conf").is_none());
 }
 
+/// Found through PATH as a bare `supervisord` (how a service unit or a
+/// shell runs it), it still looks beside the file it was run from, as
+/// supervisord (a script: the kernel hands Python its path) does.
+#[test]
+fn a_bare_name_found_in_path_looks_beside_its_file() {
+    let mut sv = Sv::new(N);
+    let work = sv.work.path().to_path_buf();
+    let prefix = work.join("prefix");
+    link_in(&prefix);
+    std::fs::create_dir_all(prefix.join("etc")).unwrap();
+    std::fs::write(
+        prefix.join("etc/supervisord.conf"),
+        section(&work, "") + "[program:via_path]\ncommand=/bin/sleep 60\n",
+    )
+    .unwrap();
+    let elsewhere = TempDir::new("sd-elsewhere");
+    let path = format!(
+        "{}:{}",
+        prefix.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut c = command(&sv, Path::new("supervisord"), &["-n"], elsewhere.path());
+    c.env("PATH", path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    sv.launch(c);
+    assert!(sv.state("via_path").is_some());
+}
+
 /// The real supervisord from the test venv, or None (the test is then
 /// reported as skipped).
 fn real_supervisord() -> Option<PathBuf> {

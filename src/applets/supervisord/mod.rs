@@ -88,7 +88,7 @@ pub fn main(args: Vec<OsString>) -> exit::Result {
                      absolute path to a configuration file for improved security."
                 );
             }
-            let search = search_paths(&argv0);
+            let search = search_paths(&as_run(&argv0));
             search.iter().find(|p| p.exists()).cloned().ok_or_else(|| {
                 let shown: Vec<String> = search.iter().map(|p| p.display().to_string()).collect();
                 usage(&format!(
@@ -226,6 +226,17 @@ fn search_paths(argv0: &str) -> Vec<PathBuf> {
         PathBuf::from("/etc/supervisord.conf"),
         PathBuf::from("/etc/supervisor/supervisord.conf"),
     ]
+}
+
+/// argv[0] as Python's `sys.argv[0]` has it for supervisord, a script:
+/// a bare name found in `PATH` is the path the kernel ran (so
+/// `/usr/local/bin/supervisord` finds `/usr/local/etc/supervisord.conf`).
+fn as_run(argv0: &str) -> String {
+    let path = std::env::var("PATH").unwrap_or_default();
+    match crate::core::spawn::resolve(argv0, &path, None) {
+        Ok(p) => p.to_string_lossy().into_owned(),
+        Err(_) => argv0.to_string(),
+    }
 }
 
 /// Python's `os.path.dirname`: everything before the last `/`, trailing
