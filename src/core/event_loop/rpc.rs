@@ -41,8 +41,12 @@ const DESCRIBE_MAX: usize = 512;
 pub(super) const MULTICALL_MAX: usize = 1000;
 
 /// The XML of one answer, at most: getAllProcessInfo of 10,000 programs
-/// (12 MB) fits; a multicall stops calling once its values reach it.
+/// (12 MB) fits.
 pub(super) const ANSWER_MAX: usize = 16 << 20;
+
+/// A multicall makes no more calls once its values reach this much (room
+/// under [`ANSWER_MAX`] for the XML around them).
+const MULTICALL_VALUES: usize = 12 << 20;
 
 /// Calls waiting for their services to settle, by connection.
 #[derive(Default)]
@@ -211,8 +215,8 @@ impl Daemon {
     /// `system.multicall`: each call in order, its value or its fault.
     /// As supervisord, a value is given as it is (not in a one-element
     /// array) and a fault as a {faultCode, faultString} struct. At most
-    /// [`MULTICALL_MAX`] calls; once the values reach [`ANSWER_MAX`], the
-    /// calls left are not made and each is a fault that says so.
+    /// [`MULTICALL_MAX`] calls; once the values reach [`MULTICALL_VALUES`],
+    /// the calls left are not made and each is a fault that says so.
     fn multicall(&mut self, params: &[Value], now: Instant) -> Result<Value, Fault> {
         arity(params, 1, 1)?;
         let Some(calls) = params[0].as_array() else {
@@ -248,7 +252,14 @@ impl Daemon {
         let mut size = 0;
         for c in calls {
             let r = match (c.get("methodName").and_then(Value::as_str), c.get("params")) {
-                _ if size > ANSWER_MAX => Err(too_big(size)),
+                _ if size > MULTICALL_VALUES => Err(fail(
+                    fault::FAILED,
+                    &format!(
+                        "not called: this multicall's answer passed {} MiB; \
+                         ask for the rest in another request",
+                        MULTICALL_VALUES >> 20
+                    ),
+                )),
                 (None, _) => Err(fail(fault::INCORRECT_PARAMETERS, "No methodName")),
                 (Some(name), None) => self.call_now(name, &[], now),
                 (Some(name), Some(Value::Array(p))) => self.call_now(name, p, now),
@@ -344,7 +355,7 @@ impl Daemon {
 /// The fault of an answer past [`ANSWER_MAX`].
 fn too_big(size: usize) -> Fault {
     let why = format!(
-        "the answer would pass {} MiB ({size} bytes so far); ask for less in one request",
+        "the answer would be {size} bytes, past {} MiB; ask for less in one request",
         ANSWER_MAX >> 20
     );
     fail(fault::FAILED, &why)
