@@ -266,8 +266,8 @@ impl HttpConn {
             return;
         }
         // A client that has not taken what it was sent before is dropped;
-        // one answer, however large (getAllProcessInfo of 10 000
-        // programs is 7 MiB), goes out whole.
+        // one answer goes out whole (getAllProcessInfo of 10 000 programs
+        // is 12 MB; `/RPC2` answers are capped at 16 MiB, `rpc::ANSWER_MAX`).
         if self.unsent() > WBUF_LIMIT {
             self.dead = true;
             self.overflowed = true;
