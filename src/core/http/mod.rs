@@ -323,8 +323,8 @@ pub fn same_origin(origin: &str, local: SocketAddr) -> bool {
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let ip_ok = match host {
-        "localhost" => local.ip().is_loopback(),
-        h => h.parse::<IpAddr>().is_ok_and(|ip| ip == local.ip()),
+        "localhost" => local.ip().to_canonical().is_loopback(),
+        h => (h.parse::<IpAddr>()).is_ok_and(|ip| ip.to_canonical() == local.ip().to_canonical()),
     };
     ip_ok && port == Some(local.port())
 }
@@ -383,6 +383,10 @@ mod tests {
         let v6: SocketAddr = "[::1]:80".parse().unwrap();
         assert!(same_origin("http://[::1]", v6));
         assert!(!same_origin("http://[::2]:80", v6));
+        // A v4 client of a dual-stack server.
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:9001".parse().unwrap();
+        assert!(same_origin("http://127.0.0.1:9001", mapped));
+        assert!(same_origin("http://localhost:9001", mapped));
     }
 
     #[test]
