@@ -175,6 +175,21 @@ pub fn expects_continue(buf: &[u8]) -> bool {
         .any(|(name, v)| name == "expect" && v.eq_ignore_ascii_case("100-continue"))
 }
 
+/// Header `name` (lowercase) of the request at the start of `buf`, once
+/// its head is all there: None before, Some(None) when it has none.
+pub fn head_header(buf: &[u8], name: &str) -> Option<Option<String>> {
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let n = head_end(&buf[start..])?;
+    let found = (buf[start..start + n].split(|&b| b == b'\n'))
+        .skip(1)
+        .filter_map(|l| header(trim_cr(l)))
+        .find(|(n, _)| n == name);
+    Some(found.map(|(_, v)| v))
+}
+
 /// The length of the head with its blank line, once it is all there.
 fn head_end(buf: &[u8]) -> Option<usize> {
     // Bare LF line ends are tolerated (RFC 9112 §2.2).
@@ -250,6 +265,7 @@ pub fn reason(status: u16) -> &'static str {
         200 => "OK",
         400 => "Bad Request",
         401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",

@@ -183,7 +183,8 @@ fn start(
         verbose: false,
         supervisord: Some(s),
     })
-    .map_err(|e| usage(&e.message))?;
+    // The daemon's "error: " would follow supervisord's "Error: ".
+    .map_err(|e| usage(e.message.strip_prefix("error: ").unwrap_or(&e.message)))?;
     for (level, note) in notes {
         daemon.logger().log(level, &note);
     }

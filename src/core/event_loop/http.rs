@@ -104,14 +104,19 @@ impl Daemon {
         if nonblocking.is_err() {
             return;
         }
-        if self.http.conns.len() >= http::MAX_CONNS {
+        // Each server has its own table: TCP clients cannot lock out the
+        // unix socket.
+        let unix = matches!(stream, Stream::Unix(_));
+        let same = |c: &&HttpConn| matches!(c.stream, Stream::Unix(_)) == unix;
+        if self.http.conns.values().filter(same).count() >= http::MAX_CONNS {
             let _ = match &stream {
                 Stream::Unix(s) => http::refuse_full(s),
                 Stream::Tcp(s) => http::refuse_full(s),
             };
             let msg = format!(
-                "http: refused {peer}: {} connections already",
-                http::MAX_CONNS
+                "http: refused {peer}: {} connections already on the {} server",
+                http::MAX_CONNS,
+                if unix { "unix" } else { "inet" }
             );
             self.sup.log.warn_limited("http full", &msg);
             return;
@@ -119,9 +124,11 @@ impl Daemon {
         self.sup.log.debug(&format!("http: connection from {peer}"));
         let id = self.next_conn;
         self.next_conn += 1;
-        self.http
-            .conns
-            .insert(id, HttpConn::new(stream, peer, auth, now));
+        let mut conn = HttpConn::new(stream, peer, auth, now);
+        if let Stream::Tcp(s) = &conn.stream {
+            conn.local = s.local_addr().ok();
+        }
+        self.http.conns.insert(id, conn);
     }
 
     pub(super) fn on_http_conn(&mut self, id: ConnId, revents: libc::c_short, now: Instant) {
@@ -149,6 +156,15 @@ impl Daemon {
             };
             match c.next_request(now) {
                 None => return,
+                Some(Err((401, why))) => {
+                    let msg = format!(
+                        "http: refused {}: wrong or no username and password",
+                        c.peer
+                    );
+                    c.send_error(401, why);
+                    self.sup.log.warn_limited("http auth", &msg);
+                    return;
+                }
                 Some(Err((status, why))) => {
                     let msg = format!("http: bad request from {}: {status} {why}", c.peer);
                     c.send_error(status, why);
@@ -171,20 +187,19 @@ impl Daemon {
             req.method,
             crate::core::control::clip(&req.target, 200)
         ));
-        if let Some(creds) = &c.auth {
-            if !http::authorized(creds, req.header("authorization")) {
-                let msg = format!(
-                    "http: refused {}: wrong or no username and password",
-                    c.peer
-                );
-                c.send_error(401, "this server needs a username and password");
-                self.sup.log.warn_limited("http auth", &msg);
-                return;
-            }
-        }
+        // Authorization was checked with the head (`next_request`).
         let path = req.path();
         let get = req.method == "GET";
+        let foreign = match (req.header("origin"), c.local) {
+            (Some(o), Some(local)) => !http::same_origin(o, local),
+            _ => false,
+        };
         match path {
+            "/RPC2" if foreign => {
+                let msg = format!("http: refused {}: a request from a web page", c.peer);
+                c.send_error(403, "requests from other web pages are refused");
+                self.sup.log.warn_limited("http origin", &msg);
+            }
             "/RPC2" if req.method == "POST" => {
                 c.phase = Phase::Waiting;
                 if let Some(xml) = self.rpc(id, &req.body, now) {
@@ -410,7 +425,20 @@ impl Daemon {
             );
             self.sup.log.warn_limited("http overflow", &msg);
         }
-        self.http.conns.retain(|_, c| !c.finished());
+        let gone: Vec<ConnId> = (self.http.conns.iter())
+            .filter(|(_, c)| c.finished())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &gone {
+            let peer = self.http.conns.remove(id).map(|c| c.peer);
+            // A call it waited on is forgotten; its waiter answers no one.
+            self.changing.remove(id);
+            if let Some(method) = self.rpc_calls.forget(*id) {
+                let peer = peer.unwrap_or_default();
+                let msg = format!("http: {peer} went away before the answer to {method}");
+                self.sup.log.info(&msg);
+            }
+        }
         if self.http.conns.len() != before {
             let conns = &self.http.conns;
             self.http.main_tails.retain(|t| conns.contains_key(&t.conn));

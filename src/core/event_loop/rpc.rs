@@ -36,9 +36,28 @@ const NOT_XMLRPC: i64 = -32700;
 /// The most of a call that the log shows.
 const DESCRIBE_MAX: usize = 512;
 
+/// Calls in one `system.multicall`, at most (supervisord has no cap; one
+/// request must not hold the loop without end).
+pub(super) const MULTICALL_MAX: usize = 1000;
+
+/// The XML of one answer, at most: getAllProcessInfo of 10,000 programs
+/// (12 MB) fits.
+pub(super) const ANSWER_MAX: usize = 16 << 20;
+
+/// A multicall makes no more calls once its values reach this much (room
+/// under [`ANSWER_MAX`] for the XML around them).
+const MULTICALL_VALUES: usize = 12 << 20;
+
 /// Calls waiting for their services to settle, by connection.
 #[derive(Default)]
 pub(super) struct Calls(HashMap<ConnId, Pending>);
+
+impl Calls {
+    /// Forgets the call a connection that closed waited on: the method's name.
+    pub(super) fn forget(&mut self, conn: ConnId) -> Option<String> {
+        self.0.remove(&conn).map(|p| p.method().to_string())
+    }
+}
 
 /// What a method answers: now, or once the waiter of its request does.
 pub(super) enum Answer {
@@ -71,9 +90,6 @@ impl Daemon {
         match self.call(&call.method, &call.params, Some(conn), now) {
             Answer::Now(r) => Some(self.encode(&call.method, r)),
             Answer::Later(p) => {
-                // What clients that went away waited for is forgotten.
-                let http = &self.http.conns;
-                self.rpc_calls.0.retain(|c, _| http.contains_key(c));
                 self.rpc_calls.0.insert(conn, p);
                 // Its answer waits for the state file, as a control
                 // request's does (`Daemon::reply`).
@@ -95,17 +111,22 @@ impl Daemon {
         self.encode(&method, r)
     }
 
-    /// The answer's document, logged.
+    /// The answer's document, logged; one past [`ANSWER_MAX`] is a fault
+    /// that names the limit.
     fn encode(&mut self, method: &str, r: Result<Value, Fault>) -> Vec<u8> {
         match r {
             Ok(v) => {
+                let xml = xmlrpc::response(&v);
+                if xml.len() > ANSWER_MAX {
+                    return self.encode(method, Err(too_big(xml.len())));
+                }
                 let level = if changes(method) {
                     Level::Info
                 } else {
                     Level::Debug
                 };
                 self.sup.log.log(level, &format!("answer: {method}: ok"));
-                xmlrpc::response(&v)
+                xml
             }
             Err(f) => {
                 let what = format!("answer: {method}: fault {}", f.message);
@@ -125,7 +146,8 @@ impl Daemon {
         conn: Option<ConnId>,
         now: Instant,
     ) -> Answer {
-        let level = if changes(method) {
+        // A multicall's calls are one line of its own (see `multicall`).
+        let level = if changes(method) && conn.is_some() {
             Level::Info
         } else {
             Level::Debug
@@ -192,15 +214,52 @@ impl Daemon {
 
     /// `system.multicall`: each call in order, its value or its fault.
     /// As supervisord, a value is given as it is (not in a one-element
-    /// array) and a fault as a {faultCode, faultString} struct.
+    /// array) and a fault as a {faultCode, faultString} struct. At most
+    /// [`MULTICALL_MAX`] calls; once the values reach [`MULTICALL_VALUES`],
+    /// the calls left are not made and each is a fault that says so.
     fn multicall(&mut self, params: &[Value], now: Instant) -> Result<Value, Fault> {
         arity(params, 1, 1)?;
         let Some(calls) = params[0].as_array() else {
             return Err(fail(fault::INCORRECT_PARAMETERS, "calls must be an array"));
         };
+        if calls.len() > MULTICALL_MAX {
+            let why = format!(
+                "{} calls in one system.multicall; at most {MULTICALL_MAX}",
+                calls.len()
+            );
+            return Err(fail(fault::INCORRECT_PARAMETERS, &why));
+        }
+        let name = |c: &Value| {
+            c.get("methodName")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let changing: Vec<String> = calls
+            .iter()
+            .filter_map(name)
+            .filter(|m| changes(m))
+            .collect();
+        if !changing.is_empty() {
+            // One line for the request, however many calls it makes.
+            let what = format!(
+                "request: xml-rpc system.multicall of {} calls: {}",
+                calls.len(),
+                changing.join(", ")
+            );
+            self.sup.log.info(&control::clip(&what, DESCRIBE_MAX));
+        }
         let mut results = Vec::with_capacity(calls.len());
+        let mut size = 0;
         for c in calls {
             let r = match (c.get("methodName").and_then(Value::as_str), c.get("params")) {
+                _ if size > MULTICALL_VALUES => Err(fail(
+                    fault::FAILED,
+                    &format!(
+                        "not called: this multicall's answer passed {} MiB; \
+                         ask for the rest in another request",
+                        MULTICALL_VALUES >> 20
+                    ),
+                )),
                 (None, _) => Err(fail(fault::INCORRECT_PARAMETERS, "No methodName")),
                 (Some(name), None) => self.call_now(name, &[], now),
                 (Some(name), Some(Value::Array(p))) => self.call_now(name, p, now),
@@ -208,13 +267,15 @@ impl Daemon {
                     Err(fail(fault::INCORRECT_PARAMETERS, "params must be an array"))
                 }
             };
-            results.push(match r {
+            let v = match r {
                 Ok(v) => v,
                 Err(f) => Value::object([
                     ("faultCode", f.code.into()),
                     ("faultString", f.message.into()),
                 ]),
-            });
+            };
+            size += weight(&v);
+            results.push(v);
         }
         Ok(Value::Array(results))
     }
@@ -288,6 +349,25 @@ impl Daemon {
             )),
             _ => r,
         }
+    }
+}
+
+/// The fault of an answer past [`ANSWER_MAX`].
+fn too_big(size: usize) -> Fault {
+    let why = format!(
+        "the answer would be {size} bytes, past {} MiB; ask for less in one request",
+        ANSWER_MAX >> 20
+    );
+    fail(fault::FAILED, &why)
+}
+
+/// About the size of `v` as XML: its text plus each value's tags.
+fn weight(v: &Value) -> usize {
+    40 + match v {
+        Value::Str(s) | Value::DateTime(s) | Value::Base64(s) => s.len(),
+        Value::Array(a) => a.iter().map(weight).sum(),
+        Value::Struct(m) => m.iter().map(|(k, v)| 30 + k.len() + weight(v)).sum(),
+        _ => 20,
     }
 }
 

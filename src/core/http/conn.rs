@@ -120,6 +120,11 @@ pub struct HttpConn {
     started: Option<Instant>,
     /// When a request or an answer last moved.
     last_active: Instant,
+    /// No request was taken yet: silent, it is closed at the request
+    /// timeout, not the keep-alive one.
+    fresh: bool,
+    /// The address a TCP client reached (an `Origin` must name it).
+    pub local: Option<std::net::SocketAddr>,
 }
 
 impl HttpConn {
@@ -140,6 +145,8 @@ impl HttpConn {
             auth,
             started: None,
             last_active: now,
+            fresh: true,
+            local: None,
         }
     }
 
@@ -207,7 +214,21 @@ impl HttpConn {
         if self.phase != Phase::Reading || self.closing || self.dead || self.unsent() != 0 {
             return None;
         }
-        match http::parse(&self.rbuf) {
+        let parsed = http::parse(&self.rbuf);
+        // Credentials are checked once the head is there: a client that
+        // fails is neither invited to send its body nor waited for.
+        if let Some(creds) = &self.auth {
+            let head = match &parsed {
+                Parsed::Done(req, _) => Some(req.header("authorization").map(str::to_string)),
+                Parsed::Partial => http::head_header(&self.rbuf, "authorization"),
+                Parsed::Error(..) => None,
+            };
+            if head.is_some_and(|h| !super::authorized(creds, h.as_deref())) {
+                self.rbuf.clear();
+                return Some(Err((401, "this server needs a username and password")));
+            }
+        }
+        match parsed {
             Parsed::Partial => {
                 if !self.continued && http::expects_continue(&self.rbuf) {
                     self.continued = true;
@@ -228,6 +249,7 @@ impl HttpConn {
                 }
                 self.started = (!self.rbuf.is_empty()).then_some(now);
                 self.last_active = now;
+                self.fresh = false;
                 self.keep_alive = req.keep_alive();
                 Some(Ok(req))
             }
@@ -244,8 +266,8 @@ impl HttpConn {
             return;
         }
         // A client that has not taken what it was sent before is dropped;
-        // one answer, however large (getAllProcessInfo of 10 000
-        // programs is 7 MiB), goes out whole.
+        // one answer goes out whole (getAllProcessInfo of 10 000 programs
+        // is 12 MB; `/RPC2` answers are capped at 16 MiB, `rpc::ANSWER_MAX`).
         if self.unsent() > WBUF_LIMIT {
             self.dead = true;
             self.overflowed = true;
@@ -360,6 +382,7 @@ impl HttpConn {
         match self.phase {
             Phase::Reading => Some(match self.started {
                 Some(t) if !self.rbuf.is_empty() => t + request_timeout(),
+                _ if self.fresh => self.last_active + request_timeout(),
                 _ => self.last_active + IDLE_TIMEOUT,
             }),
             Phase::Waiting | Phase::Streaming { .. } => None,
@@ -400,8 +423,8 @@ mod tests {
     fn deadlines_follow_the_phase() {
         let (mut c, mut peer) = pair();
         let t0 = Instant::now();
-        // Idle: the keep-alive timeout from the last activity.
-        assert!(c.deadline().unwrap() >= t0 + IDLE_TIMEOUT - Duration::from_secs(1));
+        // New and silent: the request timeout from the connection.
+        assert!(c.deadline().unwrap() <= Instant::now() + request_timeout());
         // Half a request: the request timeout from its first byte.
         peer.write_all(b"POST /RPC2 HTTP/1.1\r\nContent-Le")
             .unwrap();
@@ -412,6 +435,12 @@ mod tests {
         assert!(c.expire());
         assert!(c.finished());
         drop(c);
+        // Idle after a request: the keep-alive timeout.
+        let (mut c, mut peer2) = pair();
+        peer2.write_all(b"GET /a HTTP/1.1\r\n\r\n").unwrap();
+        c.fill(t0);
+        assert!(c.next_request(t0).is_some());
+        assert_eq!(c.deadline(), Some(t0 + IDLE_TIMEOUT));
         let mut got = String::new();
         peer.read_to_string(&mut got).unwrap_or_default();
         assert!(got.starts_with("HTTP/1.1 408 "), "{got}");

@@ -23,8 +23,8 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// Connections at once, both servers together; past it a newcomer gets
-/// a 503 and is closed.
+/// Connections at once on each server; past it a newcomer gets a 503 and
+/// is closed.
 pub const MAX_CONNS: usize = 256;
 
 /// The unix socket server.
@@ -307,6 +307,28 @@ pub fn authorized(creds: &Credentials, header: Option<&str>) -> bool {
     user_ok && pass_ok
 }
 
+/// Whether a browser's `Origin` (`http://HOST[:PORT]`) is the server's
+/// own address `local` (`localhost` for a loopback one): any other web
+/// page must not drive the server (supervisorctl sends no `Origin`).
+pub fn same_origin(origin: &str, local: SocketAddr) -> bool {
+    let (rest, default_port) = match origin.split_once("://") {
+        Some(("http", r)) => (r, 80),
+        Some(("https", r)) => (r, 443),
+        _ => return false,
+    };
+    let auth = rest.split('/').next().unwrap_or("");
+    let (host, port) = match auth.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') => (h, p.parse().ok()),
+        _ => (auth, Some(default_port)),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let ip_ok = match host {
+        "localhost" => local.ip().to_canonical().is_loopback(),
+        h => (h.parse::<IpAddr>()).is_ok_and(|ip| ip.to_canonical() == local.ip().to_canonical()),
+    };
+    ip_ok && port == Some(local.port())
+}
+
 /// Equal, in a time that does not depend on where they differ.
 fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -346,6 +368,25 @@ mod tests {
         assert!(!authorized(&creds(sha), bad));
         // A password with a colon: only the first one splits.
         assert!(authorized(&creds("a:b"), Some("Basic dXNlcjphOmI=")));
+    }
+
+    #[test]
+    fn origins_of_the_server_itself_only() {
+        let local: SocketAddr = "127.0.0.1:9001".parse().unwrap();
+        assert!(same_origin("http://127.0.0.1:9001", local));
+        assert!(same_origin("http://localhost:9001/", local));
+        assert!(!same_origin("http://evil.example", local));
+        assert!(!same_origin("http://evil.example:9001", local));
+        assert!(!same_origin("http://127.0.0.1:9002", local));
+        assert!(!same_origin("http://127.0.0.1", local));
+        assert!(!same_origin("null", local));
+        let v6: SocketAddr = "[::1]:80".parse().unwrap();
+        assert!(same_origin("http://[::1]", v6));
+        assert!(!same_origin("http://[::2]:80", v6));
+        // A v4 client of a dual-stack server.
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:9001".parse().unwrap();
+        assert!(same_origin("http://127.0.0.1:9001", mapped));
+        assert!(same_origin("http://localhost:9001", mapped));
     }
 
     #[test]

@@ -117,3 +117,16 @@ fn decoding() {
     assert_eq!(base64_decode("YQ==").unwrap(), b"a");
     assert_eq!(base64_decode("a b"), None);
 }
+
+#[test]
+fn a_header_is_found_once_the_head_is_whole() {
+    let head = b"POST /RPC2 HTTP/1.1\r\nAuthorization: Basic x\r\nContent-Length: 9\r\n";
+    assert_eq!(head_header(head, "authorization"), None);
+    let mut whole = head.to_vec();
+    whole.extend_from_slice(b"\r\n<?x");
+    assert_eq!(
+        head_header(&whole, "authorization"),
+        Some(Some("Basic x".into()))
+    );
+    assert_eq!(head_header(&whole, "expect"), Some(None));
+}
