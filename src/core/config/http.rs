@@ -140,7 +140,12 @@ impl Loader<'_> {
             other => other.map(|(_, v)| v),
         };
         Ok(UnixServer {
-            file: super::include::normalize(&PathBuf::from(file)),
+            // Absolute from the working directory at parse time, as
+            // supervisord's normalize_path: a daemon that moves into its
+            // `directory=` still binds (and names to children) this path.
+            file: super::include::normalize(
+                &std::path::absolute(&file).unwrap_or_else(|_| PathBuf::from(&file)),
+            ),
             chmod,
             chown,
             auth: self.credentials(s)?,
