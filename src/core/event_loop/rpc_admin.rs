@@ -337,6 +337,12 @@ impl Daemon {
             let Some(path) = self.log_file(id, stream) else {
                 continue;
             };
+            // A FIFO or a device is not a log to empty: it stays.
+            let special = std::fs::symlink_metadata(&path)
+                .is_ok_and(|m| !m.is_file() && !m.file_type().is_symlink());
+            if special {
+                continue;
+            }
             match std::fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
