@@ -155,8 +155,8 @@ fn start(
     let detach = ready.is_some();
     if detach {
         // As supervisord: only a detached daemon sets its umask and moves
-        // (below, once the config is read: its relative socket path is
-        // made absolute from the directory supervisord was started in).
+        // into `directory=` (`Daemon::open`, once the config is read: its
+        // relative socket path is from where supervisord was started).
         // SAFETY: umask cannot fail; single-threaded.
         unsafe { libc::umask(s.umask.unwrap_or(DEFAULT_UMASK) as libc::mode_t) };
     }
@@ -171,7 +171,6 @@ fn start(
     }
     let pidfile = s.pidfile.clone();
     let ident = s.identifier().to_string();
-    let chdir = s.directory.clone().filter(|_| detach);
     let mut daemon = Daemon::open(Options {
         instance,
         config: Some(config),
@@ -181,13 +180,6 @@ fn start(
         supervisord: Some(s),
     })
     .map_err(|e| usage(&e.message))?;
-    // Before the first spawn, which is in `run`.
-    if let Some(dir) = chdir {
-        match std::env::set_current_dir(&dir) {
-            Ok(()) => notes.push((Level::Info, format!("set current directory: {dir:?}"))),
-            Err(e) => notes.push((Level::Err, format!("can't chdir into {dir:?}: {e}"))),
-        }
-    }
     for (level, note) in notes {
         daemon.logger().log(level, &note);
     }
