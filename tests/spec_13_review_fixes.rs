@@ -253,12 +253,13 @@ fn a_group_in_backoff_is_not_removed() {
         "end = time.time() + 10\n\
          while s.supervisor.getProcessInfo('flap')['statename'] != 'BACKOFF' and time.time() < end:\n\
          \x20   time.sleep(0.02)\n\
-         call('getProcessInfo', 'flap')\n\
+         print(time.time() < end)\n\
          call('removeProcessGroup', 'flap')\n",
     );
-    let lines: Vec<&str> = out.lines().collect();
-    assert!(lines[0].contains("'statename': 'BACKOFF'"), "{out}");
-    assert_eq!(lines[1], "fault 91 STILL_RUNNING: flap", "{out}");
+    assert_eq!(
+        out, "True\nfault 91 STILL_RUNNING: flap\n",
+        "BACKOFF seen, then"
+    );
     // Stopped, it goes.
     let out = py(
         &s.sock(),
