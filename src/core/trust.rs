@@ -176,6 +176,20 @@ pub fn open_log(path: &Path, how: LogOpen) -> io::Result<File> {
     open_in_dir(&via, shown, how)
 }
 
+/// [`open_log`] for reading, of a regular file only: a FIFO (opened
+/// non-blocking, so open(2) never waits for a writer) or a device is
+/// refused, since reading it could block or never end.
+pub fn open_log_regular(path: &Path) -> io::Result<File> {
+    let f = open_log(path, LogOpen::Read)?;
+    if !f.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(f)
+}
+
 /// Opens a directory (O_PATH) one component at a time, following a
 /// symlink on the way only when it belongs to us or to root.
 pub fn open_dir_trusted(dir: &Path) -> io::Result<std::os::fd::OwnedFd> {

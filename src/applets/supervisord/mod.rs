@@ -154,13 +154,9 @@ fn start(
     notes.extend(raised.into_iter().map(|n| (Level::Info, n)));
     let detach = ready.is_some();
     if detach {
-        // As supervisord: only a detached daemon moves and sets its umask.
-        if let Some(dir) = &s.directory {
-            match std::env::set_current_dir(dir) {
-                Ok(()) => notes.push((Level::Info, format!("set current directory: {dir:?}"))),
-                Err(e) => notes.push((Level::Err, format!("can't chdir into {dir:?}: {e}"))),
-            }
-        }
+        // As supervisord: only a detached daemon sets its umask and moves
+        // into `directory=` (`Daemon::open`, once the config is read: its
+        // relative socket path is from where supervisord was started).
         // SAFETY: umask cannot fail; single-threaded.
         unsafe { libc::umask(s.umask.unwrap_or(DEFAULT_UMASK) as libc::mode_t) };
     }

@@ -140,7 +140,12 @@ impl Loader<'_> {
             other => other.map(|(_, v)| v),
         };
         Ok(UnixServer {
-            file: super::include::normalize(&PathBuf::from(file)),
+            // Absolute from the working directory at parse time, as
+            // supervisord's normalize_path: a daemon that moves into its
+            // `directory=` still binds (and names to children) this path.
+            file: super::include::normalize(
+                &std::path::absolute(&file).unwrap_or_else(|_| PathBuf::from(&file)),
+            ),
             chmod,
             chown,
             auth: self.credentials(s)?,
@@ -257,7 +262,10 @@ mod tests {
     fn here_is_expanded_and_chmod_is_octal() {
         let h = servers("[unix_http_server]\nfile=%(here)s/s.sock\nchmod=0766\nchown=a:b\n");
         let u = h.unix.unwrap();
-        assert_eq!(u.file, PathBuf::from("s.sock"));
+        // Relative (no here in a string): from the working directory, as
+        // supervisord's normalize_path.
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(u.file, cwd.join("s.sock"));
         assert_eq!(u.chmod, 0o766);
         assert_eq!(u.chown.as_deref(), Some("a:b"));
     }

@@ -10,8 +10,10 @@ use super::pipes::{Follower, PipeKey};
 use super::poll_set::PollSet;
 use super::{Daemon, Token};
 use crate::core::http::{self, HttpConn, MainTail, Phase, Stream};
+use crate::core::rpc::names;
 use crate::core::stream::Stream as Output;
 use crate::core::supervisor::ConnId;
+use crate::core::trust::open_log_regular;
 use crate::wire::http::{self as wire_http, Request};
 use std::fs::File;
 use std::io;
@@ -268,22 +270,17 @@ impl Daemon {
             "stderr" => Output::Stderr,
             _ => return Err(format!("no such stream: {channel} (stdout or stderr)")),
         };
-        let one = !name.is_empty()
-            && name != "all"
-            && !name.contains('*')
-            && !name.ends_with(':')
-            && name.parse::<i64>().is_err();
-        let ids = match self.sup.resolve(name) {
-            Ok(ids) if one && ids.len() == 1 => ids,
-            _ => return Err(format!("no such process: {name}")),
-        };
-        let svc = (self.sup.services().find(|s| s.id == ids[0]))
+        // supervisord's names, as XML-RPC's: GROUP:NAME, or NAME where
+        // the group has the same name; never a pid or a bare member.
+        let (group, one) = names::split(name);
+        let svc = one
+            .and_then(|one| self.process(group, one))
+            .and_then(|id| self.sup.service(id))
             .ok_or_else(|| format!("no such process: {name}"))?;
+        // A missing file is a log not written yet: it starts empty.
         let path = match &svc.logs[stream].path {
-            Some(p) if !(stream == Output::Stderr && svc.spec.redirect_stderr) && p.exists() => {
-                p.clone()
-            }
-            _ => return Err(format!("{name}: no {stream} log file (yet)")),
+            Some(p) if !(stream == Output::Stderr && svc.spec.redirect_stderr) => p.clone(),
+            _ => return Err(format!("{name}: no {stream} log file")),
         };
         Ok((svc.id, stream, svc.name().to_string(), path))
     }
@@ -297,7 +294,7 @@ impl Daemon {
         let Some(path) = path.filter(|p| p.exists()) else {
             return c.send_error(404, "the daemon logs to no file");
         };
-        let opened = File::open(&path).and_then(|f| {
+        let opened = open_log_regular(&path).and_then(|f| {
             let start = tail_start_of(&f)?;
             Ok((f, start))
         });
@@ -318,10 +315,15 @@ impl Daemon {
     }
 }
 
-/// The last [`HEAD`] bytes of the file at `path` and its mtime.
+/// The last [`HEAD`] bytes of the file at `path` and its mtime; nothing
+/// when the file is not there yet (the program has not written). Only a
+/// regular file is read: a FIFO or a device could block the loop.
 fn tail_start(path: &std::path::Path) -> io::Result<(Vec<u8>, SystemTime)> {
-    let f = File::open(path)?;
-    tail_start_of(&f).map(|(d, t, _)| (d, t))
+    match open_log_regular(path) {
+        Ok(f) => tail_start_of(&f).map(|(d, t, _)| (d, t)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok((Vec::new(), SystemTime::now())),
+        Err(e) => Err(e),
+    }
 }
 
 /// The last [`HEAD`] bytes of `f`, its mtime and its size.

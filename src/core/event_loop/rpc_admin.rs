@@ -22,7 +22,7 @@ use crate::core::rpc::names;
 use crate::core::stream::Stream;
 use crate::core::supervisor::groups::GroupError;
 use crate::core::supervisor::Id;
-use crate::core::trust::{open_log, LogOpen};
+use crate::core::trust::{open_log, open_log_regular, LogOpen};
 use crate::wire::xmlrpc::codes::fault;
 use crate::wire::xmlrpc::{Fault, Value};
 use ranges::{read_at, read_range, tail_range};
@@ -251,13 +251,13 @@ impl Daemon {
 
     // ----------------------------------------------------- process logs
 
-    /// The one process `name` (`NAME` or `GROUP:NAME`) stands for.
+    /// The one process `name` (`GROUP:NAME`, or `NAME` where the group
+    /// has the same name) stands for, by supervisord's rules: a bare
+    /// member of another group, or a pid, is BAD_NAME.
     fn one_process(&self, name: &str) -> Result<Id, Fault> {
-        let whole_group = name == "all" || name.ends_with(':') || name.ends_with(":*");
-        match self.sup.resolve(name) {
-            Ok(ids) if ids.len() == 1 && !whole_group => Ok(ids[0]),
-            _ => Err(fail(fault::BAD_NAME, name)),
-        }
+        let (group, one) = names::split(name);
+        one.and_then(|one| self.process(group, one))
+            .ok_or_else(|| fail(fault::BAD_NAME, name))
     }
 
     /// Where a process's `stream` is logged, if anywhere.
@@ -272,7 +272,15 @@ impl Daemon {
     fn read_log(&mut self, params: &[Value], stream: Stream) -> Result<Value, Fault> {
         let id = self.one_process(text(params, 0)?)?;
         let (offset, length) = (int(params, 1)?, int(params, 2)?);
-        read_file(self.log_file(id, stream).as_deref(), offset, length)
+        let path = self.log_file(id, stream);
+        match read_file(path.as_deref(), offset, length) {
+            // Configured but not written yet: an empty log, as
+            // supervisord's (which creates the file at spawn).
+            Err(f) if f.code == fault::NO_FILE && path.is_some() => read_range(0, offset, length)
+                .map(|_| Value::Str(String::new()))
+                .map_err(|_| fail(fault::BAD_ARGUMENTS, "")),
+            other => other,
+        }
     }
 
     /// `tailProcessStdoutLog` / `tailProcessStderrLog`:
@@ -290,7 +298,7 @@ impl Daemon {
         let Some(path) = self.log_file(id, stream) else {
             return Ok(answer(String::new(), 0, false));
         };
-        let file = match open_log(&path, LogOpen::Read) {
+        let file = match open_log_regular(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Ok(answer(String::new(), 0, false))
@@ -329,6 +337,12 @@ impl Daemon {
             let Some(path) = self.log_file(id, stream) else {
                 continue;
             };
+            // A FIFO or a device is not a log to empty: it stays.
+            let special = std::fs::symlink_metadata(&path)
+                .is_ok_and(|m| !m.is_file() && !m.file_type().is_symlink());
+            if special {
+                continue;
+            }
             match std::fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -430,10 +444,11 @@ fn read_file(path: Option<&Path>, offset: i64, length: i64) -> Result<Value, Fau
     let Some(p) = path else {
         return Err(no_file());
     };
-    let file = match open_log(p, LogOpen::Read) {
+    // Regular files only: a FIFO or a device could block the loop.
+    let file = match open_log_regular(p) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(no_file()),
-        Err(_) => return Err(fail(fault::FAILED, "")),
+        Err(e) => return Err(fail(fault::FAILED, &format!("{}: {e}", p.display()))),
     };
     let size = file.metadata().map_err(|_| fail(fault::FAILED, ""))?.len();
     let (start, count) =

@@ -422,7 +422,7 @@ impl Daemon {
     }
 
     /// The process `name` of `group` (names are unique in sv).
-    fn process(&self, group: &str, name: &str) -> Option<Id> {
+    pub(super) fn process(&self, group: &str, name: &str) -> Option<Id> {
         let id = self.sup.id_by_name(name)?;
         let svc = self.sup.service(id)?;
         names::is(svc, group, name).then_some(id)

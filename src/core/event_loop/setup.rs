@@ -75,6 +75,7 @@ impl Daemon {
             }
             None => None,
         };
+        let moved = move_to_directory(&opts);
         // The log first: a `--log` that cannot be opened leaves no socket.
         let mut log = open_log(&opts)?;
         let (listener, sock_path) = bind_socket(&paths)?;
@@ -85,6 +86,9 @@ impl Daemon {
             SetupError::new(format!("error: {e}"))
         })?;
         announce(&mut log, &opts, &paths, &sock_path);
+        if let Some((level, note)) = moved {
+            log.log(level, &note);
+        }
         for at in http.describe() {
             log.notice(&format!("serving HTTP (XML-RPC at /RPC2) on {at}"));
         }
@@ -163,6 +167,22 @@ fn prepare_process(instance: u8) -> Result<(), SetupError> {
         eprintln!("supervisor {instance}: cannot become child subreaper: {e}");
     }
     Ok(())
+}
+
+/// A detached `supervisord` moves into its `directory=` as supervisord
+/// does, but only once its config is read (a relative socket path is from
+/// where it was started, supervisord's normalize_path) and before anything
+/// is spawned; the line to log about it.
+fn move_to_directory(opts: &Options) -> Option<(crate::core::log::Level, String)> {
+    use crate::core::log::Level;
+    let dir = opts.supervisord.as_ref()?.directory.as_ref()?;
+    if !opts.detach {
+        return None;
+    }
+    Some(match std::env::set_current_dir(dir) {
+        Ok(()) => (Level::Info, format!("set current directory: {dir:?}")),
+        Err(e) => (Level::Err, format!("can't chdir into {dir:?}: {e}")),
+    })
 }
 
 /// The daemon's own log, as `--verbose` and `--log` ask.

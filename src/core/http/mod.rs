@@ -72,7 +72,7 @@ impl MainTail {
         let mut out = Vec::new();
         if let (Ok(now), Ok(had)) = (std::fs::metadata(&self.path), self.file.metadata()) {
             if now.ino() != had.ino() || now.dev() != had.dev() {
-                self.file = File::open(&self.path)?;
+                self.file = crate::core::trust::open_log_regular(&self.path)?;
                 self.pos = 0;
             }
         }

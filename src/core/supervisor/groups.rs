@@ -12,7 +12,7 @@
 
 use super::{Id, Supervisor};
 use crate::core::config::Config;
-use crate::core::service::Event;
+use crate::core::service::{Event, State};
 use crate::core::spec::ServiceSpec;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -178,10 +178,15 @@ impl Supervisor {
         if ids.is_empty() {
             return Err(GroupError::BadName);
         }
+        // supervisord's get_unstopped_processes: anything but STOPPED,
+        // EXITED or FATAL (BACKOFF, waiting to retry, too) still runs.
         let running = ids.iter().any(|id| {
-            self.services
-                .get(id)
-                .is_some_and(|s| s.machine.state.has_process())
+            self.services.get(id).is_some_and(|s| {
+                !matches!(
+                    s.machine.state,
+                    State::Stopped | State::Exited | State::Fatal
+                )
+            })
         });
         if running {
             return Err(GroupError::StillRunning);
