@@ -225,7 +225,11 @@ impl LogFile {
             // pass, when the pipe is known to hold data, so no empty file
             // is left behind.
             let full = self.maxbytes > 0 && self.size >= self.maxbytes;
-            if self.skip_line || (pass > 0 && full) {
+            // After a failed write (a full disk) the write path goes on,
+            // room reserved before each piece, until one succeeds: a
+            // splice into the little room a take-back freed would leave
+            // half a line in the file.
+            if self.skip_line || self.error.is_some() || (pass > 0 && full) {
                 return None;
             }
             let out = self.prepare_checked(pass == 0)?.as_raw_fd();
