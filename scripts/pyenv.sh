@@ -18,11 +18,16 @@ packages=(supervisor superlance prometheus-client)
 if [[ -e "$dir/.sv-complete" ]]; then
     exit 0
 fi
-if ! command -v python3 >/dev/null 2>&1; then
+# The system's interpreter where there is one: any user may run it, so a
+# test can run the real supervisord as another user (a pyenv's python under
+# /root cannot be).
+python=/usr/bin/python3
+[[ -x "$python" ]] || python=$(command -v python3 || true)
+if [[ -z "$python" ]]; then
     echo "pyenv: python3 not found" >&2
     exit 1
 fi
-python3 -m venv "$dir"
+"$python" -m venv "$dir"
 "$dir/bin/pip" install --quiet --disable-pip-version-check "${packages[@]}" </dev/null
 touch "$dir/.sv-complete"
 echo "pyenv: $dir has ${packages[*]}"
