@@ -2,7 +2,8 @@
 //! config methods and the supervisord applet: a FIFO as a log never
 //! blocks the daemon, a log not written yet reads as empty, the log
 //! methods take supervisord's names only, a relative socket path is the
-//! starting directory's, and a group in BACKOFF is not removed. Judged by
+//! starting directory's, a group in BACKOFF is not removed, and a start
+//! answers at the first failed attempt. Judged by
 //! Python's xmlrpc.client, the real supervisorctl and, where cheap, the
 //! real supervisord on the same config.
 
@@ -27,20 +28,12 @@ fn py(sock: &Path, code: &str) -> String {
         s = xmlrpc.client.ServerProxy('http://127.0.0.1', transport=t)\n\
         def call(m, *a):\n    try:\n        print('ok', repr(getattr(s.supervisor, m)(*a)))\n\
         \x20   except Fault as f:\n        print('fault', f.faultCode, f.faultString)\n";
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(format!("{prelude}{code}"))
-        .arg(sock)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run python");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "python failed: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    let mut cmd = Command::new(python);
+    cmd.arg("-c").arg(format!("{prelude}{code}")).arg(sock);
+    // A daemon that never answers fails the test rather than hanging it.
+    let out = run_within(cmd, 60).expect("python hung: the daemon did not answer");
+    assert_eq!(out.code, 0, "python failed: {}{}", out.stdout, out.stderr);
+    out.stdout
 }
 
 /// `supervisorctl -c CONF ARGS...` in `dir`.
@@ -332,4 +325,35 @@ fn a_relative_socket_path_is_the_starting_directorys() {
         assert!(r.stdout.contains("RUNNING"), "{r:?}");
     }
     assert_eq!(sv.close().code, 0);
+}
+
+/// startProcess (waiting) answers at the first failed attempt, as
+/// supervisord's does; sv goes on retrying. With `startretries=0` (in sv:
+/// retry for ever) it used to wait for ever, and `supervisorctl start`
+/// with it, which hangs a deploy script.
+#[test]
+fn start_process_answers_at_the_first_failed_attempt() {
+    let Some(ctl) = venv_program("supervisorctl") else {
+        return;
+    };
+    let prog = "[program:flop]\ncommand=/bin/sh -c 'exit 1'\nautostart=false\n\
+                startsecs=1\nstartretries=0\n";
+    let mut s = serve("", "", prog, &[]);
+    let out = py(&s.sock(), "call('startProcess', 'flop')\n");
+    assert_eq!(out, "fault 40 ABNORMAL_TERMINATION: flop\n");
+    // Retrying, it counts as started (supervisord's RUNNING_STATES): stop
+    // it before starting it again.
+    let out = py(&s.sock(), "call('stopProcess', 'flop')\n");
+    assert_eq!(out, "ok True\n");
+    let url = format!("unix://{}", s.sock().display());
+    let mut c = Command::new(ctl);
+    c.args(["-s", &url, "start", "flop"]).stdin(Stdio::null());
+    let r = run_within(c, 60).expect("supervisorctl start hung");
+    // The real supervisorctl's word and exit code for it.
+    assert_eq!(r.stdout, "flop: ERROR (abnormal termination)\n", "{r:?}");
+    assert_eq!(r.code, 7, "{r:?}");
+    // The retries go on: not given up.
+    let (state, _) = s.sv.state("flop").expect("flop is there");
+    assert_ne!(state, "FATAL");
+    s.sv.close();
 }

@@ -105,6 +105,11 @@ pub struct Supervisor {
     next_id: Id,
     pub pipes: Vec<OutPipe>,
     waiters: Vec<Waiter>,
+    /// Set while an XML-RPC `startProcess` makes its request: its start
+    /// answers at the first failed attempt (BACKOFF), as supervisord's
+    /// does, instead of waiting through the retries as `sv start` does
+    /// (with `startretries=0`, for ever).
+    pub answer_first_failure: bool,
     /// `sv wait` requests under way (see `wait`).
     waits: Vec<wait::Wait>,
     plans: Vec<Plan>,
@@ -179,6 +184,7 @@ impl Supervisor {
             next_id: 1,
             pipes: Vec::new(),
             waiters: Vec::new(),
+            answer_first_failure: false,
             waits: Vec::new(),
             plans: Vec::new(),
             queued: Default::default(),

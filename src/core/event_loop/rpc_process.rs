@@ -292,10 +292,15 @@ impl Daemon {
         }
         let req = Request::Act(pending.kind.action(), targets.into());
         match conn.filter(|_| wait) {
-            Some(conn) => match self.handle(conn, req, now) {
-                None => Answer::Later(pending),
-                Some(resp) => Answer::Now(self.finish(pending, resp)),
-            },
+            Some(conn) => {
+                self.sup.answer_first_failure = true;
+                let answer = self.handle(conn, req, now);
+                self.sup.answer_first_failure = false;
+                match answer {
+                    None => Answer::Later(pending),
+                    Some(resp) => Answer::Now(self.finish(pending, resp)),
+                }
+            }
             None => {
                 if let Some(resp) = self.handle(0, req, now) {
                     return Answer::Now(self.finish(pending, resp));

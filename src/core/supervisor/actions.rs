@@ -33,6 +33,8 @@ pub(super) struct Item {
     with_pid: bool,
     /// Its first line is a `stopped`.
     stopped_line: bool,
+    /// A start that answers at the first failed attempt (XML-RPC).
+    first_failure: bool,
 }
 
 impl Item {
@@ -132,6 +134,7 @@ impl Supervisor {
             finished: false,
             with_pid: false,
             stopped_line: false,
+            first_failure: self.answer_first_failure,
         };
         match action {
             Action::Start | Action::Stop
@@ -283,6 +286,7 @@ impl Supervisor {
                     finished: false,
                     with_pid: false,
                     stopped_line: false,
+                    first_failure: false,
                 })
             })
             .collect();
@@ -306,6 +310,7 @@ impl Supervisor {
             finished: false,
             with_pid: true,
             stopped_line: false,
+            first_failure: false,
         };
         self.waiters.push(Waiter {
             conn,
@@ -494,6 +499,9 @@ impl Supervisor {
                             Some(why) => err(&item.name, why),
                             None => return,
                         },
+                        State::Backoff if item.first_failure => {
+                            err(&item.name, "abnormal termination")
+                        }
                         State::Starting | State::Backoff => return,
                         State::Running => match svc.machine.pid.filter(|_| item.with_pid) {
                             Some(pid) => ok(&item.name, format!("started, pid {pid}")),
