@@ -18,13 +18,22 @@ use std::process::{Child, Command, Stdio};
 
 /// A `sleep 60` the test starts itself (not a child of sv).
 fn own_sleep() -> Child {
-    Command::new("sleep")
+    let child = Command::new("sleep")
         .arg("60")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("spawn sleep")
+        .expect("spawn sleep");
+    // spawn returns once the exec has closed its descriptors, which the
+    // kernel does a moment before it renames the process: until then its
+    // name (what open-service names a service after) is the test thread's.
+    let comm = format!("/proc/{}/comm", child.id());
+    let named = wait_until(10, || {
+        std::fs::read_to_string(&comm).is_ok_and(|c| c.trim() == "sleep")
+    });
+    assert!(named, "{comm} never became sleep");
+    child
 }
 
 /// Ends a process the test spawned itself (recorded pid) and reaps it.
