@@ -57,6 +57,14 @@ fn section(dir: &Path, extra: &str) -> String {
     )
 }
 
+/// `DIR/etc/supervisord.conf`: the daemon's files in `work`, and one
+/// program, `name`, that sleeps.
+fn etc_conf(dir: &Path, work: &Path, name: &str) {
+    std::fs::create_dir_all(dir.join("etc")).unwrap();
+    let text = section(work, "") + &format!("[program:{name}]\ncommand=/bin/sleep 60\n");
+    std::fs::write(dir.join("etc/supervisord.conf"), text).unwrap();
+}
+
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
 }
@@ -145,12 +153,7 @@ fn the_config_is_searched_for_in_etc_under_the_cwd() {
     let work = sv.work.path().to_path_buf();
     let link = link_in(&work);
     let cwd = work.join("here");
-    std::fs::create_dir_all(cwd.join("etc")).unwrap();
-    std::fs::write(
-        cwd.join("etc/supervisord.conf"),
-        section(&work, "") + "[program:cwd_etc]\ncommand=/bin/sleep 60\n",
-    )
-    .unwrap();
+    etc_conf(&cwd, &work, "cwd_etc");
     foreground(&mut sv, &link, &[], &cwd);
     assert!(sv.state("cwd_etc").is_some());
 }
@@ -163,12 +166,7 @@ fn the_config_beside_the_binary_comes_first() {
     // ./supervisord.conf.
     let prefix = work.join("prefix");
     let link = link_in(&prefix);
-    std::fs::create_dir_all(prefix.join("etc")).unwrap();
-    std::fs::write(
-        prefix.join("etc/supervisord.conf"),
-        section(&work, "") + "[program:bin_etc]\ncommand=/bin/sleep 60\n",
-    )
-    .unwrap();
+    etc_conf(&prefix, &work, "bin_etc");
     std::fs::write(
         work.join("supervisord.conf"),
         section(&work, "") + "[program:cwd_conf]\ncommand=/bin/sleep 60\n",
@@ -188,12 +186,7 @@ fn a_bare_name_found_in_path_looks_beside_its_file() {
     let work = sv.work.path().to_path_buf();
     let prefix = work.join("prefix");
     link_in(&prefix);
-    std::fs::create_dir_all(prefix.join("etc")).unwrap();
-    std::fs::write(
-        prefix.join("etc/supervisord.conf"),
-        section(&work, "") + "[program:via_path]\ncommand=/bin/sleep 60\n",
-    )
-    .unwrap();
+    etc_conf(&prefix, &work, "via_path");
     let elsewhere = TempDir::new("sd-elsewhere");
     let path = format!(
         "{}:{}",

@@ -477,24 +477,8 @@ pub fn tail(ctl: &mut Ctl, arg: &str) -> Done {
         "stdout" => "readProcessStdoutLog",
         _ => "readProcessStderrLog",
     };
-    match ctl.call(method, &[name.into(), Value::Int(-bytes), Value::Int(0)]) {
-        Ok(v) => {
-            let log = v.as_str().unwrap_or_default().to_string();
-            ctl.out(&log);
-        }
-        Err(Error::Fault(f)) => {
-            ctl.exit = st::GENERIC;
-            let why = match f.code {
-                fault::NO_FILE => "no log file",
-                fault::FAILED => "unknown error reading log",
-                fault::BAD_NAME => "no such process name",
-                _ => return Err(Error::Fault(f).into()),
-            };
-            ctl.out(&format!("{name}: ERROR ({why})"));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    Ok(())
+    let params = [name.into(), Value::Int(-bytes), Value::Int(0)];
+    print_log(ctl, name, method, &params)
 }
 
 pub fn maintail(ctl: &mut Ctl, arg: &str) -> Done {
@@ -518,7 +502,19 @@ pub fn maintail(ctl: &mut Ctl, arg: &str) -> Done {
         }
         _ => return wrong(ctl, "Error: too many arguments", st::GENERIC, "maintail"),
     };
-    match ctl.call("readLog", &[Value::Int(-bytes), Value::Int(0)]) {
+    print_log(
+        ctl,
+        "supervisord",
+        "readLog",
+        &[Value::Int(-bytes), Value::Int(0)],
+    )
+}
+
+/// Prints what a log-reading call answers, or `WHO: ERROR (why)` for the
+/// faults supervisorctl words (`tail`, `maintail`); any other fault is an
+/// error of the call.
+fn print_log(ctl: &mut Ctl, who: &str, method: &str, params: &[Value]) -> Done {
+    match ctl.call(method, params) {
         Ok(v) => {
             let log = v.as_str().unwrap_or_default().to_string();
             ctl.out(&log);
@@ -528,9 +524,11 @@ pub fn maintail(ctl: &mut Ctl, arg: &str) -> Done {
             let why = match f.code {
                 fault::NO_FILE => "no log file",
                 fault::FAILED => "unknown error reading log",
+                // Only a process's log has a name to get wrong.
+                fault::BAD_NAME if method != "readLog" => "no such process name",
                 _ => return Err(Error::Fault(f).into()),
             };
-            ctl.out(&format!("supervisord: ERROR ({why})"));
+            ctl.out(&format!("{who}: ERROR ({why})"));
         }
         Err(e) => return Err(e.into()),
     }

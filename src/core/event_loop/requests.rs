@@ -195,6 +195,14 @@ impl Daemon {
         // answered as failed.
         let changed = self.changing.remove(&id);
         let resp = self.sup.durable(changed, resp, Instant::now());
+        if self.http.conns.contains_key(&id) {
+            // A deferred XML-RPC call (see `rpc`): logged once, as the
+            // call's own answer, not also as the request it made.
+            let xml = self.rpc_answer(id, resp);
+            self.sup.log.flush();
+            self.http_reply(id, xml);
+            return;
+        }
         let what = describe_response(&resp);
         let what = control::clip(&what, DESCRIBE_MAX);
         self.sup.log.log(level, &format!("answer: {what}"));
@@ -204,10 +212,6 @@ impl Daemon {
         if let Some(c) = self.conns.get_mut(&id) {
             c.busy = false;
             c.send(&resp);
-        } else if self.http.conns.contains_key(&id) {
-            // A deferred XML-RPC call (see `rpc`).
-            let xml = self.rpc_answer(id, resp);
-            self.http_reply(id, xml);
         }
     }
 
