@@ -80,6 +80,7 @@ pub mod config;
 pub mod control;
 pub mod create;
 pub mod event_loop;
+pub mod events;
 pub mod http;
 pub mod log;
 pub mod names;

@@ -153,6 +153,8 @@ pub struct Supervisor {
     pub last_read: Option<super::config::Config>,
     /// `SUPERVISOR_SERVER_URL` for children: where the HTTP server is.
     pub server_url: Option<String>,
+    /// Events for the `[eventlistener:x]` pools (SPEC §14).
+    pub events: super::events::Bus,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -202,6 +204,7 @@ impl Supervisor {
             notify: Default::default(),
             last_read: None,
             server_url: None,
+            events: Default::default(),
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
