@@ -84,7 +84,6 @@ fn supervisord_sections_and_keys_are_warnings() {
             "config:12: [eventlistener:mem] is not used by sv; ignored (its processes are not started)",
             "config:14: [fcgi-program:f] is not used by sv; ignored (its processes are not started)",
             "config:16: [ctlplugin:p] is not used by sv; ignored",
-            "config:21: stdout_events_enabled in [program:a] is not used by sv; ignored",
             "config:22: stderr_syslog in [program:a] is not used by sv; ignored",
         ]
     );
