@@ -136,3 +136,32 @@ fn log_prefix_and_timestamps_shape_each_line_on_stdout_and_in_files() {
     assert_eq!(b, "[b:0] hello\n[b:0] world\n[b:0] last");
     assert_eq!(c, "hello\nworld\nlast");
 }
+
+/// `tail -f` shows the lines as the log file has them, prefix included.
+#[test]
+fn tail_follow_shows_the_prefixed_lines() {
+    use std::io::BufRead;
+    let sv = Sv::new(N);
+    let conf =
+        "[program:f]\ncommand=/bin/sh -c \"echo first; while [ ! -e go ]; do sleep 0.01; done; \
+                echo second; exec sleep 60\"\nlog_prefix = \"f> \"\nstartsecs=0\n";
+    let (sv, rx) = start(sv, conf);
+    assert!(wait_until(10, || sv.sv(&["tail", "f"]).stdout == "f> first\n"));
+    let mut tail = sv.tail_follow("f").spawn().expect("spawn tail -f");
+    let out = tail.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || lines.recv_timeout(std::time::Duration::from_secs(10)).ok();
+    assert_eq!(next().as_deref(), Some("f> first"));
+    std::fs::write(sv.work.path().join("go"), "").unwrap();
+    assert_eq!(next().as_deref(), Some("f> second"));
+    let _ = tail.kill();
+    let _ = tail.wait();
+    finish(sv, rx);
+}

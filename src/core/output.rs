@@ -133,8 +133,9 @@ impl LogFile {
 
     /// Copies one read of the child's output: prefixed and stamped if
     /// asked, whole lines to a shared stream, else into the file.
+    /// What goes into the file is added to `copy`, for `tail -f`.
     /// Returns the error when it is new, for the daemon's log.
-    pub fn feed(&mut self, data: &[u8], shared: &mut Shared) -> Option<String> {
+    pub fn feed(&mut self, data: &[u8], shared: &mut Shared, copy: &mut Vec<u8>) -> Option<String> {
         let mut shaped = Vec::new();
         let data = match &mut self.shape {
             Some(shape) => {
@@ -144,6 +145,7 @@ impl LogFile {
             None => data,
         };
         let Some(n) = self.daemon else {
+            copy.extend_from_slice(data);
             return self.write(data);
         };
         let mut lines = Vec::new();

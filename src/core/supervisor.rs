@@ -324,7 +324,9 @@ impl Supervisor {
         svc.fifos = [None, None];
         let pipes = std::mem::take(&mut self.pipes);
         for p in pipes.iter().filter(|p| p.service == id) {
-            let _ = super::output::drain(&p.fd, |data| self.take_output(id, p.stream, data));
+            let _ = super::output::drain(&p.fd, |data| {
+                self.take_output(id, p.stream, data, &mut Vec::new())
+            });
         }
         self.pipes = pipes;
         self.pipes.retain(|p| p.service != id);

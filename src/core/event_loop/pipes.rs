@@ -129,9 +129,10 @@ impl Daemon {
             }
             // Read: to be followed, shaped, shared or raised as events.
             output::drain(&pipe.fd, |data| {
-                sup.take_output(service, stream, data);
-                if followed {
-                    copy.extend_from_slice(data);
+                let start = copy.len();
+                sup.take_output(service, stream, data, &mut copy);
+                if !followed {
+                    copy.truncate(start);
                 }
             })
         });

@@ -28,8 +28,9 @@ impl Supervisor {
     }
 
     /// One read of `stream` of `id`: raises PROCESS_LOG with it (one event
-    /// per read, as supervisord does), then copies it to its log.
-    pub fn take_output(&mut self, id: Id, stream: Stream, data: &[u8]) {
+    /// per read, as supervisord does), then copies it to its log; what the
+    /// log file got is added to `copy` (for `tail -f`).
+    pub fn take_output(&mut self, id: Id, stream: Stream, data: &[u8], copy: &mut Vec<u8>) {
         let Some(s) = self.services.get_mut(&id) else {
             return;
         };
@@ -40,7 +41,7 @@ impl Supervisor {
             self.events
                 .process_log(&spec.name, group, pid, stream, data);
         }
-        if let Some(e) = s.logs[stream].feed(data, &mut self.shared_out) {
+        if let Some(e) = s.logs[stream].feed(data, &mut self.shared_out, copy) {
             let msg = format!("{}: log error: {e}", s.name());
             self.log.error(&msg);
         }
