@@ -687,6 +687,55 @@ mod tests {
         std::fs::remove_dir_all(secret.parent().unwrap()).unwrap();
     }
 
+    /// Which streams take the read path (prefix, shared stdout) and which
+    /// raise PROCESS_LOG: only those whose key says so.
+    #[test]
+    fn the_keys_of_a_stream_choose_its_path() {
+        let mut spec = ServiceSpec::new("w", Vec::new());
+        spec.set("stdout_logfile", "/dev/stdout").unwrap();
+        spec.set("stderr_events_enabled", "true").unwrap();
+        let [out, err] = Stream::BOTH.map(|s| LogFile::new(None, 0, 0).shaped(&spec, s));
+        assert!(out.captured() && !out.plain() && !out.events);
+        assert!(!err.captured() && err.plain() && err.events);
+        spec.set("log_timestamps", "true").unwrap();
+        let err = LogFile::new(Some(PathBuf::from("/x")), 0, 0).shaped(&spec, Stream::Stderr);
+        assert!(err.captured() && !err.plain());
+    }
+
+    /// A file gets the shaped bytes, and so does `tail -f` (`copy`); a
+    /// line split across reads is prefixed once and nothing is added.
+    #[test]
+    fn feed_prefixes_a_file_and_its_followers_alike() {
+        let d = tmp("feed");
+        let p = d.join("f.log");
+        let mut spec = ServiceSpec::new("w", Vec::new());
+        spec.set("log_prefix", "w |").unwrap();
+        let mut log = LogFile::new(Some(p.clone()), 0, 0).shaped(&spec, Stream::Stdout);
+        let (mut shared, mut copy) = (Shared::default(), Vec::new());
+        for piece in [
+            &b"one
+tw"[..],
+            b"o
+thr",
+        ] {
+            assert!(log.feed(piece, &mut shared, &mut copy).is_none());
+        }
+        assert!(log.finish(&mut shared).is_none());
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            b"w | one
+w | two
+w | thr"
+        );
+        assert_eq!(
+            copy,
+            b"w | one
+w | two
+w | thr"
+        );
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
     #[test]
     fn tail_takes_the_last_lines() {
         let d = tmp("tail");
