@@ -17,6 +17,9 @@ const MAX_NUMPROCS: u64 = 1000;
 /// without bound.
 const MAX_PROCESSES: u64 = 10_000;
 
+/// The keys that name a log file, whose directory must exist.
+const LOG_KEYS: [&str; 4] = ["stdout", "stdout_logfile", "stderr", "stderr_logfile"];
+
 /// Keys with two spellings (SPEC §5); a section may use one of each pair.
 const SPELLINGS: &[(&str, &str)] = &[
     ("cmd", "command"),
@@ -293,6 +296,10 @@ impl Loader<'_> {
             v = v.replace('\n', " ");
         }
         match spec.set(&e.key, &v) {
+            Ok(()) if LOG_KEYS.contains(&e.key.as_str()) => match self.missing_dir(v.trim()) {
+                Some(why) => Err(self.err(e.file, e.line, format!("{} in {place}: {why}", e.key))),
+                None => Ok(()),
+            },
             Ok(()) => Ok(()),
             // Not after `applies`; handled the same way all the same.
             Err(SetError::UnknownKey(_)) => {
