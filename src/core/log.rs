@@ -57,6 +57,16 @@ impl Level {
             Level::Debug => "DEBUG",
         }
     }
+
+    /// supervisord's name of the level (its loggers.py).
+    fn supervisord_name(self) -> &'static str {
+        match self {
+            Level::Err => "ERRO",
+            Level::Warning => "WARN",
+            Level::Notice | Level::Info => "INFO",
+            Level::Debug => "DEBG",
+        }
+    }
 }
 
 /// The most bytes of stderr lines held for later; past it lines are
@@ -106,6 +116,9 @@ pub struct Logger {
     /// pipe or terminal (see [`own_stderr`]), else fd 2 itself.
     stderr: Option<std::os::fd::OwnedFd>,
     files: Vec<file::Sink>,
+    /// Run as the `supervisord` applet: file lines in supervisord's format,
+    /// and the supervisor speaks supervisord's words for state changes.
+    supervisord: bool,
 }
 
 impl Logger {
@@ -141,7 +154,20 @@ impl Logger {
             immediate: false,
             stderr: None,
             files: Vec::new(),
+            supervisord: false,
         }
+    }
+
+    /// The daemon runs as the `supervisord` applet: its log files get
+    /// supervisord's lines (`2026-12-06 21:00:00,123 INFO spawned: ...`),
+    /// which supervisord's users grep for and alert on.
+    pub fn speak_supervisord(&mut self) {
+        self.supervisord = true;
+    }
+
+    /// Whether state changes are said in supervisord's words.
+    pub fn supervisord(&self) -> bool {
+        self.supervisord
     }
 
     /// Debug lines on stderr and in files too (`--verbose`, `SV_DEBUG=1`).
@@ -210,7 +236,7 @@ impl Logger {
         backups: u32,
     ) -> std::io::Result<()> {
         self.files
-            .push(file::Sink::rotated(path, maxbytes, backups)?);
+            .push(file::Sink::shared(path, maxbytes, backups)?);
         Ok(())
     }
 
@@ -382,9 +408,16 @@ impl Logger {
         }
         if !self.files.is_empty() && level <= self.file_max && self.pending_file.len() < PENDING_MAX
         {
-            self.pending_file.extend_from_slice(
-                format!("{} {:<7} {msg}\n", iso_timestamp(), level.name()).as_bytes(),
-            );
+            let line = if self.supervisord {
+                format!(
+                    "{} {} {msg}\n",
+                    supervisord_timestamp(),
+                    level.supervisord_name()
+                )
+            } else {
+                format!("{} {:<7} {msg}\n", iso_timestamp(), level.name())
+            };
+            self.pending_file.extend_from_slice(line.as_bytes());
         }
         // With no syslog to be had until the next retry, nothing to queue.
         let reachable = self.syslog.is_some() || self.may_connect();
@@ -520,6 +553,24 @@ fn iso_timestamp() -> String {
         t / 3600,
         t / 60 % 60,
         t % 60
+    )
+}
+
+/// supervisord's `asctime`, `YYYY-MM-DD HH:MM:SS,mmm` (in UTC: sv reads
+/// no time zone; supervisord writes local time, the same in containers).
+fn supervisord_timestamp() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs();
+    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+    let t = secs % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02},{:03}",
+        t / 3600,
+        t / 60 % 60,
+        t % 60,
+        now.subsec_millis()
     )
 }
 
