@@ -167,3 +167,44 @@ fn reread_refuses_a_missing_log_directory_and_keeps_the_old_config() {
     assert_eq!(r.code, 0, "{r:?}");
     let _: PathBuf = path;
 }
+
+/// Where `needle` first is in `hay`, for order checks; panics if nowhere.
+#[track_caller]
+fn at(hay: &str, needle: &str) -> usize {
+    hay.find(needle)
+        .unwrap_or_else(|| panic!("no {needle:?} in {hay}"))
+}
+
+#[test]
+fn group_priority_orders_its_programs_as_supervisord_does() {
+    let mut sv = Sv::new(N);
+    // supervisord orders by the group's priority: `late` (900) starts
+    // after `mid` (500) and stops before it, whatever a's own priority;
+    // inside the group the programs' own priorities order the starts.
+    let c = sv.config_daemon(
+        "[program:a]\ncommand=/bin/sleep 60\nstartsecs=0\npriority=1\n\
+         [program:a2]\ncommand=/bin/sleep 60\nstartsecs=0\npriority=0\n\
+         [program:mid]\ncommand=/bin/sleep 60\nstartsecs=0\npriority=500\n\
+         [group:late]\nprograms=a,a2\npriority=900\n",
+    );
+    sv.launch(c);
+    for name in ["late:a", "late:a2", "mid"] {
+        sv.wait_state(name, "RUNNING", 10);
+    }
+    let r = sv.sv(&["avail"]);
+    assert!(r.ok().contains("900:1"), "{r:?}");
+    sv.close();
+    let log = std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap();
+    assert!(!log.contains("is not used by sv"), "{log}");
+    assert!(
+        at(&log, "mid: spawned") < at(&log, "a2: spawned")
+            && at(&log, "a2: spawned") < at(&log, "a: spawned"),
+        "start order: {log}"
+    );
+    // One stop level per group: both of late's, then mid.
+    assert!(
+        at(&log, "a: STOPPING -> STOPPED") < at(&log, "mid: RUNNING -> STOPPING")
+            && at(&log, "a2: STOPPING -> STOPPED") < at(&log, "mid: RUNNING -> STOPPING"),
+        "stop order: {log}"
+    );
+}
