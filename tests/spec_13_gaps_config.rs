@@ -208,3 +208,23 @@ fn group_priority_orders_its_programs_as_supervisord_does() {
         "stop order: {log}"
     );
 }
+
+#[test]
+fn the_daemon_logs_the_startretries_0_warning_at_load() {
+    let mut sv = Sv::new(N);
+    let c = sv.config_daemon("[program:web]\ncommand=/bin/sleep 60\nstartretries=0\n");
+    sv.launch(c);
+    let path = sv.work.path().join("sv.conf");
+    let want = format!(
+        "config: {}:3: startretries=0 of [program:web] means retry forever in sv",
+        path.display()
+    );
+    let err = sv.work.path().join("daemon.err");
+    let ok = wait_until(10, || {
+        std::fs::read_to_string(&err).is_ok_and(|t| t.contains(&want))
+    });
+    assert!(ok, "{:?}", std::fs::read_to_string(&err));
+    // sv check says it once.
+    let r = sv.run(&["check".as_ref(), "-c".as_ref(), path.as_os_str()]);
+    assert_eq!(r.stdout.matches("startretries=0").count(), 1, "{r:?}");
+}

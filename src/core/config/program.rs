@@ -113,6 +113,30 @@ impl Loader<'_> {
                 ),
             ));
         }
+        // supervisord reads 0 as "never retry"; in sv it is "retry
+        // forever", so a config that meant the first would loop on a
+        // failing program. A parser warning, so the daemon logs it at load
+        // as `sv check` prints it.
+        let forever = processes.first().is_some_and(|p| {
+            matches!(
+                p.policy.restart,
+                RestartRule::Auto {
+                    startretries: 0,
+                    ..
+                }
+            )
+        });
+        if let (Some(e), true) = (find("startretries"), forever) {
+            self.warn(
+                e.file,
+                e.line,
+                format!(
+                    "startretries=0 of {} means retry forever in sv (in supervisord: \
+                     never retry); give a number of attempts to have it give up",
+                    shared.label
+                ),
+            );
+        }
         Ok(Program {
             name: name.to_string(),
             file: self.files[s.file].clone(),
