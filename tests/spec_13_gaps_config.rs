@@ -228,3 +228,42 @@ fn the_daemon_logs_the_startretries_0_warning_at_load() {
     let r = sv.run(&["check".as_ref(), "-c".as_ref(), path.as_os_str()]);
     assert_eq!(r.stdout.matches("startretries=0").count(), 1, "{r:?}");
 }
+
+#[test]
+fn a_second_supervisord_is_told_to_take_another_instance() {
+    let mut sv = Sv::new(N);
+    let bin = sv.work.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let link = applet_link(&bin, "supervisord");
+    let dir = sv.work.path().to_path_buf();
+    for (n, name) in [(1, "one"), (2, "two")] {
+        let text = format!(
+            "[supervisord]\nlogfile={0}/sd{n}.log\npidfile={0}/sd{n}.pid\n\n\
+             [program:{name}]\ncommand=/bin/sleep 60\n",
+            dir.display()
+        );
+        std::fs::write(dir.join(format!("c{n}.conf")), text).unwrap();
+    }
+    let mut first = supervisord(&sv, &link, &["-n", "-c", "c1.conf"]);
+    first.stderr(Stdio::null());
+    sv.launch(first);
+    let r = run(supervisord(&sv, &link, &["-n", "-c", "c2.conf"]));
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.starts_with(&format!(
+            "Error: supervisor {N} is already running (pid {})",
+            sv.child.as_ref().unwrap().id()
+        )) && r.stderr.contains("SV_INSTANCE=N"),
+        "{r:?}"
+    );
+    // With an instance of its own it runs beside the first (detached).
+    let other = (N + 1).to_string();
+    let mut c = supervisord(&sv, &link, &["-c", "c2.conf"]);
+    c.env("SV_INSTANCE", &other);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = sv.run(&["status", "-i", &other]);
+    assert!(r.ok().starts_with("two "), "{r:?}");
+    sv.run(&["close", "-i", &other]).ok();
+    assert!(sv.state("one").is_some());
+}
