@@ -193,7 +193,9 @@ fn a_stop_command_is_waited_for_and_said_as_supervisord_says_it() {
         dir.join("s.conf"),
         format!(
             "[supervisord]\nlogfile={0}/supervisord.log\npidfile={0}/supervisord.pid\n\
-             [program:web]\ncommand=/bin/sleep 60\nstartsecs=0\n",
+             [program:web]\ncommand=/bin/sleep 60\nstartsecs=0\n\
+             [program:deaf]\ncommand=/bin/sh -c 'trap \"\" TERM; sleep 60'\nstartsecs=0\n\
+             stopwaitsecs=1\n",
             dir.display()
         ),
     )
@@ -224,5 +226,19 @@ fn a_stop_command_is_waited_for_and_said_as_supervisord_says_it() {
         !read(&log).contains("STOPPING"),
         "sv's own line too: {}",
         read(&log)
+    );
+    // One that ignores SIGTERM is killed after stopwaitsecs, as supervisord says.
+    sv.wait_state("deaf", "RUNNING", 10);
+    let pid = sv.pid("deaf").expect("deaf's pid");
+    sv.sv(&["stop", "deaf"]).ok();
+    let lines = program_lines(&read(&log));
+    assert!(
+        read(&log).contains(&format!(" WARN killing 'deaf' ({pid}) with SIGKILL")),
+        "{}",
+        read(&log)
+    );
+    assert!(
+        lines.contains(&"WARN stopped: deaf (terminated by SIGKILL)".into()),
+        "{lines:?}"
     );
 }
