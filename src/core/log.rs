@@ -28,8 +28,10 @@
 
 mod file;
 mod stderr;
+mod supervisord;
 pub use stderr::stderr_heard;
 use stderr::{own_stderr, write_stderr, Gone};
+use supervisord::supervisord_timestamp;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -55,16 +57,6 @@ impl Level {
             Level::Notice => "NOTICE",
             Level::Info => "INFO",
             Level::Debug => "DEBUG",
-        }
-    }
-
-    /// supervisord's name of the level (its loggers.py).
-    fn supervisord_name(self) -> &'static str {
-        match self {
-            Level::Err => "ERRO",
-            Level::Warning => "WARN",
-            Level::Notice | Level::Info => "INFO",
-            Level::Debug => "DEBG",
         }
     }
 }
@@ -553,24 +545,6 @@ fn iso_timestamp() -> String {
         t / 3600,
         t / 60 % 60,
         t % 60
-    )
-}
-
-/// supervisord's `asctime`, `YYYY-MM-DD HH:MM:SS,mmm` (in UTC: sv reads
-/// no time zone; supervisord writes local time, the same in containers).
-fn supervisord_timestamp() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = now.as_secs();
-    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
-    let t = secs % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02},{:03}",
-        t / 3600,
-        t / 60 % 60,
-        t % 60,
-        now.subsec_millis()
     )
 }
 
