@@ -38,6 +38,9 @@ pub struct ServiceSpec {
     pub user: Option<String>,
     pub autostart: bool,
     pub priority: i32,
+    /// The `priority` of its `[group:g]`, if it has one: supervisord
+    /// starts and stops a group's programs at the group's place.
+    pub group_priority: Option<i32>,
     pub stdout: OutputSpec,
     pub stderr: OutputSpec,
     pub redirect_stderr: bool,
@@ -68,6 +71,7 @@ impl ServiceSpec {
             user: None,
             autostart: true,
             priority: 999,
+            group_priority: None,
             stdout: OutputSpec::Auto,
             stderr: OutputSpec::Auto,
             redirect_stderr: false,
@@ -79,6 +83,13 @@ impl ServiceSpec {
             log_timestamps: false,
             events_enabled: [false; 2],
         }
+    }
+
+    /// Where it starts and stops among the others (lowest first up,
+    /// highest first down): its group's priority, as supervisord orders
+    /// groups, else its own.
+    pub fn rank(&self) -> i32 {
+        self.group_priority.unwrap_or(self.priority)
     }
 
     /// Applies one `key = value` of SPEC §5. Err names what is wrong with

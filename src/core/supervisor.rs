@@ -282,14 +282,18 @@ impl Supervisor {
             // Adopted and re-adopted processes were watched by pidfd.
             svc.pidfd = None;
         }
-        if let (Some(kind), Some(pid)) = (exited, old_pid) {
+        let supervisord = self.log.supervisord();
+        let said = supervisord && !quiet && self.say_as_supervisord(id, before, old_pid, exited);
+        if let (Some(kind), Some(pid), false) = (exited, old_pid, supervisord) {
             self.log
                 .info(&format!("{name}: pid {pid} ended: {}", kind.describe()));
         }
         self.deps.changed |= before != after;
         if before != after && !quiet {
             let line = format!("{name}: {} -> {}", before.name(), after.name());
-            self.log_change(id, after, line);
+            if !said {
+                self.log_change(id, after, line);
+            }
             if matches!(after, State::Stopped | State::Exited | State::Fatal) {
                 self.detach_output(id);
             }

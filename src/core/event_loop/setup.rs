@@ -192,6 +192,9 @@ fn open_log(opts: &Options) -> Result<Logger, SetupError> {
         log.set_verbose(true);
     }
     let sd = opts.supervisord.as_ref();
+    if sd.is_some() {
+        log.speak_supervisord();
+    }
     if let Some(level) = sd.and_then(|s| s.loglevel) {
         log.set_level(level);
     }

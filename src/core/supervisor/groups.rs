@@ -25,14 +25,9 @@ pub fn group_of(spec: &ServiceSpec) -> Option<&str> {
 }
 
 /// supervisord's priority of a process's group: a program alone is its
-/// own group, of its priority; a `[group:g]` has supervisord's default,
-/// 999, as sv reads its `priority` but does not keep it.
+/// own group, of its priority; a `[group:g]` has its `priority`.
 pub fn group_priority(spec: &ServiceSpec) -> i32 {
-    if spec.group.is_some() {
-        999
-    } else {
-        spec.priority
-    }
+    spec.rank()
 }
 
 /// The processes of a config in name order (names are unique).

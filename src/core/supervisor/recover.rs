@@ -220,9 +220,9 @@ impl Supervisor {
     /// its process lives, listed as ended if it was adopted, else dropped.
     fn recover_specless(&mut self, s: &SavedService, alive: bool, now: Instant) {
         match &s.origin {
-            Origin::Adopted | Origin::Config(_) if alive => {
-                // Adopted, or a program no longer in the config: watch
-                // the process, as open-service would.
+            Origin::Config(_) if alive => self.recover_unconfigured(s, now),
+            Origin::Adopted if alive => {
+                // Adopted: watch the process, as open-service would.
                 match self.adopt(s.pid, Some(s.name.0.clone()), now) {
                     Ok(name) => self.log.info(&format!("{name}: adopted back")),
                     Err(e) => self.log.error(&format!("{}: {e}", s.name)),
@@ -236,6 +236,34 @@ impl Supervisor {
                 ));
             }
         }
+    }
+
+    /// A program sv started whose process outlived the dead daemon, but
+    /// that the config no longer has. supervisord, started on that config,
+    /// would not have it; left running it would be unsupervised, and
+    /// adopted `remove` and `close` could not end it. So it is taken back
+    /// as the config's own (its output still goes to a log until it ends)
+    /// and removed: stopped by the default stop rules (the config that had
+    /// its own is gone), then dropped, as `update` drops a removed program.
+    fn recover_unconfigured(&mut self, s: &SavedService, now: Instant) {
+        let argv: Vec<String> = std::fs::read(format!("/proc/{}/cmdline", s.pid))
+            .map(|raw| {
+                raw.split(|b| *b == 0)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let id = self.add(ServiceSpec::new(&s.name, argv));
+        if let Some(svc) = self.services.get_mut(&id) {
+            svc.origin = s.origin.clone();
+        }
+        self.take_back(id, s, true, now);
+        self.log.notice(&format!(
+            "{}: no longer in the config: stopping pid {} and removing it",
+            s.name, s.pid
+        ));
+        self.apply(id, Event::Remove, now);
     }
 
     /// An adopted process that ended while no daemon watched it: listed as
