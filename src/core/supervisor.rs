@@ -95,7 +95,9 @@ pub struct Supervisor {
     pub log: Logger,
     pub started: Instant,
     pub config: Option<PathBuf>,
-    services: BTreeMap<Id, Service>,
+    /// Boxed: a `Service` is over 1 KiB, and a B-tree leaf holds 11 of them
+    /// inline, half empty after a split (1000 services: 2.2 MiB, boxed 1.2).
+    services: BTreeMap<Id, Box<Service>>,
     by_pid: HashMap<i32, Id>,
     /// Every service by name: resolving, creating and reloading cost the
     /// same with ten services or ten thousand.
@@ -218,11 +220,11 @@ impl Supervisor {
     }
 
     pub fn services(&self) -> impl Iterator<Item = &Service> {
-        self.services.values()
+        self.services.values().map(|s| &**s)
     }
 
     pub fn service(&self, id: Id) -> Option<&Service> {
-        self.services.get(&id)
+        self.services.get(&id).map(|s| &**s)
     }
 
     /// The service named `name` exactly (no TARGET forms).
@@ -231,7 +233,7 @@ impl Supervisor {
     }
 
     pub fn service_mut(&mut self, id: Id) -> Option<&mut Service> {
-        self.services.get_mut(&id)
+        self.services.get_mut(&id).map(|s| &mut **s)
     }
 
     pub fn len(&self) -> usize {

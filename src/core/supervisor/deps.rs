@@ -326,7 +326,7 @@ impl Supervisor {
                     let mut path = Vec::new();
                     let mut at = Some(id);
                     while let Some(i) = at {
-                        path.extend(self.services.get(&i).map(Service::shown));
+                        path.extend(self.services.get(&i).map(|s| s.shown()));
                         at = parent.get(&i).copied().flatten();
                     }
                     path.reverse();

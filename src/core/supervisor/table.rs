@@ -39,7 +39,7 @@ impl Supervisor {
         );
         self.services.insert(
             id,
-            Service {
+            Box::new(Service {
                 id,
                 spec,
                 machine: Machine::new(),
@@ -50,7 +50,7 @@ impl Supervisor {
                 origin,
                 start_time: 0,
                 cmd: None,
-            },
+            }),
         );
         self.dirty = true;
         id
