@@ -69,6 +69,7 @@ mod actions;
 mod deps;
 pub mod groups;
 mod health;
+mod last_read;
 mod launching;
 mod leftovers;
 mod log_lines;
@@ -152,7 +153,7 @@ pub struct Supervisor {
     pub supervisord: super::config::Supervisord,
     /// The config as last read, at start, by `reload` or by `reloadConfig`:
     /// what `addProcessGroup` adds (see `groups`).
-    pub last_read: Option<super::config::Config>,
+    last_read: Option<last_read::LastRead>,
     /// `SUPERVISOR_SERVER_URL` for children: where the HTTP server is.
     pub server_url: Option<String>,
     /// Events for the `[eventlistener:x]` pools (SPEC §14).
@@ -360,6 +361,9 @@ impl Supervisor {
         // Last words first, then the FIFOs go.
         self.detach_output(id);
         if let Some(svc) = self.services.remove(&id) {
+            if let Some(r) = &mut self.last_read {
+                r.forget(id, &svc.spec);
+            }
             self.dirty = true;
             self.by_name.remove(&svc.spec.name);
             self.timers.remove(id);

@@ -300,7 +300,6 @@ fn take_back(
     cfg: Option<Config>,
     state_path: &Path,
 ) {
-    sup.last_read = cfg.clone();
     // Whatever the state file says, the instance's own processes are
     // found in /proc: those it does not record are taken back too.
     let found = census::scan(&sup.marker, &sup.paths.fifos());
@@ -310,6 +309,11 @@ fn take_back(
             found.len()
         ));
     }
+    // Taken back: kept once the services are there, to share their specs
+    // (`load_programs` keeps its own).
+    let kept = (saved.is_some() || !found.is_empty())
+        .then(|| cfg.clone())
+        .flatten();
     match (saved, cfg) {
         (Some(saved), cfg) => {
             sup.log.info(&format!(
@@ -324,6 +328,9 @@ fn take_back(
         }
         (None, Some(cfg)) => sup.load_programs(cfg, Instant::now()),
         (None, None) => {}
+    }
+    if let Some(cfg) = kept {
+        sup.keep_read(cfg);
     }
 }
 
