@@ -123,3 +123,19 @@ impl Supervisor {
         Some(cfg)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Memory with many services (bench measurement 4): a slot is 16
+    /// bytes, and the checks a spec seldom has are boxed.
+    #[test]
+    fn slots_and_specs_stay_small() {
+        assert_eq!(std::mem::size_of::<Slot>(), 16);
+        let spec = std::mem::size_of::<ServiceSpec>();
+        assert!(spec <= 512, "ServiceSpec is {spec} bytes");
+        let svc = std::mem::size_of::<Service>();
+        assert!(svc <= 1088, "Service is {svc} bytes");
+    }
+}
