@@ -139,7 +139,7 @@ impl Supervisor {
         for id in gone {
             self.deps.waiting.remove(&id);
         }
-        ids.sort();
+        ids.sort_unstable();
         for (_, id) in ids {
             self.deps.waiting.remove(&id);
             // PENDING with no deadline: Timer spawns it.
@@ -270,7 +270,7 @@ impl Supervisor {
             .into_iter()
             .map(|(prio, id)| ((depth.get(&id).copied().unwrap_or(0), Reverse(prio)), id))
             .collect();
-        out.sort();
+        out.sort_unstable();
         out
     }
 

@@ -29,7 +29,7 @@ impl Supervisor {
             .into_iter()
             .filter_map(|id| self.services.get(&id).map(|s| (s.spec.priority, id)))
             .collect();
-        keyed.sort();
+        keyed.sort_unstable();
         if event != Event::Stop {
             // One batch: spawned in this order, several in flight at once.
             // A start overtakes a stop plan that has yet to reach it (whose
