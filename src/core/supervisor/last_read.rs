@@ -2,7 +2,7 @@
 //! `reloadConfig`), kept for `addProcessGroup`, `avail` and
 //! `getAllConfigInfo` without a second copy of every spec: a process whose
 //! spec equals that of the live service of its name is kept as that
-//! service's id (a spec is 664 bytes and its strings; 1000 programs kept
+//! service's id (a spec is 472 bytes and its strings; 1000 programs kept
 //! twice cost 0.8 MiB).
 //!
 //! A live service's spec changes only by `apply_config`, which a new
