@@ -168,7 +168,7 @@ impl ServiceSpec {
             "backoff" => self.policy.backoff = Backoff::parse(v)?,
             "backoff_max" => self.policy.backoff_max = parse_backoff_max(v)?,
             "depends_on" => self.depends_on = depends::parse(v)?,
-            "ready" => self.policy.ready = Some(crate::core::checks::Check::parse(v)?),
+            "ready" => self.policy.ready = Some(Box::new(crate::core::checks::Check::parse(v)?)),
             "ready_timeout" => self.policy.ready_timeout = parse_secs_min1(v, "ready_timeout")?,
             "ready_interval" => self.policy.ready_interval = parse_secs_min1(v, "ready_interval")?,
             "health" | "health_interval" | "health_timeout" | "health_retries"

@@ -35,7 +35,7 @@ impl Supervisor {
                     .map(|s| (s.spec.rank(), s.spec.priority, id))
             })
             .collect();
-        keyed.sort();
+        keyed.sort_unstable();
         let keyed: Vec<(i32, Id)> = keyed.into_iter().map(|(r, _, id)| (r, id)).collect();
         if event != Event::Stop {
             // One batch: spawned in this order, several in flight at once.

@@ -24,9 +24,9 @@ use std::time::{Duration, Instant, SystemTime};
 /// The leader found for one service that is its spawn's own: one that did
 /// not call setsid, then the oldest (the others, if any,
 /// are its own descendants that made groups of their own).
-fn oldest(mut v: Vec<Found>) -> Option<Found> {
-    v.sort_by_key(Found::rank);
-    v.into_iter().next()
+fn oldest(v: Vec<Found>) -> Option<Found> {
+    // The first of the least rank, as a stable sort would put first.
+    v.into_iter().min_by_key(Found::rank)
 }
 
 /// The first process of each spawn, oldest first, by service: where a
@@ -342,7 +342,7 @@ impl Supervisor {
     /// `close` ends them.
     fn recover_unclaimed(&mut self, leaders: HashMap<String, Vec<Found>>, now: Instant) {
         let mut rest: Vec<Found> = leaders.into_values().filter_map(oldest).collect();
-        rest.sort_by_key(|f| f.start_time);
+        rest.sort_unstable_by_key(|f| (f.start_time, f.pid));
         for f in rest {
             self.take_back_unknown(&f, now);
         }
@@ -488,5 +488,34 @@ impl Supervisor {
                     && svc.spec.autostart
                     && !svc.machine.ever_started);
         unstarted.then_some(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(pid: i32, sid: i32, start_time: u64) -> Found {
+        Found {
+            pid,
+            pgid: pid,
+            sid,
+            start_time,
+            uid: 0,
+            name: "x".into(),
+        }
+    }
+
+    #[test]
+    fn the_leader_is_the_oldest_that_did_not_call_setsid() {
+        let v = vec![
+            found(30, 1, 5),
+            found(20, 20, 1),
+            found(40, 1, 3),
+            found(10, 1, 3),
+        ];
+        assert_eq!(oldest(v).map(|f| f.pid), Some(10));
+        assert_eq!(oldest(vec![found(20, 20, 1)]).map(|f| f.pid), Some(20));
+        assert!(oldest(Vec::new()).is_none());
     }
 }
