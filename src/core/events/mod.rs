@@ -282,11 +282,14 @@ impl Bus {
     // ------------------------------------------------------------ the loop
 
     /// The descriptors to poll: fd, events, member, and whether it is the
-    /// member's stdin (for room) rather than its stdout.
+    /// member's stdin (for room) rather than its stdout. An UNKNOWN
+    /// member's stdout is not read any more: one that floods fills its
+    /// pipe and waits there, costing the daemon nothing.
     pub fn fds(&self) -> impl Iterator<Item = (RawFd, i16, u64, bool)> + '_ {
         self.pools.iter().flat_map(|p| &p.members).flat_map(|m| {
             let c = m.chan.as_ref();
             let read = c
+                .filter(|_| m.parser.state != ListenerState::Unknown)
                 .and_then(|c| c.stdout.as_ref())
                 .map(|fd| (fd.as_raw_fd(), libc::POLLIN, m.id, false));
             let write = c
