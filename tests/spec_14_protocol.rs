@@ -6,6 +6,7 @@
 //! written with `supervisor.childutils`) are judged in spec_14_listeners.
 
 mod common;
+mod crash_harness;
 
 use common::python::venv_program;
 use common::*;
@@ -381,4 +382,40 @@ fn tick_5_comes_on_the_five_second_boundary() {
     let when: u64 = d[0].payload.strip_prefix("when:").unwrap().parse().unwrap();
     assert_eq!(when % 5, 0, "{d:?}");
     sv.close();
+}
+
+#[test]
+fn a_listener_taken_back_after_a_crash_is_restarted_and_gets_events() {
+    let scripts = TempDir::new("listener");
+    // Outlives the daemon's death (its stdin ends): sleeps on.
+    let script = RECORDER.replace(
+        "IFS= read -r header || exit 0",
+        "IFS= read -r header || exec sleep 600",
+    );
+    let listener = write_script(scripts.path(), "rec.sh", &script);
+    let record = scripts.path().join("record");
+    let conf = format!(
+        "[eventlistener:rec]\ncommand={} {}\nevents=SUPERVISOR_STATE_CHANGE_RUNNING\nstartsecs=0\n",
+        listener.display(),
+        record.display()
+    );
+    let mut c = crash_harness::Crashy::new(Some(&conf));
+    let count = || deliveries(&record).len();
+    assert!(wait_until(10, || count() == 1), "{}", c.log(1));
+    let old = c.pid("rec");
+    c.crash();
+    assert!(alive(old), "the listener died with the daemon");
+    c.boot();
+    // The new daemon's RUNNING reaches a new process of it.
+    assert!(wait_until(10, || count() == 2), "{}", c.log(2));
+    let new = c.pid("rec");
+    assert_ne!(old, new);
+    assert!(wait_until(10, || !alive(old)));
+    assert!(
+        c.log(2)
+            .contains("rec: an event listener taken back: restarted"),
+        "{}",
+        c.log(2)
+    );
+    c.close();
 }
