@@ -419,3 +419,53 @@ fn a_listener_taken_back_after_a_crash_is_restarted_and_gets_events() {
     );
     c.close();
 }
+
+#[test]
+fn xml_rpc_raises_remote_communication_and_group_events() {
+    let Some(python) = venv_program("python") else {
+        return;
+    };
+    let mut sv = Sv::new(N);
+    let listener = write_script(sv.work.path(), "rec.sh", RECORDER);
+    let record = sv.work.path().join("record");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let conf = format!(
+        "[inet_http_server]\nport=127.0.0.1:{port}\n\n\
+         [eventlistener:rec]\ncommand={} {}\nevents=REMOTE_COMMUNICATION,PROCESS_GROUP\nstartsecs=0\n\n\
+         [program:extra]\ncommand=/bin/sleep 600\nautostart=false\n",
+        listener.display(),
+        record.display()
+    );
+    let cmd = sv.config_daemon(&conf);
+    sv.launch(cmd);
+    let script = format!(
+        "import xmlrpc.client as x\n\
+         s = x.ServerProxy('http://127.0.0.1:{port}/RPC2').supervisor\n\
+         print(s.sendRemoteCommEvent('mytype', 'hello\\nworld'))\n\
+         print(s.removeProcessGroup('extra'))\n\
+         print(s.addProcessGroup('extra'))\n"
+    );
+    let out = Command::new(python).arg("-c").arg(script).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "True\nTrue\nTrue\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = [
+        ("PROCESS_GROUP_ADDED", "groupname:rec\n"),
+        ("PROCESS_GROUP_ADDED", "groupname:extra\n"),
+        ("REMOTE_COMMUNICATION", "type:mytype\nhello\nworld"),
+        ("PROCESS_GROUP_REMOVED", "groupname:extra\n"),
+        ("PROCESS_GROUP_ADDED", "groupname:extra\n"),
+    ];
+    assert!(wait_until(10, || deliveries(&record).len() >= want.len()));
+    let d = deliveries(&record);
+    let got: Vec<(&str, &str)> = d.iter().map(|x| (x.name(), x.payload.as_str())).collect();
+    assert_eq!(got, want);
+    assert_eq!(d[2].get("len"), "23");
+    sv.close();
+}
