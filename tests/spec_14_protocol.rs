@@ -107,6 +107,15 @@ fn write_script(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// How many times the daemon went to sleep and woke (voluntary switches).
+fn wakeups(pid: i32) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
 fn daemon_log(sv: &Sv) -> String {
     std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap_or_default()
 }
@@ -392,6 +401,14 @@ fn garbage_and_a_listener_that_never_reads_leave_the_daemon_serving() {
         "{}",
         log()
     );
+    // The flood waits in its own pipe: the daemon sleeps (no TICK is
+    // subscribed, so nothing wakes it).
+    let daemon = sv.child.as_ref().unwrap().id() as i32;
+    assert!(wait_until(10, || {
+        let before = wakeups(daemon);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        wakeups(daemon) == before
+    }));
     // Still serving, at once.
     let r = sv.sv(&["restart", "p"]);
     assert_eq!(r.code, 0, "{r:?}");
