@@ -261,8 +261,10 @@ fn a_shell_listener_gets_supervisords_headers_and_payloads() {
             "PROCESS_STATE_RUNNING processname:flap groupname:flap from_state:STARTING pid:N",
         ]
     );
-    // A stop: STOPPING and STOPPED name the process stopped.
+    // A start of what runs changes nothing and raises nothing; a stop:
+    // STOPPING and STOPPED name the process stopped.
     let pid = sv.pid("stays").unwrap();
+    sv.sv(&["start", "stays"]);
     assert_eq!(sv.sv(&["stop", "stays"]).code, 0);
     let want = [
         format!("processname:stays groupname:stays from_state:RUNNING pid:{pid}"),
@@ -273,6 +275,13 @@ fn a_shell_listener_gets_supervisords_headers_and_payloads() {
         let got: Vec<&str> = d.iter().map(|x| x.payload.as_str()).collect();
         got.ends_with(&[want[0].as_str(), want[1].as_str()])
     }));
+    let d = deliveries(&sv.work.path().join("record"));
+    assert_eq!(
+        per_process(&d, "stays").len(),
+        4,
+        "{:#?}",
+        per_process(&d, "stays")
+    );
     // The listener's own changes are raised to it too, as supervisord's.
     assert_eq!(
         per_process(&d, "rec")[..2],
