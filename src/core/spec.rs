@@ -50,11 +50,14 @@ pub struct ServiceSpec {
     /// `depends_on` (SPEC §12): spawned once these meet their conditions.
     pub depends_on: Vec<Dep>,
     /// `log_prefix` (SPEC §15), expanded: put before each line of output.
-    pub log_prefix: Option<String>,
+    pub log_prefix: Option<Box<str>>,
     /// `log_timestamps`: an RFC 3339 UTC time before each line.
     pub log_timestamps: bool,
     /// `stdout_events_enabled`, `stderr_events_enabled` (SPEC §14).
     pub events_enabled: [bool; 2],
+    /// `[eventlistener:x]` (SPEC §14): the pool it serves, named by
+    /// `program`; its stdin and stdout are the protocol channel.
+    pub listener: Option<Box<crate::core::events::PoolConf>>,
 }
 
 impl ServiceSpec {
@@ -82,6 +85,7 @@ impl ServiceSpec {
             log_prefix: None,
             log_timestamps: false,
             events_enabled: [false; 2],
+            listener: None,
         }
     }
 
@@ -349,10 +353,10 @@ pub fn parse_output(v: &str) -> OutputSpec {
 /// `log_prefix`: a config value loses its spaces at both ends, so an
 /// unquoted prefix is followed by one space (`%(program_name)s |` gives
 /// `web | `); a prefix in double quotes is taken exactly as written.
-fn parse_prefix(v: &str) -> Option<String> {
+fn parse_prefix(v: &str) -> Option<Box<str>> {
     let exact = v.strip_prefix('"').and_then(|q| q.strip_suffix('"'));
     let p = exact.map_or_else(|| format!("{v} "), str::to_string);
-    (!v.is_empty()).then_some(p)
+    (!v.is_empty()).then(|| p.into())
 }
 
 /// `KEY=VAL,KEY2="value, with commas"`.

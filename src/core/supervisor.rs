@@ -72,6 +72,7 @@ mod health;
 mod last_read;
 mod launching;
 mod leftovers;
+mod listeners;
 mod log_lines;
 mod notify;
 mod output;
@@ -301,6 +302,7 @@ impl Supervisor {
                 self.detach_output(id);
             }
         }
+        self.state_events(id, before, exited, old_pid, quiet);
         for fx in effects {
             match fx {
                 Effect::Spawn => self.deferred.push(id),
@@ -374,6 +376,7 @@ impl Supervisor {
             if let Some(r) = &mut self.last_read {
                 r.forget(id, &svc.spec);
             }
+            self.events.member_removed(id);
             self.dirty = true;
             self.by_name.remove(&svc.spec.name);
             self.timers.remove(id);
@@ -516,6 +519,7 @@ impl Supervisor {
             .chain(self.ready_due())
             .chain(self.health_due())
             .chain(self.watchdog_due())
+            .chain(self.events.tick_due(now))
             .min()
             .map(|d| d.saturating_duration_since(now))
     }

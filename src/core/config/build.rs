@@ -103,6 +103,9 @@ impl<'h> Loader<'h> {
             for spec in &mut p.processes {
                 spec.group_priority = g.map(|d| d.priority.unwrap_or(999));
             }
+            if s.name.starts_with("eventlistener:") {
+                self.listener(s, &mut p)?;
+            }
             out.push(p);
         }
         if !self.incomplete {
@@ -150,7 +153,8 @@ impl<'h> Loader<'h> {
                 ("rpcinterface", Some(_)) => self.rpcinterface(s),
                 ("unix_http_server" | "inet_http_server", None) => self.unknown_supervisord_keys(s),
                 ("ctlplugin", Some(_)) => self.supervisord_section(s),
-                ("eventlistener" | "fcgi-program", Some(_)) => self.warn(
+                ("eventlistener", Some(name)) => self.add_program(&mut sorted, s, name)?,
+                ("fcgi-program", Some(_)) => self.warn(
                     s.file,
                     s.line,
                     format!(

@@ -160,6 +160,7 @@ impl Supervisor {
                 start.push(id);
             }
         }
+        self.group_event(name, true);
         self.plan(Event::Start, start, now);
         Ok(())
     }
@@ -188,6 +189,7 @@ impl Supervisor {
         for id in ids {
             self.apply(id, Event::Remove, now);
         }
+        self.group_event(name, false);
         Ok(())
     }
 }

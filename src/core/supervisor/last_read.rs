@@ -136,6 +136,8 @@ mod tests {
         let spec = std::mem::size_of::<ServiceSpec>();
         assert!(spec <= 512, "ServiceSpec is {spec} bytes");
         let svc = std::mem::size_of::<Service>();
-        assert!(svc <= 1088, "Service is {svc} bytes");
+        // 1088 before SPEC §15's per-stream line state (held partial line,
+        // shared fd) joined each log.
+        assert!(svc <= 1152, "Service is {svc} bytes");
     }
 }

@@ -55,6 +55,7 @@ impl Supervisor {
             }),
         );
         self.dirty = true;
+        self.listener_added(id);
         id
     }
 
