@@ -226,6 +226,7 @@ impl Daemon {
             // A request it sent meanwhile is served at the end of the pass.
             self.http.resume.push(conn);
         }
+        self.rpc_calls.recycle(xml);
     }
 
     /// `GET /logtail/NAME[/stderr]`: the last KiB of the log, then what the

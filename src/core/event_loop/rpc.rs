@@ -48,14 +48,48 @@ pub(super) const ANSWER_MAX: usize = 16 << 20;
 /// under [`ANSWER_MAX`] for the XML around them).
 const MULTICALL_VALUES: usize = 12 << 20;
 
-/// Calls waiting for their services to settle, by connection.
+/// A buffer kept for the next answer holds at most this much: a 12 MB
+/// answer is let go, the usual ones (getAllProcessInfo of a few hundred
+/// programs) are kept.
+const KEEP_MAX: usize = 1 << 20;
+
+/// Calls waiting for their services to settle, by connection; and the
+/// buffers of the last answer, kept for the next one (`take_text`,
+/// `take_doc`, `recycle`).
 #[derive(Default)]
-pub(super) struct Calls(HashMap<ConnId, Pending>);
+pub(super) struct Calls(HashMap<ConnId, Pending>, String, Vec<u8>);
 
 impl Calls {
     /// Forgets the call a connection that closed waited on: the method's name.
     pub(super) fn forget(&mut self, conn: ConnId) -> Option<String> {
         self.0.remove(&conn).map(|p| p.method().to_string())
+    }
+
+    /// An empty string for a value written as XML, with the room of the
+    /// last one.
+    pub(super) fn take_text(&mut self) -> String {
+        std::mem::take(&mut self.1)
+    }
+
+    /// An empty buffer for an answer's document.
+    fn take_doc(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.2)
+    }
+
+    /// Keeps a sent answer's buffer for the next one.
+    pub(super) fn recycle(&mut self, mut doc: Vec<u8>) {
+        if doc.capacity() <= KEEP_MAX && doc.capacity() > self.2.capacity() {
+            doc.clear();
+            self.2 = doc;
+        }
+    }
+
+    /// Keeps a written value's string for the next one.
+    fn recycle_text(&mut self, mut text: String) {
+        if text.capacity() <= KEEP_MAX && text.capacity() > self.1.capacity() {
+            text.clear();
+            self.1 = text;
+        }
     }
 }
 
@@ -116,7 +150,10 @@ impl Daemon {
     fn encode(&mut self, method: &str, r: Result<Value, Fault>) -> Vec<u8> {
         match r {
             Ok(v) => {
-                let xml = xmlrpc::response(&v);
+                let xml = xmlrpc::write::response_in(self.rpc_calls.take_doc(), &v);
+                if let Value::Xml(text) = v {
+                    self.rpc_calls.recycle_text(text);
+                }
                 if xml.len() > ANSWER_MAX {
                     return self.encode(method, Err(too_big(xml.len())));
                 }
@@ -364,7 +401,7 @@ fn too_big(size: usize) -> Fault {
 /// About the size of `v` as XML: its text plus each value's tags.
 fn weight(v: &Value) -> usize {
     40 + match v {
-        Value::Str(s) | Value::DateTime(s) | Value::Base64(s) => s.len(),
+        Value::Str(s) | Value::DateTime(s) | Value::Base64(s) | Value::Xml(s) => s.len(),
         Value::Array(a) => a.iter().map(weight).sum(),
         Value::Struct(m) => m.iter().map(|(k, v)| 30 + k.len() + weight(v)).sum(),
         _ => 20,

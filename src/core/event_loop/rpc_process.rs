@@ -19,9 +19,10 @@ use crate::core::rpc::{command, info, names};
 use crate::core::service::{Reason, State};
 use crate::core::supervisor::{ConnId, Id, Service};
 use crate::wire::xmlrpc::codes::fault;
+use crate::wire::xmlrpc::write as xml;
 use crate::wire::xmlrpc::{Fault, Value};
 use crate::wire::{Action, Request, Response, Text};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What a call does to its processes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -471,37 +472,43 @@ impl Daemon {
         let name = text(params, 0)?;
         match self.target(name)? {
             Target::One(id) => self
-                .facts(id, now, info::wall_now())
-                .map(info::value)
+                .sup
+                .service(id)
+                .map(|svc| info::value(&self.facts(svc, now, info::wall_now())))
                 .ok_or_else(|| fail(fault::BAD_NAME, name)),
             Target::Group(_) => Err(fail(fault::BAD_NAME, name)),
         }
     }
 
-    /// `getAllProcessInfo()`: every process, by group then name.
-    fn all_process_info(&self, now: Instant) -> Value {
+    /// `getAllProcessInfo()`: every process, by group then name, each
+    /// struct written straight into one buffer (kept from the last call).
+    fn all_process_info(&mut self, now: Instant) -> Value {
         let wall = info::wall_now();
-        let mut all: Vec<info::Facts> = self
-            .sup
-            .services()
-            .filter_map(|s| self.facts(s.id, now, wall))
+        let mut all: Vec<(&str, &str, &Service)> = (self.sup.services())
+            .map(|s| (names::group_of(s), s.spec.name.as_str(), s))
             .collect();
-        all.sort_unstable_by(|a, b| (&a.group, &a.name).cmp(&(&b.group, &b.name)));
-        Value::Array(all.into_iter().map(info::value).collect())
+        all.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut out = self.rpc_calls.take_text();
+        out.reserve(all.len() * 1300 + 64);
+        xml::lit(&mut out, b"<value><array><data>\n");
+        for (_, _, svc) in all {
+            info::write(&mut out, &self.facts(svc, now, wall));
+        }
+        xml::lit(&mut out, b"</data></array></value>\n");
+        Value::Xml(out)
     }
 
-    fn facts(&self, id: Id, now: Instant, wall: std::time::Duration) -> Option<info::Facts> {
-        let svc = self.sup.service(id)?;
+    fn facts<'a>(&self, svc: &'a Service, now: Instant, wall: Duration) -> info::Facts<'a> {
         // sv's own detail says why it waits (`starts in 3 s`).
         let pending = if svc.machine.state == State::Pending {
             self.sup
-                .info(id, now)
+                .info(svc.id, now)
                 .map(|i| i.detail.0)
                 .unwrap_or_default()
         } else {
             String::new()
         };
-        Some(info::Facts::of(svc, now, wall, pending))
+        info::Facts::of(svc, now, wall, pending)
     }
 
     /// `sendProcessStdin(name, chars)`: sv's children read /dev/null

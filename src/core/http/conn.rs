@@ -60,6 +60,14 @@ impl Stream {
         }
     }
 
+    fn write_two(&mut self, a: &[u8], b: &[u8]) -> io::Result<usize> {
+        let bufs = [io::IoSlice::new(a), io::IoSlice::new(b)];
+        match self {
+            Stream::Unix(s) => s.write_vectored(&bufs),
+            Stream::Tcp(s) => s.write_vectored(&bufs),
+        }
+    }
+
     pub fn raw_fd(&self) -> RawFd {
         match self {
             Stream::Unix(s) => s.as_raw_fd(),
@@ -294,6 +302,29 @@ impl HttpConn {
         self.flush();
     }
 
+    /// [`send`](Self::send) of `a` then `b`, in one system call when
+    /// nothing is queued (a head and its body: one wake-up of the client).
+    fn send_two(&mut self, a: &[u8], b: &[u8]) {
+        while self.unsent() == 0 && !self.dead {
+            match self.stream.write_two(a, b) {
+                Ok(0) => self.dead = true,
+                Ok(n) => {
+                    self.last_active = Instant::now();
+                    if n >= a.len() {
+                        return self.send(&b[n - a.len()..]);
+                    }
+                    self.send(&a[n..]);
+                    return self.send(b);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => self.dead = true,
+            }
+        }
+        self.send(a);
+        self.send(b);
+    }
+
     /// Bytes queued and not yet taken by the socket.
     fn unsent(&self) -> usize {
         self.wbuf.len() - self.wpos
@@ -310,8 +341,7 @@ impl HttpConn {
     pub fn answer(&mut self, content_type: &str, body: &[u8]) {
         let close = !self.keep_alive || self.eof;
         let head = http::response_head(200, &[("Content-Type", content_type)], body.len(), close);
-        self.send(&head);
-        self.send(body);
+        self.send_two(&head, body);
         self.phase = Phase::Reading;
         self.last_active = Instant::now();
         if close {
