@@ -387,6 +387,22 @@ impl HttpConn {
         self.send(b);
     }
 
+    /// Reads and drops what the client sent past what was buffered (up to
+    /// a request's worth): a socket closed with unread input sends a
+    /// reset, which can take the error answer with it.
+    fn drain(&mut self) {
+        let mut buf = [0u8; 16 * 1024];
+        let mut left = http::MAX_HEAD + http::MAX_BODY;
+        while left > 0 {
+            match self.stream.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => left = left.saturating_sub(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+    }
+
     /// Bytes queued and not yet taken by the socket.
     fn unsent(&self) -> usize {
         self.wbuf.len() - self.wpos
@@ -395,6 +411,7 @@ impl HttpConn {
     /// An error answer; the connection closes once it is sent.
     pub fn send_error(&mut self, status: u16, why: &str) {
         self.send(&http::error(status, why));
+        self.drain();
         self.phase = Phase::Reading;
         self.closing = true;
     }
