@@ -61,7 +61,8 @@ const KEEP_MAX: usize = 1 << 20;
 #[derive(Default)]
 pub(super) struct Calls {
     waiting: HashMap<ConnId, Pending>,
-    multi: HashMap<ConnId, multicall::Multi>,
+    /// Few at once: a list, not another map type in the binary.
+    multi: Vec<(ConnId, multicall::Multi)>,
     text: String,
     doc: Vec<u8>,
 }
@@ -69,7 +70,8 @@ pub(super) struct Calls {
 impl Calls {
     /// Forgets the call a connection that closed waited on: the method's name.
     pub(super) fn forget(&mut self, conn: ConnId) -> Option<String> {
-        if self.multi.remove(&conn).is_some() {
+        if let Some(i) = self.multi.iter().position(|(c, _)| *c == conn) {
+            self.multi.swap_remove(i);
             return Some("system.multicall".to_string());
         }
         self.waiting.remove(&conn).map(|p| p.method().to_string())

@@ -143,7 +143,7 @@ impl Daemon {
             m.calls.len() - m.next
         );
         self.sup.log.debug(&what);
-        self.rpc_calls.multi.insert(conn, m);
+        self.rpc_calls.multi.push((conn, m));
         self.http.resume_at = Some(Instant::now());
     }
 
@@ -156,20 +156,17 @@ impl Daemon {
             return;
         }
         let until = Instant::now() + SLICE;
-        let conns: Vec<ConnId> = self.rpc_calls.multi.keys().copied().collect();
-        for conn in conns {
+        for (conn, mut m) in std::mem::take(&mut self.rpc_calls.multi) {
             if Instant::now() >= until {
+                self.rpc_calls.multi.push((conn, m));
                 self.http.resume_at = Some(Instant::now());
-                return;
-            }
-            let Some(mut m) = self.rpc_calls.multi.remove(&conn) else {
                 continue;
-            };
+            }
             let calls = std::mem::take(&mut m.calls);
             self.multi_step(&mut m, &calls, until, Instant::now());
             if m.next < calls.len() {
                 m.calls = calls;
-                self.rpc_calls.multi.insert(conn, m);
+                self.rpc_calls.multi.push((conn, m));
                 self.http.resume_at = Some(Instant::now());
                 continue;
             }
