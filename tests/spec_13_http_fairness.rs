@@ -37,15 +37,15 @@ fn a_long_multicall_lets_another_client_in_between_its_calls() {
         .map(|i| format!("[program:p{i}]\ncommand=/bin/sleep 600\nautostart=false\n"))
         .collect();
     let s = serve("", "", &programs, &[]);
-    // 300 reloadConfig calls: each reads the config again (milliseconds
-    // each), far more than one slice of loop time in all.
+    // 1000 reloadConfig calls: each reads the config again (a millisecond
+    // or more each), far more than one slice of loop time in all.
     let one = "<value><struct><member><name>methodName</name><value>\
                <string>supervisor.reloadConfig</string></value></member></struct></value>";
     let xml = call_xml(
         "system.multicall",
         &format!(
             "<param><value><array><data>{}</data></array></value></param>",
-            one.repeat(300)
+            one.repeat(1000)
         ),
     );
     let mut a = s.unix();
@@ -66,15 +66,53 @@ fn a_long_multicall_lets_another_client_in_between_its_calls() {
     assert_eq!(status, 200);
     let body = String::from_utf8_lossy(&body);
     assert!(!is_fault(body.as_bytes()), "{body}");
-    // Every call was made, and none is a fault: 300 [[added, changed,
+    // Every call was made, and none is a fault: 1000 [[added, changed,
     // removed]], each list empty.
     let empty = "<value><array><data>\n</data></array></value>";
-    assert_eq!(body.matches(empty).count(), 900, "{body}");
+    assert_eq!(body.matches(empty).count(), 3000);
     assert!(!body.contains("faultCode"), "{body}");
     assert!(
         b_done < a_done,
         "getState waited for the whole multicall of another client"
     );
+}
+
+#[test]
+fn a_multicall_whose_client_left_makes_no_more_calls() {
+    let programs: String = (0..20)
+        .map(|i| format!("[program:p{i}]\ncommand=/bin/sleep 600\nautostart=false\n"))
+        .collect();
+    let s = serve("", "", &programs, &[]);
+    let one = "<value><struct><member><name>methodName</name><value>\
+               <string>supervisor.reloadConfig</string></value></member></struct></value>";
+    let xml = call_xml(
+        "system.multicall",
+        &format!(
+            "<param><value><array><data>{}</data></array></value></param>",
+            one.repeat(1000)
+        ),
+    );
+    let mut t = s.tcp();
+    t.write_all(&post_bytes(&xml)).unwrap();
+    let err = daemon_err(&s.sv);
+    let reloads = || {
+        (lines_of(&err).iter())
+            .filter(|l| l.contains("reloadConfig: added"))
+            .count()
+    };
+    assert!(wait_until(10, || reloads() > 0));
+    drop(t);
+    let gone = "went away before the answer to system.multicall";
+    let has_gone = || lines_of(&err).iter().any(|l| l.contains(gone));
+    assert!(wait_until(20, has_gone), "{:?}", lines_of(&err));
+    let made = reloads();
+    assert!(made < 1000, "all {made} calls were made");
+    // A round trip later (a pass or more): not one call more.
+    let mut u = s.unix();
+    u.write_all(&post_bytes(&call_xml("supervisor.getState", "")))
+        .unwrap();
+    assert_eq!(read_answer(&mut u).0, 200);
+    assert_eq!(reloads(), made);
 }
 
 #[test]

@@ -410,9 +410,9 @@ fn http_date(t: SystemTime) -> String {
 }
 
 impl Daemon {
-    /// What each pass ends with for HTTP: multicalls that go on,
-    /// requests that waited for an answer to leave, new lines of the daemon's log for `/mainlogtail`,
-    /// deadlines (408 for a request that did not arrive whole, close an
+    /// What each pass ends with for HTTP: multicalls that go on, requests
+    /// that waited for an answer to leave, new lines of the daemon's log
+    /// for `/mainlogtail`, deadlines (408 for a request that did not arrive whole, close an
     /// idle or stuck connection), and finished connections dropped.
     pub(super) fn http_end_pass(&mut self, now: Instant) {
         self.rpc_resume();

@@ -157,6 +157,17 @@ impl Daemon {
         }
         let until = Instant::now() + SLICE;
         for (conn, mut m) in std::mem::take(&mut self.rpc_calls.multi) {
+            // A client gone meanwhile: no more of its calls (a dead one's
+            // multicall is forgotten, and logged, with the connection at
+            // the end of this pass).
+            match self.http.conns.get(&conn) {
+                None => continue,
+                Some(c) if c.dead => {
+                    self.rpc_calls.multi.push((conn, m));
+                    continue;
+                }
+                Some(_) => {}
+            }
             if Instant::now() >= until {
                 self.rpc_calls.multi.push((conn, m));
                 self.http.resume_at = Some(Instant::now());
