@@ -484,14 +484,16 @@ impl Daemon {
     /// struct written straight into one buffer (kept from the last call).
     fn all_process_info(&mut self, now: Instant) -> Value {
         let wall = info::wall_now();
-        let mut all: Vec<(&str, &str, &Service)> = (self.sup.services())
-            .map(|s| (names::group_of(s), s.spec.name.as_str(), s))
+        // The key type of `ordered`, with no priority: its sort's code,
+        // not another copy in the binary.
+        let mut all: Vec<(i32, &str, &str, Id)> = (self.sup.services())
+            .map(|s| (0, names::group_of(s), s.spec.name.as_str(), s.id))
             .collect();
-        all.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        all.sort_unstable();
         let mut out = self.rpc_calls.take_text();
         out.reserve(all.len() * 1300 + 64);
         xml::lit(&mut out, b"<value><array><data>\n");
-        for (_, _, svc) in all {
+        for svc in all.into_iter().filter_map(|k| self.sup.service(k.3)) {
             info::write(&mut out, &self.facts(svc, now, wall));
         }
         xml::lit(&mut out, b"</data></array></value>\n");
