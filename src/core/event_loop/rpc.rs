@@ -84,7 +84,7 @@ impl Calls {
     }
 
     /// An empty buffer for an answer's document.
-    fn take_doc(&mut self) -> Vec<u8> {
+    pub(super) fn take_doc(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.doc)
     }
 
@@ -112,6 +112,8 @@ pub(super) enum Answer {
     /// A multicall out of its slice of loop time: it goes on at the end
     /// of the pass and answers then (`multicall`).
     Paused,
+    /// The answer's whole document, written in place (getAllProcessInfo).
+    Doc(String),
 }
 
 /// A fault as supervisord words it: `NAME: detail`.
@@ -146,6 +148,7 @@ impl Daemon {
                 None
             }
             Answer::Paused => None,
+            Answer::Doc(xml) => Some(self.sent(&call.method, xml.into_bytes())),
         }
     }
 
@@ -170,16 +173,7 @@ impl Daemon {
                 if let Value::Xml(text) = v {
                     self.rpc_calls.recycle_text(text);
                 }
-                if xml.len() > ANSWER_MAX {
-                    return self.encode(method, Err(too_big(xml.len())));
-                }
-                let level = if changes(method) {
-                    Level::Info
-                } else {
-                    Level::Debug
-                };
-                self.sup.log.log(level, &format!("answer: {method}: ok"));
-                xml
+                self.sent(method, xml)
             }
             Err(f) => {
                 let what = format!("answer: {method}: fault {}", f.message);
@@ -188,6 +182,21 @@ impl Daemon {
                 xmlrpc::fault(f.code, &f.message)
             }
         }
+    }
+
+    /// A whole answer's document, logged; one past [`ANSWER_MAX`] is a
+    /// fault that names the limit.
+    fn sent(&mut self, method: &str, xml: Vec<u8>) -> Vec<u8> {
+        if xml.len() > ANSWER_MAX {
+            return self.encode(method, Err(too_big(xml.len())));
+        }
+        let level = if changes(method) {
+            Level::Info
+        } else {
+            Level::Debug
+        };
+        self.sup.log.log(level, &format!("answer: {method}: ok"));
+        xml
     }
 
     /// Calls one method. `conn` is None inside a multicall, where nothing

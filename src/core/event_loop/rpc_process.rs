@@ -127,9 +127,12 @@ impl Daemon {
                 return Some(Answer::Now(self.process_info(params, now)))
             }
             "supervisor.getAllProcessInfo" => {
-                return Some(Answer::Now(
-                    arity(params, 0, 0).map(|()| self.all_process_info(now)),
-                ))
+                return Some(match arity(params, 0, 0) {
+                    Err(f) => Answer::Now(Err(f)),
+                    // Asked by itself: the whole document, written in place.
+                    Ok(()) if conn.is_some() => Answer::Doc(self.all_process_info(now, true)),
+                    Ok(()) => Answer::Now(Ok(Value::Xml(self.all_process_info(now, false)))),
+                });
             }
             "supervisor.sendProcessStdin" => return Some(Answer::Now(self.send_stdin(params))),
             _ => return None,
@@ -481,8 +484,9 @@ impl Daemon {
     }
 
     /// `getAllProcessInfo()`: every process, by group then name, each
-    /// struct written straight into one buffer (kept from the last call).
-    fn all_process_info(&mut self, now: Instant) -> Value {
+    /// struct written straight into one buffer (kept from the last call):
+    /// the answer's whole document when `doc`, else the value alone.
+    fn all_process_info(&mut self, now: Instant, doc: bool) -> String {
         let wall = info::wall_now();
         // The key type of `ordered`, with no priority: its sort's code,
         // not another copy in the binary.
@@ -490,14 +494,24 @@ impl Daemon {
             .map(|s| (0, names::group_of(s), s.spec.name.as_str(), s.id))
             .collect();
         all.sort_unstable();
-        let mut out = self.rpc_calls.take_text();
-        out.reserve(all.len() * 1300 + 64);
+        let mut out = match doc {
+            // An empty buffer is valid UTF-8.
+            true => String::from_utf8(self.rpc_calls.take_doc()).unwrap_or_default(),
+            false => self.rpc_calls.take_text(),
+        };
+        out.reserve(all.len() * 1300 + 160);
+        if doc {
+            xml::response_open(&mut out);
+        }
         xml::lit(&mut out, b"<value><array><data>\n");
         for svc in all.into_iter().filter_map(|k| self.sup.service(k.3)) {
             info::write(&mut out, &self.facts(svc, now, wall));
         }
         xml::lit(&mut out, b"</data></array></value>\n");
-        Value::Xml(out)
+        if doc {
+            xml::response_close(&mut out);
+        }
+        out
     }
 
     fn facts<'a>(&self, svc: &'a Service, now: Instant, wall: Duration) -> info::Facts<'a> {

@@ -35,11 +35,22 @@ pub fn response_in(mut buf: Vec<u8>, v: &Value) -> Vec<u8> {
     // An empty buffer is valid UTF-8.
     let mut out = String::from_utf8(buf).unwrap_or_default();
     out.reserve(HEADER.len() + 80 + size(v));
+    response_open(&mut out);
+    value(&mut out, v);
+    response_close(&mut out);
+    out.into_bytes()
+}
+
+/// The start of a `methodResponse` document, before its one value: for an
+/// answer whose value is written in place (see [`lit`]).
+pub fn response_open(out: &mut String) {
     out.push_str(HEADER);
     out.push_str("<methodResponse>\n<params>\n<param>\n");
-    value(&mut out, v);
+}
+
+/// The end of a document begun by [`response_open`].
+pub fn response_close(out: &mut String) {
     out.push_str("</param>\n</params>\n</methodResponse>\n");
-    out.into_bytes()
 }
 
 /// A `methodResponse` document carrying a fault.

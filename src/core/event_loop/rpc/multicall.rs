@@ -129,7 +129,7 @@ impl Daemon {
         match self.call(method, params, None, now) {
             Answer::Now(r) => r,
             // Nothing waits without a connection (see `rpc_process`).
-            Answer::Later(_) | Answer::Paused => Err(fail(
+            Answer::Later(_) | Answer::Paused | Answer::Doc(_) => Err(fail(
                 fault::FAILED,
                 "this call cannot wait inside a multicall",
             )),
