@@ -5,6 +5,7 @@
 //! share one definition of every key.
 
 use super::service::{parse_backoff_max, AutoRestart, Backoff, Policy, RestartRule};
+use super::supervisor::ShutdownOn;
 use crate::wire::CreateSpec;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -46,6 +47,8 @@ pub struct ServiceSpec {
     pub policy: Policy,
     /// `depends_on` (SPEC §12): spawned once these meet their conditions.
     pub depends_on: Vec<Dep>,
+    /// `shutdown_on` (SPEC §15): whether its end stops the daemon.
+    pub shutdown_on: ShutdownOn,
 }
 
 impl ServiceSpec {
@@ -69,6 +72,7 @@ impl ServiceSpec {
             backups: [10; 2],
             policy: Policy::default(),
             depends_on: Vec::new(),
+            shutdown_on: ShutdownOn::Never,
         }
     }
 
@@ -154,6 +158,7 @@ impl ServiceSpec {
             "health" | "health_interval" | "health_timeout" | "health_retries"
             | "health_action" => self.policy.health.set(key, v)?,
             "watchdog_secs" => self.policy.watchdog = parse_secs(v, "watchdog_secs")?,
+            "shutdown_on" => self.shutdown_on = ShutdownOn::parse(v)?,
             _ => return Err(SetError::UnknownKey(key.to_string())),
         }
         Ok(())

@@ -67,6 +67,8 @@ pub struct OutPipe {
 
 mod actions;
 mod deps;
+mod exit_policy;
+pub use exit_policy::ShutdownOn;
 pub mod groups;
 mod health;
 mod launching;
@@ -155,6 +157,9 @@ pub struct Supervisor {
     pub server_url: Option<String>,
     /// Events for the `[eventlistener:x]` pools (SPEC §14).
     pub events: super::events::Bus,
+    /// `shutdown_on` (SPEC §15): a program's end that stops the daemon,
+    /// and the status it exits with (see `exit_policy`).
+    ending: exit_policy::Ending,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -205,6 +210,7 @@ impl Supervisor {
             last_read: None,
             server_url: None,
             events: Default::default(),
+            ending: Default::default(),
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -286,6 +292,7 @@ impl Supervisor {
         if before != after && !quiet {
             let line = format!("{name}: {} -> {}", before.name(), after.name());
             self.log_change(id, after, line);
+            self.exit_policy_seen(id, after);
             if matches!(after, State::Stopped | State::Exited | State::Fatal) {
                 self.detach_output(id);
             }

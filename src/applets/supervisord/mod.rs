@@ -194,7 +194,13 @@ fn start(
     }
     let ran = daemon.run();
     drop(kept);
-    ran.map_err(|e| Stop::failed(format!("supervisord: supervisor {instance}: {e}")))
+    let status =
+        ran.map_err(|e| Stop::failed(format!("supervisord: supervisor {instance}: {e}")))?;
+    // A program's `shutdown_on` ended the daemon with its status (SPEC §15).
+    match status {
+        0 => Ok(()),
+        n => Err(Stop::told(exit::Exit::Code(n))),
+    }
 }
 
 /// `/dev/stdout` and the like: the daemon's own output.

@@ -57,6 +57,7 @@ pub(super) const PROGRAM: &[&str] = &[
     "health_retries",
     "health_action",
     "watchdog_secs",
+    "shutdown_on",
     "numprocs",
     "numprocs_start",
     "process_name",
@@ -99,6 +100,8 @@ fn supervisord_section(name: &str) -> Option<&'static [&'static str]> {
             "strip_ansi",
             "environment",
             "identifier",
+            // sv's own (SPEC §15): every program's default.
+            "shutdown_on",
         ],
         "unix_http_server" => &["file", "chmod", "chown", "username", "password"],
         "inet_http_server" => &["port", "username", "password"],
