@@ -285,8 +285,9 @@ pub fn the_section_sets_the_default(pid1: Pid1) {
     assert_eq!(code(st), 5, "{}", daemon_log(&sv));
 }
 
-/// The `supervisord` applet in the foreground (`-n`), with `shutdown_on`
-/// in `[supervisord]`: its own exit status is the program's.
+/// The `supervisord` applet in the foreground (`-n`, or as PID 1 without
+/// it), with `shutdown_on` in `[supervisord]`: its own exit status is the
+/// program's.
 pub fn supervisord_exits_with_the_programs_code(pid1: Pid1) {
     let mut sv = Sv::new(75);
     let work = sv.work.path().to_path_buf();
@@ -305,7 +306,14 @@ pub fn supervisord_exits_with_the_programs_code(pid1: Pid1) {
         ),
     )
     .unwrap();
-    let c = daemon_command(&sv, pid1, &link, &["-n", "-c", conf.to_str().unwrap()]);
+    // As PID 1 without `-n` or nodaemon: it must stay in the foreground
+    // (detaching would end the namespace, and the daemon with it).
+    let conf = conf.to_str().unwrap();
+    let args: &[&str] = match pid1 {
+        Pid1::No => &["-n", "-c", conf],
+        Pid1::Yes => &["-c", conf],
+    };
+    let c = daemon_command(&sv, pid1, &link, args);
     sv.launch(c);
     sv.wait_state("job", "RUNNING", 10);
     go(&sv);
