@@ -46,7 +46,7 @@ impl ShutdownOn {
 
 /// The daemon's exit status when `policy` sees a program reach `state`,
 /// having last ended as `last`; None when the daemon goes on.
-pub fn exit_status(policy: ShutdownOn, state: State, last: Option<ExitKind>) -> Option<u8> {
+pub fn status_for(policy: ShutdownOn, state: State, last: Option<ExitKind>) -> Option<u8> {
     let own = match last {
         Some(ExitKind::Code(c)) => Some(c.clamp(0, 255) as u8),
         // As a shell reports it: 128 + the signal.
@@ -66,8 +66,8 @@ pub fn exit_status(policy: ShutdownOn, state: State, last: Option<ExitKind>) -> 
 /// status the daemon exits with (0 unless a program set it).
 #[derive(Default)]
 pub(super) struct Ending {
-    /// The program whose end stops the daemon, with the line to log.
-    pending: Option<(Id, String)>,
+    /// The line that says which program's end stops the daemon, and why.
+    pending: Option<String>,
     status: u8,
     /// The grace period of a stop signal (see `shutdown`).
     pub(super) grace: super::shutdown::Grace,
@@ -85,7 +85,7 @@ impl Supervisor {
             return;
         };
         let policy = s.spec.shutdown_on;
-        let Some(status) = exit_status(policy, after, s.machine.last_exit) else {
+        let Some(status) = status_for(policy, after, s.machine.last_exit) else {
             return;
         };
         let line = format!(
@@ -96,7 +96,7 @@ impl Supervisor {
             policy.name()
         );
         self.ending.status = status;
-        self.ending.pending = Some((id, line));
+        self.ending.pending = Some(line);
     }
 
     /// Whether a program's end waits to be acted on (the loop must not
@@ -108,7 +108,7 @@ impl Supervisor {
     /// Acts on a program's end noted in this pass: says which program
     /// ended the daemon and why, and stops everything by the stop rules.
     pub(super) fn run_exit_policy(&mut self, now: Instant) {
-        let Some((_, line)) = self.ending.pending.take() else {
+        let Some(line) = self.ending.pending.take() else {
             return;
         };
         if self.ending.status == 0 {
@@ -145,7 +145,7 @@ mod tests {
     fn the_status_is_the_programs_own() {
         use ExitKind::*;
         use ShutdownOn::*;
-        let st = exit_status;
+        let st = status_for;
         // never: nothing ends the daemon.
         assert_eq!(st(Never, State::Fatal, Some(Code(3))), None);
         assert_eq!(st(Never, State::Exited, Some(Code(3))), None);
