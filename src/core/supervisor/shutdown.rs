@@ -1,6 +1,9 @@
-//! Whether the daemon is closing, and whom it answers when it has.
+//! Whether the daemon is closing, whom it answers when it has, and the
+//! grace period of a stop signal.
 
-use super::ConnId;
+use super::{ConnId, Id, Supervisor};
+use crate::core::service::{Event, State};
+use std::time::Instant;
 
 /// Set by `close` or a signal (SIGTERM, SIGINT, SIGQUIT); never unset:
 /// the loop ends once every service is down.
@@ -19,10 +22,6 @@ impl Shutdown {
         self != Shutdown::Running
     }
 }
-
-use super::{Id, Supervisor};
-use crate::core::service::{Event, State};
-use std::time::Instant;
 
 /// The grace period a stop signal gives (SPEC §15): SIGTERM from a
 /// container platform is followed by SIGKILL after its own grace period,
