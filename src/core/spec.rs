@@ -5,6 +5,7 @@
 //! share one definition of every key.
 
 use super::service::{parse_backoff_max, AutoRestart, Backoff, Policy, RestartRule};
+use super::supervisor::ShutdownOn;
 use crate::wire::CreateSpec;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -58,6 +59,8 @@ pub struct ServiceSpec {
     /// `[eventlistener:x]` (SPEC §14): the pool it serves, named by
     /// `program`; its stdin and stdout are the protocol channel.
     pub listener: Option<Box<crate::core::events::PoolConf>>,
+    /// `shutdown_on` (SPEC §15): whether its end stops the daemon.
+    pub shutdown_on: ShutdownOn,
 }
 
 impl ServiceSpec {
@@ -86,6 +89,7 @@ impl ServiceSpec {
             log_timestamps: false,
             events_enabled: [false; 2],
             listener: None,
+            shutdown_on: ShutdownOn::Never,
         }
     }
 
@@ -182,6 +186,7 @@ impl ServiceSpec {
             "log_timestamps" => self.log_timestamps = parse_bool(v)?,
             "stdout_events_enabled" => self.events_enabled[0] = parse_bool(v)?,
             "stderr_events_enabled" => self.events_enabled[1] = parse_bool(v)?,
+            "shutdown_on" => self.shutdown_on = ShutdownOn::parse(v)?,
             _ => return Err(SetError::UnknownKey(key.to_string())),
         }
         Ok(())

@@ -16,6 +16,7 @@ mod skip;
 pub use {files::*, layout::*, pipes::*, procfs::*, run::*, skip::*};
 // Helpers of one family of split test files, imported by name there.
 pub mod config_effects;
+pub mod containers;
 pub mod ctl;
 pub mod flood;
 pub mod http;

@@ -61,6 +61,7 @@ pub(super) const PROGRAM: &[&str] = &[
     "log_timestamps",
     "stdout_events_enabled",
     "stderr_events_enabled",
+    "shutdown_on",
     "numprocs",
     "numprocs_start",
     "process_name",
@@ -101,6 +102,8 @@ fn supervisord_section(name: &str) -> Option<&'static [&'static str]> {
             "strip_ansi",
             "environment",
             "identifier",
+            // sv's own (SPEC §15): every program's default.
+            "shutdown_on",
         ],
         "unix_http_server" => &["file", "chmod", "chown", "username", "password"],
         "inet_http_server" => &["port", "username", "password"],
