@@ -20,6 +20,7 @@ pub mod ctl;
 pub mod flood;
 pub mod http;
 pub mod json;
+pub mod listeners;
 pub mod programs;
 pub mod python;
 pub mod services;
