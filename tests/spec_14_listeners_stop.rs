@@ -39,14 +39,9 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
 /// differ from run to run, and so the payload's length).
 fn blank_pids(s: &str) -> String {
     s.split(' ')
-        .map(|w| match w.split(':').next() {
-            Some(k @ ("pid" | "len")) => {
-                if k == "pid" {
-                    "pid:N"
-                } else {
-                    "len:N"
-                }
-            }
+        .map(|w| match w.split_once(':') {
+            Some(("pid", _)) => "pid:N",
+            Some(("len", _)) => "len:N",
             _ => w,
         })
         .collect::<Vec<_>>()
