@@ -38,6 +38,7 @@ mod http;
 mod include;
 mod keys;
 mod lex;
+mod listener;
 mod order;
 mod probe;
 mod program;

@@ -12,6 +12,7 @@
 //! logs) and `requests` (serving clients).
 
 mod http;
+mod listeners;
 mod pipes;
 mod poll_set;
 mod requests;
@@ -107,6 +108,12 @@ enum Token {
     HttpUnix,
     HttpInet,
     Http(ConnId),
+    /// An event listener's stdout, or its stdin when `write` (see
+    /// `listeners`).
+    EventListener {
+        service: Id,
+        write: bool,
+    },
 }
 
 impl Daemon {
@@ -188,6 +195,7 @@ impl Daemon {
             set.add(fd, libc::POLLIN, Token::ReadyFd { service });
         }
         self.http_poll(set);
+        self.listener_polls(set);
     }
 
     /// How long poll may sleep: until the earliest timer, paused pipe or
@@ -248,6 +256,7 @@ impl Daemon {
                 Token::HttpUnix => self.on_http_accept(true, now),
                 Token::HttpInet => self.on_http_accept(false, now),
                 Token::Http(id) => self.on_http_conn(id, revents, now),
+                Token::EventListener { service, write } => self.on_listener(service, write),
             }
         }
         if !closed_pipes.is_empty() {
@@ -261,6 +270,7 @@ impl Daemon {
     /// finished clients: what each pass ends with, whatever woke it.
     fn end_pass(&mut self, now: Instant) {
         self.sup.run_timers(Instant::now());
+        self.sup.pump_events();
         if std::mem::take(&mut self.sup.spawned) {
             // The children just started share this CPU with us until
             // one of us moves: let them run on to their exec and first

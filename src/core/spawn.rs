@@ -101,6 +101,9 @@ pub struct RunAs {
 /// How one start of a [`Command`] is wired.
 #[derive(Debug)]
 pub struct Wiring {
+    /// The child's stdin: /dev/null unless given (an event listener's pipe,
+    /// SPEC §14).
+    pub stdin: Option<RawFd>,
     pub stdout: Target,
     pub stderr: Target,
     pub user: Option<RunAs>,
@@ -219,7 +222,7 @@ impl Command {
     }
 }
 
-/// What becomes the child's stdin (/dev/null), stdout and stderr, and the
+/// What becomes the child's stdin (/dev/null unless given), stdout and stderr, and the
 /// copies made for that, to hold until the child has its own.
 fn stdio_sources(wiring: &Wiring, devnull: RawFd) -> io::Result<([RawFd; 3], Vec<OwnedFd>)> {
     let out_fd = raw_target(&wiring.stdout, devnull);
@@ -231,7 +234,7 @@ fn stdio_sources(wiring: &Wiring, devnull: RawFd) -> io::Result<([RawFd; 3], Vec
     // is not already in its place could be overwritten before it is
     // copied (stdout to a file, stderr to the daemon's stdout), so
     // those are copied above 2 first.
-    let mut stdio = [devnull, out_fd, err_fd];
+    let mut stdio = [wiring.stdin.unwrap_or(devnull), out_fd, err_fd];
     let mut moved = Vec::new();
     for (target, fd) in stdio.iter_mut().enumerate() {
         if *fd < 3 && *fd != target as RawFd {
@@ -439,6 +442,7 @@ mod tests {
     /// Output to /dev/null, no user change.
     fn quiet() -> Wiring {
         Wiring {
+            stdin: None,
             stdout: Target::Null,
             stderr: Target::Null,
             user: None,
@@ -556,6 +560,7 @@ mod tests {
         let argv = ["/bin/cat".to_string(), "/proc/self/status".to_string()];
         let cmd = Arc::new(Command::new(&argv, &Arc::new(Env::default()), &[], None).unwrap());
         let wiring = Wiring {
+            stdin: None,
             stdout: Target::Fd(file.as_raw_fd()),
             ..quiet()
         };

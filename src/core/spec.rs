@@ -46,6 +46,9 @@ pub struct ServiceSpec {
     pub policy: Policy,
     /// `depends_on` (SPEC §12): spawned once these meet their conditions.
     pub depends_on: Vec<Dep>,
+    /// `[eventlistener:x]` (SPEC §14): the pool it serves, named by
+    /// `program`; its stdin and stdout are the protocol channel.
+    pub listener: Option<Box<crate::core::events::PoolConf>>,
 }
 
 impl ServiceSpec {
@@ -69,6 +72,7 @@ impl ServiceSpec {
             backups: [10; 2],
             policy: Policy::default(),
             depends_on: Vec::new(),
+            listener: None,
         }
     }
 

@@ -71,6 +71,7 @@ pub mod groups;
 mod health;
 mod launching;
 mod leftovers;
+mod listeners;
 mod log_lines;
 mod notify;
 mod persist;
@@ -290,6 +291,7 @@ impl Supervisor {
                 self.detach_output(id);
             }
         }
+        self.state_events(id, before, exited, old_pid, quiet);
         for fx in effects {
             match fx {
                 Effect::Spawn => self.deferred.push(id),
@@ -358,6 +360,7 @@ impl Supervisor {
         // Last words first, then the FIFOs go.
         self.detach_output(id);
         if let Some(svc) = self.services.remove(&id) {
+            self.events.member_removed(id);
             self.dirty = true;
             self.by_name.remove(&svc.spec.name);
             self.timers.remove(id);
@@ -500,6 +503,7 @@ impl Supervisor {
             .chain(self.ready_due())
             .chain(self.health_due())
             .chain(self.watchdog_due())
+            .chain(self.events.tick_due(now))
             .min()
             .map(|d| d.saturating_duration_since(now))
     }

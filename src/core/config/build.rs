@@ -96,7 +96,11 @@ impl<'h> Loader<'h> {
         let mut out = Vec::with_capacity(sorted.programs.len());
         for &(s, name) in &sorted.programs {
             let group = group_of.get(name).copied();
-            out.push(self.program(s, name, group, &mut taken, &mut total)?);
+            let mut p = self.program(s, name, group, &mut taken, &mut total)?;
+            if s.name.starts_with("eventlistener:") {
+                self.listener(s, &mut p)?;
+            }
+            out.push(p);
         }
         if !self.incomplete {
             super::deps::check(&out)?;
@@ -143,7 +147,8 @@ impl<'h> Loader<'h> {
                 ("rpcinterface", Some(_)) => self.rpcinterface(s),
                 ("unix_http_server" | "inet_http_server", None) => self.unknown_supervisord_keys(s),
                 ("ctlplugin", Some(_)) => self.supervisord_section(s),
-                ("eventlistener" | "fcgi-program", Some(_)) => self.warn(
+                ("eventlistener", Some(name)) => self.add_program(&mut sorted, s, name)?,
+                ("fcgi-program", Some(_)) => self.warn(
                     s.file,
                     s.line,
                     format!(

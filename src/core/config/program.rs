@@ -59,7 +59,11 @@ impl Loader<'_> {
         taken: &mut Taken,
         total: &mut u64,
     ) -> Result<Program, ConfigError> {
-        let label = format!("[program:{name}]");
+        let listener = s.name.starts_with("eventlistener:");
+        let label = match listener {
+            true => format!("[eventlistener:{name}]"),
+            false => format!("[program:{name}]"),
+        };
         let entries = self.entries_of(s, &label)?;
         let find = |key: &str| entries.iter().find(|e| e.key == key);
         let mut ctx = Ctx::new(&self.files[s.file]);
@@ -74,10 +78,12 @@ impl Loader<'_> {
         let (env_entries, other_entries) = entries
             .iter()
             .filter(|e| {
-                !matches!(
-                    e.key.as_str(),
-                    "numprocs" | "numprocs_start" | "process_name"
-                )
+                let listener_key = listener && super::listener::KEYS.contains(&e.key.as_str());
+                !listener_key
+                    && !matches!(
+                        e.key.as_str(),
+                        "numprocs" | "numprocs_start" | "process_name"
+                    )
             })
             .partition(|e| e.key == "env" || e.key == "environment");
         let shared = Shared {

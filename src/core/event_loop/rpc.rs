@@ -321,19 +321,15 @@ impl Daemon {
         }
     }
 
-    /// `sendRemoteCommEvent`: accepted and logged; event listeners are
-    /// not there yet (SPEC §14).
+    /// `sendRemoteCommEvent`: a REMOTE_COMMUNICATION event for the pools
+    /// that subscribe (SPEC §14).
     fn remote_comm_event(&mut self, params: &[Value]) -> Result<Value, Fault> {
         arity(params, 2, 2)?;
         let kind = text(params, 0)?;
         let data = text(params, 1)?;
-        let msg = format!(
-            "remote communication event of type {kind} ({} bytes) accepted; \
-             sv has no event listeners yet, so none receives it",
-            data.len()
-        );
-        let msg = control::clip(&msg, DESCRIBE_MAX);
-        self.sup.log.notice(&msg);
+        let msg = format!("remote communication event of type {kind} raised");
+        self.sup.log.info(&control::clip(&msg, DESCRIBE_MAX));
+        self.sup.remote_event(kind, data);
         Ok(true.into())
     }
 

@@ -37,7 +37,7 @@ pub const METHODS: &[Method] = &[
     ("supervisor.getProcessInfo", "struct,string", "A process's state, pid, times, logs and description.\n\n@param string name  the process (or group:name)\n@return struct result  the process info"),
     ("supervisor.getAllProcessInfo", "array", "The info of every process, by group and name.\n\n@return array result  a process info struct each"),
     ("supervisor.sendProcessStdin", "boolean,string,string", "Refused: sv gives its children /dev/null as stdin.\n\n@param string name  the process\n@param string chars  what to send\n@return boolean result  never: a fault says why"),
-    ("supervisor.sendRemoteCommEvent", "boolean,string,string", "Accepted and logged; sv has no event listeners yet.\n\n@param string type  the event's type\n@param string data  its body\n@return boolean result  true"),
+    ("supervisor.sendRemoteCommEvent", "boolean,string,string", "Raises a REMOTE_COMMUNICATION event for the event listeners.\n\n@param string type  the event's type\n@param string data  its body\n@return boolean result  true"),
 ];
 
 /// Every method of `tables`, sorted (`system.listMethods`).

@@ -15,6 +15,7 @@ fn fds_of_child(n: Option<RawFd>) -> (Vec<RawFd>, RawFd) {
     let base = Arc::new(Env::default());
     let cmd = Arc::new(Command::new(&argv, &base, &[], None).unwrap());
     let wiring = Wiring {
+        stdin: None,
         stdout: Target::Null,
         stderr: Target::Null,
         user: None,

@@ -351,6 +351,9 @@ impl Supervisor {
         if first || conn.is_some() {
             self.shutdown = super::Shutdown::Requested { by: conn };
         }
+        if first {
+            self.stopping_event();
+        }
         let ids: Vec<Id> = self
             .services
             .values()

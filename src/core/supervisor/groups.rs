@@ -167,6 +167,7 @@ impl Supervisor {
                 start.push(id);
             }
         }
+        self.group_event(name, true);
         self.plan(Event::Start, start, now);
         Ok(())
     }
@@ -195,6 +196,7 @@ impl Supervisor {
         for id in ids {
             self.apply(id, Event::Remove, now);
         }
+        self.group_event(name, false);
         Ok(())
     }
 

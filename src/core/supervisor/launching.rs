@@ -332,6 +332,11 @@ impl Supervisor {
     pub(super) fn launch(&mut self, id: Id) -> Result<(spawn::Pending, bool), Event> {
         self.attach_output(id);
         self.bind_notify(id);
+        // An event listener's stdin and stdout: the protocol channel.
+        let pipes = match self.listener_pipes(id) {
+            Ok(p) => p,
+            Err(e) => return Err(self.spawn_failed(id, &e)),
+        };
         let Some(svc) = self.services.get(&id) else {
             return Err(Event::SpawnFailed("no such service".into()));
         };
@@ -367,7 +372,10 @@ impl Supervisor {
                 OutputSpec::Auto | OutputSpec::File(_) | OutputSpec::Discard => Target::Null,
             },
         };
-        let stdout = out_target(Stream::Stdout, &spec.stdout);
+        let stdout = match &pipes {
+            Some((_, w)) => Target::Fd(w.as_raw_fd()),
+            None => out_target(Stream::Stdout, &spec.stdout),
+        };
         let stderr = if spec.redirect_stderr {
             Target::SameAsStdout
         } else {
@@ -385,6 +393,8 @@ impl Supervisor {
             },
         };
         let mut keep: Vec<OwnedFd> = ends.into_iter().flatten().collect();
+        let stdin = pipes.as_ref().map(|(r, _)| r.as_raw_fd());
+        keep.extend(pipes.into_iter().flat_map(|(r, w)| [r, w]));
         // `ready=fd:N`: the pipe's write end becomes the child's N.
         let extra = match self.ready_fd_pipe(id) {
             Ok(Some((write, n))) => {
@@ -396,6 +406,7 @@ impl Supervisor {
             Err(e) => return Err(self.spawn_failed(id, &e)),
         };
         let wiring = spawn::Wiring {
+            stdin,
             stdout,
             stderr,
             user,

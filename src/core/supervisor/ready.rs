@@ -391,6 +391,7 @@ impl Supervisor {
             .build_command(&spec, user.as_ref())
             .map_err(|e| format!("exec: {}", super::os_reason(&e)))?;
         let wiring = spawn::Wiring {
+            stdin: None,
             stdout: spawn::Target::Null,
             stderr: spawn::Target::Null,
             user,

@@ -132,6 +132,8 @@ impl Supervisor {
         }
         start.extend(self.recover_unrecorded(programs, order, &mut leaders, now));
         self.recover_unclaimed(leaders, now);
+        self.started_events();
+        self.restart_taken_back_listeners(now);
         self.plan(Event::Start, start, now);
     }
 

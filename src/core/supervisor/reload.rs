@@ -33,6 +33,7 @@ impl Supervisor {
                 start.push(id);
             }
         }
+        self.started_events();
         self.plan(Event::Start, start, now);
     }
 
@@ -168,6 +169,7 @@ impl Supervisor {
         svc.cmd = None;
         svc.origin = Origin::Config(spec.program.clone().unwrap_or_default().into());
         self.dirty = true;
+        self.listener_added(id);
         let paths = Stream::BOTH.map(|s| self.log_path(spec, s));
         let svc = self.services.get_mut(&id)?;
         for (s, p) in Stream::BOTH.into_iter().zip(paths) {

@@ -53,6 +53,7 @@ impl Supervisor {
             },
         );
         self.dirty = true;
+        self.listener_added(id);
         id
     }
 

@@ -74,19 +74,18 @@ fn supervisord_sections_and_keys_are_warnings() {
         "[unix_http_server]\nfile=/tmp/s.sock\n[supervisord]\nnodaemon=true\nenvironment=A=1\n\
          [supervisorctl]\nserverurl=unix:///tmp/s.sock\n[inet_http_server]\nport=9001\n\
          [rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\
-         [eventlistener:mem]\ncommand=memmon\n[fcgi-program:f]\ncommand=/bin/f\n[ctlplugin:p]\nx=y\n\
+         [eventlistener:mem]\ncommand=memmon\nevents=TICK_60\n[fcgi-program:f]\ncommand=/bin/f\n[ctlplugin:p]\nx=y\n\
          [program:a]\ncommand=/bin/a\nnumprocs=2\nstdout_events_enabled=true\nstderr_syslog=true\n",
     )
     .unwrap();
     assert_eq!(
         c.warnings,
         [
-            "config:12: [eventlistener:mem] is not used by sv; ignored (its processes are not started)",
-            "config:14: [fcgi-program:f] is not used by sv; ignored (its processes are not started)",
-            "config:16: [ctlplugin:p] is not used by sv; ignored",
-            "config:21: stdout_events_enabled in [program:a] is not used by sv; ignored",
-            "config:22: stderr_syslog in [program:a] is not used by sv; ignored",
+            "config:15: [fcgi-program:f] is not used by sv; ignored (its processes are not started)",
+            "config:17: [ctlplugin:p] is not used by sv; ignored",
+            "config:22: stdout_events_enabled in [program:a] is not used by sv; ignored",
+            "config:23: stderr_syslog in [program:a] is not used by sv; ignored",
         ]
     );
-    assert_eq!(names(&c), ["a_00", "a_01"]);
+    assert_eq!(names(&c), ["mem", "a_00", "a_01"]);
 }

@@ -108,4 +108,5 @@ mod expansion;
 mod groups;
 mod includes;
 mod lexing;
+mod listeners;
 mod programs;
