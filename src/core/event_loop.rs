@@ -87,7 +87,8 @@ enum Token {
     Exec {
         pid: i32,
     },
-    /// Room in a full stderr for the daemon's own lines waiting there.
+    /// Room in a full stderr for the daemon's own lines waiting there, or
+    /// in its stdout or stderr for children's lines (`/dev/stdout`).
     Stderr,
     /// The socket of a `ready=` check of `service` (see `supervisor/ready`).
     Check {
@@ -167,7 +168,7 @@ impl Daemon {
         self.paused.expire(now);
         for (hint, p) in self.sup.pipes.iter().enumerate() {
             let pipe = PipeKey::of(p);
-            if self.paused.contains(pipe) {
+            if self.paused.contains(pipe) || self.sup.output_blocked(p.service, p.stream) {
                 continue;
             }
             set.add(p.fd.as_raw_fd(), libc::POLLIN, Token::Pipe { hint, pipe });
@@ -225,6 +226,9 @@ impl Daemon {
         if self.sup.log.stderr_waiting() {
             set.add(self.sup.log.stderr_fd(), libc::POLLOUT, Token::Stderr);
         }
+        for fd in self.sup.shared_out.waiting() {
+            set.add(fd, libc::POLLOUT, Token::Stderr);
+        }
     }
 
     /// Hands each ready source to its handler, which drains it.
@@ -248,7 +252,10 @@ impl Daemon {
                     self.on_pidfd(service, pid, now)
                 }
                 Token::Exec { pid } => self.sup.exec_report(pid, false, now),
-                Token::Stderr => self.sup.log.write_pending(),
+                Token::Stderr => {
+                    self.sup.log.write_pending();
+                    self.sup.shared_out.write();
+                }
                 Token::Check { service } => self.sup.check_io(service, now),
                 Token::Health { service } => self.sup.health_io(service, now),
                 Token::Notify => self.sup.notify_read(now),

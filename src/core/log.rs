@@ -29,6 +29,7 @@
 mod file;
 mod stderr;
 pub use stderr::stderr_heard;
+pub(crate) use stderr::{own_fd, write_stderr as write_whole, Gone as WriteGone};
 use stderr::{own_stderr, write_stderr, Gone};
 
 use std::os::unix::net::UnixDatagram;

@@ -49,6 +49,12 @@ pub struct ServiceSpec {
     /// `[eventlistener:x]` (SPEC §14): the pool it serves, named by
     /// `program`; its stdin and stdout are the protocol channel.
     pub listener: Option<Box<crate::core::events::PoolConf>>,
+    /// `log_prefix` (SPEC §15), expanded: put before each line of output.
+    pub log_prefix: Option<String>,
+    /// `log_timestamps`: an RFC 3339 UTC time before each line.
+    pub log_timestamps: bool,
+    /// `stdout_events_enabled`, `stderr_events_enabled` (SPEC §14).
+    pub events_enabled: [bool; 2],
 }
 
 impl ServiceSpec {
@@ -73,6 +79,9 @@ impl ServiceSpec {
             policy: Policy::default(),
             depends_on: Vec::new(),
             listener: None,
+            log_prefix: None,
+            log_timestamps: false,
+            events_enabled: [false; 2],
         }
     }
 
@@ -158,6 +167,10 @@ impl ServiceSpec {
             "health" | "health_interval" | "health_timeout" | "health_retries"
             | "health_action" => self.policy.health.set(key, v)?,
             "watchdog_secs" => self.policy.watchdog = parse_secs(v, "watchdog_secs")?,
+            "log_prefix" => self.log_prefix = parse_prefix(v),
+            "log_timestamps" => self.log_timestamps = parse_bool(v)?,
+            "stdout_events_enabled" => self.events_enabled[0] = parse_bool(v)?,
+            "stderr_events_enabled" => self.events_enabled[1] = parse_bool(v)?,
             _ => return Err(SetError::UnknownKey(key.to_string())),
         }
         Ok(())
@@ -326,6 +339,15 @@ pub fn parse_output(v: &str) -> OutputSpec {
     }
 }
 
+/// `log_prefix`: a config value loses its spaces at both ends, so an
+/// unquoted prefix is followed by one space (`%(program_name)s |` gives
+/// `web | `); a prefix in double quotes is taken exactly as written.
+fn parse_prefix(v: &str) -> Option<String> {
+    let exact = v.strip_prefix('"').and_then(|q| q.strip_suffix('"'));
+    let p = exact.map_or_else(|| format!("{v} "), str::to_string);
+    (!v.is_empty()).then_some(p)
+}
+
 /// `KEY=VAL,KEY2="value, with commas"`.
 pub fn parse_env(v: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
@@ -463,6 +485,23 @@ pub fn join_words(words: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_prefix_ends_in_a_space_unless_quoted() {
+        let mut s = ServiceSpec::new("a", Vec::new());
+        s.set("log_prefix", "web |").unwrap();
+        assert_eq!(s.log_prefix.as_deref(), Some("web | "));
+        s.set("log_prefix", "\"[web] \"").unwrap();
+        assert_eq!(s.log_prefix.as_deref(), Some("[web] "));
+        s.set("log_prefix", "\"w:\"").unwrap();
+        assert_eq!(s.log_prefix.as_deref(), Some("w:"));
+        s.set("log_prefix", "").unwrap();
+        assert_eq!(s.log_prefix, None);
+        s.set("stderr_events_enabled", "true").unwrap();
+        s.set("log_timestamps", "yes").unwrap();
+        assert_eq!((s.events_enabled, s.log_timestamps), ([false, true], true));
+        assert!(s.set("log_timestamps", "sometimes").is_err());
+    }
 
     #[test]
     fn joined_words_split_back_the_same() {

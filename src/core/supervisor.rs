@@ -74,6 +74,7 @@ mod leftovers;
 mod listeners;
 mod log_lines;
 mod notify;
+mod output;
 mod persist;
 mod plans;
 mod probe;
@@ -156,6 +157,8 @@ pub struct Supervisor {
     pub server_url: Option<String>,
     /// Events for the `[eventlistener:x]` pools (SPEC §14).
     pub events: super::events::Bus,
+    /// The daemon's own stdout and stderr as children's log target.
+    pub shared_out: super::output::Shared,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -206,6 +209,7 @@ impl Supervisor {
             last_read: None,
             server_url: None,
             events: Default::default(),
+            shared_out: Default::default(),
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -319,14 +323,16 @@ impl Supervisor {
         let Some(svc) = self.services.get_mut(&id) else {
             return;
         };
-        for p in self.pipes.iter().filter(|p| p.service == id) {
-            let log = &mut svc.logs[p.stream];
+        svc.fifos = [None, None];
+        let pipes = std::mem::take(&mut self.pipes);
+        for p in pipes.iter().filter(|p| p.service == id) {
             let _ = super::output::drain(&p.fd, |data| {
-                log.write(data);
+                self.take_output(id, p.stream, data, &mut Vec::new())
             });
         }
+        self.pipes = pipes;
         self.pipes.retain(|p| p.service != id);
-        svc.fifos = [None, None];
+        self.finish_output(id);
     }
 
     fn signal(&mut self, id: Id, sig: i32, group: bool) {

@@ -115,7 +115,7 @@ impl Daemon {
         let pipes = std::mem::take(&mut self.sup.pipes);
         let result = pipes.get(i).map(|pipe| {
             let sup = &mut self.sup;
-            if !followed {
+            if !followed && sup.splices(service, stream) {
                 // Nobody tails it: straight from the pipe to the file.
                 let Some(s) = sup.service_mut(service) else {
                     return output::drain(&pipe.fd, |_| {});
@@ -127,14 +127,12 @@ impl Daemon {
                 }
                 return result;
             }
+            // Read: to be followed, shaped, shared or raised as events.
             output::drain(&pipe.fd, |data| {
-                if let Some(s) = sup.service_mut(service) {
-                    if let Some(e) = s.logs[stream].write(data) {
-                        failed = Some(format!("{}: log error: {e}", s.name()));
-                    }
-                }
-                if followed {
-                    copy.extend_from_slice(data);
+                let start = copy.len();
+                sup.take_output(service, stream, data, &mut copy);
+                if !followed {
+                    copy.truncate(start);
                 }
             })
         });

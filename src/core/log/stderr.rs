@@ -25,7 +25,7 @@ pub fn stderr_heard() -> bool {
 /// write of at most PIPE_BUF is taken whole, so `bytes` is sent in pieces
 /// of at most PIPE_BUF that end at a line end, each after its own poll.
 /// Ok is how much was written; Err says why the rest cannot be.
-pub(super) fn write_stderr(fd: std::os::fd::RawFd, all: &[u8]) -> Result<usize, Gone> {
+pub(crate) fn write_stderr(fd: std::os::fd::RawFd, all: &[u8]) -> Result<usize, Gone> {
     let mut bytes = all;
     while !bytes.is_empty() {
         let mut pfd = libc::pollfd {
@@ -70,7 +70,7 @@ pub(super) fn write_stderr(fd: std::os::fd::RawFd, all: &[u8]) -> Result<usize, 
 }
 
 /// Why stderr took no more.
-pub(super) enum Gone {
+pub(crate) enum Gone {
     /// A file on a full disk: these lines are lost, later ones may pass.
     Full,
     /// Closed, EPIPE, EBADF: nobody will read it again.
@@ -86,10 +86,15 @@ pub(super) enum Gone {
 /// (write fd 2) for a regular file, which never blocks, or where /proc
 /// cannot reopen it (a socket).
 pub(super) fn own_stderr() -> Option<std::os::fd::OwnedFd> {
+    own_fd(2)
+}
+
+/// [`own_stderr`] for fd 1 or 2 (children's output to `/dev/stdout`).
+pub(crate) fn own_fd(n: std::os::fd::RawFd) -> Option<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: fstat(2) fills the buffer on success.
-    if unsafe { libc::fstat(2, st.as_mut_ptr()) } != 0 {
+    if unsafe { libc::fstat(n, st.as_mut_ptr()) } != 0 {
         return None;
     }
     // SAFETY: fstat succeeded.
@@ -98,8 +103,13 @@ pub(super) fn own_stderr() -> Option<std::os::fd::OwnedFd> {
         return None;
     }
     let flags = libc::O_WRONLY | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY;
+    let path = if n == 1 {
+        c"/proc/self/fd/1"
+    } else {
+        c"/proc/self/fd/2"
+    };
     // SAFETY: open(2) of a NUL-terminated path; the descriptor is ours.
-    let fd = unsafe { libc::open(c"/proc/self/fd/2".as_ptr(), flags) };
+    let fd = unsafe { libc::open(path.as_ptr(), flags) };
     // SAFETY: just opened, owned by nobody else.
     (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }

@@ -173,7 +173,7 @@ impl Supervisor {
         let paths = Stream::BOTH.map(|s| self.log_path(spec, s));
         let svc = self.services.get_mut(&id)?;
         for (s, p) in Stream::BOTH.into_iter().zip(paths) {
-            svc.logs[s] = LogFile::new(p, spec.maxbytes[s], spec.backups[s]);
+            svc.logs[s] = LogFile::new(p, spec.maxbytes[s], spec.backups[s]).shaped(spec, s);
         }
         Some(svc)
     }

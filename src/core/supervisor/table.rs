@@ -27,8 +27,10 @@ impl Supervisor {
     pub fn add(&mut self, spec: ServiceSpec) -> Id {
         let id = self.next_id;
         self.next_id += 1;
-        let logs = Stream::BOTH
-            .map(|s| LogFile::new(self.log_path(&spec, s), spec.maxbytes[s], spec.backups[s]));
+        let logs = Stream::BOTH.map(|s| {
+            LogFile::new(self.log_path(&spec, s), spec.maxbytes[s], spec.backups[s])
+                .shaped(&spec, s)
+        });
         self.log.info(&format!("{}: added", spec.name));
         self.by_name.insert(spec.name.clone(), id);
         let origin = Origin::Config(
@@ -67,7 +69,7 @@ impl Supervisor {
             return;
         };
         for stream in Stream::BOTH {
-            let captured = svc.logs[stream].path.is_some()
+            let captured = svc.logs[stream].captured()
                 && !(stream == Stream::Stderr && svc.spec.redirect_stderr)
                 && !svc.spec.policy.adopted;
             if !captured || svc.fifos[stream].is_some() {

@@ -66,10 +66,12 @@ fn loads_the_docker_config() {
     }
     assert!(c.supervisord.is_some());
     assert!(c.http.unix.is_some());
+    // Read since SPEC §14: no warning.
     assert!(c
         .warnings
         .iter()
-        .any(|w| w.contains("stdout_events_enabled in [program:queue-worker] is not used by sv")));
+        .all(|w| !w.contains("stdout_events_enabled")));
+    assert_eq!(c.programs[2].processes[0].events_enabled, [true, false]);
     assert!(c
         .warnings
         .iter()

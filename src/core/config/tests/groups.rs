@@ -83,7 +83,6 @@ fn supervisord_sections_and_keys_are_warnings() {
         [
             "config:15: [fcgi-program:f] is not used by sv; ignored (its processes are not started)",
             "config:17: [ctlplugin:p] is not used by sv; ignored",
-            "config:22: stdout_events_enabled in [program:a] is not used by sv; ignored",
             "config:23: stderr_syslog in [program:a] is not used by sv; ignored",
         ]
     );

@@ -78,7 +78,7 @@ fn one(sup: &Supervisor, spec: &ServiceSpec, group: &str, inuse: bool) -> Value 
         v.extend(
             [
                 ("capture_maxbytes", int(0)),
-                ("events_enabled", Value::Bool(false)),
+                ("events_enabled", Value::Bool(spec.events_enabled[stream])),
                 ("logfile", logfile),
                 ("logfile_backups", int(spec.backups[stream])),
                 ("logfile_maxbytes", int(spec.maxbytes[stream])),
