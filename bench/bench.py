@@ -416,12 +416,12 @@ def main():
 
         # 13. PROCESS_LOG events to a childutils listener, sv against supervisord
         if want("13"):
-            n, rate, win, wins = (20, 200, 1, 2) if q else (100, 1000, 5, 3)
+            n, rate, period, win, wins = (20, 200, 10, 1, 2) if q else (100, 500, 2, 5, 3)
             cells = {k: {} for k in ("ev", "ln", "share", "cpu")}
             for name in [x for x in order if x in ("sv", "supervisord")]:
                 log(f"events: {n} programs x {rate} lines/s, one listener: {name}")
                 try:
-                    got = bench_events(ctx, systems[name], n, rate, win, wins)
+                    got = bench_events(ctx, systems[name], n, rate, period, win, wins)
                 except Exception as e:  # noqa: BLE001
                     notes.append(f"events, {name}: failed: {e}")
                     continue

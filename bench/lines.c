@@ -1,8 +1,9 @@
 /* bench/lines.c: the programs of measurement 13 (events): writes numbered
  * 49-byte text lines to stdout, one write(2) per line, RATE lines a second
- * (in bursts every 10 ms), until a signal ends it.
+ * in bursts every PERIOD_MS milliseconds (default 10), until a signal ends
+ * it.
  *
- *   lines RATE
+ *   lines RATE [PERIOD_MS]
  *
  * A write that would block (a full pipe: the supervisor is behind) waits,
  * as any program's would; the pace is kept by absolute deadlines, so a
@@ -17,11 +18,13 @@
 int main(int argc, char **argv)
 {
     if (argc < 2 || atol(argv[1]) <= 0) {
-        fprintf(stderr, "usage: lines RATE\n");
+        fprintf(stderr, "usage: lines RATE [PERIOD_MS]\n");
         return 2;
     }
     long rate = atol(argv[1]);
-    long per_burst = rate / 100 > 0 ? rate / 100 : 1;
+    long period_ms = argc > 2 && atol(argv[2]) > 0 ? atol(argv[2]) : 10;
+    long bursts = 1000 / period_ms > 0 ? 1000 / period_ms : 1; /* a second */
+    long per_burst = rate / bursts > 0 ? rate / bursts : 1;
     long step_ns = 1000000000L / (rate / per_burst);
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);

@@ -198,9 +198,10 @@ run after them.
    against each, 20 whole commands. Then sv alone with 10 000 services:
    20 calls of `getAllProcessInfo`. `--quick`: sv alone, 20 calls, no
    supervisorctl, 1000 services.
-13. **events** (sv and supervisord): 100 programs (`bench/lines.c`, 1000
-   lines a second each in bursts every 10 ms, one write(2) a line: 100 000
-   lines a second offered, more than supervisord delivers) with `stdout_events_enabled=true`, and one
+13. **events** (sv and supervisord): 100 programs (`bench/lines.c`, 500
+   lines a second each, one every 2 ms, one write(2) a line: 50 000 lines
+   a second offered, more than supervisord delivers; each to its own
+   log file too) with `stdout_events_enabled=true`, and one
    `[eventlistener:count]` on PROCESS_LOG (`buffer_size=10`, the default):
    `bench/events_listener.py`, written with `supervisor.childutils` as
    its docs show, counts the events and their lines and reports every

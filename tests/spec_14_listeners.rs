@@ -111,7 +111,9 @@ events=TICK_5
 
 /// A childutils listener subscribed to PROCESS_LOG gets what a program
 /// with `stdout_events_enabled` writes, every line, in order, in
-/// PROCESS_LOG_STDOUT events naming the program and its pid.
+/// PROCESS_LOG_STDOUT events naming the program and its pid; whether the
+/// output also goes to a log (`talker`) or nowhere else (`quiet`,
+/// `stdout_logfile=NONE`).
 #[test]
 fn a_childutils_listener_gets_the_log_lines_in_order() {
     let body = "\
@@ -121,34 +123,46 @@ startsecs=0
 autostart=false
 stdout_events_enabled=true
 
+[program:quiet]
+command={t}/lines.sh 100
+startsecs=0
+autostart=false
+stdout_events_enabled=true
+stdout_logfile=NONE
+
 [eventlistener:recorder]
-command={venv}/python {t}/log_recorder.py {d}/log.rec
+command={venv}/python {t}/log_recorder.py {d}/log
 events=PROCESS_LOG
 buffer_size=1000
 ";
     let want: String = (1..=100).map(|i| format!("line {i}\n")).collect();
     both(body, |d: &mut Daemon| {
         d.wait_state("recorder", "RUNNING", 20);
-        let (code, out) = d.ctl(&["start", "talker"]);
-        assert_eq!(code, 0, "{:?}: start talker: {out}", d.kind);
-        let pid = d.pid_of("talker").expect("talker has a pid");
-        let done = wait_until(30, || d.read("log.rec").ends_with("line 100\n"));
-        let got = d.read("log.rec");
-        assert!(
-            done,
-            "{:?}: the lines never all came: {got:?}\n{}",
-            d.kind,
-            d.log()
-        );
-        assert_eq!(got, want, "{:?}: lines lost or out of order", d.kind);
-        // Every event: the program's name, its group, its pid, stdout.
-        let heads = d.read("log.rec.headers");
-        let one = format!("channel:stdout groupname:talker pid:{pid} processname:talker");
-        assert!(
-            !heads.is_empty() && heads.lines().all(|l| l == one),
-            "{:?}: {heads}",
-            d.kind
-        );
+        let mut got = Vec::new();
+        for name in ["talker", "quiet"] {
+            let (code, out) = d.ctl(&["start", name]);
+            assert_eq!(code, 0, "{:?}: start {name}: {out}", d.kind);
+            let pid = d.pid_of(name).expect("a pid");
+            let file = format!("log.{name}");
+            let done = wait_until(30, || d.read(&file).ends_with("line 100\n"));
+            let lines = d.read(&file);
+            assert!(
+                done,
+                "{:?}: {name}'s lines never all came: {lines:?}\n{}",
+                d.kind,
+                d.log()
+            );
+            assert_eq!(
+                lines, want,
+                "{:?}: {name}'s lines lost or out of order",
+                d.kind
+            );
+            // Every event: the program's name, its group, its pid, stdout.
+            let heads = d.read(&format!("{file}.headers"));
+            let one = format!("channel:stdout groupname:{name} pid:{pid} processname:{name}");
+            assert!(heads.lines().all(|l| l == one), "{:?}: {heads}", d.kind);
+            got.push(lines);
+        }
         got
     });
 }

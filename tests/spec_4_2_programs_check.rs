@@ -91,7 +91,9 @@ fn check_lists_processes_then_warnings() {
     }
     // Read since SPEC §14, so not warned about.
     assert!(
-        warnings.iter().all(|w| !w.contains("stdout_events_enabled")),
+        warnings
+            .iter()
+            .all(|w| !w.contains("stdout_events_enabled")),
         "a warning names stdout_events_enabled: {out}"
     );
     // Each warning names the file and line (an included file's, for what

@@ -1,23 +1,23 @@
 """A PROCESS_LOG listener written with supervisor.childutils as its docs
 show: wait for an event (READY, header, payload), act on it, answer OK.
-Appends the data of each PROCESS_LOG_STDOUT event to the file argv[1],
-and the event's header line to argv[1].headers."""
+Appends the data of each PROCESS_LOG_STDOUT event to the file
+argv[1].PROCESSNAME, and the event's payload header to
+argv[1].PROCESSNAME.headers."""
 import sys
 
 from supervisor import childutils
 
 
 def main():
-    data = open(sys.argv[1], "a")
-    heads = open(sys.argv[1] + ".headers", "a")
     while True:
         headers, payload = childutils.listener.wait(sys.stdin, sys.stdout)
         if headers["eventname"] == "PROCESS_LOG_STDOUT":
             pheaders, pdata = childutils.eventdata(payload)
-            heads.write(" ".join(f"{k}:{v}" for k, v in sorted(pheaders.items())) + "\n")
-            heads.flush()
-            data.write(pdata)
-            data.flush()
+            path = f"{sys.argv[1]}.{pheaders['processname']}"
+            with open(path + ".headers", "a") as heads:
+                heads.write(" ".join(f"{k}:{v}" for k, v in sorted(pheaders.items())) + "\n")
+            with open(path, "a") as data:
+                data.write(pdata)
         childutils.listener.ok(sys.stdout)
 
 
