@@ -2,7 +2,8 @@
 # Fuzzes what no input may crash (SPEC §9, §5): the wire framing and
 # decoding of requests, responses and the state file (target `frame`), and
 # the config parser (target `config`), the XML-RPC reader (target `xmlrpc`)
-# and the HTTP request parser (target `http`), each for SECONDS (default 60).
+# the HTTP request parser (target `http`) and the event listener protocol
+# parser (target `listener`), each for SECONDS (default 60).
 #
 #   scripts/fuzz.sh [SECONDS]
 #
@@ -47,7 +48,9 @@ build_flags=(--fuzz-dir fuzz --debug-assertions)
 
 # ---- seeds ----
 mkdir -p fuzz/corpus/frame fuzz/corpus/config fuzz/corpus/xmlrpc fuzz/artifacts/frame fuzz/artifacts/config fuzz/artifacts/xmlrpc
-mkdir -p fuzz/corpus/http fuzz/artifacts/http
+mkdir -p fuzz/corpus/http fuzz/artifacts/http fuzz/corpus/listener fuzz/artifacts/listener
+printf 'READY\nRESULT 2\nOKREADY\nRESULT 4\nFAIL' >fuzz/corpus/listener/seed-ok-fail
+printf 'READY\nRESULT 3\nOKREADY\n' >fuzz/corpus/listener/seed-wrong-len
 shopt -s nullglob
 for f in testdata/wire/*.bin; do
     cp -f "$f" "fuzz/corpus/frame/seed-$(basename "$f")"
@@ -128,6 +131,7 @@ run_target frame -max_len=65536 -malloc_limit_mb=64
 run_target config -max_len=16384 -dict="$root/fuzz/config.dict"
 run_target xmlrpc -max_len=16384 -malloc_limit_mb=64
 run_target http -max_len=16384 -dict="$root/fuzz/http.dict"
+run_target listener -max_len=4096 -malloc_limit_mb=64
 
 if ((found_any)); then
     echo "fuzz: findings saved under fuzz/artifacts/; replay one with" >&2

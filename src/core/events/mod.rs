@@ -107,15 +107,19 @@ impl Bus {
     /// the global serial and each pool's own; `payload` is only made when
     /// some pool does.
     pub fn raise(&mut self, kind: Kind, payload: impl FnOnce() -> String) {
-        if !self.wants(kind) {
-            return;
+        if self.wants(kind) {
+            self.raise_now(kind, payload());
         }
+    }
+
+    /// [`Bus::raise`], not generic: one copy in the binary.
+    fn raise_now(&mut self, kind: Kind, payload: String) {
         let serial = self.serial.map_or(0, |s| s.wrapping_add(1));
         self.serial = Some(serial);
         let ev = Rc::new(Ev {
             serial,
             kind,
-            payload: payload(),
+            payload,
         });
         for p in self.pools.iter_mut() {
             if p.conf.events & types::bit(kind) != 0 {

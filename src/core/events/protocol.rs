@@ -58,6 +58,11 @@ impl Parser {
         self.result.clear();
     }
 
+    /// Bytes held until more comes (at most [`MAX_LINE`] and a bit).
+    pub fn held(&self) -> usize {
+        self.buf.len() + self.result.len()
+    }
+
     /// Takes what the listener wrote; what it said, in order.
     pub fn feed(&mut self, data: &[u8], out: &mut Vec<Said>) {
         if self.state == ListenerState::Unknown {
