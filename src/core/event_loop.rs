@@ -404,6 +404,10 @@ impl Daemon {
         for (hint, pipe) in all.into_iter().enumerate() {
             self.on_pipe(hint, pipe);
         }
+        // And what they wrote to the daemon's stdout (`/dev/stdout`).
+        self.sup
+            .shared_out
+            .write_before_exit(std::time::Duration::from_millis(500));
         if let Shutdown::Requested { by: Some(conn) } = self.sup.shutdown {
             let msg = format!("supervisor {}: stopped", self.sup.paths.instance);
             self.reply(conn, Response::Ok(msg.into()));

@@ -26,10 +26,9 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::spec::{OutputSpec, ServiceSpec};
-use super::stream::Stream;
 use super::trust::{open_log, LogOpen};
 
+mod feed;
 mod lines;
 mod shape;
 mod shared;
@@ -100,84 +99,6 @@ impl LogFile {
             held: Vec::new(),
             events: false,
         }
-    }
-
-    /// With the keys of `spec` that change how `stream` is copied.
-    pub fn shaped(mut self, spec: &ServiceSpec, stream: Stream) -> LogFile {
-        self.shape = Shape::new(spec.log_prefix.as_deref(), spec.log_timestamps);
-        let target = [&spec.stdout, &spec.stderr][stream];
-        self.daemon = match target {
-            OutputSpec::Daemon(n) => Some(*n),
-            _ => None,
-        };
-        self.events = spec.events_enabled[stream];
-        self
-    }
-
-    /// Whether the stream needs a pipe the daemon reads: a file, or the
-    /// daemon's own stdout or stderr.
-    pub fn captured(&self) -> bool {
-        self.path.is_some() || self.daemon.is_some()
-    }
-
-    /// The daemon's fd (1 or 2) the stream is copied to, if it is.
-    pub fn daemon_fd(&self) -> Option<i32> {
-        self.daemon
-    }
-
-    /// Whether splice(2) may move the stream as it is: nothing is added
-    /// to it, and it goes to a file of its own.
-    pub fn plain(&self) -> bool {
-        self.shape.is_none() && self.daemon.is_none()
-    }
-
-    /// Copies one read of the child's output: prefixed and stamped if
-    /// asked, whole lines to a shared stream, else into the file.
-    /// What goes into the file is added to `copy`, for `tail -f`.
-    /// Returns the error when it is new, for the daemon's log.
-    pub fn feed(&mut self, data: &[u8], shared: &mut Shared, copy: &mut Vec<u8>) -> Option<String> {
-        let mut shaped = Vec::new();
-        let data = match &mut self.shape {
-            Some(shape) => {
-                shape.apply(data, now_ms(), &mut shaped);
-                &shaped[..]
-            }
-            None => data,
-        };
-        let Some(n) = self.daemon else {
-            copy.extend_from_slice(data);
-            return self.write(data);
-        };
-        let mut lines = Vec::new();
-        if shape::whole_lines(&mut self.held, data, &mut lines) {
-            self.line_ended();
-        }
-        self.send(n, &lines, shared)
-    }
-
-    /// The process is gone: a partial line held for a shared stream goes
-    /// out, with a newline (a file gets its bytes as they came).
-    pub fn finish(&mut self, shared: &mut Shared) -> Option<String> {
-        let n = self.daemon?;
-        let mut lines = Vec::new();
-        shape::end_line(&mut self.held, &mut lines);
-        self.line_ended();
-        self.send(n, &lines, shared)
-    }
-
-    fn line_ended(&mut self) {
-        if let Some(shape) = &mut self.shape {
-            shape.line_ended();
-        }
-    }
-
-    fn send(&mut self, n: i32, lines: &[u8], shared: &mut Shared) -> Option<String> {
-        if shared.push(n, lines) {
-            self.error = None;
-            return None;
-        }
-        let e = format!("output to the daemon's fd {n} dropped: it is not being read");
-        (self.error.replace(e.clone()).as_ref() != Some(&e)).then_some(e)
     }
 
     /// Appends whole lines, rotating at a line end once the file has
@@ -378,13 +299,6 @@ impl LogFile {
     pub fn reopen(&mut self) {
         self.file = None;
     }
-}
-
-/// Milliseconds since the epoch, for `log_timestamps`.
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// FILE.(n-1) -> FILE.n ... FILE -> FILE.1; with no backups the file is

@@ -74,6 +74,35 @@ impl Shared {
         }
     }
 
+    /// The daemon is leaving: what waits is written as room comes, for at
+    /// most `within` (a reader that does not read loses the rest).
+    pub fn write_before_exit(&mut self, within: std::time::Duration) {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            self.write();
+            let fds: Vec<RawFd> = self.waiting().collect();
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if fds.is_empty() || left.is_zero() {
+                return;
+            }
+            let mut pfds: Vec<libc::pollfd> = (fds.iter())
+                .map(|&fd| libc::pollfd {
+                    fd,
+                    events: libc::POLLOUT,
+                    revents: 0,
+                })
+                .collect();
+            // SAFETY: a valid array of pollfds, for at most `left`.
+            unsafe {
+                libc::poll(
+                    pfds.as_mut_ptr(),
+                    pfds.len() as _,
+                    left.as_millis() as i32 + 1,
+                )
+            };
+        }
+    }
+
     /// The descriptors with lines waiting for room, for POLLOUT.
     pub fn waiting(&self) -> impl Iterator<Item = RawFd> + '_ {
         (1..)
