@@ -6,6 +6,7 @@
 //! written with `supervisor.childutils`) are judged in spec_14_listeners.
 
 mod common;
+mod crash_harness;
 
 use common::python::venv_program;
 use common::*;
@@ -16,7 +17,8 @@ use std::process::{Command, Stdio};
 const N: u8 = 14;
 
 /// Records each header line and payload to `$1` (a payload, then a line
-/// end); answers FAIL to the first PROCESS_STATE_EXITED, OK to the rest.
+/// end); answers FAIL to the first PROCESS_STATE_EXITED of `runs`, OK to
+/// the rest.
 const RECORDER: &str = r#"#!/bin/sh
 out=$1
 failed=
@@ -28,7 +30,9 @@ while :; do
   { printf '%s\n' "$header"; cat "$out.p"; printf '\n'; } >> "$out"
   case "$header" in
   *eventname:PROCESS_STATE_EXITED*)
-    if [ -z "$failed" ]; then failed=1; printf 'RESULT 4\nFAIL'; continue; fi;;
+    if [ -z "$failed" ] && grep -q '^processname:runs ' "$out.p"; then
+      failed=1; printf 'RESULT 4\nFAIL'; continue
+    fi;;
   esac
   printf 'RESULT 2\nOK'
 done
@@ -109,13 +113,16 @@ fn daemon_log(sv: &Sv) -> String {
 
 /// The programs both daemons run, after their `[supervisord]`: one that
 /// runs and exits 0, one that fails every start (`retries` as each
-/// counts them), and the recording listener.
+/// counts them), one that exits after startsecs and is restarted, one
+/// that stays, and the recording listener.
 fn programs(listener: &Path, record: &Path, retries: u32) -> String {
     format!(
         "[eventlistener:rec]\ncommand={} {}\nevents=PROCESS_STATE,SUPERVISOR_STATE_CHANGE_RUNNING,PROCESS_GROUP\n\
          buffer_size=100\n\n\
          [program:runs]\ncommand=/bin/sh -c \"sleep 1.5; exit 0\"\nstartsecs=1\nautorestart=false\n\n\
-         [program:dies]\ncommand=/bin/false\nstartsecs=1\nstartretries={retries}\n",
+         [program:dies]\ncommand=/bin/false\nstartsecs=1\nstartretries={retries}\n\n\
+         [program:flap]\ncommand=/bin/sh -c \"sleep 1.2; exit 1\"\nstartsecs=1\nautorestart=true\n\n\
+         [program:stays]\ncommand=/bin/sleep 600\nstartsecs=0\n",
         listener.display(),
         record.display()
     )
@@ -126,10 +133,8 @@ fn settled(d: &[Delivery]) -> bool {
     let has = |p: &str| d.iter().any(|x| x.payload.starts_with(p));
     has("processname:dies groupname:dies from_state:BACKOFF")
         && d.iter().any(|x| x.name() == "PROCESS_STATE_FATAL")
-        && d.iter()
-            .filter(|x| x.name() == "PROCESS_STATE_EXITED")
-            .count()
-            == 2
+        && has("processname:runs groupname:runs from_state:RUNNING expected:1")
+        && per_process(d, "flap").len() >= 5
 }
 
 /// Each process's events in order, pids as `N`: what must read the same
@@ -192,15 +197,17 @@ fn a_shell_listener_gets_supervisords_headers_and_payloads() {
     // next, with its own serials.
     let serials: Vec<u64> = d.iter().map(|x| x.get("serial").parse().unwrap()).collect();
     let mut want: Vec<u64> = (0..serials.len() as u64 - 1).collect();
-    let again = d
-        .iter()
-        .position(|x| x.name() == "PROCESS_STATE_EXITED")
+    let again = (d.iter())
+        .position(|x| {
+            x.payload
+                .starts_with("processname:runs groupname:runs from_state:RUNNING")
+        })
         .unwrap();
     want.insert(again + 1, serials[again]);
     assert_eq!(serials, want, "{d:#?}");
     assert_eq!(d[again].payload, d[again + 1].payload);
     // First the groups, by priority (the listener's is -1), then RUNNING.
-    let first: Vec<String> = d[..4]
+    let first: Vec<String> = d[..6]
         .iter()
         .map(|x| format!("{} {}", x.name(), x.payload))
         .collect();
@@ -209,7 +216,9 @@ fn a_shell_listener_gets_supervisords_headers_and_payloads() {
         [
             "PROCESS_GROUP_ADDED groupname:rec\n",
             "PROCESS_GROUP_ADDED groupname:dies\n",
+            "PROCESS_GROUP_ADDED groupname:flap\n",
             "PROCESS_GROUP_ADDED groupname:runs\n",
+            "PROCESS_GROUP_ADDED groupname:stays\n",
             "SUPERVISOR_STATE_CHANGE_RUNNING ",
         ]
     );
@@ -232,6 +241,29 @@ fn a_shell_listener_gets_supervisords_headers_and_payloads() {
             "PROCESS_STATE_FATAL processname:dies groupname:dies from_state:BACKOFF",
         ]
     );
+    // An exit past startsecs, restarted at once: EXITED, then STARTING.
+    assert_eq!(
+        per_process(&d, "flap")[..5],
+        [
+            "PROCESS_STATE_STARTING processname:flap groupname:flap from_state:STOPPED tries:0",
+            "PROCESS_STATE_RUNNING processname:flap groupname:flap from_state:STARTING pid:N",
+            "PROCESS_STATE_EXITED processname:flap groupname:flap from_state:RUNNING expected:0 pid:N",
+            "PROCESS_STATE_STARTING processname:flap groupname:flap from_state:EXITED tries:0",
+            "PROCESS_STATE_RUNNING processname:flap groupname:flap from_state:STARTING pid:N",
+        ]
+    );
+    // A stop: STOPPING and STOPPED name the process stopped.
+    let pid = sv.pid("stays").unwrap();
+    assert_eq!(sv.sv(&["stop", "stays"]).code, 0);
+    let want = [
+        format!("processname:stays groupname:stays from_state:RUNNING pid:{pid}"),
+        format!("processname:stays groupname:stays from_state:STOPPING pid:{pid}"),
+    ];
+    assert!(wait_until(10, || {
+        let d = deliveries(&sv.work.path().join("record"));
+        let got: Vec<&str> = d.iter().map(|x| x.payload.as_str()).collect();
+        got.ends_with(&[want[0].as_str(), want[1].as_str()])
+    }));
     // The listener's own changes are raised to it too, as supervisord's.
     assert_eq!(
         per_process(&d, "rec")[..2],
@@ -280,9 +312,13 @@ fn a_real_supervisord_records_the_same_payloads() {
     let real = deliveries(&record);
     assert!(ok, "supervisord did not settle: {real:#?}");
     let (mut sv, ours) = run_sv(2);
-    for name in ["runs", "dies", "rec"] {
+    for name in ["runs", "dies", "flap", "stays", "rec"] {
         let (a, b) = (per_process(&ours, name), per_process(&real, name));
-        let n = a.len().min(b.len()).min(if name == "rec" { 2 } else { 10 });
+        let n = a.len().min(b.len()).min(match name {
+            "rec" | "stays" => 2,
+            "flap" => 5,
+            _ => 10,
+        });
         assert_eq!(a[..n], b[..n], "{name}");
         assert!(n >= 2, "{name}: {a:?} {b:?}");
     }
@@ -380,5 +416,91 @@ fn tick_5_comes_on_the_five_second_boundary() {
     assert_eq!(d[0].name(), "TICK_5");
     let when: u64 = d[0].payload.strip_prefix("when:").unwrap().parse().unwrap();
     assert_eq!(when % 5, 0, "{d:?}");
+    sv.close();
+}
+
+#[test]
+fn a_listener_taken_back_after_a_crash_is_restarted_and_gets_events() {
+    let scripts = TempDir::new("listener");
+    // Outlives the daemon's death (its stdin ends): sleeps on.
+    let script = RECORDER.replace(
+        "IFS= read -r header || exit 0",
+        "IFS= read -r header || exec sleep 600",
+    );
+    let listener = write_script(scripts.path(), "rec.sh", &script);
+    let record = scripts.path().join("record");
+    let conf = format!(
+        "[eventlistener:rec]\ncommand={} {}\nevents=SUPERVISOR_STATE_CHANGE_RUNNING\nstartsecs=0\n",
+        listener.display(),
+        record.display()
+    );
+    let mut c = crash_harness::Crashy::new(Some(&conf));
+    let count = || deliveries(&record).len();
+    assert!(wait_until(10, || count() == 1), "{}", c.log(1));
+    let old = c.pid("rec");
+    c.crash();
+    assert!(alive(old), "the listener died with the daemon");
+    c.boot();
+    // The new daemon's RUNNING reaches a new process of it.
+    assert!(wait_until(10, || count() == 2), "{}", c.log(2));
+    let new = c.pid("rec");
+    assert_ne!(old, new);
+    assert!(wait_until(10, || !alive(old)));
+    assert!(
+        c.log(2)
+            .contains("rec: an event listener taken back: restarted"),
+        "{}",
+        c.log(2)
+    );
+    c.close();
+}
+
+#[test]
+fn xml_rpc_raises_remote_communication_and_group_events() {
+    let Some(python) = venv_program("python") else {
+        return;
+    };
+    let mut sv = Sv::new(N);
+    let listener = write_script(sv.work.path(), "rec.sh", RECORDER);
+    let record = sv.work.path().join("record");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let conf = format!(
+        "[inet_http_server]\nport=127.0.0.1:{port}\n\n\
+         [eventlistener:rec]\ncommand={} {}\nevents=REMOTE_COMMUNICATION,PROCESS_GROUP\nstartsecs=0\n\n\
+         [program:extra]\ncommand=/bin/sleep 600\nautostart=false\n",
+        listener.display(),
+        record.display()
+    );
+    let cmd = sv.config_daemon(&conf);
+    sv.launch(cmd);
+    let script = format!(
+        "import xmlrpc.client as x\n\
+         s = x.ServerProxy('http://127.0.0.1:{port}/RPC2').supervisor\n\
+         print(s.sendRemoteCommEvent('mytype', 'hello\\nworld'))\n\
+         print(s.removeProcessGroup('extra'))\n\
+         print(s.addProcessGroup('extra'))\n"
+    );
+    let out = Command::new(python).arg("-c").arg(script).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "True\nTrue\nTrue\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = [
+        ("PROCESS_GROUP_ADDED", "groupname:rec\n"),
+        ("PROCESS_GROUP_ADDED", "groupname:extra\n"),
+        ("REMOTE_COMMUNICATION", "type:mytype\nhello\nworld"),
+        ("PROCESS_GROUP_REMOVED", "groupname:extra\n"),
+        ("PROCESS_GROUP_ADDED", "groupname:extra\n"),
+    ];
+    assert!(wait_until(10, || deliveries(&record).len() >= want.len()));
+    let d = deliveries(&record);
+    let got: Vec<(&str, &str)> = d.iter().map(|x| (x.name(), x.payload.as_str())).collect();
+    assert_eq!(got, want);
+    assert_eq!(d[2].get("len"), "23");
     sv.close();
 }

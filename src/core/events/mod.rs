@@ -81,7 +81,7 @@ pub struct Bus {
     mask: u32,
     /// The supervisord state each service was last reported in, for the
     /// next event's `from_state`.
-    last: HashMap<u64, &'static str>,
+    last: HashMap<u64, (&'static str, i32)>,
     /// The last tick of each period raised (or the start), as supervisord's
     /// `timeslice`.
     ticks: [Option<u64>; 3],
@@ -163,14 +163,15 @@ impl Bus {
         self.mask & 0xff != 0
     }
 
-    /// A service was reported in supervisord's state `to`; the state it
-    /// was reported in before, if any.
-    pub fn reported(&mut self, id: u64, to: &'static str) -> Option<&'static str> {
-        if self.mask & 0xff == 0 {
-            self.last.remove(&id);
-            return None;
-        }
-        self.last.insert(id, to)
+    /// The supervisord state a service was last reported in, and the pid
+    /// reported with it.
+    pub fn last_reported(&self, id: u64) -> Option<(&'static str, i32)> {
+        self.last.get(&id).copied()
+    }
+
+    /// A service was reported in supervisord's state `to`, with `pid`.
+    pub fn reported(&mut self, id: u64, to: &'static str, pid: i32) {
+        self.last.insert(id, (to, pid));
     }
 
     // ------------------------------------------------------------ members

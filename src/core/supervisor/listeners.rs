@@ -10,7 +10,8 @@
 //! EXITED of its own then) raises PROCESS_STATE_EXITED all the same, so
 //! crashmail-like listeners see every exit; a start that fails for the
 //! last time raises BACKOFF before FATAL, as supervisord's always does
-//! (its startretries counts one more attempt). A listener's own state changes
+//! (its startretries counts one more attempt); with startsecs=0 STARTING
+//! comes before RUNNING, as supervisord's. A listener's own state changes
 //! are raised too, as supervisord raises them.
 
 use super::{groups, Id, Supervisor};
@@ -82,12 +83,15 @@ impl Supervisor {
         if let (Some(kind), Some(_)) = (exited, old_pid) {
             extra.expected =
                 matches!(kind, ExitKind::Code(c) if svc.spec.policy.exitcodes.contains(&c));
-            let settled = matches!(
-                after,
-                State::Exited | State::Stopped | State::Backoff | State::Fatal
-            );
-            if !settled {
+            // Started again at once: nothing else says it exited.
+            let restarted = matches!(after, State::Running | State::Starting | State::Pending);
+            if restarted && before != State::Stopping {
                 self.raise_state(id, &name, &group, before, "EXITED", extra);
+                // Still RUNNING in sv's eyes until the new process is
+                // made: STARTING is reported then.
+                if after != State::Starting {
+                    return;
+                }
             }
             // supervisord gives up from BACKOFF, after one more attempt
             // than sv's startretries counts: listeners see its sequence.
@@ -97,6 +101,10 @@ impl Supervisor {
         }
         if matches!(after, State::Pending | State::Suspended) {
             return;
+        }
+        // startsecs=0: sv is RUNNING at once; supervisord passes STARTING.
+        if after == State::Running && !matches!(before, State::Starting | State::Suspended) {
+            self.raise_state(id, &name, &group, before, "STARTING", extra);
         }
         if matches!(after, State::Running | State::Stopping) {
             extra.pid = self
@@ -117,15 +125,19 @@ impl Supervisor {
         group: &str,
         before: State,
         to: &'static str,
-        extra: StateExtra,
+        mut extra: StateExtra,
     ) {
-        let from = self
-            .events
-            .reported(id, to)
-            .unwrap_or(info::state(before).1);
+        let last = self.events.last_reported(id);
+        let from = last.map_or(info::state(before).1, |(s, _)| s);
         if from == to {
             return;
         }
+        // A stop whose group outlived the leader settles after its pid is
+        // gone: STOPPED names the process STOPPING did, as supervisord's.
+        if let (Some(("STOPPING", pid)), "STOPPED", 0) = (last, to, extra.pid) {
+            extra.pid = pid;
+        }
+        self.events.reported(id, to, extra.pid);
         let kind = types::state_kind(to);
         self.events.raise(kind, || {
             types::state_payload(name, group, from, kind, extra)
