@@ -7,7 +7,12 @@
  *
  * A write that would block (a full pipe: the supervisor is behind) waits,
  * as any program's would; the pace is kept by absolute deadlines, so a
- * late burst does not shift the ones after it. */
+ * late burst does not shift the ones after it.
+ *
+ * It runs at nice 19: it stands for load on the supervisor and must not
+ * take the CPU from it. At nice 0, 100 copies waking 500 times a second
+ * each, in the supervisor's session (one scheduler autogroup), starved
+ * the supervisor on a busy machine: it got no CPU for seconds. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +26,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: lines RATE [PERIOD_MS]\n");
         return 2;
     }
+    (void)!nice(19);
     long rate = atol(argv[1]);
     long period_ms = argc > 2 && atol(argv[2]) > 0 ? atol(argv[2]) : 10;
     long bursts = 1000 / period_ms > 0 ? 1000 / period_ms : 1; /* a second */
