@@ -317,7 +317,7 @@ fn flags_override_the_files_keys() {
         )),
         "{log}"
     );
-    assert!(log.contains("INFO    nap: spawned pid"), "{log}");
+    assert!(log.contains("INFO spawned: 'nap' with pid"), "{log}");
 }
 
 #[test]

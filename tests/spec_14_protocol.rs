@@ -107,6 +107,15 @@ fn write_script(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// How many times the daemon went to sleep and woke (voluntary switches).
+fn wakeups(pid: i32) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
 fn daemon_log(sv: &Sv) -> String {
     std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap_or_default()
 }
@@ -252,8 +261,10 @@ fn a_shell_listener_gets_supervisords_headers_and_payloads() {
             "PROCESS_STATE_RUNNING processname:flap groupname:flap from_state:STARTING pid:N",
         ]
     );
-    // A stop: STOPPING and STOPPED name the process stopped.
+    // A start of what runs changes nothing and raises nothing; a stop:
+    // STOPPING and STOPPED name the process stopped.
     let pid = sv.pid("stays").unwrap();
+    sv.sv(&["start", "stays"]);
     assert_eq!(sv.sv(&["stop", "stays"]).code, 0);
     let want = [
         format!("processname:stays groupname:stays from_state:RUNNING pid:{pid}"),
@@ -264,6 +275,13 @@ fn a_shell_listener_gets_supervisords_headers_and_payloads() {
         let got: Vec<&str> = d.iter().map(|x| x.payload.as_str()).collect();
         got.ends_with(&[want[0].as_str(), want[1].as_str()])
     }));
+    let d = deliveries(&sv.work.path().join("record"));
+    assert_eq!(
+        per_process(&d, "stays").len(),
+        4,
+        "{:#?}",
+        per_process(&d, "stays")
+    );
     // The listener's own changes are raised to it too, as supervisord's.
     assert_eq!(
         per_process(&d, "rec")[..2],
@@ -392,6 +410,14 @@ fn garbage_and_a_listener_that_never_reads_leave_the_daemon_serving() {
         "{}",
         log()
     );
+    // The flood waits in its own pipe: the daemon sleeps (no TICK is
+    // subscribed, so nothing wakes it).
+    let daemon = sv.child.as_ref().unwrap().id() as i32;
+    assert!(wait_until(10, || {
+        let before = wakeups(daemon);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        wakeups(daemon) == before
+    }));
     // Still serving, at once.
     let r = sv.sv(&["restart", "p"]);
     assert_eq!(r.code, 0, "{r:?}");

@@ -75,7 +75,6 @@ fn check_warns_about_what_would_fail_at_run_time() {
     let path = sv.write_conf(
         "[program:a]\ncommand=mytool --flag\n\
          [program:b]\ncommand=no-such-program-sv\nuser=no-such-user-sv\n\
-         stdout_logfile=/nonexistent-sv/b.log\n\
          [program:c]\nenvironment=PATH=/nonexistent-sv\ncommand=mytool\n",
     );
     let out = sv
@@ -92,9 +91,7 @@ fn check_warns_about_what_would_fail_at_run_time() {
             "a  mytool --flag\nb  no-such-program-sv\nc  mytool\n\
              warning: {p}:4: command 'no-such-program-sv' of [program:b] is not found in PATH\n\
              warning: {p}:5: user 'no-such-user-sv' of [program:b] does not exist\n\
-             warning: {p}:6: log directory '/nonexistent-sv' of [program:b] does not exist \
-             (stdout_logfile=/nonexistent-sv/b.log)\n\
-             warning: {p}:9: command 'mytool' of [program:c] is not found in its env's PATH \
+             warning: {p}:8: command 'mytool' of [program:c] is not found in its env's PATH \
              (/nonexistent-sv)\n"
         )
     );

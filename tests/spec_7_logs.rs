@@ -321,14 +321,29 @@ fn unwritable_log_is_reported_and_supervision_goes_on() {
         "command=/bin/sh -c 'while :; do echo hi; sleep 0.02; done'\n",
         "stdout_logfile=/dev/full\n",
         "startsecs=0\n",
-        "[program:nodir]\n",
-        "command=/bin/sh -c 'while :; do echo hi >&2; sleep 0.05; done'\n",
-        "stderr=/nonexistent-sv-dir/x.log\n",
-        "startsecs=0\n",
         "[program:fine]\n",
         "command=/bin/sh -c 'i=0; while :; do echo \"line $i\"; i=$((i+1)); sleep 0.02; done'\n",
         "startsecs=0\n",
     ));
+    // A config naming a missing log directory is refused (supervisord's
+    // rule); create-service is not a config, so its log path can fail.
+    let n = N.to_string();
+    sv.run(&[
+        "create-service",
+        "-i",
+        &n,
+        "--name",
+        "nodir",
+        "--set",
+        "stderr=/nonexistent-sv-dir/x.log",
+        "--set",
+        "startsecs=0",
+        "/bin/sh",
+        "--",
+        "-c",
+        "while :; do echo hi >&2; sleep 0.05; done",
+    ])
+    .ok();
     let mut last = None;
     let ok = wait_until(10, || {
         last = sv.state("full");

@@ -69,18 +69,31 @@ fn tail_follow_ends_with_a_line_when_its_service_is_removed() {
 #[test]
 fn tail_of_a_log_that_could_not_be_opened_exits_1_with_the_reason() {
     let sv = start(concat!(
-        "[program:talks]\n",
-        "command=/bin/sh -c 'while :; do echo hi; sleep 0.05; done'\n",
-        "stdout_logfile=/nonexistent-sv-dir/talks.log\n",
-        "startsecs=0\n",
-        "[program:silent]\n",
-        "command=/bin/sleep 60\n",
-        "stdout_logfile=/nonexistent-sv-dir/silent.log\n",
-        "startsecs=0\n",
         "[program:quiet]\n",
         "command=/bin/sleep 60\n",
         "startsecs=0\n",
     ));
+    // A config naming a missing log directory is refused (supervisord's
+    // rule); create-service is not a config, so its log path can fail.
+    for (name, args) in [
+        (
+            "talks",
+            &[
+                "/bin/sh",
+                "--",
+                "-c",
+                "while :; do echo hi; sleep 0.05; done",
+            ][..],
+        ),
+        ("silent", &["/bin/sleep", "60"][..]),
+    ] {
+        let log = format!("stdout_logfile=/nonexistent-sv-dir/{name}.log");
+        let n = N.to_string();
+        let mut all = vec!["create-service", "-i", &n, "--name", name, "--set", &log];
+        all.extend_from_slice(&["--set", "startsecs=0"]);
+        all.extend_from_slice(args);
+        sv.run(&all).ok();
+    }
     // The writer met the error (shown in status too).
     let ok = wait_until(10, || {
         sv.state("talks")

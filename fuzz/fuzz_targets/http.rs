@@ -11,6 +11,9 @@ use sv::wire::http::{self, Parsed};
 fuzz_target!(|data: &[u8]| {
     let mut rest = data;
     let _ = http::expects_continue(rest);
+    if let Some(n) = http::request_len(rest) {
+        assert!(n <= rest.len() + http::MAX_BODY + 1, "{n} of {}", rest.len());
+    }
     while let Parsed::Done(req, used) = http::parse(rest) {
         assert!(used > 0 && used <= rest.len(), "used {used} of {}", rest.len());
         assert!(req.body.len() <= http::MAX_BODY);

@@ -154,7 +154,7 @@ fn scan_once(pids: &[i32], marker: &str, fifos: &Path) -> Vec<Found> {
         .iter()
         .filter_map(|&pid| examine(pid, marker, &fifos))
         .collect();
-    out.sort_by_key(|f| (f.start_time, f.pid));
+    out.sort_unstable_by_key(|f| (f.start_time, f.pid));
     out
 }
 

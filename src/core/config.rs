@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 
 mod build;
 mod deps;
+mod dirpath;
 mod expand;
 mod glob;
 mod host;

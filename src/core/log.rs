@@ -28,9 +28,11 @@
 
 mod file;
 mod stderr;
+mod supervisord;
 pub use stderr::stderr_heard;
 pub(crate) use stderr::{own_fd, write_stderr as write_whole, Gone as WriteGone};
 use stderr::{own_stderr, write_stderr, Gone};
+use supervisord::supervisord_timestamp;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -107,6 +109,9 @@ pub struct Logger {
     /// pipe or terminal (see [`own_stderr`]), else fd 2 itself.
     stderr: Option<std::os::fd::OwnedFd>,
     files: Vec<file::Sink>,
+    /// Run as the `supervisord` applet: file lines in supervisord's format,
+    /// and the supervisor speaks supervisord's words for state changes.
+    supervisord: bool,
 }
 
 impl Logger {
@@ -142,7 +147,20 @@ impl Logger {
             immediate: false,
             stderr: None,
             files: Vec::new(),
+            supervisord: false,
         }
+    }
+
+    /// The daemon runs as the `supervisord` applet: its log files get
+    /// supervisord's lines (`2026-12-06 21:00:00,123 INFO spawned: ...`),
+    /// which supervisord's users grep for and alert on.
+    pub fn speak_supervisord(&mut self) {
+        self.supervisord = true;
+    }
+
+    /// Whether state changes are said in supervisord's words.
+    pub fn supervisord(&self) -> bool {
+        self.supervisord
     }
 
     /// Debug lines on stderr and in files too (`--verbose`, `SV_DEBUG=1`).
@@ -211,7 +229,7 @@ impl Logger {
         backups: u32,
     ) -> std::io::Result<()> {
         self.files
-            .push(file::Sink::rotated(path, maxbytes, backups)?);
+            .push(file::Sink::shared(path, maxbytes, backups)?);
         Ok(())
     }
 
@@ -383,9 +401,16 @@ impl Logger {
         }
         if !self.files.is_empty() && level <= self.file_max && self.pending_file.len() < PENDING_MAX
         {
-            self.pending_file.extend_from_slice(
-                format!("{} {:<7} {msg}\n", iso_timestamp(), level.name()).as_bytes(),
-            );
+            let line = if self.supervisord {
+                format!(
+                    "{} {} {msg}\n",
+                    supervisord_timestamp(),
+                    level.supervisord_name()
+                )
+            } else {
+                format!("{} {:<7} {msg}\n", iso_timestamp(), level.name())
+            };
+            self.pending_file.extend_from_slice(line.as_bytes());
         }
         // With no syslog to be had until the next retry, nothing to queue.
         let reachable = self.syslog.is_some() || self.may_connect();

@@ -39,6 +39,9 @@
 //!   `addProcessGroup`, `removeProcessGroup`): `supervisor/groups.rs`,
 //!   beside `reload` in `supervisor/reload.rs`; `sv reread`, `update`,
 //!   `avail` in `supervisor/update.rs`.
+//! - event listeners (SPEC §14): the bus, the protocol and the payloads in
+//!   `events/`; what raises events and wires listeners' pipes in
+//!   `supervisor/listeners.rs`; their pipes polled in `event_loop/listeners.rs`.
 //!
 //! # Words
 //!

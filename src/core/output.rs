@@ -71,7 +71,7 @@ pub struct LogFile {
     /// Bytes of that line dropped so far: at [`MAX_OVER`] writing resumes.
     skipped: u64,
     /// `log_prefix` / `log_timestamps` (SPEC §15); None: copied as is.
-    shape: Option<Shape>,
+    shape: Option<Box<Shape>>,
     /// `/dev/stdout` or `/dev/stderr`: the daemon's fd 1 or 2, shared with
     /// other programs, written whole lines at a time (see [`Shared`]).
     daemon: Option<i32>,

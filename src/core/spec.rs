@@ -38,6 +38,9 @@ pub struct ServiceSpec {
     pub user: Option<String>,
     pub autostart: bool,
     pub priority: i32,
+    /// The `priority` of its `[group:g]`, if it has one: supervisord
+    /// starts and stops a group's programs at the group's place.
+    pub group_priority: Option<i32>,
     pub stdout: OutputSpec,
     pub stderr: OutputSpec,
     pub redirect_stderr: bool,
@@ -46,15 +49,15 @@ pub struct ServiceSpec {
     pub policy: Policy,
     /// `depends_on` (SPEC §12): spawned once these meet their conditions.
     pub depends_on: Vec<Dep>,
-    /// `[eventlistener:x]` (SPEC §14): the pool it serves, named by
-    /// `program`; its stdin and stdout are the protocol channel.
-    pub listener: Option<Box<crate::core::events::PoolConf>>,
     /// `log_prefix` (SPEC §15), expanded: put before each line of output.
-    pub log_prefix: Option<String>,
+    pub log_prefix: Option<Box<str>>,
     /// `log_timestamps`: an RFC 3339 UTC time before each line.
     pub log_timestamps: bool,
     /// `stdout_events_enabled`, `stderr_events_enabled` (SPEC §14).
     pub events_enabled: [bool; 2],
+    /// `[eventlistener:x]` (SPEC §14): the pool it serves, named by
+    /// `program`; its stdin and stdout are the protocol channel.
+    pub listener: Option<Box<crate::core::events::PoolConf>>,
 }
 
 impl ServiceSpec {
@@ -71,6 +74,7 @@ impl ServiceSpec {
             user: None,
             autostart: true,
             priority: 999,
+            group_priority: None,
             stdout: OutputSpec::Auto,
             stderr: OutputSpec::Auto,
             redirect_stderr: false,
@@ -78,11 +82,18 @@ impl ServiceSpec {
             backups: [10; 2],
             policy: Policy::default(),
             depends_on: Vec::new(),
-            listener: None,
             log_prefix: None,
             log_timestamps: false,
             events_enabled: [false; 2],
+            listener: None,
         }
+    }
+
+    /// Where it starts and stops among the others (lowest first up,
+    /// highest first down): its group's priority, as supervisord orders
+    /// groups, else its own.
+    pub fn rank(&self) -> i32 {
+        self.group_priority.unwrap_or(self.priority)
     }
 
     /// Applies one `key = value` of SPEC §5. Err names what is wrong with
@@ -161,7 +172,7 @@ impl ServiceSpec {
             "backoff" => self.policy.backoff = Backoff::parse(v)?,
             "backoff_max" => self.policy.backoff_max = parse_backoff_max(v)?,
             "depends_on" => self.depends_on = depends::parse(v)?,
-            "ready" => self.policy.ready = Some(crate::core::checks::Check::parse(v)?),
+            "ready" => self.policy.ready = Some(Box::new(crate::core::checks::Check::parse(v)?)),
             "ready_timeout" => self.policy.ready_timeout = parse_secs_min1(v, "ready_timeout")?,
             "ready_interval" => self.policy.ready_interval = parse_secs_min1(v, "ready_interval")?,
             "health" | "health_interval" | "health_timeout" | "health_retries"
@@ -342,10 +353,10 @@ pub fn parse_output(v: &str) -> OutputSpec {
 /// `log_prefix`: a config value loses its spaces at both ends, so an
 /// unquoted prefix is followed by one space (`%(program_name)s |` gives
 /// `web | `); a prefix in double quotes is taken exactly as written.
-fn parse_prefix(v: &str) -> Option<String> {
+fn parse_prefix(v: &str) -> Option<Box<str>> {
     let exact = v.strip_prefix('"').and_then(|q| q.strip_suffix('"'));
     let p = exact.map_or_else(|| format!("{v} "), str::to_string);
-    (!v.is_empty()).then_some(p)
+    (!v.is_empty()).then(|| p.into())
 }
 
 /// `KEY=VAL,KEY2="value, with commas"`.

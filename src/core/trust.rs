@@ -134,6 +134,9 @@ pub enum LogOpen {
     /// The daemon's own log (`--log FILE`): appended, created 0600 (its
     /// lines name commands and their arguments).
     Append,
+    /// `[supervisord] logfile`: appended, created 0644 under the umask,
+    /// as supervisord creates it (log shippers of other users read it).
+    AppendShared,
 }
 
 /// Opens a log path so that no other user can point the daemon's writes
@@ -286,6 +289,7 @@ fn open_in_dir(path: &Path, shown: &Path, how: LogOpen) -> io::Result<File> {
             LogOpen::Write => o.write(true).create(true).truncate(false).mode(0o644),
             LogOpen::Read => o.read(true),
             LogOpen::Append => o.append(true).create(true).mode(0o600),
+            LogOpen::AppendShared => o.append(true).create(true).mode(0o644),
         };
         let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
         o.custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | nofollow);

@@ -158,6 +158,22 @@ pub fn parse(buf: &[u8]) -> Parsed {
     Parsed::Done(req, end)
 }
 
+/// The whole length of the request at the start of `buf` (blank lines
+/// before it, its head and its body), once the head is there and its
+/// Content-Length reads; `parse` judges the rest.
+pub fn request_len(buf: &[u8]) -> Option<usize> {
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let head = head_end(&buf[start..])?;
+    let body = match head_header(buf, "content-length")? {
+        Some(v) => v.parse::<usize>().ok()?,
+        None => 0,
+    };
+    Some(start + head + body.min(MAX_BODY + 1))
+}
+
 /// Whether `buf` holds the whole head of a request that asks for
 /// `100 Continue` before it sends its body (curl does, for bodies over
 /// 1 KiB).

@@ -75,7 +75,7 @@ fn rows() -> Vec<(&'static str, &'static str)> {
         .map(|a| (a.name, if a.name == "close" { CLOSE } else { a.summary }))
         .collect();
     rows.extend(OWN.iter().map(|&(name, _, summary)| (name, summary)));
-    rows.sort();
+    rows.sort_unstable();
     rows
 }
 

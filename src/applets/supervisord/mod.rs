@@ -180,7 +180,18 @@ fn start(
         supervisord: Some(s),
     })
     // The daemon's "error: " would follow supervisord's "Error: ".
-    .map_err(|e| usage(e.message.strip_prefix("error: ").unwrap_or(&e.message)))?;
+    .map_err(|e| {
+        let msg = e.message.strip_prefix("error: ").unwrap_or(&e.message);
+        // supervisord tells its copies apart by their configs; sv by instance.
+        if msg.contains("is already running") {
+            usage(&format!(
+                "{msg}; another supervisord beside it needs an instance of its own: \
+                 SV_INSTANCE=N (1-99)"
+            ))
+        } else {
+            usage(msg)
+        }
+    })?;
     for (level, note) in notes {
         daemon.logger().log(level, &note);
     }

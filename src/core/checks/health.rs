@@ -30,7 +30,7 @@ impl Action {
 /// The health policy of one program.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Health {
-    pub check: Option<Check>,
+    pub check: Option<Box<Check>>,
     /// From the end of one check to the start of the next.
     pub interval: Duration,
     /// Time allowed for one check; past it the check failed.
@@ -65,7 +65,7 @@ impl Health {
                 }
                 // Check::parse words its errors for `ready`.
                 let check = Check::parse(v).map_err(|e| e.replacen("ready", "health", 1))?;
-                self.check = Some(check);
+                self.check = Some(Box::new(check));
             }
             "health_interval" => self.interval = secs_min1(v, key)?,
             "health_timeout" => self.timeout = secs_min1(v, key)?,

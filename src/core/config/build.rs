@@ -39,6 +39,8 @@ struct GroupDef {
     line: usize,
     /// The `programs =` line.
     programs_line: usize,
+    /// Its `priority`, if set (supervisord's default is 999).
+    priority: Option<i32>,
 }
 
 /// The program and group sections, in file order, each name once.
@@ -97,6 +99,10 @@ impl<'h> Loader<'h> {
         for &(s, name) in &sorted.programs {
             let group = group_of.get(name).copied();
             let mut p = self.program(s, name, group, &mut taken, &mut total)?;
+            let g = group.and_then(|g| sorted.groups.iter().find(|d| d.name == g));
+            for spec in &mut p.processes {
+                spec.group_priority = g.map(|d| d.priority.unwrap_or(999));
+            }
             if s.name.starts_with("eventlistener:") {
                 self.listener(s, &mut p)?;
             }
@@ -273,6 +279,7 @@ impl<'h> Loader<'h> {
         let label = format!("[group:{name}]");
         let ctx = Ctx::new(&self.files[s.file]);
         let mut members = None;
+        let mut priority = None;
         for e in &s.entries {
             if !keys::GROUP.contains(&e.key.as_str()) {
                 self.unknown_group_key(e, &label);
@@ -283,7 +290,7 @@ impl<'h> Loader<'h> {
                 .map_err(|x| self.unexpanded(e, &label, x))?;
             match e.key.as_str() {
                 "programs" => members = Some((self.members(e, &v, &label)?, e.line)),
-                "priority" => self.group_priority(e, &v, &label)?,
+                "priority" => priority = Some(self.group_priority(e, &v, &label)?),
                 _ => {}
             }
         }
@@ -304,6 +311,7 @@ impl<'h> Loader<'h> {
             file: s.file,
             line: s.line,
             programs_line,
+            priority,
         })
     }
 
@@ -326,23 +334,14 @@ impl<'h> Loader<'h> {
         Ok(list)
     }
 
-    /// A group's `priority`, expanded as `v`: checked, then ignored.
-    fn group_priority(&mut self, e: &Entry, v: &str, label: &str) -> Result<(), ConfigError> {
-        if v.trim().parse::<i32>().is_err() {
-            return Err(self.err(
+    /// A group's `priority`, expanded as `v`.
+    fn group_priority(&self, e: &Entry, v: &str, label: &str) -> Result<i32, ConfigError> {
+        v.trim().parse::<i32>().map_err(|_| {
+            self.err(
                 e.file,
                 e.line,
                 format!("priority in {label}: '{}' is not a whole number", v.trim()),
-            ));
-        }
-        self.warn(
-            e.file,
-            e.line,
-            format!(
-                "priority in {label} is not used by sv; ignored \
-                 (each program's own priority applies)"
-            ),
-        );
-        Ok(())
+            )
+        })
     }
 }

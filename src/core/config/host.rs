@@ -19,6 +19,12 @@ pub trait Host {
     fn var(&mut self, name: &str) -> Option<String>;
     /// For `%(host_node_name)s`.
     fn hostname(&mut self) -> String;
+    /// Whether `dir` is a directory, for log and pid files whose
+    /// directory must exist (supervisord's `existing_dirpath`). A host
+    /// with no files (tests, fuzzers) has them all.
+    fn dir_exists(&mut self, _dir: &Path) -> bool {
+        true
+    }
 }
 
 /// The real machine: files, the process environment, the kernel's host name.
@@ -84,6 +90,10 @@ impl Host for System {
             return String::from_utf8_lossy(&buf[..end]).into_owned();
         }
         "localhost".to_string()
+    }
+
+    fn dir_exists(&mut self, dir: &Path) -> bool {
+        dir.is_dir()
     }
 }
 

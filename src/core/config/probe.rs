@@ -75,22 +75,6 @@ fn process(p: &Program, spec: &ServiceSpec, daemon_path: Option<&str>) -> Vec<St
             ));
         }
     }
-    // supervisord reads 0 as "never retry"; in sv it is "retry forever",
-    // so a config that meant the first would loop on a failing program.
-    let forever = matches!(
-        spec.policy.restart,
-        crate::core::service::RestartRule::Auto {
-            startretries: 0,
-            ..
-        }
-    );
-    if forever && found(&["startretries"]).is_some() {
-        out.push(format!(
-            "{}: startretries=0 of {label} means retry forever in sv (in supervisord: \
-             never retry); give a number of attempts to have it give up",
-            at(&["startretries"])
-        ));
-    }
     // systemd's WatchdogSec needs its sd_notify: without it no ping comes.
     let notify = spec
         .policy

@@ -17,6 +17,9 @@ const MAX_NUMPROCS: u64 = 1000;
 /// without bound.
 const MAX_PROCESSES: u64 = 10_000;
 
+/// The keys that name a log file, whose directory must exist.
+const LOG_KEYS: [&str; 4] = ["stdout", "stdout_logfile", "stderr", "stderr_logfile"];
+
 /// Keys with two spellings (SPEC §5); a section may use one of each pair.
 const SPELLINGS: &[(&str, &str)] = &[
     ("cmd", "command"),
@@ -115,6 +118,30 @@ impl Loader<'_> {
                     keys::misspelt_command(&entries)
                 ),
             ));
+        }
+        // supervisord reads 0 as "never retry"; in sv it is "retry
+        // forever", so a config that meant the first would loop on a
+        // failing program. A parser warning, so the daemon logs it at load
+        // as `sv check` prints it.
+        let forever = processes.first().is_some_and(|p| {
+            matches!(
+                p.policy.restart,
+                RestartRule::Auto {
+                    startretries: 0,
+                    ..
+                }
+            )
+        });
+        if let (Some(e), true) = (find("startretries"), forever) {
+            self.warn(
+                e.file,
+                e.line,
+                format!(
+                    "startretries=0 of {} means retry forever in sv (in supervisord: \
+                     never retry); give a number of attempts to have it give up",
+                    shared.label
+                ),
+            );
         }
         Ok(Program {
             name: name.to_string(),
@@ -299,6 +326,10 @@ impl Loader<'_> {
             v = v.replace('\n', " ");
         }
         match spec.set(&e.key, &v) {
+            Ok(()) if LOG_KEYS.contains(&e.key.as_str()) => match self.missing_dir(v.trim()) {
+                Some(why) => Err(self.err(e.file, e.line, format!("{} in {place}: {why}", e.key))),
+                None => Ok(()),
+            },
             Ok(()) => Ok(()),
             // Not after `applies`; handled the same way all the same.
             Err(SetError::UnknownKey(_)) => {

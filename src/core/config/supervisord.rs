@@ -110,9 +110,15 @@ impl Loader<'_> {
                 .expand(&e.value, &ctx)
                 .map_err(|x| self.unexpanded(e, "[supervisord]", x))?;
             let v = v.trim();
-            set(&mut out, &e.key, v).map_err(|why| {
-                self.err(e.file, e.line, format!("{} in [supervisord]: {why}", e.key))
-            })?;
+            let missing = match e.key.as_str() {
+                "logfile" | "pidfile" => self.missing_dir(v),
+                _ => None,
+            };
+            missing
+                .map_or_else(|| set(&mut out, &e.key, v), Err)
+                .map_err(|why| {
+                    self.err(e.file, e.line, format!("{} in [supervisord]: {why}", e.key))
+                })?;
         }
         self.supervisord = Some(out);
         Ok(())

@@ -43,6 +43,9 @@ impl Daemon {
             if c.wants_write() {
                 ev |= libc::POLLOUT;
             }
+            if c.wants_hangup() {
+                ev |= libc::POLLRDHUP;
+            }
             set.add(c.stream.raw_fd(), ev, Token::Http(*id));
         }
     }
@@ -140,7 +143,14 @@ impl Daemon {
         if revents & libc::POLLOUT != 0 {
             c.flush();
         }
-        if revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 && !c.wants_read() {
+        let gone = libc::POLLHUP | libc::POLLERR | libc::POLLNVAL;
+        if revents & libc::POLLRDHUP != 0 && c.wants_hangup() {
+            // It left while its call waits: dropped now, and the call's
+            // waiter with it (`http_end_pass`).
+            c.dead = true;
+            return;
+        }
+        if revents & gone != 0 && !c.wants_read() {
             c.dead = true;
             return;
         }
@@ -156,8 +166,19 @@ impl Daemon {
             let Some(c) = self.http.conns.get_mut(&id) else {
                 return;
             };
-            match c.next_request(now) {
+            match c.next_request(now, &mut self.http.bodies) {
                 None => return,
+                Some(Err((503, why))) => {
+                    let msg = format!(
+                        "http: refused {}: its request body would pass the {} MiB \
+                         that all requests arriving may hold",
+                        c.peer,
+                        http::BODIES_MAX >> 20
+                    );
+                    c.send_error(503, why);
+                    self.sup.log.warn_limited("http bodies", &msg);
+                    return;
+                }
                 Some(Err((401, why))) => {
                     let msg = format!(
                         "http: refused {}: wrong or no username and password",
@@ -226,6 +247,7 @@ impl Daemon {
             // A request it sent meanwhile is served at the end of the pass.
             self.http.resume.push(conn);
         }
+        self.rpc_calls.recycle(xml);
     }
 
     /// `GET /logtail/NAME[/stderr]`: the last KiB of the log, then what the
@@ -388,11 +410,12 @@ fn http_date(t: SystemTime) -> String {
 }
 
 impl Daemon {
-    /// What each pass ends with for HTTP: requests that waited for an
-    /// answer to leave, new lines of the daemon's log for `/mainlogtail`,
-    /// deadlines (408 for a request that did not arrive whole, close an
+    /// What each pass ends with for HTTP: multicalls that go on, requests
+    /// that waited for an answer to leave, new lines of the daemon's log
+    /// for `/mainlogtail`, deadlines (408 for a request that did not arrive whole, close an
     /// idle or stuck connection), and finished connections dropped.
     pub(super) fn http_end_pass(&mut self, now: Instant) {
+        self.rpc_resume();
         for id in std::mem::take(&mut self.http.resume) {
             self.serve_http(id, now);
         }
@@ -432,7 +455,10 @@ impl Daemon {
             .map(|(id, _)| *id)
             .collect();
         for id in &gone {
-            let peer = self.http.conns.remove(id).map(|c| c.peer);
+            let conn = self.http.conns.remove(id);
+            let granted = conn.as_ref().map_or(0, HttpConn::granted);
+            self.http.bodies -= granted.min(self.http.bodies);
+            let peer = conn.map(|c| c.peer);
             // A call it waited on is forgotten; its waiter answers no one.
             self.changing.remove(id);
             if let Some(method) = self.rpc_calls.forget(*id) {

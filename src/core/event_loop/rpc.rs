@@ -13,6 +13,8 @@
 //! `rpc_process`; the config and log methods in `rpc_admin`, reached for
 //! every name this table lacks.
 
+mod multicall;
+
 use super::rpc_admin::ADMIN_METHODS;
 use super::rpc_process::Pending;
 use super::Daemon;
@@ -48,14 +50,58 @@ pub(super) const ANSWER_MAX: usize = 16 << 20;
 /// under [`ANSWER_MAX`] for the XML around them).
 const MULTICALL_VALUES: usize = 12 << 20;
 
-/// Calls waiting for their services to settle, by connection.
+/// A buffer kept for the next answer holds at most this much: a 12 MB
+/// answer is let go, the usual ones (getAllProcessInfo of a few hundred
+/// programs) are kept.
+const KEEP_MAX: usize = 1 << 20;
+
+/// Calls waiting for their services to settle, and multicalls that go on
+/// in a later pass, by connection; and the buffers of the last answer,
+/// kept for the next one (`take_text`, `take_doc`, `recycle`).
 #[derive(Default)]
-pub(super) struct Calls(HashMap<ConnId, Pending>);
+pub(super) struct Calls {
+    waiting: HashMap<ConnId, Pending>,
+    /// Few at once: a list, not another map type in the binary.
+    multi: Vec<(ConnId, multicall::Multi)>,
+    text: String,
+    doc: Vec<u8>,
+}
 
 impl Calls {
     /// Forgets the call a connection that closed waited on: the method's name.
     pub(super) fn forget(&mut self, conn: ConnId) -> Option<String> {
-        self.0.remove(&conn).map(|p| p.method().to_string())
+        if let Some(i) = self.multi.iter().position(|(c, _)| *c == conn) {
+            self.multi.swap_remove(i);
+            return Some("system.multicall".to_string());
+        }
+        self.waiting.remove(&conn).map(|p| p.method().to_string())
+    }
+
+    /// An empty string for a value written as XML, with the room of the
+    /// last one.
+    pub(super) fn take_text(&mut self) -> String {
+        std::mem::take(&mut self.text)
+    }
+
+    /// An empty buffer for an answer's document.
+    pub(super) fn take_doc(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.doc)
+    }
+
+    /// Keeps a sent answer's buffer for the next one.
+    pub(super) fn recycle(&mut self, mut doc: Vec<u8>) {
+        if doc.capacity() <= KEEP_MAX && doc.capacity() > self.doc.capacity() {
+            doc.clear();
+            self.doc = doc;
+        }
+    }
+
+    /// Keeps a written value's string for the next one.
+    fn recycle_text(&mut self, mut text: String) {
+        if text.capacity() <= KEEP_MAX && text.capacity() > self.text.capacity() {
+            text.clear();
+            self.text = text;
+        }
     }
 }
 
@@ -63,6 +109,11 @@ impl Calls {
 pub(super) enum Answer {
     Now(Result<Value, Fault>),
     Later(Pending),
+    /// A multicall out of its slice of loop time: it goes on at the end
+    /// of the pass and answers then (`multicall`).
+    Paused,
+    /// The answer's whole document, written in place (getAllProcessInfo).
+    Doc(String),
 }
 
 /// A fault as supervisord words it: `NAME: detail`.
@@ -90,19 +141,21 @@ impl Daemon {
         match self.call(&call.method, &call.params, Some(conn), now) {
             Answer::Now(r) => Some(self.encode(&call.method, r)),
             Answer::Later(p) => {
-                self.rpc_calls.0.insert(conn, p);
+                self.rpc_calls.waiting.insert(conn, p);
                 // Its answer waits for the state file, as a control
                 // request's does (`Daemon::reply`).
                 self.changing.insert(conn);
                 None
             }
+            Answer::Paused => None,
+            Answer::Doc(xml) => Some(self.sent(&call.method, xml.into_bytes())),
         }
     }
 
     /// The XML answer of the call `conn` waits on, from the answer of its
     /// request (called when that request's waiter answers).
     pub(super) fn rpc_answer(&mut self, conn: ConnId, resp: Response) -> Vec<u8> {
-        let Some(pending) = self.rpc_calls.0.remove(&conn) else {
+        let Some(pending) = self.rpc_calls.waiting.remove(&conn) else {
             let f = fail(fault::FAILED, "no call was waiting on this connection");
             return xmlrpc::fault(f.code, &f.message);
         };
@@ -113,20 +166,14 @@ impl Daemon {
 
     /// The answer's document, logged; one past [`ANSWER_MAX`] is a fault
     /// that names the limit.
-    fn encode(&mut self, method: &str, r: Result<Value, Fault>) -> Vec<u8> {
+    pub(super) fn encode(&mut self, method: &str, r: Result<Value, Fault>) -> Vec<u8> {
         match r {
             Ok(v) => {
-                let xml = xmlrpc::response(&v);
-                if xml.len() > ANSWER_MAX {
-                    return self.encode(method, Err(too_big(xml.len())));
+                let xml = xmlrpc::write::response_in(self.rpc_calls.take_doc(), &v);
+                if let Value::Xml(text) = v {
+                    self.rpc_calls.recycle_text(text);
                 }
-                let level = if changes(method) {
-                    Level::Info
-                } else {
-                    Level::Debug
-                };
-                self.sup.log.log(level, &format!("answer: {method}: ok"));
-                xml
+                self.sent(method, xml)
             }
             Err(f) => {
                 let what = format!("answer: {method}: fault {}", f.message);
@@ -135,6 +182,21 @@ impl Daemon {
                 xmlrpc::fault(f.code, &f.message)
             }
         }
+    }
+
+    /// A whole answer's document, logged; one past [`ANSWER_MAX`] is a
+    /// fault that names the limit.
+    fn sent(&mut self, method: &str, xml: Vec<u8>) -> Vec<u8> {
+        if xml.len() > ANSWER_MAX {
+            return self.encode(method, Err(too_big(xml.len())));
+        }
+        let level = if changes(method) {
+            Level::Info
+        } else {
+            Level::Debug
+        };
+        self.sup.log.log(level, &format!("answer: {method}: ok"));
+        xml
     }
 
     /// Calls one method. `conn` is None inside a multicall, where nothing
@@ -169,7 +231,7 @@ impl Daemon {
                 fault::INCORRECT_PARAMETERS,
                 "Recursive system.multicall forbidden",
             )),
-            "system.multicall" => self.multicall(params, now),
+            "system.multicall" => return self.multicall(params, conn.unwrap_or(0), now),
             "supervisor.getAPIVersion" | "supervisor.getVersion" => {
                 arity(params, 0, 0).map(|()| API_VERSION.into())
             }
@@ -209,86 +271,6 @@ impl Daemon {
         match self.rpc_admin(method, params, now) {
             Some(r) => Answer::Now(r),
             None => Answer::Now(Err(fail(fault::UNKNOWN_METHOD, ""))),
-        }
-    }
-
-    /// `system.multicall`: each call in order, its value or its fault.
-    /// As supervisord, a value is given as it is (not in a one-element
-    /// array) and a fault as a {faultCode, faultString} struct. At most
-    /// [`MULTICALL_MAX`] calls; once the values reach [`MULTICALL_VALUES`],
-    /// the calls left are not made and each is a fault that says so.
-    fn multicall(&mut self, params: &[Value], now: Instant) -> Result<Value, Fault> {
-        arity(params, 1, 1)?;
-        let Some(calls) = params[0].as_array() else {
-            return Err(fail(fault::INCORRECT_PARAMETERS, "calls must be an array"));
-        };
-        if calls.len() > MULTICALL_MAX {
-            let why = format!(
-                "{} calls in one system.multicall; at most {MULTICALL_MAX}",
-                calls.len()
-            );
-            return Err(fail(fault::INCORRECT_PARAMETERS, &why));
-        }
-        let name = |c: &Value| {
-            c.get("methodName")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let changing: Vec<String> = calls
-            .iter()
-            .filter_map(name)
-            .filter(|m| changes(m))
-            .collect();
-        if !changing.is_empty() {
-            // One line for the request, however many calls it makes.
-            let what = format!(
-                "request: xml-rpc system.multicall of {} calls: {}",
-                calls.len(),
-                changing.join(", ")
-            );
-            self.sup.log.info(&control::clip(&what, DESCRIBE_MAX));
-        }
-        let mut results = Vec::with_capacity(calls.len());
-        let mut size = 0;
-        for c in calls {
-            let r = match (c.get("methodName").and_then(Value::as_str), c.get("params")) {
-                _ if size > MULTICALL_VALUES => Err(fail(
-                    fault::FAILED,
-                    &format!(
-                        "not called: this multicall's answer passed {} MiB; \
-                         ask for the rest in another request",
-                        MULTICALL_VALUES >> 20
-                    ),
-                )),
-                (None, _) => Err(fail(fault::INCORRECT_PARAMETERS, "No methodName")),
-                (Some(name), None) => self.call_now(name, &[], now),
-                (Some(name), Some(Value::Array(p))) => self.call_now(name, p, now),
-                (Some(_), Some(_)) => {
-                    Err(fail(fault::INCORRECT_PARAMETERS, "params must be an array"))
-                }
-            };
-            let v = match r {
-                Ok(v) => v,
-                Err(f) => Value::object([
-                    ("faultCode", f.code.into()),
-                    ("faultString", f.message.into()),
-                ]),
-            };
-            size += weight(&v);
-            results.push(v);
-        }
-        Ok(Value::Array(results))
-    }
-
-    /// One call of a multicall, answered now.
-    fn call_now(&mut self, method: &str, params: &[Value], now: Instant) -> Result<Value, Fault> {
-        match self.call(method, params, None, now) {
-            Answer::Now(r) => r,
-            // Nothing waits without a connection (see `rpc_process`).
-            Answer::Later(_) => Err(fail(
-                fault::FAILED,
-                "this call cannot wait inside a multicall",
-            )),
         }
     }
 
@@ -355,16 +337,6 @@ fn too_big(size: usize) -> Fault {
         ANSWER_MAX >> 20
     );
     fail(fault::FAILED, &why)
-}
-
-/// About the size of `v` as XML: its text plus each value's tags.
-fn weight(v: &Value) -> usize {
-    40 + match v {
-        Value::Str(s) | Value::DateTime(s) | Value::Base64(s) => s.len(),
-        Value::Array(a) => a.iter().map(weight).sum(),
-        Value::Struct(m) => m.iter().map(|(k, v)| 30 + k.len() + weight(v)).sum(),
-        _ => 20,
-    }
 }
 
 /// Whether a method may change services: logged at info, as control

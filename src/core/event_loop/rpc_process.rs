@@ -19,9 +19,10 @@ use crate::core::rpc::{command, info, names};
 use crate::core::service::{Reason, State};
 use crate::core::supervisor::{ConnId, Id, Service};
 use crate::wire::xmlrpc::codes::fault;
+use crate::wire::xmlrpc::write as xml;
 use crate::wire::xmlrpc::{Fault, Value};
 use crate::wire::{Action, Request, Response, Text};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What a call does to its processes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,9 +127,12 @@ impl Daemon {
                 return Some(Answer::Now(self.process_info(params, now)))
             }
             "supervisor.getAllProcessInfo" => {
-                return Some(Answer::Now(
-                    arity(params, 0, 0).map(|()| self.all_process_info(now)),
-                ))
+                return Some(match arity(params, 0, 0) {
+                    Err(f) => Answer::Now(Err(f)),
+                    // Asked by itself: the whole document, written in place.
+                    Ok(()) if conn.is_some() => Answer::Doc(self.all_process_info(now, true)),
+                    Ok(()) => Answer::Now(Ok(Value::Xml(self.all_process_info(now, false)))),
+                });
             }
             "supervisor.sendProcessStdin" => return Some(Answer::Now(self.send_stdin(params))),
             _ => return None,
@@ -471,37 +475,56 @@ impl Daemon {
         let name = text(params, 0)?;
         match self.target(name)? {
             Target::One(id) => self
-                .facts(id, now, info::wall_now())
-                .map(info::value)
+                .sup
+                .service(id)
+                .map(|svc| info::value(&self.facts(svc, now, info::wall_now())))
                 .ok_or_else(|| fail(fault::BAD_NAME, name)),
             Target::Group(_) => Err(fail(fault::BAD_NAME, name)),
         }
     }
 
-    /// `getAllProcessInfo()`: every process, by group then name.
-    fn all_process_info(&self, now: Instant) -> Value {
+    /// `getAllProcessInfo()`: every process, by group then name, each
+    /// struct written straight into one buffer (kept from the last call):
+    /// the answer's whole document when `doc`, else the value alone.
+    fn all_process_info(&mut self, now: Instant, doc: bool) -> String {
         let wall = info::wall_now();
-        let mut all: Vec<info::Facts> = self
-            .sup
-            .services()
-            .filter_map(|s| self.facts(s.id, now, wall))
+        // The key type of `ordered`, with no priority: its sort's code,
+        // not another copy in the binary.
+        let mut all: Vec<(i32, &str, &str, Id)> = (self.sup.services())
+            .map(|s| (0, names::group_of(s), s.spec.name.as_str(), s.id))
             .collect();
-        all.sort_unstable_by(|a, b| (&a.group, &a.name).cmp(&(&b.group, &b.name)));
-        Value::Array(all.into_iter().map(info::value).collect())
+        all.sort_unstable();
+        let mut out = match doc {
+            // An empty buffer is valid UTF-8.
+            true => String::from_utf8(self.rpc_calls.take_doc()).unwrap_or_default(),
+            false => self.rpc_calls.take_text(),
+        };
+        out.reserve(all.len() * 1300 + 160);
+        if doc {
+            xml::response_open(&mut out);
+        }
+        xml::lit(&mut out, b"<value><array><data>\n");
+        for svc in all.into_iter().filter_map(|k| self.sup.service(k.3)) {
+            info::write(&mut out, &self.facts(svc, now, wall));
+        }
+        xml::lit(&mut out, b"</data></array></value>\n");
+        if doc {
+            xml::response_close(&mut out);
+        }
+        out
     }
 
-    fn facts(&self, id: Id, now: Instant, wall: std::time::Duration) -> Option<info::Facts> {
-        let svc = self.sup.service(id)?;
+    fn facts<'a>(&self, svc: &'a Service, now: Instant, wall: Duration) -> info::Facts<'a> {
         // sv's own detail says why it waits (`starts in 3 s`).
         let pending = if svc.machine.state == State::Pending {
             self.sup
-                .info(id, now)
+                .info(svc.id, now)
                 .map(|i| i.detail.0)
                 .unwrap_or_default()
         } else {
             String::new()
         };
-        Some(info::Facts::of(svc, now, wall, pending))
+        info::Facts::of(svc, now, wall, pending)
     }
 
     /// `sendProcessStdin(name, chars)`: sv's children read /dev/null

@@ -192,6 +192,9 @@ fn open_log(opts: &Options) -> Result<Logger, SetupError> {
         log.set_verbose(true);
     }
     let sd = opts.supervisord.as_ref();
+    if sd.is_some() {
+        log.speak_supervisord();
+    }
     if let Some(level) = sd.and_then(|s| s.loglevel) {
         log.set_level(level);
     }
@@ -300,7 +303,6 @@ fn take_back(
     cfg: Option<Config>,
     state_path: &Path,
 ) {
-    sup.last_read = cfg.clone();
     // Whatever the state file says, the instance's own processes are
     // found in /proc: those it does not record are taken back too.
     let found = census::scan(&sup.marker, &sup.paths.fifos());
@@ -310,6 +312,11 @@ fn take_back(
             found.len()
         ));
     }
+    // Taken back: kept once the services are there, to share their specs
+    // (`load_programs` keeps its own).
+    let kept = (saved.is_some() || !found.is_empty())
+        .then(|| cfg.clone())
+        .flatten();
     match (saved, cfg) {
         (Some(saved), cfg) => {
             sup.log.info(&format!(
@@ -324,6 +331,9 @@ fn take_back(
         }
         (None, Some(cfg)) => sup.load_programs(cfg, Instant::now()),
         (None, None) => {}
+    }
+    if let Some(cfg) = kept {
+        sup.keep_read(cfg);
     }
 }
 

@@ -400,6 +400,9 @@ impl Bus {
     /// Raises the TICK events that are due: `when:` is the start of the
     /// period, as supervisord's `timeslice`.
     pub fn tick(&mut self) {
+        if self.ticks.iter().all(Option::is_none) {
+            return;
+        }
         let now = wall_secs() as u64;
         for (i, period) in TICKS.iter().enumerate() {
             let this = now - now % period;

@@ -25,6 +25,13 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 /// A closing connection gets this long to take its last answer.
 const LINGER: Duration = Duration::from_secs(5);
+/// What a connection may buffer of a request without a grant: a head (and
+/// a small body with it).
+const READ_BASE: usize = http::MAX_HEAD + 16;
+/// Request bytes past [`READ_BASE`] that all connections together may
+/// buffer: 256 clients with no password could otherwise pin 256 MiB with
+/// 1 MiB bodies. A request whose body would pass it gets a 503.
+pub const BODIES_MAX: usize = 16 << 20;
 
 /// How long a request may take to arrive.
 pub fn request_timeout() -> Duration {
@@ -57,6 +64,14 @@ impl Stream {
         match self {
             Stream::Unix(s) => s.write(buf),
             Stream::Tcp(s) => s.write(buf),
+        }
+    }
+
+    fn write_two(&mut self, a: &[u8], b: &[u8]) -> io::Result<usize> {
+        let bufs = [io::IoSlice::new(a), io::IoSlice::new(b)];
+        match self {
+            Stream::Unix(s) => s.write_vectored(&bufs),
+            Stream::Tcp(s) => s.write_vectored(&bufs),
         }
     }
 
@@ -125,6 +140,9 @@ pub struct HttpConn {
     fresh: bool,
     /// The address a TCP client reached (an `Origin` must name it).
     pub local: Option<std::net::SocketAddr>,
+    /// Bytes past [`READ_BASE`] it may buffer for the request arriving,
+    /// granted from the pool of all connections (`Http::bodies`).
+    grant: usize,
 }
 
 impl HttpConn {
@@ -147,6 +165,7 @@ impl HttpConn {
             last_active: now,
             fresh: true,
             local: None,
+            grant: 0,
         }
     }
 
@@ -157,12 +176,34 @@ impl HttpConn {
             return false;
         }
         match self.phase {
-            Phase::Reading => {
-                self.unsent() == 0 && self.rbuf.len() <= http::MAX_HEAD + http::MAX_BODY
-            }
+            Phase::Reading => self.unsent() == 0 && self.rbuf.len() < self.read_limit(),
             Phase::Waiting => false,
             Phase::Streaming { .. } => true,
         }
+    }
+
+    /// Whether the loop should watch for the client leaving: while its
+    /// call waits (`startProcess` with wait), nothing is read, and a TCP
+    /// client's close shows only as POLLRDHUP. A client that shuts its
+    /// sending side is gone for the call, as supervisord takes it.
+    pub fn wants_hangup(&self) -> bool {
+        self.phase == Phase::Waiting && !self.dead
+    }
+
+    /// What the request arriving may fill of `rbuf`.
+    fn read_limit(&self) -> usize {
+        READ_BASE + self.grant
+    }
+
+    /// The bytes it holds of the pool of request bodies.
+    pub fn granted(&self) -> usize {
+        self.grant
+    }
+
+    /// Gives its grant back to the pool.
+    fn release(&mut self, pool: &mut usize) {
+        *pool -= self.grant.min(*pool);
+        self.grant = 0;
     }
 
     pub fn wants_write(&self) -> bool {
@@ -178,10 +219,17 @@ impl HttpConn {
     pub fn fill(&mut self, now: Instant) {
         let mut buf = [0u8; 16 * 1024];
         loop {
-            if self.rbuf.len() > http::MAX_HEAD + http::MAX_BODY {
+            // A log stream's client: what it sends is dropped.
+            let room = if matches!(self.phase, Phase::Streaming { .. }) {
+                buf.len()
+            } else {
+                self.read_limit().saturating_sub(self.rbuf.len())
+            };
+            if room == 0 {
                 return;
             }
-            match self.stream.read(&mut buf) {
+            let take = room.min(buf.len());
+            match self.stream.read(&mut buf[..take]) {
                 Ok(0) => {
                     self.eof = true;
                     if matches!(self.phase, Phase::Streaming { .. }) {
@@ -210,7 +258,13 @@ impl HttpConn {
 
     /// The next whole request, once the answer before it has left; a bad
     /// one is Err(status, why), and the connection closes after its answer.
-    pub fn next_request(&mut self, now: Instant) -> Option<Result<Request, (u16, &'static str)>> {
+    /// A request's bytes past [`READ_BASE`] are granted from `pool` once
+    /// its head tells its length; past [`BODIES_MAX`] it gets a 503.
+    pub fn next_request(
+        &mut self,
+        now: Instant,
+        pool: &mut usize,
+    ) -> Option<Result<Request, (u16, &'static str)>> {
         if self.phase != Phase::Reading || self.closing || self.dead || self.unsent() != 0 {
             return None;
         }
@@ -224,12 +278,26 @@ impl HttpConn {
                 Parsed::Error(..) => None,
             };
             if head.is_some_and(|h| !super::authorized(creds, h.as_deref())) {
+                self.release(pool);
                 self.rbuf.clear();
                 return Some(Err((401, "this server needs a username and password")));
             }
         }
         match parsed {
             Parsed::Partial => {
+                let need = http::request_len(&self.rbuf).map(|n| n.saturating_sub(READ_BASE));
+                if let Some(need) = need.filter(|&n| n > self.grant) {
+                    if *pool + need - self.grant > BODIES_MAX {
+                        self.release(pool);
+                        self.rbuf.clear();
+                        return Some(Err((
+                            503,
+                            "too many request bodies arriving at once; try again later",
+                        )));
+                    }
+                    *pool += need - self.grant;
+                    self.grant = need;
+                }
                 if !self.continued && http::expects_continue(&self.rbuf) {
                     self.continued = true;
                     self.send(b"HTTP/1.1 100 Continue\r\n\r\n");
@@ -241,6 +309,7 @@ impl HttpConn {
                 None
             }
             Parsed::Done(req, used) => {
+                self.release(pool);
                 self.continued = false;
                 self.rbuf.drain(..used);
                 // A big body, once taken, leaves no big buffer behind.
@@ -254,6 +323,7 @@ impl HttpConn {
                 Some(Ok(req))
             }
             Parsed::Error(status, why) => {
+                self.release(pool);
                 self.rbuf.clear();
                 Some(Err((status, why)))
             }
@@ -294,6 +364,45 @@ impl HttpConn {
         self.flush();
     }
 
+    /// [`send`](Self::send) of `a` then `b`, in one system call when
+    /// nothing is queued (a head and its body: one wake-up of the client).
+    fn send_two(&mut self, a: &[u8], b: &[u8]) {
+        while self.unsent() == 0 && !self.dead {
+            match self.stream.write_two(a, b) {
+                Ok(0) => self.dead = true,
+                Ok(n) => {
+                    self.last_active = Instant::now();
+                    if n >= a.len() {
+                        return self.send(&b[n - a.len()..]);
+                    }
+                    self.send(&a[n..]);
+                    return self.send(b);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => self.dead = true,
+            }
+        }
+        self.send(a);
+        self.send(b);
+    }
+
+    /// Reads and drops what the client sent past what was buffered (up to
+    /// a request's worth): a socket closed with unread input sends a
+    /// reset, which can take the error answer with it.
+    fn drain(&mut self) {
+        let mut buf = [0u8; 16 * 1024];
+        let mut left = http::MAX_HEAD + http::MAX_BODY;
+        while left > 0 {
+            match self.stream.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => left = left.saturating_sub(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+    }
+
     /// Bytes queued and not yet taken by the socket.
     fn unsent(&self) -> usize {
         self.wbuf.len() - self.wpos
@@ -302,6 +411,7 @@ impl HttpConn {
     /// An error answer; the connection closes once it is sent.
     pub fn send_error(&mut self, status: u16, why: &str) {
         self.send(&http::error(status, why));
+        self.drain();
         self.phase = Phase::Reading;
         self.closing = true;
     }
@@ -310,8 +420,7 @@ impl HttpConn {
     pub fn answer(&mut self, content_type: &str, body: &[u8]) {
         let close = !self.keep_alive || self.eof;
         let head = http::response_head(200, &[("Content-Type", content_type)], body.len(), close);
-        self.send(&head);
-        self.send(body);
+        self.send_two(&head, body);
         self.phase = Phase::Reading;
         self.last_active = Instant::now();
         if close {
@@ -429,7 +538,7 @@ mod tests {
         peer.write_all(b"POST /RPC2 HTTP/1.1\r\nContent-Le")
             .unwrap();
         c.fill(t0);
-        assert_eq!(c.next_request(t0), None);
+        assert_eq!(c.next_request(t0, &mut 0), None);
         assert_eq!(c.deadline(), Some(t0 + request_timeout()));
         // Past it: a 408, and the connection closes once it is sent.
         assert!(c.expire());
@@ -439,7 +548,7 @@ mod tests {
         let (mut c, mut peer2) = pair();
         peer2.write_all(b"GET /a HTTP/1.1\r\n\r\n").unwrap();
         c.fill(t0);
-        assert!(c.next_request(t0).is_some());
+        assert!(c.next_request(t0, &mut 0).is_some());
         assert_eq!(c.deadline(), Some(t0 + IDLE_TIMEOUT));
         let mut got = String::new();
         peer.read_to_string(&mut got).unwrap_or_default();
@@ -458,17 +567,17 @@ mod tests {
         let req = b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
         peer.write_all(req).unwrap();
         c.fill(now);
-        let first = c.next_request(now).unwrap().unwrap();
+        let first = c.next_request(now, &mut 0).unwrap().unwrap();
         assert_eq!(first.target, "/a");
         c.answer("text/plain", &vec![b'x'; 1 << 20]);
         // The answer did not all fit in the socket: the next waits.
         assert!(c.wants_write());
-        assert_eq!(c.next_request(now), None);
+        assert_eq!(c.next_request(now, &mut 0), None);
         let mut sink = vec![0u8; 2 << 20];
         while c.wants_write() {
             let _ = peer.read(&mut sink);
             c.flush();
         }
-        assert_eq!(c.next_request(now).unwrap().unwrap().target, "/b");
+        assert_eq!(c.next_request(now, &mut 0).unwrap().unwrap().target, "/b");
     }
 }

@@ -9,7 +9,7 @@
 mod conn;
 pub mod sha1;
 
-pub use conn::{request_timeout, HttpConn, Phase, Stream, WBUF_LIMIT};
+pub use conn::{request_timeout, HttpConn, Phase, Stream, BODIES_MAX, WBUF_LIMIT};
 
 use crate::core::config::{Credentials, HttpServers, InetServer, UnixServer};
 use crate::core::supervisor::ConnId;
@@ -51,6 +51,11 @@ pub struct Http {
     pub resume: Vec<ConnId>,
     /// `/mainlogtail` clients.
     pub main_tails: Vec<MainTail>,
+    /// Work left for the next pass (a multicall out of its slice of loop
+    /// time): the loop must not sleep past this.
+    pub resume_at: Option<Instant>,
+    /// Request bytes granted to connections (at most [`BODIES_MAX`]).
+    pub bodies: usize,
 }
 
 /// A `/mainlogtail` client: the daemon's log file from `pos` on.
@@ -143,7 +148,8 @@ impl Http {
 
     /// The soonest deadline of a connection.
     pub fn deadline(&self) -> Option<Instant> {
-        self.conns.values().filter_map(HttpConn::deadline).min()
+        let conns = self.conns.values().filter_map(HttpConn::deadline);
+        conns.chain(self.resume_at).min()
     }
 
     /// Removes the socket file (at exit).

@@ -28,6 +28,8 @@ pub struct Sink {
     limit: Option<(u64, u32)>,
     /// The last failure, reported once until the file works again.
     pub error: Option<String>,
+    /// How it is created: 0600, or 0644 for `[supervisord] logfile`.
+    how: LogOpen,
 }
 
 impl Sink {
@@ -39,7 +41,17 @@ impl Sink {
     /// [`Sink::open`], rotated past `maxbytes` (0: never) with `backups`
     /// old files (`FILE.1` newest; none: the file is emptied).
     pub fn rotated(path: &Path, maxbytes: u64, backups: u32) -> io::Result<Sink> {
-        let file = open(path)?;
+        Sink::opened(path, maxbytes, backups, LogOpen::Append)
+    }
+
+    /// [`Sink::rotated`] for `[supervisord] logfile`: created 0644 under
+    /// the umask, as supervisord creates it, for readers of other users.
+    pub fn shared(path: &Path, maxbytes: u64, backups: u32) -> io::Result<Sink> {
+        Sink::opened(path, maxbytes, backups, LogOpen::AppendShared)
+    }
+
+    fn opened(path: &Path, maxbytes: u64, backups: u32, how: LogOpen) -> io::Result<Sink> {
+        let file = open(path, how)?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         Ok(Sink {
             path: path.to_path_buf(),
@@ -47,6 +59,7 @@ impl Sink {
             size,
             limit: (maxbytes > 0).then_some((maxbytes, backups)),
             error: None,
+            how,
         })
     }
 
@@ -89,7 +102,7 @@ impl Sink {
     /// Appends whole lines, with no limit.
     fn append(&mut self, bytes: &[u8]) -> Result<(), Option<String>> {
         if self.file.is_none() {
-            match open(&self.path) {
+            match open(&self.path, self.how) {
                 Ok(f) => {
                     self.size = f.metadata().map(|m| m.len()).unwrap_or(0);
                     self.file = Some(f);
@@ -128,19 +141,19 @@ impl Sink {
         if let Err(e) = crate::core::output::rotate(&self.path, backups) {
             if e.kind() != io::ErrorKind::NotFound {
                 // Cannot rotate: truncate rather than grow without bound.
-                if let Ok(f) = open(&self.path) {
+                if let Ok(f) = open(&self.path, self.how) {
                     let _ = f.set_len(0);
                 }
             }
         }
         self.size = 0;
-        self.file = open(&self.path).ok();
+        self.file = open(&self.path, self.how).ok();
     }
 
     /// SIGUSR2 (logrotate moved the file): write to a new file at the path.
     /// On failure the old file is kept and the reason returned.
     pub fn reopen(&mut self) -> Result<(), String> {
-        match open(&self.path) {
+        match open(&self.path, self.how) {
             Ok(f) => {
                 self.size = f.metadata().map(|m| m.len()).unwrap_or(0);
                 self.file = Some(f);
@@ -171,8 +184,8 @@ fn whole_lines(f: &mut File, bytes: &[u8]) -> io::Result<()> {
 /// user is taken: a FIFO or terminal could block every write of the loop
 /// (the daemon's stderr is the place for those), and another user's file
 /// would be written with the daemon's rights.
-fn open(path: &Path) -> io::Result<File> {
-    let f = trust::open_log(path, LogOpen::Append)?;
+fn open(path: &Path, how: LogOpen) -> io::Result<File> {
+    let f = trust::open_log(path, how)?;
     let meta = f.metadata()?;
     if !meta.file_type().is_file() {
         return Err(io::Error::new(

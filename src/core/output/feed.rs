@@ -10,7 +10,7 @@ use crate::core::stream::Stream;
 impl LogFile {
     /// With the keys of `spec` that change how `stream` is copied.
     pub fn shaped(mut self, spec: &ServiceSpec, stream: Stream) -> LogFile {
-        self.shape = Shape::new(spec.log_prefix.as_deref(), spec.log_timestamps);
+        self.shape = Shape::new(spec.log_prefix.as_deref(), spec.log_timestamps).map(Box::new);
         let target = [&spec.stdout, &spec.stderr][stream];
         self.daemon = match target {
             OutputSpec::Daemon(n) => Some(*n),

@@ -9,11 +9,12 @@
 //! by itself, with sv's detail (`starts in 3 s`) as its description;
 //! SUSPENDED (SIGSTOP) is RUNNING, with `(suspended)` after the uptime.
 
-use crate::core::clock::clock;
 use crate::core::service::{ExitKind, Reason, State};
 use crate::core::stream::Stream;
 use crate::core::supervisor::{svc_reason, Service};
+use crate::wire::xmlrpc::write as xml;
 use crate::wire::xmlrpc::Value;
+use std::borrow::Cow;
 use std::time::{Duration, Instant, SystemTime};
 
 /// supervisord's process state codes (supervisor/states.py).
@@ -61,29 +62,31 @@ pub fn wall_now() -> Duration {
         .unwrap_or_default()
 }
 
-/// What the struct is made of, taken from a service at one instant.
+/// What the struct is made of, taken from a service at one instant:
+/// borrowed from it, so the struct of each process costs no allocation
+/// (only a FATAL reason or a PENDING detail is made for it).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Facts {
-    pub name: String,
-    pub group: String,
+pub struct Facts<'a> {
+    pub name: &'a str,
+    pub group: &'a str,
     pub state: Option<State>,
     /// Epoch seconds; 0 for never.
     pub start: i64,
     pub stop: i64,
     pub now: i64,
     pub pid: i32,
-    pub spawnerr: String,
+    pub spawnerr: Cow<'a, str>,
     pub exitstatus: i64,
-    pub stdout_logfile: String,
-    pub stderr_logfile: String,
+    pub stdout_logfile: Cow<'a, str>,
+    pub stderr_logfile: Cow<'a, str>,
     /// sv's own detail, the description of a PENDING service.
     pub pending: String,
 }
 
-impl Facts {
+impl<'a> Facts<'a> {
     /// The facts of `svc` at `now` (monotonic) = `wall` (since the epoch).
     /// `pending` is sv's status detail, used only while PENDING.
-    pub fn of(svc: &Service, now: Instant, wall: Duration, pending: String) -> Facts {
+    pub fn of(svc: &'a Service, now: Instant, wall: Duration, pending: String) -> Facts<'a> {
         let m = &svc.machine;
         let epoch = |t: Option<Instant>| match t {
             Some(t) => wall
@@ -92,21 +95,21 @@ impl Facts {
             None => 0,
         };
         let spawnerr = match (m.state, &m.reason) {
-            (State::Fatal, _) => svc_reason(svc),
-            (State::Backoff, Reason::SpawnError(e) | Reason::NotReady(e)) => e.clone(),
-            (State::Backoff, _) => TOO_QUICKLY.to_string(),
-            _ => String::new(),
+            (State::Fatal, _) => Cow::Owned(svc_reason(svc)),
+            (State::Backoff, Reason::SpawnError(e) | Reason::NotReady(e)) => Cow::Borrowed(&**e),
+            (State::Backoff, _) => Cow::Borrowed(TOO_QUICKLY),
+            _ => Cow::Borrowed(""),
         };
         let log = |s: Stream| {
             let redirected = s == Stream::Stderr && svc.spec.redirect_stderr;
             match &svc.logs[s].path {
-                Some(p) if !redirected => p.display().to_string(),
-                _ => String::new(),
+                Some(p) if !redirected => p.to_string_lossy(),
+                _ => Cow::Borrowed(""),
             }
         };
         Facts {
-            name: svc.spec.name.clone(),
-            group: super::names::group_of(svc).to_string(),
+            name: &svc.spec.name,
+            group: super::names::group_of(svc),
             state: Some(m.state),
             start: epoch(m.started_at),
             stop: epoch(m.stopped_at),
@@ -131,51 +134,124 @@ impl Facts {
 
 /// The `description` supervisord gives (`_interpretProcessInfo`).
 pub fn description(f: &Facts) -> String {
+    let mut out = String::new();
+    describe(&mut out, f, |o, t| o.push_str(t));
+    out
+}
+
+/// Writes the description into `out`: text that may hold anything goes
+/// through `text` (XML escaping in an answer); the rest is ASCII.
+fn describe(out: &mut String, f: &Facts, text: fn(&mut String, &str)) {
     let Some(s) = f.state else {
-        return String::new();
+        return;
     };
     match s {
         State::Running | State::Suspended => {
-            let up = uptime((f.now - f.start).max(0) as u64);
-            let suspended = if s == State::Suspended {
-                " (suspended)"
-            } else {
-                ""
-            };
-            format!("pid {}, uptime {up}{suspended}", f.pid)
+            out.push_str("pid ");
+            xml::int(out, i64::from(f.pid));
+            out.push_str(", uptime ");
+            uptime_in(out, (f.now - f.start).max(0) as u64);
+            if s == State::Suspended {
+                out.push_str(" (suspended)");
+            }
         }
-        State::Pending => f.pending.clone(),
+        State::Pending => text(out, &f.pending),
         State::Fatal | State::Backoff if f.spawnerr.is_empty() => {
-            format!("unknown error (try \"tail {}\")", f.name)
+            out.push_str("unknown error (try \"tail ");
+            text(out, f.name);
+            out.push_str("\")");
         }
-        State::Fatal | State::Backoff => f.spawnerr.clone(),
-        State::Stopped | State::Exited if f.start != 0 => stop_time(f.stop),
-        State::Stopped | State::Exited => "Not started".to_string(),
-        State::Starting | State::Stopping => String::new(),
+        State::Fatal | State::Backoff => text(out, &f.spawnerr),
+        State::Stopped | State::Exited if f.start != 0 => text(out, &stop_time(f.stop)),
+        State::Stopped | State::Exited => out.push_str("Not started"),
+        State::Starting | State::Stopping => {}
     }
 }
 
-/// The struct of `getProcessInfo`, keys in supervisord's order. Takes the
-/// facts whole: their strings move into the answer, uncopied.
-pub fn value(f: Facts) -> Value {
+/// The struct of `getProcessInfo`, keys in supervisord's order, written
+/// as XML straight into `out`: the same bytes as the Value tree of these
+/// members would give, without the tree (getAllProcessInfo writes one
+/// per process).
+pub fn write(out: &mut String, f: &Facts) {
     let (code, name) = f.state.map(state).unwrap_or((1000, "UNKNOWN"));
-    let description = description(&f);
-    Value::object([
-        ("name", Value::Str(f.name)),
-        ("group", Value::Str(f.group)),
-        ("start", f.start.into()),
-        ("stop", f.stop.into()),
-        ("now", f.now.into()),
-        ("state", code.into()),
-        ("statename", name.into()),
-        ("spawnerr", Value::Str(f.spawnerr)),
-        ("exitstatus", f.exitstatus.into()),
-        ("logfile", f.stdout_logfile.as_str().into()),
-        ("stdout_logfile", Value::Str(f.stdout_logfile)),
-        ("stderr_logfile", Value::Str(f.stderr_logfile)),
-        ("pid", f.pid.into()),
-        ("description", description.into()),
-    ])
+    xml::lit(
+        out,
+        b"<value><struct>\n<member>\n<name>name</name>\n<value><string>",
+    );
+    xml::escape(out, f.name);
+    xml::lit(
+        out,
+        b"</string></value>\n</member>\n<member>\n<name>group</name>\n<value><string>",
+    );
+    xml::escape(out, f.group);
+    xml::lit(
+        out,
+        b"</string></value>\n</member>\n<member>\n<name>start</name>\n<value><int>",
+    );
+    xml::int(out, f.start);
+    xml::lit(
+        out,
+        b"</int></value>\n</member>\n<member>\n<name>stop</name>\n<value><int>",
+    );
+    xml::int(out, f.stop);
+    xml::lit(
+        out,
+        b"</int></value>\n</member>\n<member>\n<name>now</name>\n<value><int>",
+    );
+    xml::int(out, f.now);
+    xml::lit(
+        out,
+        b"</int></value>\n</member>\n<member>\n<name>state</name>\n<value><int>",
+    );
+    xml::int(out, code);
+    xml::lit(
+        out,
+        b"</int></value>\n</member>\n<member>\n<name>statename</name>\n<value><string>",
+    );
+    out.push_str(name);
+    xml::lit(
+        out,
+        b"</string></value>\n</member>\n<member>\n<name>spawnerr</name>\n<value><string>",
+    );
+    xml::escape(out, &f.spawnerr);
+    xml::lit(
+        out,
+        b"</string></value>\n</member>\n<member>\n<name>exitstatus</name>\n<value><int>",
+    );
+    xml::int(out, f.exitstatus);
+    xml::lit(
+        out,
+        b"</int></value>\n</member>\n<member>\n<name>logfile</name>\n<value><string>",
+    );
+    xml::escape(out, &f.stdout_logfile);
+    xml::lit(
+        out,
+        b"</string></value>\n</member>\n<member>\n<name>stdout_logfile</name>\n<value><string>",
+    );
+    xml::escape(out, &f.stdout_logfile);
+    xml::lit(
+        out,
+        b"</string></value>\n</member>\n<member>\n<name>stderr_logfile</name>\n<value><string>",
+    );
+    xml::escape(out, &f.stderr_logfile);
+    xml::lit(
+        out,
+        b"</string></value>\n</member>\n<member>\n<name>pid</name>\n<value><int>",
+    );
+    xml::int(out, i64::from(f.pid));
+    xml::lit(
+        out,
+        b"</int></value>\n</member>\n<member>\n<name>description</name>\n<value><string>",
+    );
+    describe(out, f, xml::escape);
+    xml::lit(out, b"</string></value>\n</member>\n</struct></value>\n");
+}
+
+/// The struct of `getProcessInfo` as a value (see [`write`]).
+pub fn value(f: &Facts) -> Value {
+    let mut out = String::with_capacity(1024);
+    write(&mut out, f);
+    Value::Xml(out)
 }
 
 /// One entry of a group method's answer (`make_allfunc`): the process,
@@ -191,12 +267,24 @@ pub fn result(name: &str, group: &str, status: i64, description: &str) -> Value 
 
 /// An uptime as Python prints a `timedelta`: `0:00:05`, `1 day, 2:03:04`.
 pub fn uptime(secs: u64) -> String {
+    let mut out = String::new();
+    uptime_in(&mut out, secs);
+    out
+}
+
+/// [`uptime`], appended to `out` without the formatting machinery.
+fn uptime_in(out: &mut String, secs: u64) {
     let days = secs / 86_400;
-    let rest = clock(secs % 86_400);
-    match days {
-        0 => rest,
-        1 => format!("1 day, {rest}"),
-        d => format!("{d} days, {rest}"),
+    let rest = secs % 86_400;
+    if days > 0 {
+        xml::int(out, days as i64);
+        out.push_str(if days == 1 { " day, " } else { " days, " });
+    }
+    xml::int(out, (rest / 3600) as i64);
+    for part in [rest / 60 % 60, rest % 60] {
+        out.push(':');
+        out.push(char::from(b'0' + (part / 10) as u8));
+        out.push(char::from(b'0' + (part % 10) as u8));
     }
 }
 
@@ -230,10 +318,10 @@ pub fn stop_time(epoch: i64) -> String {
 mod tests {
     use super::*;
 
-    fn facts(state: State) -> Facts {
+    fn facts(state: State) -> Facts<'static> {
         Facts {
-            name: "web".into(),
-            group: "web".into(),
+            name: "web",
+            group: "web",
             state: Some(state),
             start: 1_000,
             stop: 2_000,
@@ -299,31 +387,88 @@ mod tests {
         assert!(is_signallable(State::Stopping) && !is_signallable(State::Backoff));
     }
 
+    /// The struct as a Value tree, built as the codec's own values are:
+    /// what [`write`] must match byte for byte.
+    fn tree(f: &Facts) -> Value {
+        let (code, name) = f.state.map(state).unwrap_or((1000, "UNKNOWN"));
+        Value::object([
+            ("name", f.name.into()),
+            ("group", f.group.into()),
+            ("start", f.start.into()),
+            ("stop", f.stop.into()),
+            ("now", f.now.into()),
+            ("state", code.into()),
+            ("statename", name.into()),
+            ("spawnerr", f.spawnerr.as_ref().into()),
+            ("exitstatus", f.exitstatus.into()),
+            ("logfile", f.stdout_logfile.as_ref().into()),
+            ("stdout_logfile", f.stdout_logfile.as_ref().into()),
+            ("stderr_logfile", f.stderr_logfile.as_ref().into()),
+            ("pid", f.pid.into()),
+            ("description", description(f).into()),
+        ])
+    }
+
     #[test]
-    fn the_struct_has_supervisords_keys_in_order() {
-        let Value::Struct(members) = value(facts(State::Running)) else {
-            panic!("not a struct");
+    fn the_struct_is_written_as_the_tree_of_supervisords_keys_would_be() {
+        let odd = Facts {
+            name: "a<b&c",
+            spawnerr: "bad \r\x01 <thing> \u{FFFE}".into(),
+            stdout_logfile: "/var/log/x&y.log".into(),
+            exitstatus: -1,
+            ..facts(State::Fatal)
         };
-        let keys: Vec<&str> = members.iter().map(|(k, _)| k.as_ref()).collect();
-        assert_eq!(
-            keys,
-            [
-                "name",
-                "group",
-                "start",
-                "stop",
-                "now",
-                "state",
-                "statename",
-                "spawnerr",
-                "exitstatus",
-                "logfile",
-                "stdout_logfile",
-                "stderr_logfile",
-                "pid",
-                "description"
-            ]
-        );
+        let long = Facts {
+            now: 1_000 + 3 * 86_400 + 3_723,
+            ..facts(State::Suspended)
+        };
+        let pending = Facts {
+            pending: "starts in 3 s".into(),
+            ..facts(State::Pending)
+        };
+        let all = [
+            State::Running,
+            State::Stopped,
+            State::Exited,
+            State::Backoff,
+        ];
+        let mut cases: Vec<Facts> = all.into_iter().map(facts).collect();
+        cases.extend([odd, long, pending, Facts::default()]);
+        for f in &cases {
+            let mut out = String::new();
+            write(&mut out, f);
+            let want = crate::wire::xmlrpc::response(&tree(f));
+            let got = crate::wire::xmlrpc::response(&Value::Xml(out));
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want),
+                "{f:?}"
+            );
+            let back = crate::wire::xmlrpc::parse_response(&got).unwrap().unwrap();
+            let Value::Struct(members) = back else {
+                panic!("not a struct");
+            };
+            let keys: Vec<&str> = members.iter().map(|(k, _)| k.as_ref()).collect();
+            assert_eq!(
+                keys,
+                [
+                    "name",
+                    "group",
+                    "start",
+                    "stop",
+                    "now",
+                    "state",
+                    "statename",
+                    "spawnerr",
+                    "exitstatus",
+                    "logfile",
+                    "stdout_logfile",
+                    "stderr_logfile",
+                    "pid",
+                    "description"
+                ]
+            );
+        }
     }
 
     #[test]

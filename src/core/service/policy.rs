@@ -45,7 +45,9 @@ pub struct Policy {
     pub backoff_max: Duration,
     /// `ready=` (SPEC §12): STARTING -> RUNNING on [`Event::Ready`] instead
     /// of after startsecs; not ready within `ready_timeout` is a failed start.
-    pub ready: Option<crate::core::checks::Check>,
+    /// Boxed, as `health.check`: most services have none, and a check is
+    /// 112 bytes in every spec.
+    pub ready: Option<Box<crate::core::checks::Check>>,
     pub ready_timeout: Duration,
     /// Between tries of a polled check.
     pub ready_interval: Duration,

@@ -139,7 +139,7 @@ impl Supervisor {
         for id in gone {
             self.deps.waiting.remove(&id);
         }
-        ids.sort();
+        ids.sort_unstable();
         for (_, id) in ids {
             self.deps.waiting.remove(&id);
             // PENDING with no deadline: Timer spawns it.
@@ -270,7 +270,7 @@ impl Supervisor {
             .into_iter()
             .map(|(prio, id)| ((depth.get(&id).copied().unwrap_or(0), Reverse(prio)), id))
             .collect();
-        out.sort();
+        out.sort_unstable();
         out
     }
 
@@ -326,7 +326,7 @@ impl Supervisor {
                     let mut path = Vec::new();
                     let mut at = Some(id);
                     while let Some(i) = at {
-                        path.extend(self.services.get(&i).map(Service::shown));
+                        path.extend(self.services.get(&i).map(|s| s.shown()));
                         at = parent.get(&i).copied().flatten();
                     }
                     path.reverse();

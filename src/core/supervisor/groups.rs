@@ -2,7 +2,7 @@
 //! them (SPEC §13): `reloadConfig` reads the config and says which groups
 //! it adds, changes and removes without applying anything; then
 //! `addProcessGroup` and `removeProcessGroup` apply one group each, from
-//! exactly the config that was read (kept in [`Supervisor::last_read`]).
+//! exactly the config that was read (kept by [`Supervisor::keep_read`]).
 //! supervisorctl's `update` is these three together.
 //!
 //! A group is a config process's `[group:g]`, else its program. `sv
@@ -25,14 +25,9 @@ pub fn group_of(spec: &ServiceSpec) -> Option<&str> {
 }
 
 /// supervisord's priority of a process's group: a program alone is its
-/// own group, of its priority; a `[group:g]` has supervisord's default,
-/// 999, as sv reads its `priority` but does not keep it.
+/// own group, of its priority; a `[group:g]` has its `priority`.
 pub fn group_priority(spec: &ServiceSpec) -> i32 {
-    if spec.group.is_some() {
-        999
-    } else {
-        spec.priority
-    }
+    spec.rank()
 }
 
 /// The processes of a config in name order (names are unique).
@@ -119,7 +114,7 @@ impl Supervisor {
         }
         let old: Vec<&ServiceSpec> = self.services().map(|s| &s.spec).collect();
         let diff = diff_groups(&old, &new);
-        self.last_read = Some(cfg);
+        self.keep_read(cfg);
         Ok(diff)
     }
 
@@ -139,10 +134,8 @@ impl Supervisor {
     /// `addProcessGroup`: adds the group `name` of the config read last,
     /// and starts its autostart processes (by priority).
     pub fn add_group(&mut self, name: &str, now: Instant) -> Result<(), GroupError> {
-        let specs: Vec<ServiceSpec> = self
-            .last_read
-            .iter()
-            .flat_map(|c| c.programs.iter().flat_map(|p| &p.processes))
+        let specs: Vec<ServiceSpec> = (self.last_processes().unwrap_or_default())
+            .into_iter()
             .filter(|s| group_of(s) == Some(name))
             .cloned()
             .collect();
@@ -198,12 +191,6 @@ impl Supervisor {
         }
         self.group_event(name, false);
         Ok(())
-    }
-
-    /// The config read last (supervisord's `process_group_configs`): at
-    /// start, by `reload` or by `reloadConfig`.
-    pub fn last_config(&self) -> Option<&Config> {
-        self.last_read.as_ref()
     }
 }
 

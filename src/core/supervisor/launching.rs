@@ -301,7 +301,10 @@ impl Supervisor {
                 if let Some(svc) = self.services.get_mut(&id) {
                     svc.start_time = child.start_time;
                     let msg = format!("{}: spawned pid {}", svc.spec.name, child.pid);
-                    self.log.info(&msg);
+                    // As supervisord, its `spawned:` line says it.
+                    if !self.log.supervisord() {
+                        self.log.info(&msg);
+                    }
                 }
                 Settled::Event(Event::Spawned(child.pid))
             }

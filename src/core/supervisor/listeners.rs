@@ -70,7 +70,7 @@ impl Supervisor {
             }
             self.events.set_running(id, after == State::Running);
         }
-        if quiet || !self.events.wants_state() {
+        if quiet || !self.events.wants_state() || (before == after && exited.is_none()) {
             return;
         }
         let name = svc.spec.name.clone();
@@ -103,7 +103,8 @@ impl Supervisor {
             return;
         }
         // startsecs=0: sv is RUNNING at once; supervisord passes STARTING.
-        if after == State::Running && !matches!(before, State::Starting | State::Suspended) {
+        let was_up = matches!(before, State::Starting | State::Running | State::Suspended);
+        if after == State::Running && !was_up {
             self.raise_state(id, &name, &group, before, "STARTING", extra);
         }
         if matches!(after, State::Running | State::Stopping) {

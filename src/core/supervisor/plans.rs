@@ -25,11 +25,18 @@ impl Supervisor {
         if ids.is_empty() {
             return;
         }
-        let mut keyed: Vec<(i32, Id)> = ids
+        // A `[group:g]`'s programs go at the group's priority (as
+        // supervisord: one stop level per group), by their own inside it.
+        let mut keyed: Vec<(i32, i32, Id)> = ids
             .into_iter()
-            .filter_map(|id| self.services.get(&id).map(|s| (s.spec.priority, id)))
+            .filter_map(|id| {
+                self.services
+                    .get(&id)
+                    .map(|s| (s.spec.rank(), s.spec.priority, id))
+            })
             .collect();
-        keyed.sort();
+        keyed.sort_unstable();
+        let keyed: Vec<(i32, Id)> = keyed.into_iter().map(|(r, _, id)| (r, id)).collect();
         if event != Event::Stop {
             // One batch: spawned in this order, several in flight at once.
             // A start overtakes a stop plan that has yet to reach it (whose

@@ -300,7 +300,7 @@ impl Supervisor {
         let name = svc.spec.name.clone();
         let interval = svc.spec.policy.ready_interval;
         let watch =
-            !self.ready.no_table && svc.spec.policy.ready.as_ref().and_then(watched).is_some();
+            !self.ready.no_table && svc.spec.policy.ready.as_deref().and_then(watched).is_some();
         match outcome {
             Ok(()) => {
                 let check = check.unwrap_or_default();

@@ -24,9 +24,9 @@ use std::time::{Duration, Instant, SystemTime};
 /// The leader found for one service that is its spawn's own: one that did
 /// not call setsid, then the oldest (the others, if any,
 /// are its own descendants that made groups of their own).
-fn oldest(mut v: Vec<Found>) -> Option<Found> {
-    v.sort_by_key(Found::rank);
-    v.into_iter().next()
+fn oldest(v: Vec<Found>) -> Option<Found> {
+    // The first of the least rank, as a stable sort would put first.
+    v.into_iter().min_by_key(Found::rank)
 }
 
 /// The first process of each spawn, oldest first, by service: where a
@@ -222,9 +222,9 @@ impl Supervisor {
     /// its process lives, listed as ended if it was adopted, else dropped.
     fn recover_specless(&mut self, s: &SavedService, alive: bool, now: Instant) {
         match &s.origin {
-            Origin::Adopted | Origin::Config(_) if alive => {
-                // Adopted, or a program no longer in the config: watch
-                // the process, as open-service would.
+            Origin::Config(_) if alive => self.recover_unconfigured(s, now),
+            Origin::Adopted if alive => {
+                // Adopted: watch the process, as open-service would.
                 match self.adopt(s.pid, Some(s.name.0.clone()), now) {
                     Ok(name) => self.log.info(&format!("{name}: adopted back")),
                     Err(e) => self.log.error(&format!("{}: {e}", s.name)),
@@ -238,6 +238,34 @@ impl Supervisor {
                 ));
             }
         }
+    }
+
+    /// A program sv started whose process outlived the dead daemon, but
+    /// that the config no longer has. supervisord, started on that config,
+    /// would not have it; left running it would be unsupervised, and
+    /// adopted `remove` and `close` could not end it. So it is taken back
+    /// as the config's own (its output still goes to a log until it ends)
+    /// and removed: stopped by the default stop rules (the config that had
+    /// its own is gone), then dropped, as `update` drops a removed program.
+    fn recover_unconfigured(&mut self, s: &SavedService, now: Instant) {
+        let argv: Vec<String> = std::fs::read(format!("/proc/{}/cmdline", s.pid))
+            .map(|raw| {
+                raw.split(|b| *b == 0)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let id = self.add(ServiceSpec::new(&s.name, argv));
+        if let Some(svc) = self.services.get_mut(&id) {
+            svc.origin = s.origin.clone();
+        }
+        self.take_back(id, s, true, now);
+        self.log.notice(&format!(
+            "{}: no longer in the config: stopping pid {} and removing it",
+            s.name, s.pid
+        ));
+        self.apply(id, Event::Remove, now);
     }
 
     /// An adopted process that ended while no daemon watched it: listed as
@@ -316,7 +344,7 @@ impl Supervisor {
     /// `close` ends them.
     fn recover_unclaimed(&mut self, leaders: HashMap<String, Vec<Found>>, now: Instant) {
         let mut rest: Vec<Found> = leaders.into_values().filter_map(oldest).collect();
-        rest.sort_by_key(|f| f.start_time);
+        rest.sort_unstable_by_key(|f| (f.start_time, f.pid));
         for f in rest {
             self.take_back_unknown(&f, now);
         }
@@ -462,5 +490,34 @@ impl Supervisor {
                     && svc.spec.autostart
                     && !svc.machine.ever_started);
         unstarted.then_some(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(pid: i32, sid: i32, start_time: u64) -> Found {
+        Found {
+            pid,
+            pgid: pid,
+            sid,
+            start_time,
+            uid: 0,
+            name: "x".into(),
+        }
+    }
+
+    #[test]
+    fn the_leader_is_the_oldest_that_did_not_call_setsid() {
+        let v = vec![
+            found(30, 1, 5),
+            found(20, 20, 1),
+            found(40, 1, 3),
+            found(10, 1, 3),
+        ];
+        assert_eq!(oldest(v).map(|f| f.pid), Some(10));
+        assert_eq!(oldest(vec![found(20, 20, 1)]).map(|f| f.pid), Some(20));
+        assert!(oldest(Vec::new()).is_none());
     }
 }

@@ -20,19 +20,27 @@ use std::time::Instant;
 
 impl Supervisor {
     /// Adds every program of a freshly loaded config and starts the
-    /// autostart ones, by priority.
-    pub fn load_programs(&mut self, cfg: Config, now: Instant) {
+    /// autostart ones, by priority; keeps the config as read last, its
+    /// specs those of the services.
+    pub fn load_programs(&mut self, mut cfg: Config, now: Instant) {
         for w in &cfg.warnings {
             self.log.warn(&format!("config: {w}"));
         }
         let mut start = Vec::new();
-        for spec in cfg.programs.into_iter().flat_map(|p| p.processes) {
-            let autostart = spec.autostart;
-            let id = self.add(spec);
-            if autostart {
-                start.push(id);
+        let mut ids = Vec::new();
+        for p in &mut cfg.programs {
+            let mut of_program = Vec::new();
+            for spec in std::mem::take(&mut p.processes) {
+                let autostart = spec.autostart;
+                let id = self.add(spec);
+                if autostart {
+                    start.push(id);
+                }
+                of_program.push(id);
             }
+            ids.push(of_program);
         }
+        self.keep_loaded(cfg, ids);
         self.started_events();
         self.plan(Event::Start, start, now);
     }
@@ -52,7 +60,7 @@ impl Supervisor {
             return Response::Error(format!("error: {why}").into());
         }
         lines.extend(self.apply_config(new, &|_| true, now));
-        self.last_read = Some(kept);
+        self.keep_read(kept);
         lines.push("Configuration loaded successfully".to_string());
         Response::Ok(lines.join("\n").into())
     }

@@ -28,8 +28,7 @@ impl Supervisor {
                 s.spec.program.as_deref() == Some(group) || s.spec.group.as_deref() == Some(group)
             };
             let ids: Vec<Id> = self
-                .services
-                .values()
+                .services()
                 .filter(in_group)
                 .filter(|s| name.is_empty() || name == "*" || s.spec.name == name)
                 .map(|s| s.id)

@@ -41,7 +41,7 @@ impl Supervisor {
         );
         self.services.insert(
             id,
-            Service {
+            Box::new(Service {
                 id,
                 spec,
                 machine: Machine::new(),
@@ -52,7 +52,7 @@ impl Supervisor {
                 origin,
                 start_time: 0,
                 cmd: None,
-            },
+            }),
         );
         self.dirty = true;
         self.listener_added(id);

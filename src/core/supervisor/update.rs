@@ -7,7 +7,7 @@
 //! restarted, removed ones stopped and dropped, added ones started), for
 //! every group or only the named ones.
 
-use super::groups::{group_of, group_priority, processes_by_name, GroupDiff};
+use super::groups::{group_of, group_priority, GroupDiff};
 use super::Supervisor;
 use crate::core::names;
 use crate::core::spec::ServiceSpec;
@@ -73,14 +73,15 @@ impl Supervisor {
 
     /// `sv avail`: every process of the config read last, in name order.
     pub fn avail(&self) -> Response {
-        let Some(cfg) = self.last_config() else {
+        let Some(mut specs) = self.last_processes() else {
             return config_error(
                 self,
                 "no config file: the daemon was started without -c".into(),
             );
         };
         let in_use: HashSet<&str> = self.services().filter_map(|s| group_of(&s.spec)).collect();
-        let lines: Vec<String> = processes_by_name(cfg)
+        specs.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        let lines: Vec<String> = specs
             .into_iter()
             .map(|s| avail_line(s, group_of(s).is_some_and(|g| in_use.contains(g))))
             .collect();
@@ -143,7 +144,7 @@ impl Supervisor {
             lines.push("No config updates to processes".into());
         }
         lines.extend(changes);
-        self.last_read = Some(kept);
+        self.keep_read(kept);
         Response::Ok(lines.join("\n").into())
     }
 }

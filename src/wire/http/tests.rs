@@ -130,3 +130,17 @@ fn a_header_is_found_once_the_head_is_whole() {
     );
     assert_eq!(head_header(&whole, "expect"), Some(None));
 }
+
+#[test]
+fn a_request_tells_its_length_once_its_head_is_there() {
+    let head = b"POST /RPC2 HTTP/1.1\r\nContent-Length: 1000\r\n\r\n";
+    assert_eq!(request_len(&head[..20]), None);
+    assert_eq!(request_len(head), Some(head.len() + 1000));
+    let mut blank = b"\r\n".to_vec();
+    blank.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
+    assert_eq!(request_len(&blank), Some(blank.len()));
+    let huge = b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n";
+    assert_eq!(request_len(huge), Some(huge.len() + MAX_BODY + 1));
+    let bad = b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n";
+    assert_eq!(request_len(bad), None);
+}

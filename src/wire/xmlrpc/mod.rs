@@ -11,7 +11,7 @@
 
 pub mod codes;
 mod read;
-mod write;
+pub mod write;
 
 pub use read::{parse_call, parse_response, ParseError};
 pub use write::{call, fault, response};
@@ -35,6 +35,10 @@ pub enum Value {
     Struct(Vec<(Name, Value)>),
     /// `<nil/>`, an extension Python's client reads and writes.
     Nil,
+    /// A value already written as XML (by the pieces of [`write`]), copied
+    /// into the answer as it is: a big answer made from the daemon's own
+    /// structs skips the tree (getAllProcessInfo). Never read.
+    Xml(String),
 }
 
 /// A struct member's name.

@@ -20,9 +20,14 @@ fn groups_set_the_group_of_their_programs() {
     );
     let groups: Vec<_> = processes(&c).map(|s| s.group.as_deref()).collect();
     assert_eq!(groups, [Some("site"), Some("site"), Some("site"), None]);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    // The group's priority orders its programs; a program alone has none.
+    let prios: Vec<_> = processes(&c)
+        .map(|s| (s.group_priority, s.rank()))
+        .collect();
     assert_eq!(
-        c.warnings,
-        ["config:10: priority in [group:site] is not used by sv; ignored (each program's own priority applies)"]
+        prios,
+        [(Some(10), 10), (Some(10), 10), (Some(10), 10), (None, 999)]
     );
 }
 

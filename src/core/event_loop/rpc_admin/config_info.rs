@@ -17,7 +17,7 @@ pub fn all(sup: &Supervisor) -> Value {
     };
     let in_use: HashSet<&str> = sup.services().filter_map(|s| group_of(&s.spec)).collect();
     let mut rows = Vec::new();
-    for spec in processes_by_name(cfg) {
+    for spec in processes_by_name(&cfg) {
         let group = group_of(spec).unwrap_or(&spec.name);
         rows.push(one(sup, spec, group, in_use.contains(group)));
     }

@@ -82,7 +82,9 @@ fn adopted() -> Policy {
 /// A config program with `ready=tcp:...`, ready_timeout 5 s.
 fn ready_policy() -> Policy {
     Policy {
-        ready: Some(crate::core::checks::Check::parse("tcp:127.0.0.1:9").unwrap()),
+        ready: Some(Box::new(
+            crate::core::checks::Check::parse("tcp:127.0.0.1:9").unwrap(),
+        )),
         ready_timeout: secs(5),
         ..auto(AutoRestart::Unexpected, 2)
     }
