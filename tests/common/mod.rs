@@ -21,6 +21,7 @@ pub mod ctl;
 pub mod flood;
 pub mod http;
 pub mod json;
+pub mod listeners;
 pub mod programs;
 pub mod python;
 pub mod services;
