@@ -12,6 +12,7 @@
 //! logs) and `requests` (serving clients).
 
 mod http;
+mod page;
 mod pipes;
 mod poll_set;
 mod requests;

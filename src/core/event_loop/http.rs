@@ -209,6 +209,9 @@ impl Daemon {
                 }
             }
             "/RPC2" => c.send_error(405, "/RPC2 takes POST"),
+            "/" => self.page(id, &req, now),
+            "/status.json" => self.page_json(id, &req, now),
+            "/action" => self.page_action(id, &req, foreign, now),
             p if p.starts_with("/logtail/") && get => self.logtail(id, &req),
             "/mainlogtail" if get => self.mainlogtail(id, &req),
             p if p.starts_with("/logtail/") || p == "/mainlogtail" => {
