@@ -236,3 +236,46 @@ fn the_servers_basic_auth_guards_the_page() {
     assert!(html.contains("data-n=\"a\""), "{html}");
     s.sv.close();
 }
+
+/// The `health` of a service in `/status.json` and its cell on the page.
+fn health_of(s: &Served, name: &str) -> (String, String) {
+    let body = ask(s, "GET", "/status.json", "", "").2;
+    let Json::Arr(items) = parse_json(&body).unwrap() else {
+        panic!("{body}")
+    };
+    let i = items.iter().find(|i| i.str("name") == Some(name)).unwrap();
+    let html = ask(s, "GET", "/", "", "").2;
+    let row = html
+        .split(&format!("<tr data-n=\"{name}\""))
+        .nth(1)
+        .unwrap();
+    let cell = row.split("<td class=\"h ").nth(1).unwrap();
+    let cell = cell.split('>').nth(1).unwrap().split('<').next().unwrap();
+    (i.str("health").unwrap().to_string(), cell.to_string())
+}
+
+#[test]
+fn health_shows_where_checks_are_configured() {
+    let dir = TempDir::new("page-health");
+    let ready = dir.path().join("ready");
+    let alive = dir.path().join("alive");
+    let progs = format!(
+        "[program:r]\ncommand=sleep 600\nready=file:{}\nready_interval=1\n\
+         [program:h]\ncommand=sleep 600\nhealth=file:{}\nhealth_interval=1\n\
+         health_retries=1\nhealth_action=none\n",
+        ready.display(),
+        alive.display()
+    );
+    let mut s = serve("", "", &progs, &[]);
+    let want = |s: &Served, name: &str, h: &str| {
+        let ok = wait_until(10, || health_of(s, name) == (h.to_string(), h.to_string()));
+        assert!(ok, "{name}: {:?}, wanted {h}", health_of(s, name));
+    };
+    want(&s, "r", "not ready");
+    want(&s, "h", "unhealthy");
+    std::fs::write(&ready, "").unwrap();
+    std::fs::write(&alive, "").unwrap();
+    want(&s, "r", "ready");
+    want(&s, "h", "healthy");
+    s.sv.close();
+}
