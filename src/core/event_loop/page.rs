@@ -28,9 +28,11 @@ fn token() -> &'static str {
     static TOKEN: OnceLock<String> = OnceLock::new();
     TOKEN.get_or_init(|| {
         let mut buf = [0u8; 16];
+        // The system call itself: the static musl build's `getrandom`
+        // symbol is a null weak one.
         // SAFETY: writes at most buf.len() bytes into buf.
-        let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
-        let ok = n == buf.len() as isize
+        let n = unsafe { libc::syscall(libc::SYS_getrandom, buf.as_mut_ptr(), buf.len(), 0) };
+        let ok = n == buf.len() as libc::c_long
             || std::fs::File::open("/dev/urandom")
                 .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf))
                 .is_ok();
