@@ -86,6 +86,19 @@ impl Browser {
         j.get("value").cloned().unwrap_or(Json::Null)
     }
 
+    /// [`Browser::ask`], or None for an error (a page between two loads).
+    fn try_text(&mut self, js: &str) -> Option<String> {
+        let line = format!("{}\n", json_string(js));
+        let to = self.to.as_mut().unwrap();
+        to.write_all(line.as_bytes()).unwrap();
+        let mut answer = String::new();
+        self.from.read_line(&mut answer).unwrap();
+        match parse_json(&answer).ok()?.get("value")? {
+            Json::Str(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
     /// A JavaScript expression's value, as a string.
     fn text(&mut self, js: &str) -> String {
         match self.ask(js) {
@@ -260,6 +273,24 @@ fn the_page_in_chromium_shows_the_services_and_acts_on_them_in_place() {
         png.len()
     );
     eprintln!("screenshot: {}", shot.display());
+    // Without JavaScript: the server's table, and a button is a plain form
+    // POST answered with a 303 back to the page.
+    b.ask("!nojs");
+    assert_eq!(
+        b.ask("document.getElementById('q').hidden"),
+        Json::Bool(true),
+        "the script ran"
+    );
+    assert_eq!(page_rows(&mut b), status_rows(&s));
+    b.ask("document.querySelector('tr[data-n=\"b\"] button[name=start]').click()");
+    let b_state = "location.pathname+' '+document.readyState+' '+\
+        document.querySelector('tr[data-n=\"b\"]').cells[1].textContent";
+    let reloaded = wait_until(10, || {
+        let now = b.try_text(b_state).unwrap_or_default();
+        now == "/ complete STARTING" || now == "/ complete RUNNING"
+    });
+    assert!(reloaded, "{:?}", b.try_text(b_state));
+    s.sv.wait_state("b", "RUNNING", 10);
     drop(b);
     s.sv.close();
 }

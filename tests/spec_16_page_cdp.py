@@ -8,7 +8,8 @@ Prints `ready` once URL is loaded (or `cannot run chromium: WHY` and
 exits 0, for the test to report a skip). Then reads one request per line
 on stdin, a JSON string: a JavaScript expression, evaluated in the page
 (promises awaited), answered with one line of JSON: {"value": ...} or
-{"error": "..."}; or "!shot PATH", a PNG screenshot written to PATH.
+{"error": "..."}; or "!shot PATH", a PNG screenshot written to PATH; or
+"!nojs", the page reloaded with JavaScript off.
 Every wait has a deadline; at the end of stdin the browser is closed.
 """
 
@@ -87,11 +88,26 @@ class Browser:
         att = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})
         self.session = att["sessionId"]
         self.call("Page.navigate", {"url": url})
+        self.loaded()
+
+    def loaded(self):
         end = time.monotonic() + DEADLINE
-        while self.eval("document.readyState") != {"value": "complete"}:
+        while True:
+            try:
+                if self.eval("document.readyState") == {"value": "complete"}:
+                    return
+            except RuntimeError:
+                pass  # between two documents
             if time.monotonic() > end:
                 raise TimeoutError("the page did not load within %ss" % DEADLINE)
             time.sleep(0.05)
+
+    def nojs(self):
+        self.call("Emulation.setScriptExecutionDisabled", {"value": True})
+        self.call("Page.reload")
+        time.sleep(0.2)
+        self.loaded()
+        return {"value": True}
 
     def eval(self, expr):
         r = self.call(
@@ -141,7 +157,12 @@ def main():
         for line in sys.stdin:
             req = json.loads(line)
             try:
-                out = b.shot(req[6:]) if req.startswith("!shot ") else b.eval(req)
+                if req.startswith("!shot "):
+                    out = b.shot(req[6:])
+                elif req == "!nojs":
+                    out = b.nojs()
+                else:
+                    out = b.eval(req)
             except Exception as e:
                 out = {"error": "%s: %s" % (type(e).__name__, e)}
             print(json.dumps(out), flush=True)
