@@ -130,6 +130,13 @@ fn the_page_and_its_json_list_every_service_as_status_json_does() {
         .str("command")
         .unwrap()
         .contains("<script>alert(1)</script>"));
+    // The unix server serves it too.
+    let mut u = s.unix();
+    u.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let (status, _, body) = read_answer(&mut u);
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&body).contains("<tr data-n=\"a\""));
     // Only GET.
     assert_eq!(ask(&s, "POST", "/", "", "").0, 405);
     assert_eq!(ask(&s, "POST", "/status.json", "", "").0, 405);

@@ -3,7 +3,8 @@
 //! over the DevTools protocol by tests/spec_16_page_cdp.py: the rows match
 //! `sv status --json`, stop and start change a row in place (no reload),
 //! the filter hides rows, the live tail shows a program's output, and a
-//! screenshot is kept in target/artifacts/status-page.png. Where Chromium
+//! screenshot is kept in target/artifacts/status-page.png (and
+//! status-page-dark.png, in the dark colour scheme). Where Chromium
 //! or python3 is missing or cannot run, the test is reported as skipped.
 
 mod common;
@@ -18,7 +19,10 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 const PROGS: &str = "[program:a]\ncommand=sleep 600\n\
     [program:b]\ncommand=sleep 600\nautostart=false\n\
     [program:c]\ncommand=/bin/sh -c 'exec sleep 600' '<script>alert(1)</script>'\n\
-    [program:talk]\ncommand=/bin/sh -c 'i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.3; done'\n";
+    [program:talk]\ncommand=/bin/sh -c 'i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.3; done'\n\
+    [program:sick]\ncommand=sleep 600\nhealth=file:/nonexistent/sv-page-test\nhealth_interval=1\n\
+    health_retries=1\nhealth_action=none\n\
+    [program:crash]\ncommand=/bin/sh -c 'exit 3'\nstartretries=1\n";
 
 /// The page in a headless Chromium, through the driver script.
 struct Browser {
@@ -192,7 +196,8 @@ fn the_page_in_chromium_shows_the_services_and_acts_on_them_in_place() {
     let mut s = serve("", "", PROGS, &[]);
     let settled = wait_until(10, || {
         let rows = status_rows(&s);
-        rows.len() == 4 && rows.iter().all(|r| r[1] == "RUNNING" || r[1] == "STOPPED")
+        let done = |st: &str| ["RUNNING", "STOPPED", "FATAL"].contains(&st);
+        rows.len() == 6 && rows.iter().all(|r| done(&r[1]))
     });
     assert!(settled, "{:?}", status_rows(&s));
     let profile = s.sv.work.path().join("chromium-profile");
@@ -244,7 +249,13 @@ fn the_page_in_chromium_shows_the_services_and_acts_on_them_in_place() {
         .collect();
     assert_eq!(shown, ["b"]);
     b.ask("(q=>{q.value='';q.dispatchEvent(new Event('input'))})(document.getElementById('q'))");
-    assert_eq!(page_rows(&mut b).len(), 4);
+    assert_eq!(page_rows(&mut b).len(), 6);
+    let sick = "document.querySelector('tr[data-n=\"sick\"] .h').textContent";
+    assert!(
+        wait_until(10, || b.text(sick) == "unhealthy"),
+        "{}",
+        b.text(sick)
+    );
     // The live tail of `talk`: lines arrive while it is open.
     b.ask("document.querySelector('tr[data-n=\"talk\"] a.log').click()");
     assert!(wait_until(10, || b
@@ -270,6 +281,15 @@ fn the_page_in_chromium_shows_the_services_and_acts_on_them_in_place() {
         png.len()
     );
     eprintln!("screenshot: {}", shot.display());
+    // Dark, as the system's colour scheme asks.
+    let bg = "getComputedStyle(document.body).backgroundColor";
+    assert_eq!(b.text(bg), "rgb(255, 255, 255)");
+    b.ask(r#"!cdp Emulation.setEmulatedMedia {"features":[{"name":"prefers-color-scheme","value":"dark"}]}"#);
+    assert_eq!(b.text(bg), "rgb(13, 17, 23)");
+    b.ask(&format!(
+        "!shot {}",
+        dir.join("status-page-dark.png").display()
+    ));
     // Without JavaScript: the server's table, and a button is a plain form
     // POST answered with a 303 back to the page.
     b.ask("!nojs");

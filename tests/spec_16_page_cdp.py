@@ -9,7 +9,8 @@ exits 0, for the test to report a skip). Then reads one request per line
 on stdin, a JSON string: a JavaScript expression, evaluated in the page
 (promises awaited), answered with one line of JSON: {"value": ...} or
 {"error": "..."}; or "!shot PATH", a PNG screenshot written to PATH; or
-"!nojs", the page reloaded with JavaScript off.
+"!nojs", the page reloaded with JavaScript off; or "!cdp METHOD PARAMS",
+any DevTools method called on the page.
 Every wait has a deadline; at the end of stdin the browser is closed.
 """
 
@@ -159,6 +160,9 @@ def main():
             try:
                 if req.startswith("!shot "):
                     out = b.shot(req[6:])
+                elif req.startswith("!cdp "):
+                    method, params = req[5:].split(" ", 1)
+                    out = {"value": b.call(method, json.loads(params))}
                 elif req == "!nojs":
                     out = b.nojs()
                 else:
