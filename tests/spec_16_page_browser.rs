@@ -68,7 +68,10 @@ impl Browser {
             ));
             return None;
         }
-        assert_eq!(first.trim_end(), "ready", "the driver failed to load {url}");
+        if first.trim_end() != "ready" {
+            let log = std::fs::read_to_string(profile.join("chromium.log")).unwrap_or_default();
+            panic!("the driver failed to load {url}: {first}\nchromium's log:\n{log}");
+        }
         Some(Browser {
             child,
             to: Some(to),

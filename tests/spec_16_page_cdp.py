@@ -12,6 +12,7 @@ on stdin, a JSON string: a JavaScript expression, evaluated in the page
 "!nojs", the page reloaded with JavaScript off; or "!cdp METHOD PARAMS",
 any DevTools method called on the page.
 Every wait has a deadline; at the end of stdin the browser is closed.
+Chromium's stderr goes to PROFILE_DIR/chromium.log.
 """
 
 import base64
@@ -27,6 +28,9 @@ DEADLINE = 30.0
 
 class Browser:
     def __init__(self, chromium, profile):
+        # Chromium's own chatter goes to a file beside its profile.
+        os.makedirs(profile, exist_ok=True)
+        self.log = os.path.join(profile, "chromium.log")
         cmd_r, cmd_w = os.pipe()
         res_r, res_w = os.pipe()
         args = [
@@ -50,6 +54,7 @@ class Browser:
         actions = [
             (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
             (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 2, self.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
             (os.POSIX_SPAWN_DUP2, cmd_r, 3),
             (os.POSIX_SPAWN_DUP2, res_w, 4),
         ]
@@ -151,7 +156,9 @@ def main():
         try:
             b.call("Browser.getVersion", session=False)
         except Exception as e:
-            print("cannot run chromium: %s" % e, flush=True)
+            with open(b.log, errors="replace") as f:
+                tail = f.read()[-600:].strip().replace("\n", " | ")
+            print("cannot run chromium: %s (its log: %s)" % (e, tail), flush=True)
             return
         b.open(url)
         print("ready", flush=True)
