@@ -209,8 +209,8 @@ impl Daemon {
                 }
             }
             "/RPC2" => c.send_error(405, "/RPC2 takes POST"),
-            "/" => self.page(id, &req, now),
-            "/status.json" => self.page_json(id, &req, now),
+            "/" => self.page(id, &req, false, now),
+            "/status.json" => self.page(id, &req, true, now),
             "/action" => self.page_action(id, &req, foreign, now),
             p if p.starts_with("/logtail/") && get => self.logtail(id, &req),
             "/mainlogtail" if get => self.mainlogtail(id, &req),

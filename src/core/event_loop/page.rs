@@ -65,7 +65,7 @@ fn health(s: &Service, state: &str, detail: &str) -> &'static str {
 
 /// An answer with its own headers; the page is never cached or framed
 /// (a framed page could be clicked by another site).
-fn send(c: &mut HttpConn, status: u16, ctype: &str, extra: &[(&str, &str)], body: &[u8]) {
+fn send(c: &mut HttpConn, status: u16, ctype: &str, location: Option<&str>, body: &[u8]) {
     let mut headers = vec![
         ("Content-Type", ctype),
         ("Cache-Control", "no-store"),
@@ -73,7 +73,9 @@ fn send(c: &mut HttpConn, status: u16, ctype: &str, extra: &[(&str, &str)], body
         ("Content-Security-Policy", "frame-ancestors 'none'"),
         ("X-Content-Type-Options", "nosniff"),
     ];
-    headers.extend_from_slice(extra);
+    if let Some(l) = location {
+        headers.push(("Location", l));
+    }
     let close = !c.keep_alive;
     c.send(&wire_http::response_head(
         status,
@@ -100,31 +102,28 @@ impl Daemon {
             .collect()
     }
 
-    /// `GET /`: the page, built in one pass.
-    pub(super) fn page(&mut self, id: ConnId, req: &Request, now: Instant) {
+    /// `GET /` (the page, built in one pass) and `GET /status.json` (the
+    /// services as `sv status --json` has them, with their health).
+    pub(super) fn page(&mut self, id: ConnId, req: &Request, json: bool, now: Instant) {
         let body = (req.method == "GET").then(|| {
+            let rows = self.page_rows(now);
+            if json {
+                return render::json(&rows);
+            }
             let title = format!("sv {} · instance {}", host(), self.sup.paths.instance);
-            render::page(&title, &self.page_rows(now), token())
+            render::page(&title, &rows, token())
         });
         let Some(c) = self.http.conns.get_mut(&id) else {
             return;
         };
-        match body {
-            Some(b) => send(c, 200, "text/html; charset=utf-8", &[], b.as_bytes()),
-            None => c.send_error(405, "the status page takes GET"),
-        }
-    }
-
-    /// `GET /status.json`: the services as `sv status --json` has them,
-    /// with their health.
-    pub(super) fn page_json(&mut self, id: ConnId, req: &Request, now: Instant) {
-        let body = (req.method == "GET").then(|| render::json(&self.page_rows(now)));
-        let Some(c) = self.http.conns.get_mut(&id) else {
-            return;
+        let ctype = if json {
+            "application/json"
+        } else {
+            "text/html; charset=utf-8"
         };
         match body {
-            Some(b) => send(c, 200, "application/json", &[], b.as_bytes()),
-            None => c.send_error(405, "/status.json takes GET"),
+            Some(b) => send(c, 200, ctype, None, b.as_bytes()),
+            None => c.send_error(405, "the status page and /status.json take GET"),
         }
     }
 
@@ -163,7 +162,7 @@ impl Daemon {
             return;
         };
         match resp {
-            Ok(()) => send(c, 303, "text/plain", &[("Location", "./")], b""),
+            Ok(()) => send(c, 303, "text/plain", Some("./"), b""),
             Err((status, why)) => c.send_error(status, &why),
         }
     }
