@@ -13,6 +13,7 @@
 
 mod http;
 mod listeners;
+mod page;
 mod pipes;
 mod poll_set;
 mod requests;

@@ -230,6 +230,9 @@ impl Daemon {
                 }
             }
             "/RPC2" => c.send_error(405, "/RPC2 takes POST"),
+            "/" => self.page(id, &req, false, now),
+            "/status.json" => self.page(id, &req, true, now),
+            "/action" => self.page_action(id, &req, foreign, now),
             p if p.starts_with("/logtail/") && get => self.logtail(id, &req),
             "/mainlogtail" if get => self.mainlogtail(id, &req),
             p if p.starts_with("/logtail/") || p == "/mainlogtail" => {
