@@ -11,7 +11,9 @@
 //! `signals` (the signalfd and reaping), `pipes` (child output to the
 //! logs) and `requests` (serving clients).
 
+mod healthz;
 mod http;
+mod metrics;
 mod pipes;
 mod poll_set;
 mod requests;

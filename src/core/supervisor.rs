@@ -50,6 +50,8 @@ pub struct Service {
     /// Its command line, environment and paths as C strings, built at the
     /// first spawn and reused by every restart; None after a change of spec.
     pub cmd: Option<std::sync::Arc<spawn::Command>>,
+    /// Its processes' ends by reason, for `/metrics` (SPEC §16).
+    pub exits: super::metrics::Exits,
 }
 
 impl Service {
@@ -73,6 +75,7 @@ mod launching;
 mod leftovers;
 mod log_lines;
 mod notify;
+mod observe;
 mod output;
 mod persist;
 mod plans;
@@ -283,6 +286,8 @@ impl Supervisor {
             svc.pidfd = None;
         }
         if let (Some(kind), Some(pid)) = (exited, old_pid) {
+            let codes = &svc.spec.policy.exitcodes;
+            (svc.exits).count(super::metrics::ExitReason::of(before, kind, codes));
             self.log
                 .info(&format!("{name}: pid {pid} ended: {}", kind.describe()));
         }

@@ -214,6 +214,9 @@ impl Daemon {
             p if p.starts_with("/logtail/") || p == "/mainlogtail" => {
                 c.send_error(405, "the log streams take GET")
             }
+            "/metrics" if get => self.metrics(id),
+            "/healthz" if get => self.healthz(id),
+            "/metrics" | "/healthz" => c.send_error(405, "it takes GET"),
             _ => c.send_error(404, "nothing here; XML-RPC is at /RPC2"),
         }
     }
