@@ -145,6 +145,16 @@ fn metrics_parse_with_prometheus_client_and_match_status() {
     t.write_all(b"POST /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic b3BzOnMzY3JldA==\r\nContent-Length: 0\r\n\r\n")
         .unwrap();
     assert_eq!(read_answer(&mut t).0, 405);
+    // Two scrapes pipelined on one connection: two whole answers, in turn
+    // (the second waits for the first's walk of /proc).
+    let mut t = s.tcp();
+    let one = format!("GET /metrics HTTP/1.1\r\nHost: x\r\n{BASIC}\r\n");
+    t.write_all(format!("{one}{one}").as_bytes()).unwrap();
+    for _ in 0..2 {
+        let (status, _, body) = read_answer(&mut t);
+        assert_eq!(status, 200);
+        assert!(String::from_utf8_lossy(&body).ends_with("\n"));
+    }
 
     // The busy loop's CPU shows once it has run a tick.
     let mut samples = Vec::new();

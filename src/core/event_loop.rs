@@ -65,6 +65,8 @@ pub struct Daemon {
     /// The HTTP servers of `[unix_http_server]`/`[inet_http_server]` and
     /// their clients (see `http`).
     http: super::http::Http,
+    /// `/metrics` scrapes reading /proc a slice a pass (see `metrics`).
+    scrapes: metrics::Scrapes,
 }
 
 #[derive(Clone, Copy)]
@@ -204,6 +206,7 @@ impl Daemon {
             .into_iter()
             .chain(paused_left)
             .chain(idle_left)
+            .chain(self.scrapes.timeout())
             .chain(
                 self.http
                     .deadline()
@@ -286,6 +289,7 @@ impl Daemon {
         let _ = self.sup.persist(Instant::now());
         control::limit(&mut self.conns, &mut self.sup.log);
         self.conns.retain(|_, c| !c.finished());
+        self.metrics_step();
         self.http_end_pass(now);
         let (conns, http) = (&self.conns, &self.http.conns);
         self.followers
