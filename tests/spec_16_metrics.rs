@@ -106,6 +106,10 @@ startsecs=0
 [group:pool]
 programs=sleeper
 
+[program:family]
+command=sh -c 'sleep 1000 & sleep 1000 & wait'
+startsecs=0
+
 [program:off]
 command=sleep 1000
 autostart=false
@@ -156,7 +160,18 @@ fn metrics_parse_with_prometheus_client_and_match_status() {
         assert!(String::from_utf8_lossy(&body).ends_with("\n"));
     }
 
-    // The busy loop's CPU shows once it has run a tick.
+    // The family's leader and its two children, one process group.
+    s.sv.wait_state("family", "RUNNING", 20);
+    let leader = s.sv.pid("family").expect("family's pid");
+    assert!(
+        wait_until(20, || children(leader).len() == 2),
+        "no children"
+    );
+    let statm = std::fs::read_to_string(format!("/proc/{leader}/statm")).unwrap();
+    let pages: f64 = statm.split(' ').nth(1).unwrap().parse().unwrap();
+    let leader_rss = pages * 4096.0;
+    // The busy loop's CPU shows once it has run a tick; the family's
+    // memory is its three members'.
     let mut samples = Vec::new();
     let mut text = String::new();
     let burnt = wait_until(20, || {
@@ -169,12 +184,17 @@ fn metrics_parse_with_prometheus_client_and_match_status() {
             Some(got) => samples = got,
             None => return true,
         }
+        let family = value(&samples, "sv_service_memory_rss_bytes", "family", "");
         value(&samples, "sv_service_cpu_seconds_total", "busy", "").is_some_and(|v| v > 0.0)
+            && family.is_some_and(|v| v > leader_rss * 2.0)
     });
     if samples.is_empty() {
         return; // skipped: no venv
     }
-    assert!(burnt, "busy never showed CPU time:\n{text}");
+    assert!(
+        burnt,
+        "busy's CPU or family's 3 members never showed:\n{text}"
+    );
 
     let json = s.sv.sv(&["status", "--json"]);
     let Ok(Json::Arr(rows)) = parse_json(&json.stdout) else {

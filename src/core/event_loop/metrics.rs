@@ -3,15 +3,16 @@
 //! from /proc at scrape time (`core::metrics`).
 //!
 //! Reading /proc costs microseconds a process (10 to 25 on a loaded
-//! 2-CPU machine with 10 000 of them): a walk of a big host's /proc takes
-//! longer than a scrape should. So the walk goes [`SLICE`] processes a
+//! 2-CPU machine with 10 000 of them), and a scan (`metrics::proc`: down
+//! the daemon's process tree, or a walk of all of /proc) of a big host
+//! takes longer than a scrape should. So a scan goes [`SLICE`] processes a
 //! pass (the loop does not sleep while a scrape waits, and serves
 //! everything else between slices), and a scrape waits for it at most
-//! [`BUDGET`]: it answers when the walk ends, or past its budget with the
-//! last whole walk, while the walk goes on in the next scrapes. Where the
-//! walk fits in the budget (about 2 000 processes), every scrape reads
-//! /proc afresh; on a host with 10 000 the figures are a few scrapes old.
-//! The first scrape waits for a whole walk.
+//! [`BUDGET`]: it answers when the scan ends, or past its budget with the
+//! last whole scan, while the scan goes on in the next scrapes. Where the
+//! scan fits in the budget (some 1 000 processes here), every scrape reads
+//! /proc afresh; with 10 000 the figures are a few scrapes old. The first
+//! scrape waits for a whole scan.
 
 use super::Daemon;
 use crate::core::http::Phase;
@@ -27,17 +28,17 @@ const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// /proc entries read a pass: a few ms.
 const SLICE: usize = 256;
 
-/// How long a scrape waits for the walk when a whole one is known.
-const BUDGET: Duration = Duration::from_millis(40);
+/// How long a scrape waits for the scan when a whole one is known.
+const BUDGET: Duration = Duration::from_millis(25);
 
-/// Scrapes waiting for the walk of /proc, and the walks.
+/// Scrapes waiting for the scan of /proc, and the scans.
 #[derive(Default)]
 pub(super) struct Scrapes {
     /// Clients waiting, oldest first, and when each asked.
     waiting: Vec<(ConnId, Instant)>,
-    /// The walk under way.
-    walk: Option<proc::Scan>,
-    /// What the last whole walk found, by process group.
+    /// The scan under way.
+    scan: Option<proc::Scan>,
+    /// What the last whole scan found, by process group.
     last: Option<HashMap<i32, proc::Usage>>,
 }
 
@@ -49,7 +50,7 @@ impl Scrapes {
 }
 
 impl Daemon {
-    /// Starts a scrape: a slice of the walk now, the rest in the next
+    /// Starts a scrape: a slice of the scan now, the rest in the next
     /// passes.
     pub(super) fn metrics(&mut self, id: ConnId) {
         let Some(c) = self.http.conns.get_mut(&id) else {
@@ -58,18 +59,18 @@ impl Daemon {
         c.phase = Phase::Waiting;
         let sc = &mut self.scrapes;
         sc.waiting.push((id, Instant::now()));
-        if sc.walk.is_none() {
+        if sc.scan.is_none() {
             // The groups as they are now: a service that gets a new
-            // process meanwhile shows no usage until the next walk.
+            // process meanwhile shows no usage until the next scan.
             let groups: HashSet<i32> = (self.sup.services())
                 .filter_map(|s| s.machine.pgid)
                 .collect();
-            sc.walk = Some(proc::Scan::new(groups));
+            sc.scan = Some(proc::Scan::new(groups));
         }
         self.metrics_step();
     }
 
-    /// A slice of the walk; the answers it or the budget allows.
+    /// A slice of the scan; the answers it or the budget allows.
     pub(super) fn metrics_step(&mut self) {
         let conns = &self.http.conns;
         let sc = &mut self.scrapes;
@@ -79,9 +80,9 @@ impl Daemon {
             return;
         };
         let mut ended = false;
-        if let Some(walk) = &mut sc.walk {
-            if walk.step(SLICE) {
-                sc.last = sc.walk.take().map(|w| w.found);
+        if let Some(scan) = &mut sc.scan {
+            if scan.step(SLICE) {
+                sc.last = sc.scan.take().map(|w| w.found);
                 ended = true;
             }
         }
@@ -99,7 +100,7 @@ impl Daemon {
         }
     }
 
-    /// The text of a scrape, with the last whole walk's usage.
+    /// The text of a scrape, with the last whole scan's usage.
     fn metrics_body(&self) -> Vec<u8> {
         let found = self.scrapes.last.as_ref();
         let now = Instant::now();

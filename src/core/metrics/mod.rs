@@ -106,18 +106,12 @@ pub fn render(rows: &[Row], d: &DaemonRow, units: proc::Units, out: &mut Vec<u8>
         "1 for the service's current state, 0 for the others.",
         "gauge",
     );
+    // `,state="RUNNING"` and the like, once.
+    let states = State::ALL.map(|s| extra("state", s.name()));
     for (r, l) in rows.iter().zip(&labels) {
-        for s in State::ALL {
-            let mut extra = b",state=\"".to_vec();
-            extra.extend_from_slice(s.name().as_bytes());
-            extra.push(b'"');
-            sample(
-                out,
-                "sv_service_state",
-                l,
-                &extra,
-                Val::Int((s == r.state) as u64),
-            );
+        for (s, e) in State::ALL.iter().zip(&states) {
+            let v = Val::Int((*s == r.state) as u64);
+            sample(out, "sv_service_state", l, e, v);
         }
     }
     let flag = |b: bool| Val::Int(b as u64);
@@ -155,18 +149,10 @@ pub fn render(rows: &[Row], d: &DaemonRow, units: proc::Units, out: &mut Vec<u8>
         "Processes of the service that ended, by reason, since the daemon started.",
         "counter",
     );
+    let reasons = REASONS.map(|r| extra("reason", r));
     for (r, l) in rows.iter().zip(&labels) {
-        for (i, reason) in REASONS.iter().enumerate() {
-            let mut extra = b",reason=\"".to_vec();
-            extra.extend_from_slice(reason.as_bytes());
-            extra.push(b'"');
-            sample(
-                out,
-                "sv_service_exits_total",
-                l,
-                &extra,
-                Val::Int(r.exits.0[i]),
-            );
+        for (n, e) in r.exits.0.iter().zip(&reasons) {
+            sample(out, "sv_service_exits_total", l, e, Val::Int(*n));
         }
     }
     let some =
@@ -234,6 +220,11 @@ pub fn render(rows: &[Row], d: &DaemonRow, units: proc::Units, out: &mut Vec<u8>
 enum Val {
     Int(u64),
     Millis(u64),
+}
+
+/// `,KEY="VALUE"`, a label after the common ones (VALUE needs no escape).
+fn extra(key: &str, value: &str) -> Vec<u8> {
+    [",", key, "=\"", value, "\""].concat().into_bytes()
 }
 
 fn family(out: &mut Vec<u8>, name: &str, help: &str, kind: &str) {

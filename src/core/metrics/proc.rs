@@ -1,9 +1,16 @@
-//! What the services' process groups cost now: one pass over /proc per
-//! scrape, reading each process's `stat` once (it has the group, CPU time
-//! and resident pages), and keeping only the groups asked for. The walk is
-//! bounded by the number of processes on the host, never repeated per
-//! service, and can go a slice at a time ([`Scan::step`]), so a big host
-//! does not hold the loop for the whole walk.
+//! What the services' process groups cost now, read from each process's
+//! `/proc/PID/stat` (it has the group, CPU time and resident pages), summed
+//! by group for the groups asked for. Two ways, whichever reads less:
+//!
+//! - down the tree: from the daemon's children (every leader, and the
+//!   leftovers reparented to it, the subreaper) through each member's
+//!   `children`, two reads a member, never leaving a group asked for;
+//! - a walk of the whole of /proc, one read a process, when the groups'
+//!   members are most of the host's processes.
+//!
+//! Either way each process is read once a scan, never once per service, and
+//! a scan goes a slice at a time ([`Scan::step`]), so a big host does not
+//! hold the loop for all of it.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::ReadDir;
@@ -65,69 +72,114 @@ pub fn parse_stat(line: &[u8]) -> Option<(i32, Usage)> {
     Some((pgrp, Usage { ticks, pages }))
 }
 
-/// One walk of /proc, for the groups in `wanted`.
+/// How a scan finds the processes it reads.
+enum Way {
+    /// Down from these pids (still to read).
+    Tree(Vec<i32>),
+    /// Every entry of /proc.
+    Walk(ReadDir),
+    Done,
+}
+
+/// One scan, for the groups in `wanted`.
 pub struct Scan {
     wanted: HashSet<i32>,
-    dir: Option<ReadDir>,
+    way: Way,
     pub found: HashMap<i32, Usage>,
     path: String,
 }
 
 impl Scan {
+    /// A scan of the daemon's process tree or of all of /proc, whichever
+    /// reads less.
     pub fn new(wanted: HashSet<i32>) -> Scan {
+        // Members are about the groups (a leader each), at two reads each;
+        // the walk is one read per task on the host (threads count too).
+        let host = host_tasks().unwrap_or(usize::MAX);
+        if wanted.len().saturating_mul(2) < host {
+            return Scan::from(wanted, Way::Tree(own_children()));
+        }
         // No /proc (or none readable): every group reads as absent.
-        let dir = if wanted.is_empty() {
-            None
-        } else {
-            std::fs::read_dir("/proc").ok()
-        };
+        let way = std::fs::read_dir("/proc").map_or(Way::Done, Way::Walk);
+        Scan::from(wanted, way)
+    }
+
+    fn from(wanted: HashSet<i32>, way: Way) -> Scan {
+        let way = if wanted.is_empty() { Way::Done } else { way };
         Scan {
             wanted,
-            dir,
+            way,
             found: HashMap::new(),
-            path: String::with_capacity(32),
+            path: String::with_capacity(48),
         }
     }
 
-    /// Reads up to `max` processes; true once the walk is over.
+    /// Reads up to `max` processes; true once the scan is over.
     pub fn step(&mut self, max: usize) -> bool {
-        let Some(dir) = &mut self.dir else {
-            return true;
-        };
-        let mut buf = [0u8; 1024];
         for _ in 0..max {
-            let Some(entry) = dir.next() else {
-                self.dir = None;
+            let next = match &mut self.way {
+                Way::Done => return true,
+                Way::Tree(todo) => todo.pop(),
+                Way::Walk(dir) => match dir.next() {
+                    Some(e) => {
+                        let pid = e.ok().and_then(|e| e.file_name().to_str()?.parse().ok());
+                        // Not a process (`self`, `meminfo`, ...): next.
+                        let Some(pid) = pid else { continue };
+                        Some(pid)
+                    }
+                    None => None,
+                },
+            };
+            let Some(pid) = next else {
+                self.way = Way::Done;
                 return true;
             };
-            let Ok(entry) = entry else { continue };
-            let name = entry.file_name();
-            let Some(pid) = name
-                .to_str()
-                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-            else {
+            // Gone since it was listed, or not ours to read: skipped.
+            let Some((pgrp, u)) = self.read_stat(pid) else {
                 continue;
             };
-            self.path.clear();
-            self.path.push_str("/proc/");
-            self.path.push_str(pid);
-            self.path.push_str("/stat");
-            // Gone since the listing, or not ours to read: skipped.
-            let Ok(mut f) = std::fs::File::open(&self.path) else {
+            if !self.wanted.contains(&pgrp) {
                 continue;
-            };
-            let Ok(n) = f.read(&mut buf) else { continue };
-            let Some((pgrp, u)) = parse_stat(&buf[..n]) else {
-                continue;
-            };
-            if self.wanted.contains(&pgrp) {
-                let e = self.found.entry(pgrp).or_default();
-                e.ticks = e.ticks.saturating_add(u.ticks);
-                e.pages = e.pages.saturating_add(u.pages);
+            }
+            let e = self.found.entry(pgrp).or_default();
+            e.ticks = e.ticks.saturating_add(u.ticks);
+            e.pages = e.pages.saturating_add(u.pages);
+            if let Way::Tree(todo) = &mut self.way {
+                todo.extend(read_pids(&format!("/proc/{pid}/task/{pid}/children")));
             }
         }
         false
     }
+
+    fn read_stat(&mut self, pid: i32) -> Option<(i32, Usage)> {
+        use std::fmt::Write;
+        self.path.clear();
+        let _ = write!(self.path, "/proc/{pid}/stat");
+        let mut buf = [0u8; 1024];
+        let n = std::fs::File::open(&self.path).ok()?.read(&mut buf).ok()?;
+        parse_stat(&buf[..n])
+    }
+}
+
+/// Tasks on the host, from /proc/loadavg (`1.00 0.50 0.25 2/1144 3976`).
+fn host_tasks() -> Option<usize> {
+    let l = std::fs::read_to_string("/proc/loadavg").ok()?;
+    l.split_whitespace().nth(3)?.split_once('/')?.1.parse().ok()
+}
+
+/// The daemon's children: its services' leaders and the leftovers
+/// reparented to it. One thread, so its main task has them all.
+fn own_children() -> Vec<i32> {
+    let me = std::process::id();
+    read_pids(&format!("/proc/{me}/task/{me}/children"))
+}
+
+/// The pids a `children` file lists; none if it cannot be read.
+fn read_pids(path: &str) -> Vec<i32> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.split_ascii_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
 }
 
 /// The calling process's own CPU ticks (`/proc/self/stat`), 0 if unread.
@@ -141,6 +193,7 @@ pub fn own_ticks() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::process::CommandExt;
 
     #[test]
     fn stat_lines() {
@@ -161,12 +214,35 @@ mod tests {
     }
 
     #[test]
-    fn the_scan_finds_its_own_group() {
-        // SAFETY: getpgrp has no preconditions.
-        let me = unsafe { libc::getpgrp() };
-        let mut scan = Scan::new(HashSet::from([me]));
-        while !scan.step(64) {}
-        let u = scan.found.get(&me).copied().unwrap_or_default();
-        assert!(u.pages > 0, "{u:?}");
+    fn both_ways_find_a_group_and_its_members() {
+        // A child in a group of its own, with a child of its own in it.
+        let mut child = std::process::Command::new("/bin/sh")
+            .args(["-c", "sleep 30 & wait"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        let members = || read_pids(&format!("/proc/{pid}/task/{pid}/children"));
+        let ok = (0..1000).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            !members().is_empty()
+        });
+        let shell = Scan::from(HashSet::from([pid]), Way::Done).read_stat(pid);
+        let walk = std::fs::read_dir("/proc").map(Way::Walk).unwrap();
+        let mut got = Vec::new();
+        for way in [Way::Tree(vec![pid]), walk] {
+            let mut scan = Scan::from(HashSet::from([pid]), way);
+            while !scan.step(64) {}
+            got.push(scan.found.get(&pid).copied().unwrap_or_default());
+        }
+        // SAFETY: kill on the group made here, by its recorded pid.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        let _ = child.wait();
+        assert!(ok, "the shell's sleep never showed");
+        // The shell and its sleep: more than the shell alone, both ways.
+        let shell = shell.unwrap().1;
+        for u in got {
+            assert!(u.pages > shell.pages, "{u:?} {shell:?}");
+        }
     }
 }
