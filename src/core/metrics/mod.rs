@@ -80,12 +80,14 @@ pub fn render(rows: &[Row], d: &DaemonRow, units: proc::Units, out: &mut Vec<u8>
     inst.extend_from_slice(b"instance=\"");
     push_u64(&mut inst, d.instance as u64);
     inst.push(b'"');
-    // Each row's labels, once: name="..",group="..",instance="N".
+    // Each row's labels, once: `{name="..",group="..",instance="N"`; a
+    // sample is then three copies and its value (musl's memcpy costs per
+    // call: 10 000 services are 210 000 samples).
     let labels: Vec<Vec<u8>> = rows
         .iter()
         .map(|r| {
             let mut l = Vec::with_capacity(r.name.len() + r.group.len() + 32);
-            l.extend_from_slice(b"name=\"");
+            l.extend_from_slice(b"{name=\"");
             escape(&mut l, r.name);
             l.extend_from_slice(b"\",group=\"");
             escape(&mut l, r.group);
@@ -97,7 +99,7 @@ pub fn render(rows: &[Row], d: &DaemonRow, units: proc::Units, out: &mut Vec<u8>
     let each = |out: &mut Vec<u8>, name: &str, help: &str, kind: &str, f: &dyn Fn(&Row) -> Val| {
         family(out, name, help, kind);
         for (r, l) in rows.iter().zip(&labels) {
-            sample(out, name, l, b"", f(r));
+            sample(out, name, l, b"} ", f(r));
         }
     };
     family(
@@ -160,7 +162,7 @@ pub fn render(rows: &[Row], d: &DaemonRow, units: proc::Units, out: &mut Vec<u8>
             family(out, name, help, kind);
             for (r, l) in rows.iter().zip(&labels) {
                 if let Some(v) = f(r) {
-                    sample(out, name, l, b"", v);
+                    sample(out, name, l, b"} ", v);
                 }
             }
         };
@@ -190,7 +192,7 @@ pub fn render(rows: &[Row], d: &DaemonRow, units: proc::Units, out: &mut Vec<u8>
     );
     let daemon = |out: &mut Vec<u8>, name: &str, help: &str, kind: &str, v: Val| {
         family(out, name, help, kind);
-        sample(out, name, &inst, b"", v);
+        sample(out, name, &[b"{", &inst[..]].concat(), b"} ", v);
     };
     daemon(
         out,
@@ -222,9 +224,10 @@ enum Val {
     Millis(u64),
 }
 
-/// `,KEY="VALUE"`, a label after the common ones (VALUE needs no escape).
+/// `,KEY="VALUE"} `, a label after the common ones and the end of the
+/// labels (VALUE needs no escape).
 fn extra(key: &str, value: &str) -> Vec<u8> {
-    [",", key, "=\"", value, "\""].concat().into_bytes()
+    [",", key, "=\"", value, "\"} "].concat().into_bytes()
 }
 
 fn family(out: &mut Vec<u8>, name: &str, help: &str, kind: &str) {
@@ -245,21 +248,17 @@ fn family(out: &mut Vec<u8>, name: &str, help: &str, kind: &str) {
 
 fn sample(out: &mut Vec<u8>, name: &str, labels: &[u8], extra: &[u8], v: Val) {
     out.extend_from_slice(name.as_bytes());
-    out.push(b'{');
     out.extend_from_slice(labels);
     out.extend_from_slice(extra);
-    out.extend_from_slice(b"} ");
     match v {
         Val::Int(n) => push_u64(out, n),
         Val::Millis(ms) => {
             push_u64(out, ms / 1000);
             let f = ms % 1000;
-            out.extend_from_slice(&[
-                b'.',
-                b'0' + (f / 100) as u8,
-                b'0' + (f / 10 % 10) as u8,
-                b'0' + (f % 10) as u8,
-            ]);
+            out.push(b'.');
+            for d in [f / 100, f / 10 % 10, f % 10] {
+                out.push(b'0' + d as u8);
+            }
         }
     }
     out.push(b'\n');
@@ -288,7 +287,10 @@ fn push_u64(out: &mut Vec<u8>, mut n: u64) {
             break;
         }
     }
-    out.extend_from_slice(&buf[i..]);
+    // Byte by byte: a call to memcpy costs more than a few digits.
+    for &b in &buf[i..] {
+        out.push(b);
+    }
 }
 
 #[cfg(test)]
