@@ -92,6 +92,7 @@ pub mod event_loop;
 pub mod events;
 pub mod http;
 pub mod log;
+pub mod metrics;
 pub mod names;
 pub mod output;
 pub mod paths;
