@@ -404,3 +404,24 @@ fn local_zone_follows_tz_in_a_child() {
         );
     }
 }
+
+/// A v1 TZif file with no transitions and one type of offset `off`.
+fn tzif_v1(off: i32) -> Vec<u8> {
+    let mut data = b"TZif".to_vec();
+    data.resize(20, 0);
+    for count in [0u32, 0, 0, 0, 1, 4] {
+        data.extend(count.to_be_bytes());
+    }
+    data.extend(off.to_be_bytes());
+    data.extend([0, 0]);
+    data.extend(b"XYZ\0");
+    data
+}
+
+/// Fuzz finding: an offset of -2^31 overflowed on negation; now refused.
+#[test]
+fn a_tzif_offset_out_of_range_is_refused() {
+    assert_eq!(Zone::from_tzif(&tzif_v1(3600)).unwrap().offset_at(0), 3600);
+    assert_eq!(Zone::from_tzif(&tzif_v1(i32::MIN)), None);
+    assert_eq!(Zone::from_tzif(&tzif_v1(27 * 3600)), None);
+}

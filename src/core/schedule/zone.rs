@@ -222,7 +222,7 @@ fn block(data: &[u8], pos: usize, c: &[usize; 6], size: usize) -> Option<Zone> {
         let at = time * size + time + 6 * k;
         let off = i32::from_be_bytes(body.get(at..at + 4)?.try_into().ok()?);
         // RFC 8536: -2^31 is not allowed; real offsets are within a day.
-        (off.abs() <= 26 * 3600).then_some(off)
+        (off.unsigned_abs() <= 26 * 3600).then_some(off)
     };
     let mut trans = Vec::with_capacity(time);
     for k in 0..time {
