@@ -325,7 +325,19 @@ fn zone_offsets_from_file_and_rule_agree() {
     assert_eq!(berlin.offset_at(secs("2026-03-29 01:00:00")), 7200);
     assert_eq!(berlin.offset_at(secs("2026-10-25 00:59:59")), 7200);
     assert_eq!(berlin.offset_at(secs("2026-10-25 01:00:00")), 3600);
+    assert_eq!(
+        berlin.minute_text(secs("2026-10-25 00:30:00")),
+        "2026-10-25 02:30"
+    );
+    assert_eq!(
+        berlin.minute_text(secs("2026-10-25 01:30:59")),
+        "2026-10-25 02:30"
+    );
     let ny = zone("NewYork");
+    assert_eq!(
+        ny.minute_text(secs("2026-01-01 03:00:00")),
+        "2025-12-31 22:00"
+    );
     assert_eq!(ny.offset_at(secs("2026-11-01 05:59:59")), -4 * 3600);
     assert_eq!(ny.offset_at(secs("2026-11-01 06:00:00")), -5 * 3600);
     // Before 2007 the US changed in April and October (from the file).
