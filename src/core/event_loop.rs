@@ -410,7 +410,7 @@ impl Daemon {
         // The last words of the stopped children are still in their pipes.
         let all: Vec<PipeKey> = self.sup.pipes.iter().map(PipeKey::of).collect();
         for (hint, pipe) in all.into_iter().enumerate() {
-            self.on_pipe(hint, pipe);
+            self.on_pipe_last(hint, pipe);
         }
         // And what they wrote to the daemon's stdout (`/dev/stdout`).
         self.sup

@@ -1,0 +1,77 @@
+//! SPEC §15, shared stdout under pressure: a reader of the daemon's stdout
+//! that stops reading for a while makes the programs writing there wait
+//! (as their own full stdout would), and loses nothing.
+
+mod common;
+
+use common::*;
+use std::io::Read;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+const N: u8 = 1;
+const PROGRAMS: usize = 4;
+const LINES: usize = 100_000;
+
+/// Four programs burst 100 000 lines each to /dev/stdout (two of them
+/// prefixed and stamped, which makes their output ~3x larger) while the
+/// test's reader stalls: once it reads again, every line arrives, whole,
+/// each program's in order.
+#[test]
+fn a_stalled_reader_of_the_shared_stdout_loses_no_line() {
+    let mut sv = Sv::new(N);
+    let mut conf = String::new();
+    for p in 0..PROGRAMS {
+        let shape = if p % 2 == 1 {
+            "log_prefix=%(program_name)s | \nlog_timestamps=true\n"
+        } else {
+            ""
+        };
+        conf += &format!(
+            "[program:p{p}]\ncommand=/bin/sh -c \"seq 1 {LINES} | sed 's/^/p{p} burst line /'\"\n\
+             stdout_logfile=/dev/stdout\nstartsecs=0\nautorestart=false\n{shape}"
+        );
+    }
+    let mut c = sv.config_daemon(&conf);
+    c.stdout(Stdio::piped());
+    sv.launch(c);
+    let mut out = sv.child.as_mut().unwrap().stdout.take().unwrap();
+    let newlines = Arc::new(AtomicUsize::new(0));
+    let seen = newlines.clone();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        // The stall itself is what is tested: a reader that does not read
+        // for a few seconds while the programs burst.
+        std::thread::sleep(Duration::from_secs(3));
+        let mut all = Vec::new();
+        let mut buf = vec![0u8; 1 << 16];
+        while let Ok(n @ 1..) = out.read(&mut buf) {
+            seen.fetch_add(
+                buf[..n].iter().filter(|b| **b == b'\n').count(),
+                Ordering::Relaxed,
+            );
+            all.extend_from_slice(&buf[..n]);
+        }
+        let _ = tx.send(all);
+    });
+    let total = PROGRAMS * LINES;
+    wait_until(60, || newlines.load(Ordering::Relaxed) >= total);
+    assert_eq!(sv.close().code, 0);
+    let all = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    let text = String::from_utf8(all).expect("utf-8");
+    let mut next = [1usize; PROGRAMS];
+    for line in text.lines() {
+        // The stamp and prefix, where there are, come before `pN burst`.
+        let at = line.find(" burst line ").expect("a whole line") - 2;
+        let (head, n) = line[at..].split_at(2);
+        let p: usize = head[1..].parse().expect("a program's line");
+        let n: usize = n[" burst line ".len()..].parse().expect("a whole number");
+        assert_eq!(n, next[p], "p{p}: line {} came as {line:?}", next[p]);
+        next[p] += 1;
+    }
+    assert_eq!(next, [LINES + 1; PROGRAMS], "every line of every program");
+    let err = std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap();
+    assert!(!err.contains("dropped"), "{err}");
+}
