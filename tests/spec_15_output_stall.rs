@@ -75,3 +75,30 @@ fn a_stalled_reader_of_the_shared_stdout_loses_no_line() {
     let err = std::fs::read_to_string(sv.work.path().join("daemon.err")).unwrap();
     assert!(!err.contains("dropped"), "{err}");
 }
+
+/// A prompt with no newline on the shared stdout goes out after a short
+/// quiet time, while its program runs, as it is: no newline is added,
+/// then or when the program is stopped.
+#[test]
+fn a_partial_line_goes_out_after_a_quiet_time_as_it_is() {
+    let mut sv = Sv::new(N + 1);
+    let conf = "[program:ask]\ncommand=/bin/sh -c \"printf 'no-nl-prompt> '; exec sleep 1000\"\n\
+                stdout_logfile=/dev/stdout\nstartsecs=0\n";
+    let mut c = sv.config_daemon(conf);
+    c.stdout(Stdio::piped());
+    sv.launch(c);
+    let mut out = sv.child.as_mut().unwrap().stdout.take().unwrap();
+    let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let into = got.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = out.read(&mut buf) {
+            into.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let shown = wait_until(10, || got.lock().unwrap().as_slice() == b"no-nl-prompt> ");
+    assert!(shown, "the prompt is shown while the program runs");
+    assert_eq!(sv.close().code, 0);
+    reader.join().unwrap();
+    assert_eq!(got.lock().unwrap().as_slice(), b"no-nl-prompt> ");
+}

@@ -217,6 +217,7 @@ impl Daemon {
             .chain(paused_left)
             .chain(idle_left)
             .chain(self.scrapes.timeout())
+            .chain(self.sup.output_timeout(now))
             .chain(
                 self.http
                     .deadline()
@@ -284,6 +285,7 @@ impl Daemon {
     /// finished clients: what each pass ends with, whatever woke it.
     fn end_pass(&mut self, now: Instant) {
         self.sup.run_timers(Instant::now());
+        self.sup.flush_quiet_output(Instant::now());
         self.sup.pump_events();
         if std::mem::take(&mut self.sup.spawned) {
             // The children just started share this CPU with us until
