@@ -102,3 +102,91 @@ fn a_partial_line_goes_out_after_a_quiet_time_as_it_is() {
     reader.join().unwrap();
     assert_eq!(got.lock().unwrap().as_slice(), b"no-nl-prompt> ");
 }
+
+/// `2026-12-06 21:00:00,123 INFO ` at the start of `line`.
+fn supervisord_line(line: &str) -> Option<&str> {
+    let (stamp, rest) = line.split_at_checked(23)?;
+    let b = stamp.as_bytes();
+    let ok = (b.iter().enumerate()).all(|(i, c)| match i {
+        4 | 7 => *c == b'-',
+        10 => *c == b' ',
+        13 | 16 => *c == b':',
+        19 => *c == b',',
+        _ => c.is_ascii_digit(),
+    });
+    ok.then(|| rest.strip_prefix(' ')).flatten()
+}
+
+/// `[supervisord] logfile=/dev/stdout` (SPEC §13): the daemon's log goes to
+/// its stdout in supervisord's format, as supervisord writes it there, and
+/// not to its stderr; so does `-l /dev/stdout`.
+#[test]
+fn supervisord_logfile_dev_stdout_is_the_log_on_stdout_in_its_format() {
+    for (i, (key, flag)) in [("logfile=/dev/stdout\n", None), ("", Some("/dev/stdout"))]
+        .into_iter()
+        .enumerate()
+    {
+        let sv = Sv::new(N + 2 + i as u8);
+        let bin = sv.work.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let link = applet_link(&bin, "supervisord");
+        let conf = sv.work.path().join("s.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "[supervisord]\n{key}pidfile={}/s.pid\n\n\
+                 [program:up]\ncommand=/bin/sleep 100\nstartsecs=0\n",
+                sv.work.path().display()
+            ),
+        )
+        .unwrap();
+        let mut cmd = std::process::Command::new(&link);
+        cmd.args(["-n", "-c"]).arg(&conf);
+        if let Some(f) = flag {
+            cmd.args(["-l", f]);
+        }
+        let mut child = cmd
+            .env("SV_RUNTIME_DIR", sv.runtime.path())
+            .env("SV_INSTANCE", sv.instance.to_string())
+            .env_remove("SV_SYSLOG_SOCKET")
+            .current_dir(sv.work.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn supervisord");
+        let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+        let got = Arc::new(std::sync::Mutex::new(String::new()));
+        let into = got.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = out.read(&mut buf) {
+                into.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let errs = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        });
+        let spawned = |t: &str| {
+            t.lines().any(|l| {
+                supervisord_line(l).is_some_and(|r| r.starts_with("INFO spawned: 'up' with pid"))
+            })
+        };
+        let ok = wait_until(20, || spawned(&got.lock().unwrap()));
+        // Recorded pid: the daemon this test started.
+        kill(child.id() as i32, libc::SIGTERM);
+        let _ = child.wait();
+        reader.join().unwrap();
+        let err = errs.join().unwrap();
+        assert!(
+            ok,
+            "no supervisord line on stdout: {:?}",
+            got.lock().unwrap()
+        );
+        assert!(!err.contains("spawned"), "the log is not on stderr: {err}");
+    }
+}
