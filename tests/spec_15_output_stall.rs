@@ -190,3 +190,47 @@ fn supervisord_logfile_dev_stdout_is_the_log_on_stdout_in_its_format() {
         assert!(!err.contains("spawned"), "the log is not on stderr: {err}");
     }
 }
+
+/// SIGTERM to the daemon when one program ignores it and has the largest
+/// `stopwaitsecs`: the grace period ends at the same moment as its own
+/// deadline, and it is killed once, said once (trial finding 7).
+#[test]
+fn a_program_killed_at_the_end_of_the_grace_period_is_killed_once() {
+    let sv = Sv::new(N + 4);
+    let bin = sv.work.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let link = applet_link(&bin, "supervisord");
+    let dir = sv.work.path();
+    let conf = dir.join("s.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[supervisord]\nlogfile={0}/s.log\npidfile={0}/s.pid\n\n\
+             [program:ign]\ncommand=/bin/sh -c \"trap '' TERM; exec sleep 100\"\n\
+             startsecs=0\nstopwaitsecs=1\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(&link)
+        .args(["-n", "-c"])
+        .arg(&conf)
+        .env("SV_RUNTIME_DIR", sv.runtime.path())
+        .env("SV_INSTANCE", sv.instance.to_string())
+        .env_remove("SV_SYSLOG_SOCKET")
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn supervisord");
+    let log = dir.join("s.log");
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let up = wait_until(20, || read().contains("success: ign"));
+    // Recorded pid: the daemon this test started.
+    kill(child.id() as i32, libc::SIGTERM);
+    let _ = child.wait();
+    assert!(up, "ign never ran: {}", read());
+    let text = read();
+    assert_eq!(text.matches("killing 'ign'").count(), 1, "{text}");
+}
