@@ -206,7 +206,7 @@ fn a_program_killed_at_the_end_of_the_grace_period_is_killed_once() {
         &conf,
         format!(
             "[supervisord]\nlogfile={0}/s.log\npidfile={0}/s.pid\n\n\
-             [program:ign]\ncommand=/bin/sh -c \"trap '' TERM; exec sleep 100\"\n\
+             [program:ign]\ncommand=/bin/sh -c \"trap '' TERM; touch {0}/trapped; exec sleep 100\"\n\
              startsecs=0\nstopwaitsecs=1\n",
             dir.display()
         ),
@@ -226,7 +226,8 @@ fn a_program_killed_at_the_end_of_the_grace_period_is_killed_once() {
         .expect("spawn supervisord");
     let log = dir.join("s.log");
     let read = || std::fs::read_to_string(&log).unwrap_or_default();
-    let up = wait_until(20, || read().contains("success: ign"));
+    // Not before its shell ignores SIGTERM.
+    let up = wait_until(20, || dir.join("trapped").exists());
     // Recorded pid: the daemon this test started.
     kill(child.id() as i32, libc::SIGTERM);
     let _ = child.wait();
