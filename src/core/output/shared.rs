@@ -8,8 +8,9 @@
 //! pipe or terminal (as the daemon's log has for stderr); what does not fit
 //! waits, in order, and the loop polls for room ([`Shared::waiting`]).
 //! Past [`HIGH`] waiting, the pipes of the programs writing there are not
-//! read until it drains ([`Shared::full`]): they wait as they would on a
-//! full stdout of their own, and nothing is lost. At most [`PENDING_MAX`]
+//! read until it drains ([`Shared::full`], checked after each read of a
+//! pass too): they wait as they would on a full stdout of their own, and
+//! nothing is lost. At most [`PENDING_MAX`]
 //! waits (the last words of a process that ends are read all the same);
 //! a read's lines past it are dropped whole.
 //!
