@@ -217,6 +217,7 @@ impl Daemon {
             .chain(paused_left)
             .chain(idle_left)
             .chain(self.scrapes.timeout())
+            .chain(self.sup.output_timeout(now))
             .chain(
                 self.http
                     .deadline()
@@ -284,6 +285,7 @@ impl Daemon {
     /// finished clients: what each pass ends with, whatever woke it.
     fn end_pass(&mut self, now: Instant) {
         self.sup.run_timers(Instant::now());
+        self.sup.flush_quiet_output(Instant::now());
         self.sup.pump_events();
         if std::mem::take(&mut self.sup.spawned) {
             // The children just started share this CPU with us until
@@ -410,7 +412,7 @@ impl Daemon {
         // The last words of the stopped children are still in their pipes.
         let all: Vec<PipeKey> = self.sup.pipes.iter().map(PipeKey::of).collect();
         for (hint, pipe) in all.into_iter().enumerate() {
-            self.on_pipe(hint, pipe);
+            self.on_pipe_last(hint, pipe);
         }
         // And what they wrote to the daemon's stdout (`/dev/stdout`).
         self.sup

@@ -112,6 +112,9 @@ pub struct Logger {
     /// Run as the `supervisord` applet: file lines in supervisord's format,
     /// and the supervisor speaks supervisord's words for state changes.
     supervisord: bool,
+    /// `[supervisord] logfile=/dev/stdout` (or stderr): the daemon's fd
+    /// that "stderr" lines go to, in supervisord's format, as its file's.
+    own_stream: Option<std::os::fd::RawFd>,
 }
 
 impl Logger {
@@ -148,6 +151,7 @@ impl Logger {
             stderr: None,
             files: Vec::new(),
             supervisord: false,
+            own_stream: None,
         }
     }
 
@@ -201,7 +205,14 @@ impl Logger {
     /// The descriptor stderr lines are written to (for the loop's poll).
     pub fn stderr_fd(&self) -> std::os::fd::RawFd {
         use std::os::fd::AsRawFd;
-        self.stderr.as_ref().map_or(2, |fd| fd.as_raw_fd())
+        (self.stderr.as_ref()).map_or(self.own_stream.unwrap_or(2), |fd| fd.as_raw_fd())
+    }
+
+    /// `[supervisord] logfile=/dev/stdout` (fd 1) or `/dev/stderr` (2):
+    /// the log goes there, in the lines of its file (SPEC §13).
+    pub fn log_to_own_stream(&mut self, n: std::os::fd::RawFd) {
+        self.stderr = own_fd(n);
+        self.own_stream = Some(n);
     }
 
     /// A child writes to the daemon's own stdout or stderr: from now on
@@ -391,7 +402,12 @@ impl Logger {
         };
         if self.stderr_max.is_some_and(|max| level <= max) && self.pending.len() < PENDING_MAX {
             let was_empty = self.pending.is_empty();
-            self.pending.extend_from_slice(self.prefix.as_bytes());
+            if self.own_stream.is_some() {
+                let head = format!("{} {} ", supervisord_timestamp(), level.supervisord_name());
+                self.pending.extend_from_slice(head.as_bytes());
+            } else {
+                self.pending.extend_from_slice(self.prefix.as_bytes());
+            }
             self.pending.extend_from_slice(msg.as_bytes());
             self.pending.push(b'\n');
             // Behind lines still waiting for room, it waits its turn.

@@ -414,6 +414,15 @@ pub enum Drain {
 
 /// Reads what `pipe` holds into `sink`.
 pub fn drain(pipe: &OwnedFd, mut sink: impl FnMut(&[u8])) -> io::Result<Drain> {
+    drain_while(pipe, |data| {
+        sink(data);
+        true
+    })
+}
+
+/// [`drain`] until `sink` says no more: where its data goes cannot take
+/// more now (a shared stdout that is full), and the rest waits in the pipe.
+pub fn drain_while(pipe: &OwnedFd, mut sink: impl FnMut(&[u8]) -> bool) -> io::Result<Drain> {
     let mut buf = [0u8; CHUNK];
     for _ in 0..READS_PER_PASS {
         // SAFETY: reading into a local buffer from a descriptor we own.
@@ -429,7 +438,9 @@ pub fn drain(pipe: &OwnedFd, mut sink: impl FnMut(&[u8])) -> io::Result<Drain> {
         if n == 0 {
             return Ok(Drain::Eof);
         }
-        sink(&buf[..n as usize]);
+        if !sink(&buf[..n as usize]) {
+            break;
+        }
     }
     Ok(Drain::Open)
 }

@@ -30,8 +30,8 @@ const DEFAULT_MINPROCS: u64 = 200;
 /// The umask a detaching supervisord sets when none is given.
 const DEFAULT_UMASK: u32 = 0o022;
 
-/// `logfile` values that name no file: the daemon's own streams (its log
-/// is on its stderr already), nowhere, and syslog (which sv always
+/// `logfile` values that name no file: the daemon's own streams (see
+/// [`own_stream_fd`]), nowhere, and syslog (which sv always
 /// writes).
 const NO_FILE: &[&str] = &[
     "syslog",
@@ -220,6 +220,18 @@ fn start(
 /// `/dev/stdout` and the like: the daemon's own output.
 fn own_stream(logfile: &str) -> bool {
     NO_FILE.contains(&logfile) && !matches!(logfile, "syslog" | "/dev/null")
+}
+
+/// The daemon's fd a `logfile` names (1 or 2), where its log then goes in
+/// supervisord's format, as supervisord writes it there.
+pub fn own_stream_fd(logfile: &str) -> Option<i32> {
+    own_stream(logfile).then(|| {
+        if logfile.ends_with('1') || logfile == "/dev/stdout" {
+            1
+        } else {
+            2
+        }
+    })
 }
 
 /// supervisord's search order: `../etc/supervisord.conf` and

@@ -96,7 +96,25 @@ impl Daemon {
 
     /// Copies what a child wrote to its log, and to any `tail -f` of it.
     pub(super) fn on_pipe(&mut self, hint: usize, key: PipeKey) -> PipeState {
+        self.read_pipe(hint, key, false)
+    }
+
+    /// The daemon is leaving: the last words of its stopped children are
+    /// read whatever waits for a shared stdout (past its bound they are
+    /// dropped, and the log says so).
+    pub(super) fn on_pipe_last(&mut self, hint: usize, key: PipeKey) -> PipeState {
+        self.read_pipe(hint, key, true)
+    }
+
+    /// Reads a pipe. Unless `last`, a pipe whose shared stdout is full is
+    /// not read, or no more this pass: it waits, with its writer, until
+    /// that drains, so that nothing is lost (SPEC §15). Checked after each
+    /// read, as one pass reads many pipes and each read may fill it.
+    fn read_pipe(&mut self, hint: usize, key: PipeKey, last: bool) -> PipeState {
         let PipeKey { service, stream } = key;
+        if !last && self.sup.output_blocked(service, stream) {
+            return PipeState::Open;
+        }
         let is_it = |p: &OutPipe| PipeKey::of(p) == key;
         let i = match self.sup.pipes.get(hint) {
             Some(p) if is_it(p) => hint,
@@ -128,12 +146,13 @@ impl Daemon {
                 return result;
             }
             // Read: to be followed, shaped, shared or raised as events.
-            output::drain(&pipe.fd, |data| {
+            output::drain_while(&pipe.fd, |data| {
                 let start = copy.len();
                 sup.take_output(service, stream, data, &mut copy);
                 if !followed {
                     copy.truncate(start);
                 }
+                last || !sup.output_blocked(service, stream)
             })
         });
         self.sup.pipes = pipes;

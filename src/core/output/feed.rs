@@ -39,10 +39,16 @@ impl LogFile {
     }
 
     /// Copies one read of the child's output: prefixed and stamped if
-    /// asked, whole lines to a shared stream, else into the file.
-    /// What goes into the file is added to `copy`, for `tail -f`.
+    /// asked, whole lines to a shared stream (as writer `who`), else into
+    /// the file. What goes into the file is added to `copy`, for `tail -f`.
     /// Returns the error when it is new, for the daemon's log.
-    pub fn feed(&mut self, data: &[u8], shared: &mut Shared, copy: &mut Vec<u8>) -> Option<String> {
+    pub fn feed(
+        &mut self,
+        data: &[u8],
+        shared: &mut Shared,
+        who: u64,
+        copy: &mut Vec<u8>,
+    ) -> Option<String> {
         let mut shaped = Vec::new();
         let data = match &mut self.shape {
             Some(shape) => {
@@ -56,20 +62,28 @@ impl LogFile {
             return self.write(data);
         };
         let mut lines = Vec::new();
-        if shape::whole_lines(&mut self.held, data, &mut lines) {
-            self.line_ended();
-        }
-        self.send(n, &lines, shared)
+        shape::whole_lines(&mut self.held, data, &mut lines);
+        // A partial line goes out after a quiet time (see [`Shared`]).
+        shared.hold(n, who, !self.held.is_empty());
+        self.send(n, who, &lines, shared)
+    }
+
+    /// No more bytes came for a while: the partial line held for a shared
+    /// stream goes out as it is.
+    pub fn flush_held(&mut self, shared: &mut Shared, who: u64) -> Option<String> {
+        let n = self.daemon?;
+        let held = std::mem::take(&mut self.held);
+        self.send(n, who, &held, shared)
     }
 
     /// The process is gone: a partial line held for a shared stream goes
-    /// out, with a newline (a file gets its bytes as they came).
-    pub fn finish(&mut self, shared: &mut Shared) -> Option<String> {
-        let n = self.daemon?;
-        let mut lines = Vec::new();
-        shape::end_line(&mut self.held, &mut lines);
+    /// out as it is, and the next output begins a line.
+    pub fn finish(&mut self, shared: &mut Shared, who: u64) -> Option<String> {
+        self.daemon?;
+        let e = self.flush_held(shared, who);
+        shared.release(who);
         self.line_ended();
-        self.send(n, &lines, shared)
+        e
     }
 
     fn line_ended(&mut self) {
@@ -78,8 +92,8 @@ impl LogFile {
         }
     }
 
-    fn send(&mut self, n: i32, lines: &[u8], shared: &mut Shared) -> Option<String> {
-        if shared.push(n, lines) {
+    fn send(&mut self, n: i32, who: u64, lines: &[u8], shared: &mut Shared) -> Option<String> {
+        if shared.push(n, who, lines) {
             self.error = None;
             return None;
         }
@@ -138,9 +152,9 @@ tw"[..],
             b"o
 thr",
         ] {
-            assert!(log.feed(piece, &mut shared, &mut copy).is_none());
+            assert!(log.feed(piece, &mut shared, 0, &mut copy).is_none());
         }
-        assert!(log.finish(&mut shared).is_none());
+        assert!(log.finish(&mut shared, 0).is_none());
         assert_eq!(
             std::fs::read(&p).unwrap(),
             b"w | one

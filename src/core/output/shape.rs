@@ -76,27 +76,14 @@ pub fn rfc3339(ms: u64) -> [u8; 25] {
 /// For a stream shared with other programs: adds `data` to the partial
 /// line `held` and moves what is whole (up to its last newline) to
 /// `out`, so every write to the shared stream carries whole lines. A
-/// line still going on [`MAX_OVER`] bytes on is ended there with a
-/// newline (bounded memory; the rest follows as a line of its own):
-/// returns true when it did.
-pub fn whole_lines(held: &mut Vec<u8>, data: &[u8], out: &mut Vec<u8>) -> bool {
+/// line still going on is moved in pieces of [`MAX_OVER`] bytes (bounded
+/// memory; nothing is added to it).
+pub fn whole_lines(held: &mut Vec<u8>, data: &[u8], out: &mut Vec<u8>) {
     held.extend_from_slice(data);
-    let end = held.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let mut end = held.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let max = MAX_OVER as usize;
+    end += (held.len() - end) / max * max;
     out.extend(held.drain(..end));
-    if held.len() as u64 >= MAX_OVER {
-        end_line(held, out);
-        return true;
-    }
-    false
-}
-
-/// The process is gone: its partial line goes out, ended with a newline
-/// so that the next line of another program starts a line of its own.
-pub fn end_line(held: &mut Vec<u8>, out: &mut Vec<u8>) {
-    if !held.is_empty() {
-        out.append(held);
-        out.push(b'\n');
-    }
 }
 
 #[cfg(test)]
@@ -135,22 +122,21 @@ mod tests {
     }
 
     #[test]
-    fn only_whole_lines_leave_and_a_long_one_is_bounded() {
+    fn only_whole_lines_leave_and_a_long_one_is_cut_evenly() {
         let (mut held, mut out) = (Vec::new(), Vec::new());
-        assert!(!whole_lines(&mut held, b"ab", &mut out));
+        whole_lines(&mut held, b"ab", &mut out);
         assert!(out.is_empty());
         whole_lines(&mut held, b"c\nde\nf", &mut out);
         assert_eq!((&out[..], &held[..]), (&b"abc\nde\n"[..], &b"f"[..]));
         out.clear();
-        let long = vec![b'x'; MAX_OVER as usize];
-        assert!(whole_lines(&mut held, &long, &mut out));
-        assert_eq!(out.len(), MAX_OVER as usize + 2);
-        assert!(out.starts_with(b"fx") && out.ends_with(b"x\n") && held.is_empty());
+        let max = MAX_OVER as usize;
+        // 1 + 2.5 limits: two whole pieces of the limit, the rest held.
+        whole_lines(&mut held, &vec![b'x'; max * 5 / 2 - 1], &mut out);
+        assert_eq!((out.len(), held.len()), (2 * max, max / 2));
+        assert!(out.starts_with(b"fx") && !out.contains(&b'\n'));
         out.clear();
-        whole_lines(&mut held, b"tail", &mut out);
-        end_line(&mut held, &mut out);
-        assert_eq!(out, b"tail\n");
-        end_line(&mut held, &mut out);
-        assert_eq!(out, b"tail\n", "nothing held, nothing added");
+        whole_lines(&mut held, b"y\n", &mut out);
+        assert_eq!(out.len(), max / 2 + 2);
+        assert!(out.ends_with(b"xy\n") && held.is_empty());
     }
 }

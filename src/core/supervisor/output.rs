@@ -4,6 +4,7 @@
 
 use super::{groups, Id, Supervisor};
 use crate::core::stream::Stream;
+use std::time::{Duration, Instant};
 
 impl Supervisor {
     /// Whether splice(2) may move `stream` of `id` straight to its file:
@@ -41,7 +42,8 @@ impl Supervisor {
             self.events
                 .process_log(&spec.name, group, pid, stream, data);
         }
-        if let Some(e) = s.logs[stream].feed(data, &mut self.shared_out, copy) {
+        let who = writer(id, stream);
+        if let Some(e) = s.logs[stream].feed(data, &mut self.shared_out, who, copy) {
             let msg = format!("{}: log error: {e}", s.name());
             self.log.error(&msg);
         }
@@ -54,10 +56,40 @@ impl Supervisor {
             return;
         };
         for stream in Stream::BOTH {
-            if let Some(e) = s.logs[stream].finish(&mut self.shared_out) {
+            if let Some(e) = s.logs[stream].finish(&mut self.shared_out, writer(id, stream)) {
                 let msg = format!("{}: log error: {e}", s.name());
                 self.log.error(&msg);
             }
         }
     }
+
+    /// Partial lines held for a shared stream with no more bytes for a
+    /// while go out (SPEC §15: copied as they come, only not mid-line of
+    /// another program).
+    pub fn flush_quiet_output(&mut self, now: Instant) {
+        if self.shared_out.deadline().is_none_or(|t| t > now) {
+            return;
+        }
+        for who in self.shared_out.due(now) {
+            let stream = Stream::BOTH[(who & 1) as usize];
+            let Some(s) = self.services.get_mut(&(who >> 1)) else {
+                continue;
+            };
+            if let Some(e) = s.logs[stream].flush_held(&mut self.shared_out, who) {
+                let msg = format!("{}: log error: {e}", s.name());
+                self.log.error(&msg);
+            }
+        }
+    }
+
+    /// How long until [`flush_quiet_output`](Self::flush_quiet_output) has
+    /// work: None unless a partial line is held (no idle wake-ups).
+    pub fn output_timeout(&self, now: Instant) -> Option<Duration> {
+        (self.shared_out.deadline()).map(|t| t.saturating_duration_since(now))
+    }
+}
+
+/// One stream of one service, as a writer to a shared stream.
+fn writer(id: Id, stream: Stream) -> u64 {
+    id << 1 | (stream == Stream::Stderr) as u64
 }

@@ -77,6 +77,8 @@ impl Supervisor {
         self.ending.grace.over = true;
         let ids: Vec<Id> = (self.services.values())
             .filter(|s| !s.spec.policy.adopted && s.machine.state.has_process())
+            // Killed already, by its own stopwaitsecs ending at this moment.
+            .filter(|s| !(s.machine.state == State::Stopping && s.machine.deadline.is_none()))
             .map(|s| s.id)
             .collect();
         if ids.is_empty() {
