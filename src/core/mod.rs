@@ -90,6 +90,7 @@ pub mod names;
 pub mod output;
 pub mod paths;
 pub mod rpc;
+pub mod schedule;
 pub mod service;
 pub mod spawn;
 pub mod spec;
