@@ -178,6 +178,7 @@ impl Supervisor {
         svc.origin = Origin::Config(spec.program.clone().unwrap_or_default().into());
         self.dirty = true;
         self.listener_added(id);
+        self.sync_schedule(id, None);
         let paths = Stream::BOTH.map(|s| self.log_path(spec, s));
         let svc = self.services.get_mut(&id)?;
         for (s, p) in Stream::BOTH.into_iter().zip(paths) {
