@@ -15,7 +15,7 @@ Layout: this file is the driver (arguments, the order of the runs, the
 document); common.py holds what every measurement shares (pids, /proc,
 statistics, `Ctx`, `timecmd`); systems.py the supervisors under test; one
 module a measurement, named after it (restart, spawn, idle, commands, logs,
-scale, priority, deptree, health, rpc); report.py renders the table and judges the targets.
+scale, priority, deptree, health, rpc, events); report.py renders the table and judges the targets.
 """
 
 import argparse
@@ -37,6 +37,7 @@ from scale import *  # noqa: F401,F403
 from deptree import *  # noqa: F401,F403
 from health import *  # noqa: F401,F403
 from rpc import *  # noqa: F401,F403
+from events import *  # noqa: F401,F403
 from report import *  # noqa: F401,F403
 
 
@@ -412,6 +413,34 @@ def main():
                                 "one kept-alive client, per call (sv only)", {"sv": st_}))
             except Exception as e:  # noqa: BLE001
                 notes.append(f"XML-RPC {big}, sv: failed: {e}")
+
+        # 13. PROCESS_LOG events to a childutils listener, sv against supervisord
+        if want("13"):
+            n, rate, period, win, wins = (20, 200, 10, 1, 2) if q else (100, 500, 2, 5, 3)
+            cells = {k: {} for k in ("ev", "ln", "share", "cpu")}
+            for name in [x for x in order if x in ("sv", "supervisord")]:
+                log(f"events: {n} programs x {rate} lines/s, one listener: {name}")
+                try:
+                    got = bench_events(ctx, systems[name], n, rate, period, win, wins)
+                except Exception as e:  # noqa: BLE001
+                    notes.append(f"events, {name}: failed: {e}")
+                    continue
+                for k, st_ in zip(("ev", "ln", "share", "cpu"), got):
+                    cells[k][name] = st_
+                if got[2].median >= 95:
+                    notes.append(f"events, {name}: delivered {fmt_num(got[2].median)} % of "
+                                 f"the {n * rate} lines/s offered: its ceiling is higher "
+                                 "than this figure")
+            R["events"] = cells["ev"]
+            what = f"{n} programs x {rate} lines/s, stdout_events_enabled"
+            rows.append(Row("PROCESS_LOG events delivered", f"{what}; one childutils listener",
+                            cells["ev"], better="higher"))
+            rows.append(Row("lines delivered in them", "the same run", cells["ln"],
+                            better="higher"))
+            rows.append(Row("share of the offered lines delivered", "the same run",
+                            cells["share"], better="higher"))
+            rows.append(Row("daemon CPU while delivering", "% of one core, the same run",
+                            cells["cpu"]))
 
         # 8. binary size
         if want("8"):

@@ -198,6 +198,22 @@ run after them.
    against each, 20 whole commands. Then sv alone with 10 000 services:
    20 calls of `getAllProcessInfo`. `--quick`: sv alone, 20 calls, no
    supervisorctl, 1000 services.
+13. **events** (sv and supervisord): 100 programs (`bench/lines.c`, at
+   nice 19 so that the load does not take the CPU from the supervisor,
+   500 lines a second each, one every 2 ms, one write(2) a line: 50 000
+   lines a second offered, more than supervisord delivers; each to its
+   own log file too) with `stdout_events_enabled=true`, and one
+   `[eventlistener:count]` on PROCESS_LOG (`buffer_size=10`, the default):
+   `bench/events_listener.py`, written with `supervisor.childutils` as
+   its docs show, counts the events and their lines and reports every
+   0.1 s. Once all programs are RUNNING and events flow, 3 windows of 5 s:
+   events delivered a second (one READY, header, payload, OK round trip
+   each), the lines in them a second, their share of the lines offered
+   (the rest dropped from the full buffer, oldest first), and the daemon's
+   CPU (`/proc/PID/schedstat`, the listener not counted). A supervisor
+   that delivers (nearly) all it is offered is said so in the notes: its
+   ceiling is higher than its figure. `--quick`: sv alone, 20 programs x
+   200 lines a second, 2 windows of 1 s.
 """
 
 

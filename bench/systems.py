@@ -16,11 +16,16 @@ from common import *  # noqa: F401,F403
 class Workload:
     """N copies of one program, named w_00, w_01, ..."""
 
-    def __init__(self, n, argv, log_path=None, shell_run=False, levels=False, raw=None):
+    def __init__(self, n, argv, log_path=None, shell_run=False, levels=False, raw=None,
+                 program_keys="", extra=""):
         self.n = n
         # sv only (measurements 10 and 11): the configuration itself, for
         # what the peers have no keys for (depends_on, ready=, health=).
         self.raw = raw
+        # sv and supervisord (measurement 13): lines added to each
+        # [program] section, and sections added after them.
+        self.program_keys = program_keys
+        self.extra = extra
         self.argv = argv  # the full command line of each copy
         # sv and supervisord: N programs at N priority levels, startsecs=1,
         # not autostarted (measurement 9), instead of N copies of one.
@@ -191,7 +196,7 @@ stdout_logfile={out}
 stdout_logfile_maxbytes=0
 stdout_logfile_backups=0
 redirect_stderr=true
-
+{wl.program_keys}
 """
     return text
 
@@ -238,7 +243,8 @@ class Sv(System):
     def start(self, limit_fds=None):
         conf = os.path.join(self.dir, "sv.conf")
         with open(conf, "w") as f:
-            f.write(self.wl.raw if self.wl.raw is not None else ini_program(self.wl))
+            f.write(self.wl.raw if self.wl.raw is not None
+                    else ini_program(self.wl) + self.wl.extra)
         return self.popen([self.bin, "daemon", "0", "-c", conf], self.env(), limit_fds)
 
     def shutdown(self):
@@ -303,7 +309,7 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 [supervisorctl]
 serverurl=unix://{d}/supervisor.sock
 
-""" + ini_program(self.wl, discard="NONE"))
+""" + ini_program(self.wl, discard="NONE") + self.wl.extra)
         return self.popen([self.bin, "-n", "-c", self.conf], limit_fds=limit_fds)
 
     def shutdown(self):

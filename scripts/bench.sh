@@ -9,7 +9,8 @@
 #   scripts/bench.sh --no-install   # full run with whatever peers are already there
 #   scripts/bench.sh --only 1,5     # only some measurements (numbers of issue 5;
 #                                   # 10, 11: readiness and health, issue 13, sv only;
-#                                   # 12: XML-RPC against supervisord, issue 14)
+#                                   # 12: XML-RPC against supervisord, issue 14;
+#                                   # 13: PROCESS_LOG events to a listener, issue 15)
 #   scripts/bench.sh --rev HEAD     # measure a commit, built from a clean export
 #                                   # (uncommitted edits left out)
 #   scripts/bench.sh --sv PATH      # measure a binary already built
@@ -125,7 +126,7 @@ fi
 say "compiling the C helpers in bench/"
 helpers="$tmp/bin"
 mkdir -p "$helpers"
-for prog in child writer floor_restart floor_spawn timecmd listener; do
+for prog in child writer floor_restart floor_spawn timecmd listener lines; do
     if ! gcc -O2 -static -Wall -o "$helpers/$prog" "bench/$prog.c" 2>"$tmp/cc.err"; then
         # Without a static libc the helpers still work, a little slower to start.
         gcc -O2 -Wall -o "$helpers/$prog" "bench/$prog.c"

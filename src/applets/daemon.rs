@@ -64,9 +64,14 @@ pub fn main(args: Vec<OsString>) -> exit::Result {
         supervisord: None,
     })
     .map_err(|e| failed(&e.message))?;
-    daemon
+    let status = daemon
         .run()
-        .map_err(|e| failed(&format!("supervisor {n}: {e}")))
+        .map_err(|e| failed(&format!("supervisor {n}: {e}")))?;
+    // A program's `shutdown_on` ended the daemon with its status (SPEC §15).
+    match status {
+        0 => Ok(()),
+        n => Err(Stop::told(exit::Exit::Code(n))),
+    }
 }
 
 /// The instance of `sv daemon N` or `sv daemon -i N`; both may stand only

@@ -120,14 +120,15 @@ enum Token {
 impl Daemon {
     // ================================================================ loop
 
-    /// Runs until a clean shutdown has stopped every service.
-    pub fn run(mut self) -> io::Result<()> {
+    /// Runs until a clean shutdown has stopped every service; the status
+    /// the daemon exits with (SPEC §15: a program's `shutdown_on`, else 0).
+    pub fn run(mut self) -> io::Result<u8> {
         let mut set = PollSet::default();
         loop {
             let now = Instant::now();
             if self.sup.shutdown.requested() && self.sup.all_down() {
                 self.finish_shutdown();
-                return Ok(());
+                return Ok(self.sup.exit_status());
             }
             self.rebuild(&mut set, now);
             let timeout = self.poll_timeout(now);

@@ -5,6 +5,7 @@
 //! share one definition of every key.
 
 use super::service::{parse_backoff_max, AutoRestart, Backoff, Policy, RestartRule};
+use super::supervisor::ShutdownOn;
 use crate::wire::CreateSpec;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -61,6 +62,8 @@ pub struct ServiceSpec {
     /// `schedule` (SPEC §17): runs at these times, one-shot; boxed, as
     /// most services have none.
     pub schedule: Option<Box<crate::core::schedule::Schedule>>,
+    /// `shutdown_on` (SPEC §15): whether its end stops the daemon.
+    pub shutdown_on: ShutdownOn,
 }
 
 impl ServiceSpec {
@@ -90,6 +93,7 @@ impl ServiceSpec {
             events_enabled: [false; 2],
             listener: None,
             schedule: None,
+            shutdown_on: ShutdownOn::Never,
         }
     }
 
@@ -198,6 +202,7 @@ impl ServiceSpec {
                 self.policy.scheduled = self.schedule.is_some();
                 self.autostart &= self.schedule.is_none();
             }
+            "shutdown_on" => self.shutdown_on = ShutdownOn::parse(v)?,
             _ => return Err(SetError::UnknownKey(key.to_string())),
         }
         Ok(())

@@ -67,6 +67,8 @@ pub struct OutPipe {
 
 mod actions;
 mod deps;
+mod exit_policy;
+pub use exit_policy::ShutdownOn;
 pub mod groups;
 mod health;
 mod last_read;
@@ -165,6 +167,9 @@ pub struct Supervisor {
     pub events: super::events::Bus,
     /// The daemon's own stdout and stderr as children's log target.
     pub shared_out: super::output::Shared,
+    /// `shutdown_on` (SPEC §15): a program's end that stops the daemon,
+    /// and the status it exits with (see `exit_policy`).
+    ending: exit_policy::Ending,
 }
 
 pub(crate) fn ok(name: &str, message: impl Into<String>) -> Outcome {
@@ -217,6 +222,7 @@ impl Supervisor {
             server_url: None,
             events: Default::default(),
             shared_out: Default::default(),
+            ending: Default::default(),
             base_env: std::sync::Arc::new(spawn::Env::new(
                 &std::env::vars_os()
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -302,6 +308,7 @@ impl Supervisor {
             if !said {
                 self.log_change(id, after, line);
             }
+            self.exit_policy_seen(id, after);
             if matches!(after, State::Stopped | State::Exited | State::Fatal) {
                 self.detach_output(id);
             }

@@ -16,10 +16,12 @@ mod skip;
 pub use {files::*, layout::*, pipes::*, procfs::*, run::*, skip::*};
 // Helpers of one family of split test files, imported by name there.
 pub mod config_effects;
+pub mod containers;
 pub mod ctl;
 pub mod flood;
 pub mod http;
 pub mod json;
+pub mod listeners;
 pub mod programs;
 pub mod python;
 pub mod services;

@@ -113,7 +113,10 @@ pub fn main(args: Vec<OsString>) -> exit::Result {
         .ok_or_else(|| usage(".ini file does not include supervisord section"))?;
     let s = resolve(&parsed, file).map_err(|m| usage(&m))?;
     let detached = parsed.get("sv_detached").is_some();
-    if s.nodaemon != Some(true) && !detached {
+    // As PID 1 (a container's entrypoint) it stays in the foreground
+    // (SPEC §15): detaching would end PID 1, and the container with it.
+    let pid1 = std::process::id() == 1;
+    if s.nodaemon != Some(true) && !detached && !pid1 {
         return process::daemonize(OsStr::new(&argv0), &args[1..]);
     }
     // In the detached daemon (see `process::daemonize`).
@@ -205,7 +208,13 @@ fn start(
     }
     let ran = daemon.run();
     drop(kept);
-    ran.map_err(|e| Stop::failed(format!("supervisord: supervisor {instance}: {e}")))
+    let status =
+        ran.map_err(|e| Stop::failed(format!("supervisord: supervisor {instance}: {e}")))?;
+    // A program's `shutdown_on` ended the daemon with its status (SPEC §15).
+    match status {
+        0 => Ok(()),
+        n => Err(Stop::told(exit::Exit::Code(n))),
+    }
 }
 
 /// `/dev/stdout` and the like: the daemon's own output.

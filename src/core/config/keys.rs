@@ -62,6 +62,7 @@ pub(super) const PROGRAM: &[&str] = &[
     "stdout_events_enabled",
     "stderr_events_enabled",
     "schedule",
+    "shutdown_on",
     "numprocs",
     "numprocs_start",
     "process_name",
@@ -102,6 +103,8 @@ fn supervisord_section(name: &str) -> Option<&'static [&'static str]> {
             "strip_ansi",
             "environment",
             "identifier",
+            // sv's own (SPEC §15): every program's default.
+            "shutdown_on",
         ],
         "unix_http_server" => &["file", "chmod", "chown", "username", "password"],
         "inet_http_server" => &["port", "username", "password"],

@@ -266,6 +266,7 @@ impl Loader<'_> {
         spec.program = Some(p.name.to_string());
         spec.group = p.group.map(str::to_string);
         spec.env = self.global_env();
+        spec.shutdown_on = self.global_shutdown_on();
         for e in &p.env_entries {
             self.apply(&mut spec, e, ctx, &p.label, first)?;
         }

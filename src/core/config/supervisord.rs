@@ -40,6 +40,8 @@ pub struct Supervisord {
     /// Given to every program, under its own `environment=`.
     pub environment: Vec<(String, String)>,
     pub identifier: Option<String>,
+    /// sv's own (SPEC §15): every program's `shutdown_on` unless its own.
+    pub shutdown_on: Option<crate::core::supervisor::ShutdownOn>,
 }
 
 impl Supervisord {
@@ -151,6 +153,12 @@ impl Loader<'_> {
             .unwrap_or_default()
     }
 
+    /// `[supervisord]`'s `shutdown_on`, every program's unless its own.
+    pub(super) fn global_shutdown_on(&self) -> crate::core::supervisor::ShutdownOn {
+        let s = self.supervisord.as_ref();
+        s.and_then(|s| s.shutdown_on).unwrap_or_default()
+    }
+
     /// `[rpcinterface:NAME]`: supervisor's own interface is the one sv
     /// serves; another (a Python plugin) cannot be.
     pub(super) fn rpcinterface(&mut self, s: &Section) {
@@ -197,6 +205,7 @@ fn set(out: &mut Supervisord, key: &str, v: &str) -> Result<(), String> {
         "directory" => out.directory = path(v),
         "environment" => out.environment = parse_env(v)?,
         "identifier" => out.identifier = Some(v.to_string()),
+        "shutdown_on" => out.shutdown_on = Some(crate::core::supervisor::ShutdownOn::parse(v)?),
         _ => {}
     }
     Ok(())
@@ -235,6 +244,30 @@ mod tests {
         );
         assert_eq!(s.identifier(), "box");
         assert_eq!(s.silent, Some(false));
+    }
+
+    #[test]
+    fn shutdown_on_is_every_programs_default_unless_its_own() {
+        use crate::core::supervisor::ShutdownOn;
+        let c = parse_str(
+            "[program:a]\ncommand=/bin/a\n[program:b]\ncommand=/bin/b\nshutdown_on=never\n\
+             [supervisord]\nshutdown_on=exit\n",
+        )
+        .unwrap();
+        assert_eq!(c.warnings, Vec::<String>::new());
+        let on: Vec<ShutdownOn> = c
+            .programs
+            .iter()
+            .map(|p| p.processes[0].shutdown_on)
+            .collect();
+        assert_eq!(on, [ShutdownOn::Exit, ShutdownOn::Never]);
+        let c = parse_str("[program:a]\ncommand=/bin/a\nshutdown_on=fatal\n").unwrap();
+        assert_eq!(c.programs[0].processes[0].shutdown_on, ShutdownOn::Fatal);
+        let e = parse_str("[supervisord]\nshutdown_on=crash\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config:2: shutdown_on in [supervisord]: 'crash' is not never, fatal or exit"
+        );
     }
 
     #[test]

@@ -139,6 +139,7 @@ impl Daemon {
 /// delivers them instead (STYLE 7): the loop reads them as data, with no
 /// handler.
 fn block_signals() -> Result<SignalFd, SetupError> {
+    super::signals::default_sigchld();
     let mut mask = SigSet::empty();
     for s in [
         Signal::SIGCHLD,

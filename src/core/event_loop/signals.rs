@@ -79,6 +79,8 @@ impl Daemon {
                         sig.as_str()
                     ));
                     self.sup.begin_shutdown(None, now);
+                    // As a container platform's grace period runs (SPEC §15).
+                    self.sup.begin_grace(now);
                 }
                 Signal::SIGHUP => {
                     self.sup
@@ -137,4 +139,14 @@ impl Daemon {
             self.sup.child_event(pid, ev, now);
         }
     }
+}
+
+/// SIGCHLD to its default disposition, whatever the daemon inherited: an
+/// ignored SIGCHLD (a parent's `signal(SIGCHLD, SIG_IGN)` survives exec)
+/// makes the kernel reap every child itself, so their exits were never
+/// seen (a program stayed RUNNING for ever, and `close` never ended). As
+/// PID 1 this matters most: every orphan of the container is reaped here.
+pub(super) fn default_sigchld() {
+    // SAFETY: setting a disposition to SIG_DFL runs no code of ours.
+    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
 }

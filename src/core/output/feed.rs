@@ -20,10 +20,11 @@ impl LogFile {
         self
     }
 
-    /// Whether the stream needs a pipe the daemon reads: a file, or the
-    /// daemon's own stdout or stderr.
+    /// Whether the stream needs a pipe the daemon reads: a file, the
+    /// daemon's own stdout or stderr, or PROCESS_LOG events (raised
+    /// whatever the log is, `NONE` too, as supervisord raises them).
     pub fn captured(&self) -> bool {
-        self.path.is_some() || self.daemon.is_some()
+        self.path.is_some() || self.daemon.is_some() || self.events
     }
 
     /// The daemon's fd (1 or 2) the stream is copied to, if it is.
@@ -115,7 +116,7 @@ mod tests {
         spec.set("stderr_events_enabled", "true").unwrap();
         let [out, err] = Stream::BOTH.map(|s| LogFile::new(None, 0, 0).shaped(&spec, s));
         assert!(out.captured() && !out.plain() && !out.events);
-        assert!(!err.captured() && err.plain() && err.events);
+        assert!(err.captured() && err.plain() && err.events);
         spec.set("log_timestamps", "true").unwrap();
         let err = LogFile::new(Some(PathBuf::from("/x")), 0, 0).shaped(&spec, Stream::Stderr);
         assert!(err.captured() && !err.plain());

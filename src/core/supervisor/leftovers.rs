@@ -90,7 +90,7 @@ impl Supervisor {
         let sweep = Sweep {
             sig: p.stopsignal,
             group: p.group,
-            kill_at: Some(now + p.stopwait),
+            kill_at: Some(self.grace_cap(now + p.stopwait)),
         };
         if !self.leftovers.sweeps.contains_key(&Some(id)) {
             let name = self.services.get(&id).map(|s| s.spec.name.clone());
@@ -109,13 +109,16 @@ impl Supervisor {
     /// When [`Supervisor::run_leftovers`] must run next: now if the children
     /// changed or `close` may begin on them since it last ran (a request
     /// served after the pass's timers), else at the next SIGKILL due.
+    /// The daemon's end (SPEC §15) rides on this timer too: a program's
+    /// end for the exit policy to act on, the end of a grace period.
     pub(super) fn leftovers_due(&self, now: Instant) -> Option<Instant> {
         let close_due =
             self.shutdown.requested() && !self.leftovers.closing && self.services_down();
-        if self.leftovers.stale || close_due {
+        if self.leftovers.stale || close_due || self.exit_policy_due() {
             return Some(now);
         }
-        self.leftovers.deadline()
+        let due = self.leftovers.deadline();
+        due.into_iter().chain(self.grace_due()).min()
     }
 
     /// No service of ours has a process (adopted ones are not ours).
@@ -129,6 +132,14 @@ impl Supervisor {
     /// changed, sends SIGKILL where it is due, and at `close` stops what
     /// is left once every service's own stop rules have run.
     pub(super) fn run_leftovers(&mut self, now: Instant) {
+        self.run_exit_policy(now);
+        self.run_grace(now);
+        // No stop's SIGKILL comes later than the grace period's end.
+        if let Some(end) = self.grace_end() {
+            for s in self.leftovers.sweeps.values_mut() {
+                s.kill_at = s.kill_at.map(|t| t.min(end));
+            }
+        }
         if std::mem::take(&mut self.leftovers.stale) {
             self.scan_leftovers();
         }
