@@ -4,54 +4,133 @@
 //! seconds field, the `@` forms, `@every DURATION`); `Schedule::next` is a
 //! pure function (schedule, now, anchor, zone) -> the next due instant, so
 //! the daemon sleeps until then and never ticks in between.
+//!
+//! # Local time and DST
+//!
+//! Cron fields are matched against the local clock of a `Zone` (TZif files
+//! or POSIX TZ strings, `zone.rs`). When the clock jumps forward, the local
+//! times skipped do not run (02:30 on the spring-forward day in
+//! Europe/Berlin: that day has no run at all), and nothing is made up
+//! after the jump (cronie would run them at once; SPEC §17 says no). When
+//! the clock goes back, a local time met twice runs once, at its first
+//! occurrence, unless the second, minute or hour field starts with `*`:
+//! those "wildcard" schedules (cronie's name) run at both occurrences, so
+//! `0 * * * *` and `*/15 * * * *` still run each real hour. `@every` does
+//! not look at the clock: it is due every DURATION of real time from the
+//! anchor.
+//!
+//! The search steps field by field (`cron.rs`) and gives up after five
+//! years: `0 0 30 2 *` never matches and `next` says None ("never").
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+mod cron;
+mod zone;
+
+pub use zone::Zone;
 
 /// A parsed schedule. Two schedules are equal when written the same
 /// (normalized), so a changed schedule is a different value.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Schedule {
     kind: Kind,
+    /// The expression normalized: what `Display` shows.
+    text: Box<str>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 enum Kind {
     /// `@every`: seconds between runs, counted from the anchor.
     Every(u64),
+    Cron(Box<cron::Cron>),
 }
 
 /// The longest `@every`: ten years, so `anchor + k * d` stays in range.
 const EVERY_MAX: u64 = 3650 * 86400;
 
+/// The `@` forms other than `@every`, and the cron fields they stand for.
+const NAMED: [(&str, &str); 7] = [
+    ("hourly", "0 * * * *"),
+    ("daily", "0 0 * * *"),
+    ("midnight", "0 0 * * *"),
+    ("weekly", "0 0 * * 0"),
+    ("monthly", "0 0 1 * *"),
+    ("yearly", "0 0 1 1 *"),
+    ("annually", "0 0 1 1 *"),
+];
+
 impl Schedule {
     /// Parses EXPR (SPEC §17); the error names the field and the bad part.
     pub fn parse(expr: &str) -> Result<Schedule, String> {
-        let expr = expr.trim();
-        if let Some(rest) = expr.strip_prefix('@') {
-            let mut words = rest.split_ascii_whitespace();
-            let name = words.next().unwrap_or("").to_ascii_lowercase();
-            if name == "every" {
-                let d = words
-                    .next()
-                    .ok_or("@every needs a duration (30s, 5m, 1h30m)")?;
-                if let Some(extra) = words.next() {
-                    return Err(format!("@every takes one duration, not also `{extra}`"));
-                }
-                return Ok(Schedule {
-                    kind: Kind::Every(parse_duration(d)?),
-                });
+        let mut words: Vec<&str> = expr.split_ascii_whitespace().collect();
+        let Some(at) = words.first().and_then(|w| w.strip_prefix('@')) else {
+            if words.is_empty() {
+                return Err("an empty schedule".into());
             }
+            let cron = cron::Cron::parse(&words)?;
+            let text = words.join(" ").to_ascii_lowercase();
+            return Ok(Schedule {
+                kind: Kind::Cron(Box::new(cron)),
+                text: text.into(),
+            });
+        };
+        let name = at.to_ascii_lowercase();
+        if name == "every" {
+            let [_, d] = words[..] else {
+                return Err("@every takes one duration (30s, 5m, 1h30m)".into());
+            };
+            let secs = parse_duration(d)?;
+            let mut text = String::from("@every ");
+            let mut left = secs;
+            for (unit, c) in [(86400, 'd'), (3600, 'h'), (60, 'm'), (1, 's')] {
+                if left >= unit {
+                    text += &(left / unit).to_string();
+                    text.push(c);
+                    left %= unit;
+                }
+            }
+            return Ok(Schedule {
+                kind: Kind::Every(secs),
+                text: text.into(),
+            });
         }
-        Err(format!("bad schedule `{expr}`"))
+        let Some(&(_, fields)) = NAMED.iter().find(|(n, _)| *n == name) else {
+            let names = NAMED.iter().map(|(n, _)| *n).chain(["every"]);
+            return Err(format!(
+                "unknown schedule `@{at}`{}",
+                crate::core::suggest::hint(at, names)
+            ));
+        };
+        if words.len() > 1 {
+            return Err(format!("@{name} takes nothing after it"));
+        }
+        words = fields.split(' ').collect();
+        let cron = cron::Cron::parse(&words)?;
+        Ok(Schedule {
+            kind: Kind::Cron(Box::new(cron)),
+            text: format!("@{name}").into(),
+        })
     }
 
     /// The first due time strictly after `after`. `anchor`: when the
     /// schedule was set (for `@every`). None: never (within five years).
     pub fn next(&self, after: SystemTime, anchor: SystemTime, zone: &Zone) -> Option<SystemTime> {
-        let _ = zone;
         match &self.kind {
             Kind::Every(secs) => next_every(*secs, after, anchor),
+            Kind::Cron(cron) => {
+                let t = unix(after);
+                if t.abs() > zone::FAR / 2 {
+                    return None;
+                }
+                let due = cron.next(t, zone)?;
+                let secs = Duration::from_secs(due.unsigned_abs());
+                if due >= 0 {
+                    UNIX_EPOCH.checked_add(secs)
+                } else {
+                    UNIX_EPOCH.checked_sub(secs)
+                }
+            }
         }
     }
 }
@@ -118,53 +197,18 @@ fn parse_duration(text: &str) -> Result<u64, String> {
 impl fmt::Display for Schedule {
     /// The expression normalized, so it can be stored and parsed back.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            Kind::Every(secs) => {
-                f.write_str("@every ")?;
-                let mut left = *secs;
-                for (unit, name) in [(86400, 'd'), (3600, 'h'), (60, 'm'), (1, 's')] {
-                    if left >= unit {
-                        write!(f, "{}{name}", left / unit)?;
-                        left %= unit;
-                    }
-                }
-                Ok(())
-            }
-        }
+        f.write_str(&self.text)
     }
 }
 
-/// A time zone: UTC offsets over time (SPEC §17: local time).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Zone {
-    offset: i32,
-}
-
-impl Zone {
-    /// The local zone: $TZ (":Area/City", "Area/City", a POSIX TZ string
-    /// like "CET-1CEST,M3.5.0,M10.5.0/3", "UTC") or /etc/localtime; UTC if
-    /// none can be read.
-    pub fn local() -> Zone {
-        Zone::utc()
-    }
-
-    pub fn utc() -> Zone {
-        Zone { offset: 0 }
-    }
-
-    /// Offset from UTC in seconds at the UTC instant `t` (for "at
-    /// YYYY-MM-DD HH:MM" display).
-    pub fn offset_at(&self, t: i64) -> i32 {
-        let _ = t;
-        self.offset
-    }
-}
-
-#[allow(dead_code)]
+/// Whole seconds since the epoch, rounded down.
 fn unix(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => d.as_secs().min(i64::MAX as u64) as i64,
-        Err(e) => -(e.duration().as_secs().min(i64::MAX as u64) as i64),
+        Err(e) => {
+            let d = e.duration();
+            -(d.as_secs().min(i64::MAX as u64 - 1) as i64) - (d.subsec_nanos() > 0) as i64
+        }
     }
 }
 
