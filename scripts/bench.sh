@@ -10,7 +10,8 @@
 #   scripts/bench.sh --only 1,5     # only some measurements (numbers of issue 5;
 #                                   # 10, 11: readiness and health, issue 13, sv only;
 #                                   # 12: XML-RPC against supervisord, issue 14;
-#                                   # 13: PROCESS_LOG events to a listener, issue 15)
+#                                   # 13: PROCESS_LOG events to a listener, issue 15;
+#                                   # 14: wake-ups with schedules, sv only, issue 17)
 #   scripts/bench.sh --rev HEAD     # measure a commit, built from a clean export
 #                                   # (uncommitted edits left out)
 #   scripts/bench.sh --sv PATH      # measure a binary already built
