@@ -143,7 +143,7 @@ impl Supervisor {
         let expr = svc.spec.schedule.as_ref().map(|s| s.to_string());
         let anchor = saved
             .filter(|s| Some(&s.expr.0) == expr.as_ref())
-            .map(|s| UNIX_EPOCH + Duration::from_millis(s.anchor_unix_ms));
+            .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_millis(s.anchor_unix_ms)));
         self.sync_schedule(id, anchor);
     }
 
@@ -248,10 +248,10 @@ impl Supervisor {
     pub(super) fn last_run(&self, id: Id, now: Instant) -> Option<String> {
         let m = &self.services.get(&id)?.machine;
         let exit = m.last_exit?.describe();
-        let when = m.stopped_at.map(|t| {
-            let wall = SystemTime::now() - now.saturating_duration_since(t);
-            format!(" at {}", self.local_time(wall, true))
-        });
+        let when = m
+            .stopped_at
+            .and_then(|t| SystemTime::now().checked_sub(now.saturating_duration_since(t)))
+            .map(|wall| format!(" at {}", self.local_time(wall, true)));
         Some(format!("last run: {exit}{}", when.unwrap_or_default()))
     }
 
