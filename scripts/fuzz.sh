@@ -2,8 +2,9 @@
 # Fuzzes what no input may crash (SPEC §9, §5): the wire framing and
 # decoding of requests, responses and the state file (target `frame`), and
 # the config parser (target `config`), the XML-RPC reader (target `xmlrpc`)
-# the HTTP request parser (target `http`) and the event listener protocol
-# parser (target `listener`), each for SECONDS (default 60).
+# the HTTP request parser (target `http`), the event listener protocol
+# parser (target `listener`) and the schedule, TZ string and TZif readers
+# (target `schedule`), each for SECONDS (default 60).
 #
 #   scripts/fuzz.sh [SECONDS]
 #
@@ -51,7 +52,15 @@ mkdir -p fuzz/corpus/frame fuzz/corpus/config fuzz/corpus/xmlrpc fuzz/artifacts/
 mkdir -p fuzz/corpus/http fuzz/artifacts/http fuzz/corpus/listener fuzz/artifacts/listener
 printf 'READY\nRESULT 2\nOKREADY\nRESULT 4\nFAIL' >fuzz/corpus/listener/seed-ok-fail
 printf 'READY\nRESULT 3\nOKREADY\n' >fuzz/corpus/listener/seed-wrong-len
+mkdir -p fuzz/corpus/schedule fuzz/artifacts/schedule
+printf '*/15 1-5,7 * * mon-fri' >fuzz/corpus/schedule/seed-cron
+printf '30 0 12 29 feb *' >fuzz/corpus/schedule/seed-seconds
+printf '@every 1h30m' >fuzz/corpus/schedule/seed-every
+printf 'AEST-10AEDT,M10.1.0,M4.1.0/3' >fuzz/corpus/schedule/seed-tz
 shopt -s nullglob
+for f in testdata/zoneinfo/*/*; do
+    cp -f "$f" "fuzz/corpus/schedule/seed-$(basename "$f")"
+done
 for f in testdata/wire/*.bin; do
     cp -f "$f" "fuzz/corpus/frame/seed-$(basename "$f")"
 done
@@ -132,6 +141,7 @@ run_target config -max_len=16384 -dict="$root/fuzz/config.dict"
 run_target xmlrpc -max_len=16384 -malloc_limit_mb=64
 run_target http -max_len=16384 -dict="$root/fuzz/http.dict"
 run_target listener -max_len=4096 -malloc_limit_mb=64
+run_target schedule -max_len=8192 -malloc_limit_mb=64 -dict="$root/fuzz/schedule.dict"
 
 if ((found_any)); then
     echo "fuzz: findings saved under fuzz/artifacts/; replay one with" >&2

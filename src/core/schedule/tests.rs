@@ -325,7 +325,19 @@ fn zone_offsets_from_file_and_rule_agree() {
     assert_eq!(berlin.offset_at(secs("2026-03-29 01:00:00")), 7200);
     assert_eq!(berlin.offset_at(secs("2026-10-25 00:59:59")), 7200);
     assert_eq!(berlin.offset_at(secs("2026-10-25 01:00:00")), 3600);
+    assert_eq!(
+        berlin.minute_text(secs("2026-10-25 00:30:00")),
+        "2026-10-25 02:30"
+    );
+    assert_eq!(
+        berlin.minute_text(secs("2026-10-25 01:30:59")),
+        "2026-10-25 02:30"
+    );
     let ny = zone("NewYork");
+    assert_eq!(
+        ny.minute_text(secs("2026-01-01 03:00:00")),
+        "2025-12-31 22:00"
+    );
     assert_eq!(ny.offset_at(secs("2026-11-01 05:59:59")), -4 * 3600);
     assert_eq!(ny.offset_at(secs("2026-11-01 06:00:00")), -5 * 3600);
     // Before 2007 the US changed in April and October (from the file).
@@ -403,4 +415,25 @@ fn local_zone_follows_tz_in_a_child() {
             "TZ={tz}: {text}"
         );
     }
+}
+
+/// A v1 TZif file with no transitions and one type of offset `off`.
+fn tzif_v1(off: i32) -> Vec<u8> {
+    let mut data = b"TZif".to_vec();
+    data.resize(20, 0);
+    for count in [0u32, 0, 0, 0, 1, 4] {
+        data.extend(count.to_be_bytes());
+    }
+    data.extend(off.to_be_bytes());
+    data.extend([0, 0]);
+    data.extend(b"XYZ\0");
+    data
+}
+
+/// Fuzz finding: an offset of -2^31 overflowed on negation; now refused.
+#[test]
+fn a_tzif_offset_out_of_range_is_refused() {
+    assert_eq!(Zone::from_tzif(&tzif_v1(3600)).unwrap().offset_at(0), 3600);
+    assert_eq!(Zone::from_tzif(&tzif_v1(i32::MIN)), None);
+    assert_eq!(Zone::from_tzif(&tzif_v1(27 * 3600)), None);
 }

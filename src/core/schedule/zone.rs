@@ -108,6 +108,15 @@ impl Zone {
         self.span(t).2
     }
 
+    /// `YYYY-MM-DD HH:MM` on this zone's clock at the UTC instant `t`, for
+    /// the PENDING detail (`next run in H:MM:SS (at ...)`).
+    pub fn minute_text(&self, t: i64) -> String {
+        let local = t.clamp(-FAR, FAR) + self.offset_at(t) as i64;
+        let (y, m, d) = civil_from_days(local.div_euclid(86400));
+        let s = local.rem_euclid(86400);
+        format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", s / 3600, s / 60 % 60)
+    }
+
     /// The span of time around `t` with one offset: (start, end, offset),
     /// start <= t < end (start may be i64::MIN, end i64::MAX).
     pub(super) fn span(&self, t: i64) -> (i64, i64, i32) {
@@ -222,7 +231,7 @@ fn block(data: &[u8], pos: usize, c: &[usize; 6], size: usize) -> Option<Zone> {
         let at = time * size + time + 6 * k;
         let off = i32::from_be_bytes(body.get(at..at + 4)?.try_into().ok()?);
         // RFC 8536: -2^31 is not allowed; real offsets are within a day.
-        (off.abs() <= 26 * 3600).then_some(off)
+        (off.unsigned_abs() <= 26 * 3600).then_some(off)
     };
     let mut trans = Vec::with_capacity(time);
     for k in 0..time {
