@@ -258,17 +258,15 @@ impl Supervisor {
     /// `YYYY-MM-DD HH:MM` in the schedules' zone, or `HH:MM:SS`.
     fn local_time(&self, t: SystemTime, time_only: bool) -> String {
         let utc = match t.duration_since(UNIX_EPOCH) {
-            Ok(d) => d.as_secs() as i64,
-            Err(e) => -(e.duration().as_secs() as i64),
+            Ok(d) => d.as_secs().min(i64::MAX as u64 / 2) as i64,
+            Err(_) => 0,
         };
-        let offset = self.schedules.zone.as_ref().map_or(0, |z| z.offset_at(utc));
-        let local = utc + i64::from(offset);
-        let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
-        let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-        if time_only {
-            return format!("{h:02}:{m:02}:{s:02}");
+        let zone = self.schedules.zone.as_ref();
+        if !time_only {
+            return zone.map_or_else(|| Zone::utc().minute_text(utc), |z| z.minute_text(utc));
         }
-        let (y, mo, d) = crate::core::log::civil_from_days(days);
-        format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}")
+        let offset = zone.map_or(0, |z| z.offset_at(utc));
+        let secs = (utc + i64::from(offset)).rem_euclid(86_400);
+        format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
     }
 }
