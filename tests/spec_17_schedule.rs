@@ -259,3 +259,19 @@ fn a_bad_expression_is_refused() {
     assert!(r.stderr.contains("schedule 'bogus'"), "{r:?}");
     sv.close();
 }
+
+/// Local time (`TZ`): `30 2 * * *` is due at 02:30 on the daemon's clock,
+/// and the detail shows it so, whatever the zone's offset (here +5:30).
+#[test]
+fn due_times_and_the_detail_are_in_local_time() {
+    let mut sv = Sv::new(67);
+    let conf = "[program:night]\ncommand=/bin/true\nschedule=30 2 * * *\n";
+    let cmd = sv.config_daemon_env(conf, &[("TZ", "IST-5:30")]);
+    sv.launch(cmd);
+    let (st, detail) = sv.state("night").unwrap();
+    assert_eq!(st, "PENDING", "{detail}");
+    assert!(detail.contains(" 02:30)"), "{detail}");
+    assert!(has_at(&detail), "{detail}");
+    assert!(next_in(&detail).is_some_and(|s| s <= 24 * 3600), "{detail}");
+    sv.close();
+}
