@@ -15,7 +15,7 @@ Layout: this file is the driver (arguments, the order of the runs, the
 document); common.py holds what every measurement shares (pids, /proc,
 statistics, `Ctx`, `timecmd`); systems.py the supervisors under test; one
 module a measurement, named after it (restart, spawn, idle, commands, logs,
-scale, priority, deptree, health, rpc, events, schedule); report.py renders the table and judges the targets.
+scale, priority, deptree, health, rpc, events, metrics, schedule); report.py renders the table and judges the targets.
 """
 
 import argparse
@@ -38,6 +38,7 @@ from deptree import *  # noqa: F401,F403
 from health import *  # noqa: F401,F403
 from rpc import *  # noqa: F401,F403
 from events import *  # noqa: F401,F403
+from metrics import *  # noqa: F401,F403
 from schedule import *  # noqa: F401,F403
 from report import *  # noqa: F401,F403
 
@@ -443,9 +444,29 @@ def main():
             rows.append(Row("daemon CPU while delivering", "% of one core, the same run",
                             cells["cpu"]))
 
-        # 14. schedules (SPEC §17): wake-ups with no run due, and per run
-        # (sv only: the peers have no schedules)
+        # 14. GET /metrics with 1000 and 10 000 services; idle wake-ups with
+        # the HTTP server listening (sv only)
         if want("14"):
+            idle_s = 1 if q else 10
+            for n in ([100, 1000] if q else [1000, a.scale_n]):
+                log(f"/metrics: {n} services: sv")
+                try:
+                    st_, size, wake = bench_metrics(ctx, systems["sv"], n, 5 if q else 20,
+                                                    idle_s)
+                    R.setdefault("metrics", {})[n] = st_
+                    rows.append(Row(f"GET /metrics, {n} services",
+                                    "one kept-alive client, per scrape (sv only)",
+                                    {"sv": st_}))
+                    notes.append(f"/metrics, sv, {n} services: median {st_.median:.1f} ms, "
+                                 f"p99 {st_.p(99):.1f} ms, {size / MiB:.1f} MiB a scrape; "
+                                 f"{wake} daemon wake-ups over {idle_s} s with the HTTP "
+                                 "server listening and nobody connected")
+                except Exception as e:  # noqa: BLE001
+                    notes.append(f"/metrics {n}, sv: failed: {e}")
+
+        # 15. schedules (SPEC §17): wake-ups with no run due, and per run
+        # (sv only: the peers have no schedules)
+        if want("15"):
             win, win10 = (3, 11) if q else (30, 30)
             log(f"schedules: @every 1h ({win} s) and a run every 10 s ({win10} s): sv")
             try:

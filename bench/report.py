@@ -214,7 +214,7 @@ run after them.
    that delivers (nearly) all it is offered is said so in the notes: its
    ceiling is higher than its figure. `--quick`: sv alone, 20 programs x
    200 lines a second, 2 windows of 1 s.
-14. **schedules** (sv only, SPEC §17): one program (`/bin/sh -c "echo >>
+15. **schedules** (sv only, SPEC §17): one program (`/bin/sh -c "echo >>
    FILE"`), the daemon's voluntary context switches over 30 s: with
    `schedule=@every 1h` (no run in the window: target 0, no tick), then
    with `schedule=*/10 * * * * *` (3 runs: the wake-ups come with the runs

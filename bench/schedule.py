@@ -1,4 +1,4 @@
-"""Measurement 14 (`--only 14`, sv only): wake-ups with schedules (SPEC §17).
+"""Measurement 15 (`--only 15`, sv only): wake-ups with schedules (SPEC §17).
 
 The daemon sleeps until the nearest due time with everything else: no
 tick, no wake-up between runs. Two runs of the daemon, each with one

@@ -85,6 +85,12 @@ bash scripts/pyenv.sh "$SV_PYTHON_VENV" </dev/null ||
     warn "could not make $SV_PYTHON_VENV: the tests that use supervisorctl and friends will be SKIPPED"
 
 # ---------------------------------------------------------------------------
+step "headless chromium (the status page's browser test)"
+# The test skips, with the reason, where this cannot install it.
+bash scripts/chromium.sh </dev/null ||
+    warn "no chromium: the status page's browser test will be SKIPPED"
+
+# ---------------------------------------------------------------------------
 step "cargo test"
 # A test that cannot run here (not root, no mount, ...) says so in this file
 # (tests/common/skip.rs); a skip is listed below, never counted as a pass.

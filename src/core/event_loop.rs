@@ -11,8 +11,11 @@
 //! `signals` (the signalfd and reaping), `pipes` (child output to the
 //! logs) and `requests` (serving clients).
 
+mod healthz;
 mod http;
 mod listeners;
+mod metrics;
+mod page;
 mod pipes;
 mod poll_set;
 mod requests;
@@ -64,6 +67,8 @@ pub struct Daemon {
     /// The HTTP servers of `[unix_http_server]`/`[inet_http_server]` and
     /// their clients (see `http`).
     http: super::http::Http,
+    /// `/metrics` scrapes reading /proc a slice a pass (see `metrics`).
+    scrapes: metrics::Scrapes,
 }
 
 #[derive(Clone, Copy)]
@@ -211,6 +216,7 @@ impl Daemon {
             .into_iter()
             .chain(paused_left)
             .chain(idle_left)
+            .chain(self.scrapes.timeout())
             .chain(
                 self.http
                     .deadline()
@@ -295,6 +301,7 @@ impl Daemon {
         let _ = self.sup.persist(Instant::now());
         control::limit(&mut self.conns, &mut self.sup.log);
         self.conns.retain(|_, c| !c.finished());
+        self.metrics_step();
         self.http_end_pass(now);
         let (conns, http) = (&self.conns, &self.http.conns);
         self.followers

@@ -42,6 +42,12 @@
 //! - event listeners (SPEC §14): the bus, the protocol and the payloads in
 //!   `events/`; what raises events and wires listeners' pipes in
 //!   `supervisor/listeners.rs`; their pipes polled in `event_loop/listeners.rs`.
+//! - containers (SPEC §15): `shutdown_on` and the daemon's exit status in
+//!   `supervisor/exit_policy.rs`; `log_prefix`, `log_timestamps` and whole
+//!   lines on a shared stdout in `output/{shape,shared,feed}.rs`, the read
+//!   path in `supervisor/output.rs`.
+//! - the status page (SPEC §16): `GET /`, `/status.json`, `POST /action` in
+//!   `event_loop/page.rs`, its HTML, CSS and script in `event_loop/page/`.
 //!
 //! # Words
 //!
@@ -86,6 +92,7 @@ pub mod event_loop;
 pub mod events;
 pub mod http;
 pub mod log;
+pub mod metrics;
 pub mod names;
 pub mod output;
 pub mod paths;

@@ -50,6 +50,8 @@ pub struct Service {
     /// Its command line, environment and paths as C strings, built at the
     /// first spawn and reused by every restart; None after a change of spec.
     pub cmd: Option<std::sync::Arc<spawn::Command>>,
+    /// Its processes' ends by reason, for `/metrics` (SPEC §16).
+    pub exits: super::metrics::Exits,
 }
 
 impl Service {
@@ -77,6 +79,7 @@ mod leftovers;
 mod listeners;
 mod log_lines;
 mod notify;
+mod observe;
 mod output;
 mod persist;
 mod plans;
@@ -295,6 +298,10 @@ impl Supervisor {
             }
             // Adopted and re-adopted processes were watched by pidfd.
             svc.pidfd = None;
+        }
+        if let (Some(kind), Some(_)) = (exited, old_pid) {
+            let codes = &svc.spec.policy.exitcodes;
+            (svc.exits).count(super::metrics::ExitReason::of(before, kind, codes));
         }
         let supervisord = self.log.supervisord();
         let said = supervisord && !quiet && self.say_as_supervisord(id, before, old_pid, exited);

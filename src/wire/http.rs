@@ -279,6 +279,7 @@ fn is_tchar(b: u8) -> bool {
 pub fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        303 => "See Other",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",

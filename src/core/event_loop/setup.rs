@@ -122,6 +122,7 @@ impl Daemon {
             paused: Default::default(),
             changing: Default::default(),
             rpc_calls: Default::default(),
+            scrapes: Default::default(),
             http,
         })
     }

@@ -52,6 +52,7 @@ impl Supervisor {
                 origin,
                 start_time: 0,
                 cmd: None,
+                exits: Default::default(),
             }),
         );
         self.dirty = true;
