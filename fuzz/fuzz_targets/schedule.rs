@@ -21,6 +21,7 @@ fn check(s: &Schedule, zone: &Zone) {
             assert!(ahead <= Duration::from_secs(3651 * 86400), "{s}: {ahead:?}");
         }
         assert!(zone.offset_at(t as i64).unsigned_abs() <= 26 * 3600);
+        assert_eq!(zone.minute_text(t as i64).len(), 16);
     }
 }
 

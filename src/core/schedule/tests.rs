@@ -437,3 +437,114 @@ fn a_tzif_offset_out_of_range_is_refused() {
     assert_eq!(Zone::from_tzif(&tzif_v1(i32::MIN)), None);
     assert_eq!(Zone::from_tzif(&tzif_v1(27 * 3600)), None);
 }
+
+/// Whether local time `local` (seconds on the clock) matches five cron
+/// fields, checked the slow way from the text: each item expanded.
+fn slow_match(fields: &[&str], local: i64) -> bool {
+    let (_, mo, d) = civil_from_days(local.div_euclid(86400));
+    let s = local.rem_euclid(86400);
+    let wd = (local.div_euclid(86400) + 4).rem_euclid(7);
+    let names = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    let months = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let val = |t: &str| -> i64 {
+        t.parse()
+            .ok()
+            .or_else(|| names.iter().position(|n| *n == t).map(|p| p as i64))
+            .or_else(|| months.iter().position(|n| *n == t).map(|p| p as i64 + 1))
+            .unwrap()
+    };
+    let hit = |field: &str, v: i64, lo: i64, hi: i64| {
+        field.split(',').any(|item| {
+            let (range, step) = item
+                .split_once('/')
+                .map_or((item, 1), |(r, s)| (r, s.parse().unwrap()));
+            let (a, b) = match range.split_once('-') {
+                _ if range == "*" => (lo, hi),
+                Some((a, b)) => (val(a), val(b)),
+                None if step > 1 => (val(range), hi),
+                None => (val(range), val(range)),
+            };
+            (a..=b)
+                .step_by(step as usize)
+                .any(|x| x == v || (hi == 7 && x == 7 && v == 0))
+        })
+    };
+    let dom = hit(fields[2], d as i64, 1, 31);
+    let dow = hit(fields[4], wd, 0, 7);
+    let days = if fields[2].starts_with('*') || fields[4].starts_with('*') {
+        dom && dow
+    } else {
+        dom || dow
+    };
+    s % 60 == 0
+        && hit(fields[0], s / 60 % 60, 0, 59)
+        && hit(fields[1], s / 3600, 0, 23)
+        && hit(fields[3], mo as i64, 1, 12)
+        && days
+}
+
+/// `next` against a minute-by-minute walk over real time near DST changes,
+/// for expressions drawn from a pool: the walk takes each real minute,
+/// reads the clock, skips a clock time met before unless the minute or
+/// hour field starts with `*`.
+#[test]
+fn next_agrees_with_a_minute_by_minute_walk_across_dst() {
+    let minutes = ["0", "*/15", "30", "*", "0,30", "5-10", "59", "*/7"];
+    let hours = ["*", "2", "1-3", "*/2", "0", "23", "2,3", "*"];
+    let doms = ["*", "1", "25", "*/2", "25-31", "*", "4-8"];
+    let months = ["*", "3,10", "mar-apr", "oct-nov", "3-11", "*/3"];
+    let dows = ["*", "0", "sun", "mon-fri", "5-7", "*", "*"];
+    let sydney = Zone::posix("AEST-10AEDT,M10.1.0,M4.1.0/3").unwrap();
+    let zones = [
+        (
+            zone("Berlin"),
+            ["2026-03-29 01:00:00", "2026-10-25 01:00:00"],
+        ),
+        (
+            zone("NewYorkTZ"),
+            ["2026-03-08 07:00:00", "2026-11-01 06:00:00"],
+        ),
+        (sydney, ["2026-04-04 16:00:00", "2026-10-03 16:00:00"]),
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut pick = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let window = 2 * 86400;
+    for _ in 0..300 {
+        let f = [
+            minutes[pick(minutes.len())],
+            hours[pick(hours.len())],
+            doms[pick(doms.len())],
+            months[pick(months.len())],
+            dows[pick(dows.len())],
+        ];
+        let (z, changes) = &zones[pick(zones.len())];
+        // Half of them within two hours of the change, half within a day.
+        let spread = if pick(2) == 0 { 2 * 3600 } else { 86400 };
+        let after = secs(changes[pick(2)]) - spread + pick(2 * spread as usize) as i64;
+        let wild = f[0].starts_with('*') || f[1].starts_with('*');
+        let first_minute = (after + 60).div_euclid(60) * 60;
+        let walk = (first_minute..after + window).step_by(60).find(|&u| {
+            let local = u + z.offset_at(u) as i64;
+            let seen = [-3600i64, 3600, 1800].iter().any(|back| {
+                let v = u - back.abs();
+                v + z.offset_at(v) as i64 == local
+            });
+            slow_match(&f, local) && (wild || !seen)
+        });
+        let expr = f.join(" ");
+        let got = Schedule::parse(&expr).unwrap().next(
+            UNIX_EPOCH + Duration::from_secs(after as u64),
+            UNIX_EPOCH,
+            z,
+        );
+        let got = got.map(unix).filter(|&t| t < after + window);
+        assert_eq!(got, walk, "`{expr}` after {after} in {z:?}");
+    }
+}
