@@ -146,13 +146,28 @@ fn reload_keeps_an_unchanged_schedule_and_applies_a_changed_one_at_once() {
     c.sv(&["reload"]).ok();
     let (_, d) = c.sv.state("hourly").unwrap();
     assert!(next_in(&d).is_some_and(|l| l > before), "{before} then {d}");
+    // A run under way of a changed scheduled program goes on to its end.
+    let s = uniq(1702);
+    let run = |every: &str| {
+        format!(
+            "[program:hourly]\ncommand=/bin/true\nschedule=@every 1h\n\
+             [program:other]\ncommand=/bin/sleep {s}\nschedule=@every {every}\nstartsecs=2\n"
+        )
+    };
+    std::fs::write(&path, run("1h")).unwrap();
+    c.sv(&["reload"]).ok();
+    assert_eq!(c.sv(&["start", "other"]).code, 0);
+    let pid = c.pid("other");
+    std::fs::write(&path, run("3h")).unwrap();
+    let r = c.sv(&["reload"]);
+    assert!(r.stdout.contains("other: changed"), "{r:?}");
+    let (st, d) = c.sv.state("other").unwrap();
+    assert_eq!(st, "RUNNING", "{d}");
+    assert_eq!(c.pid("other"), pid, "the run was restarted");
+    assert!(next_in(&d).is_some_and(|l| l > 3 * 3600 - 100), "{d}");
+    assert_eq!(c.sv(&["stop", "other"]).code, 0);
     // No schedule any more: an ordinary program, started as autostart says.
-    std::fs::write(
-        &path,
-        "[program:hourly]\ncommand=/bin/sleep 30\n[program:other]\ncommand=/bin/true\n\
-         schedule=@every 1h\nstartsecs=2\n",
-    )
-    .unwrap();
+    std::fs::write(&path, "[program:hourly]\ncommand=/bin/sleep 30\n").unwrap();
     c.sv(&["reload"]).ok();
     let d = c.sv.wait_state("hourly", "RUNNING", 10);
     assert!(!d.contains("next run"), "{d}");

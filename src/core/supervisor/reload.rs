@@ -158,10 +158,13 @@ impl Supervisor {
             if prog != spec.program.as_deref().unwrap_or(prog) {
                 diff.mark(prog, "changed");
             }
+            // A scheduled run under way is left to end: the new settings
+            // apply from the next run (SPEC §17).
+            let run = svc.spec.schedule.is_some() && spec.schedule.is_some();
             let Some(svc) = self.renew(*id, spec) else {
                 continue;
             };
-            if svc.machine.state.has_process() {
+            if svc.machine.state.has_process() && !run {
                 diff.restart.push(*id);
             } else if spec.autostart && !svc.held {
                 diff.start.push(*id);
