@@ -124,7 +124,7 @@ fn an_overlapping_run_is_skipped_and_logged() {
     let file = sv.work.path().join("runs");
     let conf = format!(
         "[program:slow]\ncommand={}\nschedule=@every 1s\n",
-        appender(&file, "exec sleep 4")
+        appender(&file, "exec sleep 8")
     );
     let cmd = sv.config_daemon(&conf);
     sv.launch(cmd);
