@@ -275,3 +275,43 @@ fn due_times_and_the_detail_are_in_local_time() {
     assert!(next_in(&detail).is_some_and(|s| s <= 24 * 3600), "{detail}");
     sv.close();
 }
+
+/// supervisorctl's view through XML-RPC (SPEC §13): `startProcess` runs a
+/// scheduled program between runs now, `stopProcess` says NOT_RUNNING.
+#[test]
+fn xml_rpc_start_runs_it_and_stop_has_nothing_to_stop() {
+    use std::io::{Read, Write};
+    let file_dir = common::TempDir::new("cron-rpc");
+    let file = file_dir.path().join("runs");
+    let prog = format!(
+        "[program:job]\ncommand={}\nschedule=@every 1h\n",
+        appender(&file, "true")
+    );
+    let served = common::http::serve("", "", &prog, &[]);
+    let call = |method: &str| {
+        let body = format!(
+            "<?xml version=\"1.0\"?><methodCall><methodName>supervisor.{method}</methodName>\
+             <params><param><value><string>job</string></value></param></params></methodCall>"
+        );
+        let mut s = served.unix();
+        let req = format!(
+            "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\n\
+             Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    };
+    let r = call("startProcess");
+    assert!(
+        r.contains("<boolean>1</boolean>") && !r.contains("<fault>"),
+        "{r}"
+    );
+    assert!(wait_until(10, || runs(&file) == 1));
+    let r = call("stopProcess");
+    assert!(r.contains("<fault>") && r.contains("NOT_RUNNING"), "{r}");
+    let (st, d) = served.sv.state("job").unwrap();
+    assert_eq!(st, "PENDING", "{d}");
+}

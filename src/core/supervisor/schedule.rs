@@ -109,7 +109,7 @@ impl Supervisor {
     }
 
     /// A scheduled service with no run under way.
-    pub(super) fn between_runs(&self, id: Id) -> bool {
+    pub fn between_runs(&self, id: Id) -> bool {
         self.scheduled(id)
             && self
                 .services
