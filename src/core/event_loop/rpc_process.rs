@@ -587,6 +587,16 @@ fn results(slots: Vec<Slot>, decide: impl Fn(&Proc) -> Value) -> Value {
     )
 }
 
+/// A scheduled service between runs (SPEC §17) is not running for
+/// `startProcess` (it runs now) nor for `stopProcess` (NOT_RUNNING).
+fn rpc_state(sup: &crate::core::supervisor::Supervisor, id: Id, state: State) -> State {
+    if sup.between_runs(id) {
+        State::Stopped
+    } else {
+        state
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -609,15 +619,5 @@ mod tests {
         assert_eq!(items[1].get("status"), Some(&Value::Int(80)));
         assert_eq!(items[1].get("description"), Some(&Value::from("OK")));
         assert_eq!(p("b").namespec(), "g:b");
-    }
-}
-
-/// A scheduled service between runs (SPEC §17) is not running for
-/// `startProcess` (it runs now) nor for `stopProcess` (NOT_RUNNING).
-fn rpc_state(sup: &crate::core::supervisor::Supervisor, id: Id, state: State) -> State {
-    if sup.between_runs(id) {
-        State::Stopped
-    } else {
-        state
     }
 }
