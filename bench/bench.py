@@ -15,7 +15,7 @@ Layout: this file is the driver (arguments, the order of the runs, the
 document); common.py holds what every measurement shares (pids, /proc,
 statistics, `Ctx`, `timecmd`); systems.py the supervisors under test; one
 module a measurement, named after it (restart, spawn, idle, commands, logs,
-scale, priority, deptree, health, rpc, events, metrics); report.py renders the table and judges the targets.
+scale, priority, deptree, health, rpc, events, metrics, schedule); report.py renders the table and judges the targets.
 """
 
 import argparse
@@ -39,6 +39,7 @@ from health import *  # noqa: F401,F403
 from rpc import *  # noqa: F401,F403
 from events import *  # noqa: F401,F403
 from metrics import *  # noqa: F401,F403
+from schedule import *  # noqa: F401,F403
 from report import *  # noqa: F401,F403
 
 
@@ -462,6 +463,26 @@ def main():
                                  "server listening and nobody connected")
                 except Exception as e:  # noqa: BLE001
                     notes.append(f"/metrics {n}, sv: failed: {e}")
+
+        # 15. schedules (SPEC §17): wake-ups with no run due, and per run
+        # (sv only: the peers have no schedules)
+        if want("15"):
+            win, win10 = (3, 11) if q else (30, 30)
+            log(f"schedules: @every 1h ({win} s) and a run every 10 s ({win10} s): sv")
+            try:
+                (w1, r1), (w10, r10) = bench_schedule(ctx, systems["sv"], win, win10)
+                R["schedule"] = {"win": win, "idle_wake": w1, "wake": w10, "runs": r10}
+                rows.append(Row("`schedule=@every 1h`, no run due: wake-ups",
+                                f"over {win} s, voluntary context switches (sv only)",
+                                {"sv": Stat([w1], "", single=True)}))
+                per = f"{w10 / r10:.1f}" if r10 else "no run"
+                rows.append(Row("a run every 10 s: wake-ups",
+                                f"over {win10} s with {r10} runs; {per} per run (sv only)",
+                                {"sv": Stat([w10], "", single=True)}))
+                if r1:
+                    notes.append(f"schedules, sv: {r1} run(s) of @every 1h in the window")
+            except Exception as e:  # noqa: BLE001
+                notes.append(f"schedules, sv: failed: {e}")
 
         # 8. binary size
         if want("8"):

@@ -214,6 +214,11 @@ run after them.
    that delivers (nearly) all it is offered is said so in the notes: its
    ceiling is higher than its figure. `--quick`: sv alone, 20 programs x
    200 lines a second, 2 windows of 1 s.
+15. **schedules** (sv only, SPEC §17): one program (`/bin/sh -c "echo >>
+   FILE"`), the daemon's voluntary context switches over 30 s: with
+   `schedule=@every 1h` (no run in the window: target 0, no tick), then
+   with `schedule=*/10 * * * * *` (3 runs: the wake-ups come with the runs
+   only, shown per run). `--quick`: 3 s and 11 s.
 """
 
 
@@ -301,6 +306,10 @@ def judge(R):
                     f"{fmt_num(h['cpu'])} % over {h['win']} s", verdict(h["cpu"] < 5)))
         out.append(("0 wake-ups while idle with checks configured (all stopped)",
                     f"{h['idle_wake']} in {h['idle_s']} s", verdict(h["idle_wake"] == 0)))
+    sc = R.get("schedule", {})
+    if "idle_wake" in sc:
+        out.append(("0 wake-ups with `schedule=@every 1h` and no run due",
+                    f"{sc['idle_wake']} in {sc['win']} s", verdict(sc["idle_wake"] == 0)))
     rpc = R.get("rpc", {})
     if rpc.get("sv") and rpc["sv"].ok and rpc.get("supervisord") and rpc["supervisord"].ok:
         q = rpc["supervisord"].median / rpc["sv"].median

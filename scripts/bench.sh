@@ -11,7 +11,8 @@
 #                                   # 10, 11: readiness and health, issue 13, sv only;
 #                                   # 12: XML-RPC against supervisord, issue 14;
 #                                   # 13: PROCESS_LOG events to a listener, issue 15;
-#                                   # 14: GET /metrics, 1000 and 10 000, issue 16)
+#                                   # 14: GET /metrics, 1000 and 10 000, issue 16;
+#                                   # 15: wake-ups with schedules, sv only, issue 17)
 #   scripts/bench.sh --rev HEAD     # measure a commit, built from a clean export
 #                                   # (uncommitted edits left out)
 #   scripts/bench.sh --sv PATH      # measure a binary already built

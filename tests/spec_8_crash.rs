@@ -34,7 +34,7 @@ fn state_file_is_written_after_each_change_and_removed_by_close() {
     c.sv.wait_state("one", "RUNNING", 10);
     c.sv(&["status"]).ok();
     let bytes = std::fs::read(&state).expect("state file");
-    assert!(bytes.starts_with(b"sv state 2\n"), "{bytes:?}");
+    assert!(bytes.starts_with(b"sv state 3\n"), "{bytes:?}");
     assert!(
         bytes.windows(3).any(|w| w == b"one"),
         "the state file does not name the service"
@@ -529,7 +529,7 @@ fn corrupt_state_file_is_set_aside_and_the_config_alone_is_used() {
     // A good state file replaces it.
     c.sv(&["status"]).ok();
     let bytes = std::fs::read(c.state_path()).expect("a new state file");
-    assert!(bytes.starts_with(b"sv state 2\n"));
+    assert!(bytes.starts_with(b"sv state 3\n"));
     c.close();
     assert_eq!(bad_files(&c.dir()).len(), 1, "close removed the kept file");
 }

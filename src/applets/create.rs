@@ -25,6 +25,7 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
     let mut no_wait = false;
     let mut argv = Vec::new();
     let mut settings = Vec::new();
+    let mut cron = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = |flag: &str| {
@@ -59,6 +60,17 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
                 }
                 inst = Some(v);
             }
+            "--cron" => {
+                // SPEC §17: refused here, before any daemon is asked.
+                let v = value(a)?;
+                crate::core::schedule::Schedule::parse(&v)
+                    .map_err(|e| format!("--cron '{v}': {e}"))?;
+                settings.push(Setting {
+                    key: "schedule".into(),
+                    value: v.into(),
+                });
+                cron = true;
+            }
             "--name" => spec.name = Some(Text(value(a)?)),
             "--create-stopped" => spec.stopped = true,
             "--no-wait" => no_wait = true,
@@ -88,6 +100,9 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
     }
     if spec.stopped && spec.delay_secs.is_some() {
         return Err("--create-stopped and -c exclude each other".into());
+    }
+    if cron && (spec.stopped || spec.delay_secs.is_some()) {
+        return Err("--cron excludes -c and --create-stopped: it runs at its times".into());
     }
     spec.argv = argv.into_iter().map(Text).collect::<List<Text>>();
     spec.settings = settings.into();
@@ -211,6 +226,18 @@ mod tests {
         assert!(got.spec.stopped);
         assert_eq!(got.spec.settings[0].key.0, "startsecs");
         assert_eq!(got.spec.settings[0].value.0, "0");
+    }
+
+    #[test]
+    fn cron_is_a_schedule_setting_checked_here() {
+        let got = p(&["--cron", "@every 2s", "/bin/true"]).unwrap();
+        assert_eq!(got.spec.settings[0].key.0, "schedule");
+        assert_eq!(got.spec.settings[0].value.0, "@every 2s");
+        assert!(p(&["--cron", "@every", "/bin/true"])
+            .unwrap_err()
+            .starts_with("--cron '@every': "));
+        assert!(p(&["--cron", "@every 1s", "-c", "3", "/bin/true"]).is_err());
+        assert!(p(&["/bin/true", "--cron"]).is_err());
     }
 
     #[test]

@@ -52,7 +52,8 @@ pub fn create_waiting(
 ) -> Option<Response> {
     let at_once = req.stopped || req.delay_secs.is_some_and(|s| s > 0);
     match durably(sup, req, now) {
-        (Response::Ok(_), Some(id)) if !at_once => {
+        // A scheduled one runs at its times (SPEC §17): answered at once.
+        (Response::Ok(_), Some(id)) if !at_once && !sup.scheduled(id) => {
             sup.wait_started(conn, id);
             None
         }
@@ -120,6 +121,11 @@ fn register(
 fn start(sup: &mut Supervisor, id: u64, name: &str, req: &CreateSpec, now: Instant) -> Response {
     if req.stopped {
         return Response::Ok(format!("{name}: created").into());
+    }
+    if sup.scheduled(id) {
+        // Armed when added: PENDING until its first due time.
+        let detail = sup.info(id, now).map(|i| i.detail.0).unwrap_or_default();
+        return Response::Ok(format!("{name}: pending, {detail}").into());
     }
     if let Some(secs) = req.delay_secs.filter(|s| *s > 0) {
         sup.apply(id, Event::StartAt(now + Duration::from_secs(secs)), now);

@@ -48,6 +48,10 @@
 //!   path in `supervisor/output.rs`.
 //! - the status page (SPEC §16): `GET /`, `/status.json`, `POST /action` in
 //!   `event_loop/page.rs`, its HTML, CSS and script in `event_loop/page/`.
+//! - schedules (SPEC §17): the expressions and next due times in
+//!   `schedule/` (pure); due times as loop deadlines, runs and skips in
+//!   `supervisor/schedule.rs`; one-shot runs in `service::step`
+//!   (`Policy::scheduled`).
 //!
 //! # Words
 //!

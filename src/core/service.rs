@@ -152,6 +152,10 @@ pub enum Event {
     /// A spawn is held back until its dependencies meet their conditions
     /// (SPEC §12): PENDING with no deadline; `Timer` releases it.
     Hold,
+    /// A scheduled service (SPEC §17) waits for its next run: PENDING with
+    /// no deadline of its own (the supervisor's schedule sends `Start`
+    /// when a run is due); a run under way ends into it by itself.
+    Scheduled,
     /// A fresh machine takes a running process sv did not start
     /// (`open-service`, or an adopted process taken back after a crash),
     /// up since `started_at`.
@@ -285,7 +289,12 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
             m.ever_started = true;
             m.unready = false;
             m.ready_seen = false;
-            if p.ready.is_some() {
+            if p.scheduled {
+                // One-shot run: startsecs and ready do not apply.
+                m.state = S::Running;
+                m.attempts = 0;
+                m.deadline = None;
+            } else if p.ready.is_some() {
                 m.state = S::Starting;
                 m.deadline = Some(now + p.ready_timeout);
             } else if p.startsecs.is_zero() {
@@ -329,10 +338,10 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
                     m.deadline = Some(now + Duration::from_secs(1));
                 }
             } else {
-                settle_stopped(m, &mut fx);
+                settle_stopped(m, p, &mut fx);
             }
         }
-        (S::Stopping, E::GroupGone) if m.pid.is_none() => settle_stopped(m, &mut fx),
+        (S::Stopping, E::GroupGone) if m.pid.is_none() => settle_stopped(m, p, &mut fx),
         (S::Stopping, E::GroupGone) => m.pgid = None,
         (
             S::Stopped
@@ -507,6 +516,27 @@ pub fn step(m: &mut Machine, p: &Policy, ev: Event, now: Instant) -> Effects {
             | S::Fatal
             | S::Suspended,
             E::Ready,
+        ) => {}
+
+        // ---- schedules (SPEC §17) ----
+        (S::Stopped | S::Pending | S::Backoff | S::Exited | S::Fatal, E::Scheduled)
+            if p.scheduled =>
+        {
+            m.want = Want::Up;
+            m.state = S::Pending;
+            m.deadline = None;
+        }
+        (
+            S::Stopped
+            | S::Pending
+            | S::Starting
+            | S::Running
+            | S::Backoff
+            | S::Stopping
+            | S::Exited
+            | S::Fatal
+            | S::Suspended,
+            E::Scheduled,
         ) => {}
 
         // ---- processes sv did not spawn: only a fresh machine takes one ----

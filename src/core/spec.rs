@@ -59,6 +59,9 @@ pub struct ServiceSpec {
     /// `[eventlistener:x]` (SPEC §14): the pool it serves, named by
     /// `program`; its stdin and stdout are the protocol channel.
     pub listener: Option<Box<crate::core::events::PoolConf>>,
+    /// `schedule` (SPEC §17): runs at these times, one-shot; boxed, as
+    /// most services have none.
+    pub schedule: Option<Box<crate::core::schedule::Schedule>>,
     /// `shutdown_on` (SPEC §15): whether its end stops the daemon.
     pub shutdown_on: ShutdownOn,
 }
@@ -89,6 +92,7 @@ impl ServiceSpec {
             log_timestamps: false,
             events_enabled: [false; 2],
             listener: None,
+            schedule: None,
             shutdown_on: ShutdownOn::Never,
         }
     }
@@ -122,7 +126,8 @@ impl ServiceSpec {
                 )
             }
             "user" => self.user = Some(v.to_string()).filter(|u| !u.is_empty()),
-            "autostart" => self.autostart = parse_bool(v)?,
+            // A scheduled program runs at its times only (SPEC §17).
+            "autostart" => self.autostart = parse_bool(v)? && self.schedule.is_none(),
             "priority" => self.priority = parse_num(v, "priority")?,
             "autorestart" => {
                 let a = match v.to_ascii_lowercase().as_str() {
@@ -186,6 +191,17 @@ impl ServiceSpec {
             "log_timestamps" => self.log_timestamps = parse_bool(v)?,
             "stdout_events_enabled" => self.events_enabled[0] = parse_bool(v)?,
             "stderr_events_enabled" => self.events_enabled[1] = parse_bool(v)?,
+            "schedule" => {
+                self.schedule = match v {
+                    "" => None,
+                    _ => Some(Box::new(
+                        crate::core::schedule::Schedule::parse(v)
+                            .map_err(|e| format!("schedule '{v}': {e}"))?,
+                    )),
+                };
+                self.policy.scheduled = self.schedule.is_some();
+                self.autostart &= self.schedule.is_none();
+            }
             "shutdown_on" => self.shutdown_on = ShutdownOn::parse(v)?,
             _ => return Err(SetError::UnknownKey(key.to_string())),
         }

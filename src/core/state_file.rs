@@ -26,7 +26,9 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The current format: magic line with its version.
-const MAGIC: &[u8] = b"sv state 2\n";
+const MAGIC: &[u8] = b"sv state 3\n";
+/// Format 2: the same framing, no schedules.
+const MAGIC_V2: &[u8] = b"sv state 2\n";
 /// The first release's format: this line, then a wire frame.
 const MAGIC_V1: &[u8] = b"sv state\n";
 /// Magic, body length (u64 LE), CRC-32 of the body (u32 LE).
@@ -46,6 +48,23 @@ pub enum Origin {
 #[derive(SerBin, DeBin, Debug, Clone, PartialEq, Default)]
 pub struct Saved {
     pub services: List<SavedService>,
+    /// Since format 3: the schedules (SPEC §17), by service name.
+    pub schedules: List<SavedSchedule>,
+}
+
+/// A service's schedule: the expression as armed, and when it was set
+/// (what `@every` counts from), in ms since the Unix epoch.
+#[derive(SerBin, DeBin, Debug, Clone, PartialEq, Default)]
+pub struct SavedSchedule {
+    pub name: Text,
+    pub expr: Text,
+    pub anchor_unix_ms: u64,
+}
+
+/// Format 2: services only.
+#[derive(SerBin, DeBin, Debug, Clone, PartialEq, Default)]
+struct SavedV2 {
+    services: List<SavedService>,
 }
 
 /// How a process last ended: `kind` 0 none, 1 exit code, 2 signal,
@@ -148,7 +167,11 @@ pub fn decode(bytes: &[u8]) -> Result<Saved, String> {
     if let Some(rest) = bytes.strip_prefix(MAGIC_V1) {
         return decode_v1(rest);
     }
-    let rest = match bytes.strip_prefix(MAGIC) {
+    let v2 = bytes.starts_with(MAGIC_V2);
+    let rest = match bytes
+        .strip_prefix(MAGIC)
+        .or_else(|| bytes.strip_prefix(MAGIC_V2))
+    {
         Some(rest) => rest,
         None if bytes.starts_with(b"sv state ") => {
             return Err("it is of a format this sv does not know (a newer sv wrote it?)".into())
@@ -170,6 +193,14 @@ pub fn decode(bytes: &[u8]) -> Result<Saved, String> {
     if crc32(body) != sum {
         return Err("its checksum does not match (it was damaged)".into());
     }
+    if v2 {
+        return frame::decode::<SavedV2>(body)
+            .map(|v2| Saved {
+                services: v2.services,
+                ..Default::default()
+            })
+            .map_err(|e| e.to_string());
+    }
     frame::decode::<Saved>(body).map_err(|e| e.to_string())
 }
 
@@ -178,6 +209,7 @@ fn decode_v1(rest: &[u8]) -> Result<Saved, String> {
         Ok(Some((body, used))) if used == rest.len() => frame::decode::<SavedV1>(body)
             .map(|v1| Saved {
                 services: v1.services.0.into_iter().map(Into::into).collect(),
+                ..Default::default()
             })
             .map_err(|e| e.to_string()),
         Ok(Some(_)) => Err("it has bytes after its end".into()),
@@ -350,6 +382,12 @@ mod tests {
                 },
             ]
             .into(),
+            schedules: vec![SavedSchedule {
+                name: "sleep".into(),
+                expr: "@every 1h30m".into(),
+                anchor_unix_ms: 1_700_000_000_000,
+            }]
+            .into(),
         }
     }
 
@@ -435,10 +473,29 @@ mod tests {
             .collect();
         let big = Saved {
             services: services.into(),
+            ..Default::default()
         };
         let bytes = encode(&big);
         assert!(bytes.len() > crate::wire::MAX_FRAME, "{}", bytes.len());
         assert_eq!(decode(&bytes), Ok(big));
+    }
+
+    /// Format 2 (before schedules) is still read: its services, no
+    /// schedules.
+    #[test]
+    fn format_2_is_still_read() {
+        let v2 = SavedV2 {
+            services: sample().services,
+        };
+        let body = nanoserde::SerBin::serialize_bin(&v2);
+        let mut old = MAGIC_V2.to_vec();
+        old.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        old.extend_from_slice(&crc32(&body).to_le_bytes());
+        old.extend_from_slice(&body);
+        let read = decode(&old).unwrap();
+        assert_eq!(read.services, sample().services);
+        assert!(read.schedules.is_empty());
+        assert_eq!(decode(&encode(&sample())), Ok(sample()));
     }
 
     #[test]

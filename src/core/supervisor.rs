@@ -87,6 +87,7 @@ mod probe;
 mod ready;
 mod recover;
 mod reload;
+mod schedule;
 mod shutdown;
 pub use shutdown::Shutdown;
 mod status;
@@ -112,6 +113,8 @@ pub struct Supervisor {
     by_name: HashMap<String, Id>,
     /// Every machine's deadline, in time order.
     timers: timers::Timers,
+    /// The schedules' due times (SPEC §17, see `schedule`).
+    schedules: schedule::Schedules,
     next_id: Id,
     pub pipes: Vec<OutPipe>,
     waiters: Vec<Waiter>,
@@ -198,6 +201,7 @@ impl Supervisor {
             by_pid: HashMap::new(),
             by_name: HashMap::new(),
             timers: Default::default(),
+            schedules: Default::default(),
             next_id: 1,
             pipes: Vec::new(),
             waiters: Vec::new(),
@@ -394,6 +398,7 @@ impl Supervisor {
             self.dirty = true;
             self.by_name.remove(&svc.spec.name);
             self.timers.remove(id);
+            self.schedules.remove(id);
             if let Some(pid) = svc.machine.pid {
                 self.by_pid.remove(&pid);
             }
@@ -501,6 +506,7 @@ impl Supervisor {
         for id in due {
             self.apply(id, Event::Timer, now);
         }
+        self.run_schedules(now);
         self.end_batch(now);
         self.run_ready(now);
         self.run_health(now);
@@ -528,6 +534,7 @@ impl Supervisor {
     pub fn timeout(&self, now: Instant) -> Option<Duration> {
         self.next_deadline()
             .into_iter()
+            .chain(self.schedules.first())
             .chain(self.next_exec_deadline())
             .chain(self.leftovers_due(now))
             .chain(self.ready_due())

@@ -61,6 +61,7 @@ pub(super) const PROGRAM: &[&str] = &[
     "log_timestamps",
     "stdout_events_enabled",
     "stderr_events_enabled",
+    "schedule",
     "shutdown_on",
     "numprocs",
     "numprocs_start",

@@ -217,7 +217,7 @@ impl Daemon {
             .sup
             .service(id)
             .ok_or_else(|| fail(fault::BAD_NAME, asked))?;
-        let state = svc.machine.state;
+        let state = rpc_state(&self.sup, id, svc.machine.state);
         match kind {
             Kind::Start if info::is_running(state) => {
                 return Err(fail(fault::ALREADY_STARTED, asked))
@@ -246,7 +246,7 @@ impl Daemon {
             .into_iter()
             .filter_map(|id| self.sup.service(id))
             .filter(|s| {
-                let state = s.machine.state;
+                let state = rpc_state(&self.sup, s.id, s.machine.state);
                 match kind {
                     Kind::Start => !info::is_running(state),
                     Kind::Stop => info::is_running(state),
@@ -585,6 +585,16 @@ fn results(slots: Vec<Slot>, decide: impl Fn(&Proc) -> Value) -> Value {
             })
             .collect(),
     )
+}
+
+/// A scheduled service between runs (SPEC §17) is not running for
+/// `startProcess` (it runs now) nor for `stopProcess` (NOT_RUNNING).
+fn rpc_state(sup: &crate::core::supervisor::Supervisor, id: Id, state: State) -> State {
+    if sup.between_runs(id) {
+        State::Stopped
+    } else {
+        state
+    }
 }
 
 #[cfg(test)]

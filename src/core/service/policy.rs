@@ -56,12 +56,20 @@ pub struct Policy {
     /// `watchdog_secs` with `ready=notify`: the longest time between two
     /// `WATCHDOG=1` while RUNNING (zero: none). See `supervisor/notify`.
     pub watchdog: Duration,
+    /// `schedule=` (SPEC §17): each run is one-shot (no startsecs, never
+    /// restarted) and the service waits PENDING between runs; the
+    /// supervisor's schedule sends `Start` when a run is due.
+    pub scheduled: bool,
 }
 
 impl Policy {
     /// How long a new process is STARTING at most: startsecs, or with a
     /// ready check its timeout.
     pub fn start_window(&self) -> Duration {
+        if self.scheduled {
+            // A scheduled run that spawned is RUNNING (SPEC §17).
+            return Duration::ZERO;
+        }
         match self.ready {
             Some(_) => self.ready_timeout,
             None => self.startsecs,
@@ -86,6 +94,7 @@ impl Default for Policy {
             ready_interval: Duration::from_secs(1),
             health: Default::default(),
             watchdog: Duration::ZERO,
+            scheduled: false,
         }
     }
 }

@@ -19,7 +19,7 @@ pub(super) fn suspended(m: &mut Machine) {
 /// if this process has been ready; else STARTING until its ready_timeout
 /// (due at once if that passed while it was stopped: a failed start).
 pub(super) fn continued(m: &mut Machine, p: &Policy, now: Instant) {
-    if p.ready.is_some() {
+    if p.ready.is_some() && !p.scheduled {
         if m.ready_seen {
             m.state = State::Running;
             m.attempts = 0;
@@ -89,19 +89,25 @@ pub(super) fn take_back(m: &mut Machine, p: &Policy, r: Record, now: Instant) {
     } else {
         m.state = r.state;
         m.ever_started = r.ever_started;
-        if matches!(r.state, S::Pending | S::Backoff) {
+        // A scheduled one waits for its schedule, not a deadline (SPEC
+        // §17: a run missed while no daemon ran is not made up).
+        if matches!(r.state, S::Pending | S::Backoff) && !p.scheduled {
             m.deadline = Some(r.due);
         }
     }
 }
 
-/// STOPPING is over: nothing of the service is left.
-pub(super) fn settle_stopped(m: &mut Machine, fx: &mut Effects) {
+/// STOPPING is over: nothing of the service is left. A scheduled one
+/// waits for its next run (`stop` ends a run, not the schedule).
+pub(super) fn settle_stopped(m: &mut Machine, p: &Policy, fx: &mut Effects) {
     m.pgid = None;
     m.deadline = None;
     m.state = State::Stopped;
     if m.want == Want::Gone {
         fx.push(Effect::Forget);
+    } else if p.scheduled {
+        m.want = Want::Up;
+        m.state = State::Pending;
     }
 }
 
@@ -115,6 +121,13 @@ pub(super) fn on_exit(
     fx: &mut Effects,
 ) {
     let expected = matches!(kind, ExitKind::Code(c) if p.exitcodes.contains(&c));
+    if p.scheduled && m.want != Want::Gone {
+        // A run is one-shot (SPEC §17): never restarted, whatever
+        // autorestart says; its exit stays shown until the next run.
+        m.want = Want::Up;
+        m.state = State::Pending;
+        return;
+    }
     if m.want != Want::Up {
         m.state = State::Stopped;
         if m.want == Want::Gone {

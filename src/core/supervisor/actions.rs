@@ -139,7 +139,8 @@ impl Supervisor {
         match action {
             Action::Start | Action::Stop
                 if by_pattern
-                    && skip_for_all(action, state)
+                    && (skip_for_all(action, state)
+                        || action == Action::Stop && self.between_runs(id))
                     && !(action == Action::Stop && self.leftovers.count(id) > 0) =>
             {
                 return None
@@ -213,6 +214,10 @@ impl Supervisor {
                 Ok(None)
             }
             State::Stopped | State::Exited | State::Fatal => Err("not running"),
+            // `stop` ends a run, not the schedule (SPEC §17).
+            State::Pending if self.between_runs(id) => {
+                Err("not running (it runs on its schedule; supervisor-cancel removes it)")
+            }
             _ => {
                 self.stop_leftovers(id, now);
                 self.hold(id, true);
@@ -231,7 +236,8 @@ impl Supervisor {
         now: Instant,
     ) -> Outcome {
         match action {
-            Action::Cancel if state == State::Pending => {
+            // A schedule is cancelled whatever its run is doing (SPEC §17).
+            Action::Cancel if state == State::Pending || self.scheduled(id) => {
                 self.apply(id, Event::Remove, now);
                 ok(name, "cancelled")
             }
@@ -500,6 +506,12 @@ impl Supervisor {
                     let o = match state {
                         State::Pending => match self.deps_blocked(item.id) {
                             Some(why) => err(&item.name, why),
+                            // A scheduled run that has been and gone.
+                            None if self.between_runs(item.id)
+                                && self.waiting_for(item.id).is_none() =>
+                            {
+                                ok(&item.name, "started")
+                            }
                             None => return,
                         },
                         State::Backoff if item.first_failure => {

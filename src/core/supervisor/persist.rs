@@ -92,8 +92,15 @@ impl Supervisor {
             .values()
             .map(|s| saved(s, &restarting, now, wall))
             .collect();
+        let schedules = self.saved_schedules();
         let path = self.paths.state();
-        match state_file::write(&path, &Saved { services }) {
+        match state_file::write(
+            &path,
+            &Saved {
+                services,
+                schedules,
+            },
+        ) {
             Ok(()) => {
                 self.dirty = false;
                 if self.persist_error.take().is_some() {

@@ -127,11 +127,16 @@ impl Supervisor {
         let (mut programs, order) = self.config_programs(cfg);
         let mut leaders = leaders_by_service(found);
         let mut start = Vec::new();
+        // Schedules are armed once all are back, with their anchors.
+        self.schedules.recovering = true;
         for s in saved.services.0 {
             start.extend(self.recover_saved(s, &mut programs, &mut leaders, now));
         }
         start.extend(self.recover_unrecorded(programs, order, &mut leaders, now));
         self.recover_unclaimed(leaders, now);
+        self.arm_taken_back(saved.schedules);
+        // A run missed meanwhile is not made up (SPEC §17).
+        start.retain(|id| !self.scheduled(*id));
         self.started_events();
         self.restart_taken_back_listeners(now);
         self.plan(Event::Start, start, now);

@@ -158,10 +158,13 @@ impl Supervisor {
             if prog != spec.program.as_deref().unwrap_or(prog) {
                 diff.mark(prog, "changed");
             }
+            // A scheduled run under way is left to end: the new settings
+            // apply from the next run (SPEC §17).
+            let run = svc.spec.schedule.is_some() && spec.schedule.is_some();
             let Some(svc) = self.renew(*id, spec) else {
                 continue;
             };
-            if svc.machine.state.has_process() {
+            if svc.machine.state.has_process() && !run {
                 diff.restart.push(*id);
             } else if spec.autostart && !svc.held {
                 diff.start.push(*id);
@@ -178,6 +181,7 @@ impl Supervisor {
         svc.origin = Origin::Config(spec.program.clone().unwrap_or_default().into());
         self.dirty = true;
         self.listener_added(id);
+        self.sync_schedule(id, None);
         let paths = Stream::BOTH.map(|s| self.log_path(spec, s));
         let svc = self.services.get_mut(&id)?;
         for (s, p) in Stream::BOTH.into_iter().zip(paths) {

@@ -97,7 +97,19 @@ impl Supervisor {
             (true, Some(t)) => now.saturating_duration_since(t).as_secs(),
             _ => 0,
         };
+        // SPEC §17: PENDING between runs says when the next is, and how
+        // the last ended; any other state adds when the next is.
+        let next = self.schedule_detail(id, now);
+        let between_runs = next.is_some() && self.waiting_for(id).is_none();
         let mut detail = match m.state {
+            State::Pending if between_runs => {
+                let last = self.last_run(id, now).map(|l| format!(", {l}"));
+                format!(
+                    "{}{}",
+                    next.clone().unwrap_or_default(),
+                    last.unwrap_or_default()
+                )
+            }
             State::Running => format!("pid {}, uptime {}", m.pid.unwrap_or(0), clock(uptime)),
             State::Stopping if m.pid.is_none() => format!(
                 "waiting for the rest of process group {}",
@@ -136,6 +148,9 @@ impl Supervisor {
             State::Exited => m.last_exit.map(ExitKind::describe).unwrap_or_default(),
             State::Fatal => svc_reason(s),
         };
+        if let Some(next) = next.filter(|_| m.state != State::Pending) {
+            detail.push_str(&format!(", {next}"));
+        }
         if let Some(ready) = self.ready_detail(id) {
             detail.push_str(&format!(", {ready}"));
         }

@@ -57,6 +57,9 @@ impl Supervisor {
         );
         self.dirty = true;
         self.listener_added(id);
+        if !self.schedules.recovering {
+            self.sync_schedule(id, None);
+        }
         id
     }
 

@@ -17,6 +17,7 @@ mod operator;
 mod ready;
 mod restart_floor;
 mod restart_rules;
+mod scheduled;
 mod suspend;
 mod sweep;
 mod table;
@@ -90,6 +91,14 @@ fn ready_policy() -> Policy {
     }
 }
 
+/// A config program with `schedule=` (SPEC §17) and autorestart=true.
+fn scheduled() -> Policy {
+    Policy {
+        scheduled: true,
+        ..auto(AutoRestart::Always, 3)
+    }
+}
+
 /// A handful of different policies for the sweeps.
 fn sweep_policies() -> Vec<(&'static str, Policy)> {
     vec![
@@ -120,6 +129,7 @@ fn sweep_policies() -> Vec<(&'static str, Policy)> {
             },
         ),
         ("auto unexpected 2 with ready=", ready_policy()),
+        ("scheduled, autorestart always", scheduled()),
         ("adopted", adopted()),
         (
             "adopted budget(1) (re-adopted after a crash)",
@@ -177,6 +187,7 @@ fn all_events(now: Instant) -> Vec<Event> {
         Event::Ready,
         Event::GroupGone,
         Event::Hold,
+        Event::Scheduled,
         Event::Adopted {
             pid: 300,
             started_at: now - secs(30),
@@ -207,6 +218,7 @@ fn all_events(now: Instant) -> Vec<Event> {
             | Event::Ready
             | Event::GroupGone
             | Event::Hold
+            | Event::Scheduled
             | Event::Adopted { .. }
             | Event::TakenBack(_) => {}
         }
@@ -264,7 +276,7 @@ fn machine_in(state: State, want: Want, p: &Policy, now: Instant) -> Machine {
     m.deadline = match state {
         State::Pending => Some(now + secs(5)),
         State::Backoff => Some(now + secs(1)),
-        State::Starting if !p.startsecs.is_zero() => Some(now + p.startsecs),
+        State::Starting if !p.start_window().is_zero() => Some(now + p.start_window()),
         State::Stopping => Some(now + p.stopwait),
         _ => None,
     };

@@ -176,11 +176,12 @@ fn check(
     if ev == Event::GroupGone {
         assert_eq!(m.pgid, None, "{ctx}");
         if before.state == State::Stopping && before.pid.is_none() {
-            assert_eq!(
-                m.state,
-                State::Stopped,
-                "{ctx}: the group was all that was left"
-            );
+            let settled = if p.scheduled && m.want != Want::Gone {
+                State::Pending
+            } else {
+                State::Stopped
+            };
+            assert_eq!(m.state, settled, "{ctx}: the group was all that was left");
             assert_eq!(m.deadline, None, "{ctx}");
             let expect: &[Effect] = if m.want == Want::Gone { &[Forget] } else { &[] };
             assert_eq!(fx, expect, "{ctx}");
@@ -266,8 +267,9 @@ fn check(
     // ---- deadlines
     match m.state {
         State::Pending | State::Backoff => assert!(
-            // Held by its dependencies: the supervisor releases it.
-            m.deadline.is_some() || spawns == 1 || forgets == 1 || ev == Event::Hold,
+            // Held by its dependencies: the supervisor releases it; a
+            // scheduled one waits for the supervisor's schedule.
+            m.deadline.is_some() || spawns == 1 || forgets == 1 || ev == Event::Hold || p.scheduled,
             "{ctx}: PENDING/BACKOFF without a deadline, a Spawn or a Forget"
         ),
         State::Stopped | State::Exited | State::Fatal => {
@@ -319,7 +321,9 @@ fn check(
     }
     if let (State::Pending | State::Backoff, Event::TakenBack(r), true) = (m.state, &ev, taken_back)
     {
-        assert_eq!(m.deadline, Some(r.due), "{ctx}: due as recorded");
+        // A scheduled one: its schedule says when, from now (SPEC §17).
+        let due = (!p.scheduled).then_some(r.due);
+        assert_eq!(m.deadline, due, "{ctx}: due as recorded");
     } else if m.state == State::Backoff && before.state != State::Backoff {
         let secs_ = u64::from(m.attempts.max(1));
         assert_eq!(m.deadline, Some(now + secs(secs_)), "{ctx}: backoff length");
@@ -352,7 +356,13 @@ fn check(
                 let expect = before.deadline.or(Some(now + secs(1)));
                 assert_eq!(m.deadline, expect, "{ctx}");
             } else {
-                assert_eq!(m.state, State::Stopped, "{ctx}");
+                // A scheduled one waits for its next run (SPEC §17).
+                let settled = if p.scheduled && m.want != Want::Gone {
+                    State::Pending
+                } else {
+                    State::Stopped
+                };
+                assert_eq!(m.state, settled, "{ctx}");
                 assert_eq!(m.deadline, None, "{ctx}");
                 assert_eq!(m.pgid, None, "{ctx}");
                 let expect: &[Effect] = if m.want == Want::Gone { &[Forget] } else { &[] };
@@ -371,7 +381,10 @@ fn check(
             before.state,
             State::Starting | State::Running | State::Suspended
         );
-        if auto && before.want == Want::Up && with_process {
+        if p.scheduled && with_process && before.want != Want::Gone {
+            // SPEC §17: one-shot, never restarted, PENDING until the next.
+            assert_eq!((m.state, spawns), (State::Pending, 0), "{ctx}");
+        } else if auto && before.want == Want::Up && with_process {
             if early {
                 assert!(
                     matches!(m.state, State::Backoff | State::Fatal),
