@@ -53,7 +53,7 @@ pub use host::{Host, System};
 pub use http::{Credentials, HttpServers, InetServer, UnixServer};
 pub use probe::runtime_warnings;
 pub use section::read_section;
-pub use supervisord::{parse_count, parse_level, parse_umask, Supervisord};
+pub use supervisord::{own_stream_fd, parse_count, parse_level, parse_umask, Supervisord};
 
 /// A config file read whole, with everything it includes.
 #[derive(Debug, Clone, PartialEq)]

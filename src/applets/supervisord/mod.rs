@@ -31,7 +31,7 @@ const DEFAULT_MINPROCS: u64 = 200;
 const DEFAULT_UMASK: u32 = 0o022;
 
 /// `logfile` values that name no file: the daemon's own streams (see
-/// [`own_stream_fd`]), nowhere, and syslog (which sv always
+/// `config::own_stream_fd`), nowhere, and syslog (which sv always
 /// writes).
 const NO_FILE: &[&str] = &[
     "syslog",
@@ -43,6 +43,8 @@ const NO_FILE: &[&str] = &[
     "/proc/self/fd/1",
     "/proc/self/fd/2",
 ];
+
+use crate::core::config::own_stream_fd;
 
 pub fn main(args: Vec<OsString>) -> exit::Result {
     // The real argv[0]: the search for the config starts beside it, and
@@ -219,19 +221,7 @@ fn start(
 
 /// `/dev/stdout` and the like: the daemon's own output.
 fn own_stream(logfile: &str) -> bool {
-    NO_FILE.contains(&logfile) && !matches!(logfile, "syslog" | "/dev/null")
-}
-
-/// The daemon's fd a `logfile` names (1 or 2), where its log then goes in
-/// supervisord's format, as supervisord writes it there.
-pub fn own_stream_fd(logfile: &str) -> Option<i32> {
-    own_stream(logfile).then(|| {
-        if logfile.ends_with('1') || logfile == "/dev/stdout" {
-            1
-        } else {
-            2
-        }
-    })
+    own_stream_fd(logfile).is_some()
 }
 
 /// supervisord's search order: `../etc/supervisord.conf` and

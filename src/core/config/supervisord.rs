@@ -18,6 +18,16 @@ use std::path::PathBuf;
 /// supervisord's default `identifier`.
 pub const DEFAULT_IDENTIFIER: &str = "supervisor";
 
+/// The daemon's fd a `logfile` names (1 or 2), where its log then goes in
+/// supervisord's format, as supervisord writes it there.
+pub fn own_stream_fd(logfile: &str) -> Option<i32> {
+    match logfile {
+        "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1" => Some(1),
+        "/dev/stderr" | "/dev/fd/2" | "/proc/self/fd/2" => Some(2),
+        _ => None,
+    }
+}
+
 /// The keys of `[supervisord]` as written (expanded, checked); None where
 /// the key is absent, so the applet's flags and defaults can fill them.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -203,9 +203,7 @@ fn open_log(opts: &Options) -> Result<Logger, SetupError> {
     if sd.and_then(|s| s.silent) == Some(true) {
         log.stderr_off();
     }
-    if let Some(n) =
-        sd.and_then(|s| crate::applets::supervisord::own_stream_fd(s.logfile.as_deref()?))
-    {
+    if let Some(n) = sd.and_then(|s| crate::core::config::own_stream_fd(s.logfile.as_deref()?)) {
         log.log_to_own_stream(n);
     }
     if let Some(path) = &opts.log_file {
