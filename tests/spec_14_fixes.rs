@@ -1,0 +1,73 @@
+//! Fixes after the new-user trial of SPEC §14 (trial 15): XML-RPC
+//! `stopProcess` stops what an exited program left behind (§11), event
+//! listeners' FAIL redelivery, shutdown order, priorities and config
+//! errors, judged against the real supervisord where it can run.
+
+mod common;
+
+use common::listeners::{Daemon, Kind};
+use common::{alive, kill, wait_until};
+
+/// The pids recorded in `file` of the daemon's directory.
+fn pids(d: &Daemon, file: &str) -> Vec<i32> {
+    d.read(file)
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Kills, by pid, what a test recorded and left alive.
+struct Recorded<'a>(&'a Daemon, &'static str);
+
+impl Drop for Recorded<'_> {
+    fn drop(&mut self) {
+        for pid in pids(self.0, self.1).into_iter().filter(|&p| alive(p)) {
+            kill(pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// `supervisorctl stop` of an EXITED program that daemonized answers as
+/// supervisord does (not running) and stops the daemon it left behind,
+/// so `start` runs one daemon, not two.
+#[test]
+fn stop_of_an_exited_program_stops_what_it_left_behind() {
+    let body = "\
+[program:daemon]
+command=/bin/sh {d}/daemon.sh
+startsecs=0
+autostart=false
+autorestart=false
+";
+    let Some(d) = Daemon::start(Kind::Sv, body) else {
+        return;
+    };
+    let _rec = Recorded(&d, "pids");
+    let script = "(setsid sh -c 'echo $$ >> PIDS; exec sleep 300' &)\nexit 0\n"
+        .replace("PIDS", &d.dir.join("pids").display().to_string());
+    std::fs::write(d.dir.join("daemon.sh"), script).unwrap();
+    let (rc, out) = d.ctl(&["start", "daemon"]);
+    assert_eq!(rc, 0, "{out}");
+    d.wait_state("daemon", "EXITED", 20);
+    assert!(
+        wait_until(20, || pids(&d, "pids").len() == 1),
+        "no daemon pid"
+    );
+    let first = pids(&d, "pids")[0];
+    assert!(alive(first), "the daemon {first} is not running");
+    let (rc, out) = d.ctl(&["stop", "daemon"]);
+    assert!(out.contains("daemon: ERROR (not running)"), "{out}");
+    assert!(
+        wait_until(20, || !alive(first)),
+        "the daemon {first} left behind still runs\n{}",
+        d.log()
+    );
+    let (rc, out) = d.ctl(&["start", "daemon"]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(
+        wait_until(20, || pids(&d, "pids").len() == 2),
+        "no second daemon"
+    );
+    let running: Vec<i32> = pids(&d, "pids").into_iter().filter(|&p| alive(p)).collect();
+    assert_eq!(running.len(), 1, "daemons running: {running:?}");
+}
