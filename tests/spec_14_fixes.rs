@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::listeners::{Daemon, Kind};
+use common::listeners::{both, Daemon, Kind};
 use common::{alive, kill, wait_until};
 
 /// The pids recorded in `file` of the daemon's directory.
@@ -70,4 +70,19 @@ autorestart=false
     );
     let running: Vec<i32> = pids(&d, "pids").into_iter().filter(|&p| alive(p)).collect();
     assert_eq!(running.len(), 1, "daemons running: {running:?}");
+}
+
+/// A listener's group is of priority -1 (started first, stopped last) and
+/// its process of 999, as supervisord's `avail` shows them.
+#[test]
+fn avail_shows_a_listeners_priorities_as_supervisord() {
+    let body = "\
+[eventlistener:ears]
+command=/bin/cat
+events=TICK_60
+";
+    both(body, |d: &mut Daemon| {
+        let (code, out) = d.ctl(&["avail"]);
+        (code, out.split_whitespace().collect::<Vec<_>>().join(" "))
+    });
 }

@@ -465,7 +465,7 @@ impl Daemon {
             .filter(|s| pick(s))
             .map(|s| {
                 (
-                    s.spec.priority,
+                    s.spec.rank(),
                     names::group_of(s),
                     s.spec.name.as_str(),
                     s.id,
