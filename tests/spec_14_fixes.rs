@@ -86,3 +86,45 @@ events=TICK_60
         (code, out.split_whitespace().collect::<Vec<_>>().join(" "))
     });
 }
+
+/// `getProcessInfo(NAME)['exitstatus']` through python's xmlrpc.client and
+/// supervisor's own unix transport.
+fn exitstatus(d: &Daemon, name: &str) -> String {
+    let py = common::python::venv_dir().join("bin/python");
+    let code = format!(
+        "from supervisor.xmlrpc import SupervisorTransport\n\
+         import xmlrpc.client\n\
+         t = SupervisorTransport(None, None, 'unix://{}/http.sock')\n\
+         s = xmlrpc.client.ServerProxy('http://127.0.0.1', transport=t)\n\
+         i = s.supervisor.getProcessInfo('{name}')\n\
+         print(i['statename'], i['exitstatus'])\n",
+        d.dir.display()
+    );
+    let mut c = std::process::Command::new(py);
+    c.args(["-c", &code]);
+    let r = common::run_within(c, 30).expect("python hung");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout.trim().to_string()
+}
+
+/// A new run clears the last exit's status, as supervisord's spawn():
+/// EXITED with 3, then RUNNING again with 0 (every program, listeners too).
+#[test]
+fn a_new_run_clears_exitstatus_as_supervisord() {
+    let body = "\
+[program:twice]
+command=/bin/sh -c 'if [ -e {d}/ran ]; then exec sleep 1000; fi; : > {d}/ran; exit 3'
+startsecs=0
+autostart=false
+autorestart=false
+";
+    both(body, |d: &mut Daemon| {
+        let (code, out) = d.ctl(&["start", "twice"]);
+        assert_eq!(code, 0, "{out}");
+        d.wait_state("twice", "EXITED", 20);
+        let first = exitstatus(d, "twice");
+        d.ctl(&["start", "twice"]);
+        d.wait_state("twice", "RUNNING", 20);
+        (first, exitstatus(d, "twice"))
+    });
+}
