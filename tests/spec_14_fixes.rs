@@ -128,3 +128,40 @@ autorestart=false
         (first, exitstatus(d, "twice"))
     });
 }
+
+/// On SIGTERM the programs' STOPPING and STOPPED events reach a listener
+/// that subscribes to them before the listener itself is stopped (it is
+/// stopped last, as supervisord's of priority -1).
+#[test]
+fn on_sigterm_listeners_get_the_stop_events_before_they_stop() {
+    let body = "\
+[program:one]
+command=/bin/sleep 1000
+startsecs=0
+
+[program:two]
+command=/bin/sleep 1000
+startsecs=0
+
+[eventlistener:ears]
+command={t}/ok_recorder.sh {d}/events.rec
+events=PROCESS_STATE_STOPPING,PROCESS_STATE_STOPPED
+";
+    let Some(mut d) = Daemon::start(Kind::Sv, body) else {
+        return;
+    };
+    for name in ["one", "two", "ears"] {
+        d.wait_state(name, "RUNNING", 20);
+    }
+    kill(d.pid(), libc::SIGTERM);
+    assert!(d.wait_exit(30).is_some(), "the daemon did not exit");
+    let rec = d.read("events.rec");
+    for name in ["one", "two"] {
+        for ev in ["PROCESS_STATE_STOPPING", "PROCESS_STATE_STOPPED"] {
+            let seen = rec
+                .lines()
+                .any(|l| l.starts_with(ev) && l.contains(&format!("processname:{name} ")));
+            assert!(seen, "no {ev} of {name}:\n{rec}\n{}", d.log());
+        }
+    }
+}
