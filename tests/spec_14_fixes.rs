@@ -165,3 +165,73 @@ events=PROCESS_STATE_STOPPING,PROCESS_STATE_STOPPED
         }
     }
 }
+
+/// The other processes' /proc entries a daemon opened, from a trace.
+fn foreign_proc_reads(trace: &str, own: &[i32]) -> std::collections::BTreeSet<i32> {
+    trace
+        .split("\"/proc/")
+        .skip(1)
+        .filter_map(|rest| rest.split('/').next()?.parse::<i32>().ok())
+        .filter(|p| !own.contains(p))
+        .collect()
+}
+
+/// SIGTERM: once its programs are stopped the daemon exits without
+/// reading all of /proc (on a host of 1,100 processes that took a second):
+/// it is a subreaper that took nothing back, so nothing of its own can be
+/// anywhere but among its children. Traced with strace, when there.
+#[test]
+fn exit_does_not_search_all_of_proc() {
+    let Some(strace) = ["/usr/bin/strace", "/bin/strace"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        eprintln!("skipped: no strace");
+        return;
+    };
+    let others = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+                .count()
+        })
+        .unwrap_or(0);
+    let body = "\
+[program:p]
+command=/bin/sleep 1000
+startsecs=0
+";
+    let Some(mut d) = Daemon::start(Kind::Sv, body) else {
+        return;
+    };
+    d.wait_state("p", "RUNNING", 20);
+    let own = [d.pid(), d.pid_of("p").expect("p's pid")];
+    let out = d.dir.join("trace");
+    let mut tracer = std::process::Command::new(strace)
+        .args(["-f", "-qq", "-e", "trace=openat,accept4,accept", "-o"])
+        .arg(&out)
+        .args(["-p", &own[0].to_string()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn strace");
+    let attached = wait_until(20, || {
+        d.ctl(&["status"]);
+        std::fs::read_to_string(&out).is_ok_and(|t| t.contains("accept"))
+    });
+    if !attached {
+        let _ = tracer.kill();
+        let _ = tracer.wait();
+        eprintln!("skipped: strace cannot attach here");
+        return;
+    }
+    kill(own[0], libc::SIGTERM);
+    assert!(d.wait_exit(30).is_some(), "the daemon did not exit");
+    let _ = tracer.wait();
+    let trace = std::fs::read_to_string(&out).unwrap_or_default();
+    let read = foreign_proc_reads(&trace, &own);
+    assert!(
+        read.len() <= 2,
+        "read /proc of {} other processes (of {others}) on its way out",
+        read.len()
+    );
+}
