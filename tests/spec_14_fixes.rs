@@ -55,7 +55,7 @@ autorestart=false
     );
     let first = pids(&d, "pids")[0];
     assert!(alive(first), "the daemon {first} is not running");
-    let (rc, out) = d.ctl(&["stop", "daemon"]);
+    let (_, out) = d.ctl(&["stop", "daemon"]);
     assert!(out.contains("daemon: ERROR (not running)"), "{out}");
     assert!(
         wait_until(20, || !alive(first)),
