@@ -43,7 +43,11 @@ autorestart=false
         return;
     };
     let _rec = Recorded(&d, "pids");
-    let script = "(setsid sh -c 'echo $$ >> PIDS; exec sleep 300' &)\nexit 0\n"
+    // Its parent ends once the daemon runs `sleep` (not mid-exec when the
+    // daemon looks at what was left and whose it is).
+    let script = "(setsid sh -c 'echo $$ >> PIDS; exec sleep 300' &\n\
+                  while [ \"$(cat /proc/$(cat PIDS)/comm 2>/dev/null)\" != sleep ]; do sleep 0.01; done)\n\
+                  exit 0\n"
         .replace("PIDS", &d.dir.join("pids").display().to_string());
     std::fs::write(d.dir.join("daemon.sh"), script).unwrap();
     let (rc, out) = d.ctl(&["start", "daemon"]);
