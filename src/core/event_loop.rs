@@ -433,7 +433,10 @@ impl Daemon {
         // Whatever of the instance outlived its stop rules (a child that
         // left its group, processes a crash left behind) ends now.
         let spare = self.sup.adopted_pids();
-        let left = super::census::sweep(&self.sup.marker, &self.sup.paths.fifos(), &spare);
+        let left = match super::census::may_be_left(&spare) {
+            true => super::census::sweep(&self.sup.marker, &self.sup.paths.fifos(), &spare),
+            false => 0,
+        };
         if left > 0 {
             self.sup.log.info(&format!(
                 "killed {left} processes left behind by stopped services"

@@ -541,6 +541,7 @@ impl Supervisor {
             .chain(self.health_due())
             .chain(self.watchdog_due())
             .chain(self.events.tick_due(now))
+            .chain(self.plans_due())
             .min()
             .map(|d| d.saturating_duration_since(now))
     }

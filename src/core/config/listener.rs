@@ -1,8 +1,10 @@
 //! What `[eventlistener:x]` adds to a program's keys (SPEC §14), read as
 //! supervisord reads it: `events` (required, names of `EventTypes`),
 //! `buffer_size` (default 10, at least 1), `result_handler` (only the
-//! default), no `redirect_stderr`, priority -1 unless set (started first,
-//! stopped last). Its stdout is the protocol channel, never a log.
+//! default), no `redirect_stderr`, its group's priority -1 unless set
+//! (started first, stopped last; the process's own stays 999, as
+//! supervisord's `avail` shows `-1:999`). Its stdout is the protocol
+//! channel, never a log.
 
 use super::build::Loader;
 use super::lex::Section;
@@ -31,12 +33,18 @@ impl Loader<'_> {
                 "events" => {
                     events_seen = true;
                     conf.events = 0;
-                    for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                    // `events=TICK_5,` names an empty type: supervisord
+                    // refuses it ("Unknown event type  in [...] events").
+                    for name in v.split(',').map(str::trim).filter(|_| !v.is_empty()) {
                         conf.events |= types::mask_of(name).ok_or_else(|| {
-                            let hint = crate::core::suggest::hint(
-                                &name.to_ascii_uppercase(),
-                                types::NAMES.iter().chain(&types::PARENTS).copied(),
-                            );
+                            let hint = if name.is_empty() {
+                                " (an empty name: a comma too many?)".to_string()
+                            } else {
+                                crate::core::suggest::hint(
+                                    &name.to_ascii_uppercase(),
+                                    types::NAMES.iter().chain(&types::PARENTS).copied(),
+                                )
+                            };
                             let msg = format!("unknown event type {name} in {label} events{hint}");
                             self.err(e.file, e.line, msg)
                         })?;
@@ -82,8 +90,8 @@ impl Loader<'_> {
         }
         for spec in p.processes.iter_mut() {
             spec.stdout = OutputSpec::Discard;
-            if !priority {
-                spec.priority = -1;
+            if !priority && spec.group_priority.is_none() {
+                spec.group_priority = Some(-1);
             }
             spec.listener = Some(Box::new(conf.clone()));
         }

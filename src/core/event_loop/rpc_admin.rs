@@ -377,7 +377,7 @@ impl Daemon {
             .services()
             .map(|s| {
                 (
-                    s.spec.priority,
+                    s.spec.rank(),
                     names::group_of(s),
                     s.spec.name.as_str(),
                     s.id,

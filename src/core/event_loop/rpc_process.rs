@@ -197,6 +197,15 @@ impl Daemon {
             (_, Some(n)) => Target::Group(self.group(n).ok_or_else(|| fail(fault::BAD_NAME, n))?),
             (_, None) => Target::Group(self.everything()),
         };
+        if kind == Kind::Stop {
+            let ids = match &target {
+                Target::One(id) => std::slice::from_ref(id),
+                Target::Group(ids) => ids.as_slice(),
+            };
+            for &id in ids {
+                self.sup.stop_left_behind(id, now);
+            }
+        }
         let pending = match target {
             Target::One(id) => {
                 let asked = name.unwrap_or_default();
@@ -456,7 +465,7 @@ impl Daemon {
             .filter(|s| pick(s))
             .map(|s| {
                 (
-                    s.spec.priority,
+                    s.spec.rank(),
                     names::group_of(s),
                     s.spec.name.as_str(),
                     s.id,

@@ -284,6 +284,19 @@ impl Bus {
         }
     }
 
+    /// Whether events still wait for a listener able to take them: queued
+    /// in a pool with a live member, or sent and not yet answered. A
+    /// shutdown stops the listeners only once none does (or time is up).
+    pub fn undelivered(&self) -> bool {
+        self.pools.iter().any(|p| {
+            let live = |m: &Member| {
+                m.running && m.chan.is_some() && m.parser.state != ListenerState::Unknown
+            };
+            p.members.iter().any(|m| live(m) && m.event.is_some())
+                || (!p.queue.is_empty() && p.members.iter().any(live))
+        })
+    }
+
     // ------------------------------------------------------------ the loop
 
     /// The descriptors to poll: fd, events, member, and whether it is the

@@ -116,7 +116,10 @@ impl<'a> Facts<'a> {
             now: wall.as_secs() as i64,
             pid: m.pid.unwrap_or(0),
             spawnerr,
+            // supervisord clears it at each spawn and for an exit too
+            // quickly: only a run that ended (EXITED, STOPPED) has one.
             exitstatus: match m.last_exit {
+                _ if !matches!(m.state, State::Exited | State::Stopped) => 0,
                 Some(ExitKind::Code(c)) => i64::from(c),
                 Some(ExitKind::Signal(_)) => -1,
                 Some(ExitKind::Unknown) | None => 0,

@@ -226,6 +226,16 @@ impl Supervisor {
         }
     }
 
+    /// XML-RPC `stopProcess` of a service that is not running: supervisord
+    /// answers NOT_RUNNING, but what it left behind (SPEC §11) is stopped
+    /// as `sv stop` stops it, so a following start makes no duplicate.
+    pub(crate) fn stop_left_behind(&mut self, id: Id, now: Instant) {
+        let state = self.services.get(&id).map(|s| s.machine.state);
+        if matches!(state, Some(State::Stopped | State::Exited | State::Fatal)) {
+            let _ = self.begin_stop(id, state.unwrap_or(State::Stopped), now);
+        }
+    }
+
     /// The actions answered at once: cancel, suspend, resume, signal.
     fn answer_now(
         &mut self,

@@ -14,7 +14,14 @@ pub(super) struct Plan {
     pub(super) event: Event,
     levels: std::collections::VecDeque<Vec<Id>>,
     current: Vec<Id>,
+    /// Shutdown: until when the next level, of event listeners, waits
+    /// for the events of the levels before to reach them.
+    hold: Option<Instant>,
 }
+
+/// The longest a shutdown waits for listeners to take the events of
+/// the programs it stopped before it stops the listeners themselves.
+const LISTENER_DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Supervisor {
     /// Stops `ids` level by level of priority, highest first; starts them
@@ -67,6 +74,7 @@ impl Supervisor {
             event,
             levels,
             current: Vec::new(),
+            hold: None,
         });
         self.advance_plans(now);
     }
@@ -79,9 +87,10 @@ impl Supervisor {
                 None => true,
                 Some(s) => !s.machine.state.has_process(),
             });
-            if !settled {
+            if !settled || self.listeners_wait(plan, now) {
                 return true;
             }
+            plan.hold = None;
             let Some(level) = plan.levels.pop_front() else {
                 return false;
             };
@@ -96,5 +105,31 @@ impl Supervisor {
         // Plans made while these ran (none today) go after them.
         plans.append(&mut self.plans);
         self.plans = plans;
+    }
+
+    /// Shutdown (supervisord stops listeners last): the next level holds
+    /// event listeners and events still wait for them, so it waits, at
+    /// most [`LISTENER_DRAIN`] and never past the grace period.
+    fn listeners_wait(&self, plan: &mut Plan, now: Instant) -> bool {
+        let listeners = plan
+            .levels
+            .front()
+            .is_some_and(|l| l.iter().any(|&id| self.events.is_member(id)));
+        if plan.event != Event::Stop
+            || !self.shutdown.requested()
+            || !listeners
+            || !self.events.undelivered()
+        {
+            return false;
+        }
+        let until = *plan
+            .hold
+            .get_or_insert_with(|| self.grace_cap(now + LISTENER_DRAIN));
+        now < until
+    }
+
+    /// When a shutdown's wait for listeners ends, for poll's timeout.
+    pub(super) fn plans_due(&self) -> Option<Instant> {
+        self.plans.iter().filter_map(|p| p.hold).min()
     }
 }

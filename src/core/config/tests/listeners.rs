@@ -20,17 +20,18 @@ fn a_listener_pool_is_its_processes_with_the_pool_settings() {
         assert_eq!(conf.events, bit(1) | bit(16));
         assert_eq!(conf.buffer_size, 3);
         assert_eq!(p.program.as_deref(), Some("crash"));
-        // Started first, stopped last; stdout is the protocol.
-        assert_eq!(p.priority, -1);
+        // Started first, stopped last (its group's -1, its own 999, as
+        // supervisord's `avail` shows); stdout is the protocol.
+        assert_eq!((p.rank(), p.priority), (-1, 999));
         assert_eq!(p.stdout, OutputSpec::Discard);
     }
     let p = one("[eventlistener:e]\ncommand=/bin/l\nevents=EVENT\npriority=5\n");
-    let conf = p.listener.unwrap();
+    let conf = p.listener.clone().unwrap();
     assert_eq!(
         (conf.events, conf.buffer_size),
         (mask_of("EVENT").unwrap(), 10)
     );
-    assert_eq!(p.priority, 5);
+    assert_eq!((p.rank(), p.priority), (5, 5));
     assert!(one("[program:p]\ncommand=/bin/p\n").listener.is_none());
 }
 
@@ -41,6 +42,13 @@ fn bad_listener_settings_are_errors_with_file_and_line() {
         e,
         "config:3: unknown event type PROCES_LOG in [eventlistener:e] events; \
          did you mean PROCESS_LOG?"
+    );
+    // supervisord: "Unknown event type  in [eventlistener:e] events".
+    let e = err("[eventlistener:e]\ncommand=/bin/l\nevents=TICK_5,\n");
+    assert_eq!(
+        e,
+        "config:3: unknown event type  in [eventlistener:e] events \
+         (an empty name: a comma too many?)"
     );
     let e = err("[eventlistener:e]\ncommand=/bin/l\n");
     assert!(
