@@ -91,10 +91,19 @@ impl Daemon {
             return;
         }
         let body = self.metrics_body();
-        for (id, _) in std::mem::take(&mut self.scrapes.waiting) {
+        let mut waiting = std::mem::take(&mut self.scrapes.waiting);
+        // The last one takes the body itself, the others a copy.
+        let last = waiting.pop();
+        for (id, _) in waiting {
             if let Some(c) = self.http.conns.get_mut(&id) {
                 c.answer(CONTENT_TYPE, &body);
                 // A request it sent meanwhile is served at the end of the pass.
+                self.http.resume.push(id);
+            }
+        }
+        if let Some((id, _)) = last {
+            if let Some(c) = self.http.conns.get_mut(&id) {
+                c.answer_owned(CONTENT_TYPE, body);
                 self.http.resume.push(id);
             }
         }
