@@ -40,6 +40,8 @@ pub(super) struct Scrapes {
     scan: Option<proc::Scan>,
     /// What the last whole scan found, by process group.
     last: Option<HashMap<i32, proc::Usage>>,
+    /// Leaders' stat files, open between scans.
+    kept: proc::Kept,
 }
 
 impl Scrapes {
@@ -65,7 +67,7 @@ impl Daemon {
             let groups: HashSet<i32> = (self.sup.services())
                 .filter_map(|s| s.machine.pgid)
                 .collect();
-            sc.scan = Some(proc::Scan::new(groups));
+            sc.scan = Some(proc::Scan::new(groups, std::mem::take(&mut sc.kept)));
         }
         self.metrics_step();
     }
@@ -82,7 +84,10 @@ impl Daemon {
         let mut ended = false;
         if let Some(scan) = &mut sc.scan {
             if scan.step(SLICE) {
-                sc.last = sc.scan.take().map(|w| w.found);
+                if let Some(w) = sc.scan.take() {
+                    sc.kept = w.kept;
+                    sc.last = Some(w.found);
+                }
                 ended = true;
             }
         }
