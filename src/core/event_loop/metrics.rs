@@ -150,7 +150,22 @@ impl Daemon {
             cpu_ticks: proc::own_ticks(),
         };
         let mut body = Vec::with_capacity(rows.len() * 2048 + 4096);
+        huge_pages(&mut body);
         metrics::render(&rows, &daemon, proc::Units::of_host(), &mut body);
         body
+    }
+}
+
+/// Asks for huge pages under a big body (15 MB for 10 000 services): a
+/// fresh buffer each scrape is otherwise some 3 600 page faults and as many
+/// pages to unmap. Only advice: where the kernel says no, nothing changes.
+fn huge_pages(buf: &mut Vec<u8>) {
+    const HUGE: usize = 2 << 20;
+    let at = buf.as_mut_ptr() as usize;
+    let start = at.next_multiple_of(HUGE);
+    let end = (at + buf.capacity()) / HUGE * HUGE;
+    if end > start {
+        // SAFETY: advice on whole pages inside the buffer's own allocation.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
     }
 }
