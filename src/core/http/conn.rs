@@ -615,4 +615,35 @@ mod tests {
         }
         assert_eq!(c.next_request(now, &mut 0).unwrap().unwrap().target, "/b");
     }
+
+    #[test]
+    fn an_owned_body_is_queued_as_is_and_arrives_whole() {
+        let (mut c, mut peer) = pair();
+        let body: Vec<u8> = (0..4 << 20).map(|i| (i % 251) as u8).collect();
+        let want = body.clone();
+        let at = body.as_ptr();
+        c.answer_owned("text/plain", body);
+        // More than a socket buffer: the rest waits in the body itself.
+        assert!(c.wants_write());
+        assert_eq!(c.wbuf.as_ptr(), at, "the body was copied");
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            peer.read_to_end(&mut got).unwrap();
+            got
+        });
+        while c.wants_write() {
+            c.flush();
+            std::thread::yield_now();
+        }
+        drop(c);
+        let got = reader.join().unwrap();
+        let split = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let head = String::from_utf8_lossy(&got[..split]);
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        assert!(
+            head.contains(&format!("Content-Length: {}", want.len())),
+            "{head}"
+        );
+        assert!(got[split..] == want[..], "the body arrived changed");
+    }
 }
