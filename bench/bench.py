@@ -451,14 +451,15 @@ def main():
             for n in ([100, 1000] if q else [1000, a.scale_n]):
                 log(f"/metrics: {n} services: sv")
                 try:
-                    st_, size, wake = bench_metrics(ctx, systems["sv"], n, 5 if q else 20,
+                    st_, size, wake, cpu = bench_metrics(ctx, systems["sv"], n, 5 if q else 20,
                                                     idle_s)
                     R.setdefault("metrics", {})[n] = st_
                     rows.append(Row(f"GET /metrics, {n} services",
                                     "one kept-alive client, per scrape (sv only)",
                                     {"sv": st_}))
                     notes.append(f"/metrics, sv, {n} services: median {st_.median:.1f} ms, "
-                                 f"p99 {st_.p(99):.1f} ms, {size / MiB:.1f} MiB a scrape; "
+                                 f"p99 {st_.p(99):.1f} ms, {size / MiB:.1f} MiB a scrape, "
+                                 f"daemon CPU {cpu:.1f} ms a scrape; "
                                  f"{wake} daemon wake-ups over {idle_s} s with the HTTP "
                                  "server listening and nobody connected")
                 except Exception as e:  # noqa: BLE001

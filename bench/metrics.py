@@ -60,7 +60,8 @@ class HttpGet:
 
 def bench_metrics(ctx, system, n, scrapes, idle_s):
     """Returns (Stat of one scrape in ms, body size in bytes, wake-ups of
-    the idle daemon over idle_s with the server listening)."""
+    the idle daemon over idle_s with the server listening, the daemon's CPU
+    ms a scrape: steadier than the wall time on a loaded machine)."""
     port = free_ports(1)
     wl = Workload(n, ["/bin/sleep", "1000000"])
     wl.raw = f"[inet_http_server]\nport=127.0.0.1:{port}\n\n" + ini_program(wl)
@@ -86,12 +87,14 @@ def bench_metrics(ctx, system, n, scrapes, idle_s):
             if want not in body:
                 raise RuntimeError(f"/metrics does not say {n} services")
             vals = []
+            c0 = snapshot(side)
             for _ in range(scrapes):
                 t0 = time.perf_counter_ns()
                 client.get("/metrics")
                 vals.append((time.perf_counter_ns() - t0) / 1e6)
+            cpu, _, _ = snap_delta(c0, snapshot(side))
         finally:
             client.close()
-        return Stat(vals, "ms"), len(body), wake
+        return Stat(vals, "ms"), len(body), wake, cpu / 1e6 / scrapes
     finally:
         system.stop()

@@ -286,3 +286,39 @@ fn health_shows_where_checks_are_configured() {
     want(&s, "h", "healthy");
     s.sv.close();
 }
+
+/// A notify `STATUS=` that reads like a failing check does not make a
+/// healthy service unhealthy on the page: health is the supervisor's flag.
+#[test]
+fn a_status_text_cannot_fake_unhealthy() {
+    let dir = TempDir::new("page-fake");
+    let alive = dir.path().join("alive");
+    std::fs::write(&alive, "").unwrap();
+    let script = dir.path().join("fake.py");
+    std::fs::write(
+        &script,
+        "import os, socket, time\n\
+         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
+         s.sendto(b'READY=1\\nSTATUS=unhealthy (9/9: faked)', os.environ['NOTIFY_SOCKET'])\n\
+         time.sleep(600)\n",
+    )
+    .unwrap();
+    let progs = format!(
+        "[program:f]\ncommand=python3 {}\nstartsecs=0\nready=notify\n\
+         health=file:{}\nhealth_interval=1\nhealth_retries=1\nhealth_action=none\n",
+        script.display(),
+        alive.display()
+    );
+    let mut s = serve("", "", &progs, &[]);
+    // The text is there for `status` to show...
+    let shown = wait_until(10, || {
+        s.sv.sv(&["status", "f"]).stdout.contains("unhealthy (9/9")
+    });
+    assert!(shown, "{}", s.sv.sv(&["status", "f"]).stdout);
+    // ...and the page still says what the check says.
+    assert_eq!(
+        health_of(&s, "f"),
+        ("healthy".to_string(), "healthy".to_string())
+    );
+    s.sv.close();
+}

@@ -46,12 +46,14 @@ fn token() -> &'static str {
 
 /// Health as the page shows it, where checks are configured: a RUNNING
 /// service with a health check is healthy until `status` says it is
-/// failing; with a ready check, RUNNING means it said it was ready.
-fn health(s: &Service, state: &str, detail: &str) -> &'static str {
+/// failing (`healthy`, the supervisor's own flag as `/metrics` has it, not
+/// the detail text a notify `STATUS=` could fake); with a ready check,
+/// RUNNING means it said it was ready.
+fn health(s: &Service, state: &str, healthy: bool) -> &'static str {
     let p = &s.spec.policy;
     let running = state == State::Running.name();
     if p.health.check.is_some() && running {
-        if detail.contains("unhealthy (") {
+        if !healthy {
             return "unhealthy";
         }
         return "healthy";
@@ -96,7 +98,7 @@ impl Daemon {
         (self.sup.services())
             .filter_map(|s| {
                 let info = self.sup.info(s.id, now)?;
-                let health = health(s, &info.state, &info.detail);
+                let health = health(s, &info.state, self.sup.healthy(s.id));
                 Some(Row { info, health })
             })
             .collect()

@@ -13,8 +13,37 @@
 //! hold the loop for all of it.
 
 use std::collections::{HashMap, HashSet};
+use std::fs::File;
 use std::fs::ReadDir;
 use std::io::Read;
+use std::os::unix::fs::FileExt;
+
+/// Leaders' `/proc/PID/stat` kept open between scans: a `pread` on an open
+/// file costs a third of open, read and close (bench/findings.md). At most
+/// [`KEPT_MAX`] and an eighth of the fd limit, so spawns keep their fds; a
+/// file is closed when its group is no longer asked for or its process is
+/// gone (a read of a stat file whose process was reaped fails, so a pid
+/// used again is never read through an old file).
+#[derive(Default)]
+pub struct Kept(HashMap<i32, File>);
+
+const KEPT_MAX: usize = 1024;
+
+impl Kept {
+    fn cap() -> usize {
+        let mut r = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes the struct it is given.
+        let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } == 0;
+        if ok {
+            KEPT_MAX.min((r.rlim_cur / 8) as usize)
+        } else {
+            0
+        }
+    }
+}
 
 /// A process group's live members, summed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -87,30 +116,37 @@ pub struct Scan {
     way: Way,
     pub found: HashMap<i32, Usage>,
     path: String,
+    /// Taken back by the caller once the scan is over.
+    pub kept: Kept,
+    cap: usize,
 }
 
 impl Scan {
     /// A scan of the daemon's process tree or of all of /proc, whichever
     /// reads less.
-    pub fn new(wanted: HashSet<i32>) -> Scan {
+    pub fn new(wanted: HashSet<i32>, kept: Kept) -> Scan {
         // Members are about the groups (a leader each), at two reads each;
         // the walk is one read per task on the host (threads count too).
         let host = host_tasks().unwrap_or(usize::MAX);
         if wanted.len().saturating_mul(2) < host {
-            return Scan::from(wanted, Way::Tree(own_children()));
+            return Scan::from(wanted, Way::Tree(own_children()), kept);
         }
         // No /proc (or none readable): every group reads as absent.
         let way = std::fs::read_dir("/proc").map_or(Way::Done, Way::Walk);
-        Scan::from(wanted, way)
+        Scan::from(wanted, way, kept)
     }
 
-    fn from(wanted: HashSet<i32>, way: Way) -> Scan {
+    fn from(wanted: HashSet<i32>, way: Way, mut kept: Kept) -> Scan {
         let way = if wanted.is_empty() { Way::Done } else { way };
+        // Groups gone since the last scan: their files close.
+        kept.0.retain(|pid, _| wanted.contains(pid));
         Scan {
             wanted,
             way,
             found: HashMap::new(),
             path: String::with_capacity(48),
+            kept,
+            cap: Kept::cap(),
         }
     }
 
@@ -156,8 +192,22 @@ impl Scan {
         self.path.clear();
         let _ = write!(self.path, "/proc/{pid}/stat");
         let mut buf = [0u8; 1024];
-        let n = std::fs::File::open(&self.path).ok()?.read(&mut buf).ok()?;
-        parse_stat(&buf[..n])
+        if let Some(f) = self.kept.0.get(&pid) {
+            match f.read_at(&mut buf, 0) {
+                Ok(n) if n > 0 => return parse_stat(&buf[..n]),
+                // Gone: closed, and the pid looked up afresh.
+                _ => drop(self.kept.0.remove(&pid)),
+            }
+        }
+        let mut f = File::open(&self.path).ok()?;
+        let n = f.read(&mut buf).ok()?;
+        let got = parse_stat(&buf[..n]);
+        // A leader of a group asked for: kept, within bounds.
+        let leader = got.is_some_and(|(g, _)| g == pid && self.wanted.contains(&g));
+        if leader && self.kept.0.len() < self.cap {
+            self.kept.0.insert(pid, f);
+        }
+        got
     }
 }
 
@@ -227,11 +277,11 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
             !members().is_empty()
         });
-        let shell = Scan::from(HashSet::from([pid]), Way::Done).read_stat(pid);
+        let shell = Scan::from(HashSet::from([pid]), Way::Done, Kept::default()).read_stat(pid);
         let walk = std::fs::read_dir("/proc").map(Way::Walk).unwrap();
         let mut got = Vec::new();
         for way in [Way::Tree(vec![pid]), walk] {
-            let mut scan = Scan::from(HashSet::from([pid]), way);
+            let mut scan = Scan::from(HashSet::from([pid]), way, Kept::default());
             while !scan.step(64) {}
             got.push(scan.found.get(&pid).copied().unwrap_or_default());
         }
@@ -244,5 +294,37 @@ mod tests {
         for u in got {
             assert!(u.pages > shell.pages, "{u:?} {shell:?}");
         }
+    }
+
+    #[test]
+    fn a_leaders_file_is_kept_open_until_it_goes() {
+        let mut child = std::process::Command::new("/bin/sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        let scan = |kept: Kept| {
+            let mut scan = Scan::from(HashSet::from([pid]), Way::Tree(vec![pid]), kept);
+            while !scan.step(64) {}
+            (scan.found.get(&pid).copied(), scan.kept)
+        };
+        let (first, kept) = scan(Kept::default());
+        let opened = kept.0.contains_key(&pid);
+        // Read again through the kept file.
+        let (again, kept) = scan(kept);
+        // SAFETY: kill on the group made here, by its recorded pid.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        let _ = child.wait();
+        let (gone, kept) = scan(kept);
+        assert!(first.is_some() && again.is_some(), "{first:?} {again:?}");
+        assert!(opened, "the leader's stat file was not kept");
+        assert_eq!(gone, None);
+        assert!(kept.0.is_empty(), "a file of a reaped process stays open");
+        // A group no longer asked for closes its file.
+        let mut kept = Kept::default();
+        kept.0.insert(1, File::open("/proc/self/stat").unwrap());
+        let scan = Scan::from(HashSet::from([2]), Way::Done, kept);
+        assert!(scan.kept.0.is_empty());
     }
 }
