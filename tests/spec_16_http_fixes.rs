@@ -158,3 +158,47 @@ fn with_a_password_any_host_is_served() {
     assert_eq!(read_answer(&mut t).0, 200);
     s.sv.close();
 }
+
+/// The value of the first sample of `family` for service `name` whose
+/// labels hold `more`.
+fn sample(text: &str, family: &str, name: &str, more: &str) -> Option<f64> {
+    let start = format!("{family}{{name=\"{name}\"");
+    text.lines()
+        .find(|l| l.starts_with(&start) && l.contains(more))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[test]
+fn restarts_total_says_a_crash_loop_counts_in_exits_total() {
+    let prog = "[program:crash]\ncommand=/bin/sh -c 'exit 3'\nstartsecs=5\nstartretries=50\n";
+    let mut s = serve("", "", prog, &[]);
+    let host = format!("127.0.0.1:{}", s.port);
+    let scrape = || {
+        let mut t = s.tcp();
+        t.write_all(&request("GET", "/metrics", &host)).unwrap();
+        String::from_utf8(read_answer(&mut t).2).unwrap()
+    };
+    let mut text = String::new();
+    let looped = wait_until(20, || {
+        text = scrape();
+        let unexpected = "reason=\"unexpected\"";
+        sample(&text, "sv_service_exits_total", "crash", unexpected).is_some_and(|n| n >= 2.0)
+    });
+    assert!(looped, "no crash loop seen: {text}");
+    // Its retries are exits, not restarts, and the HELP says where to look.
+    assert_eq!(
+        sample(&text, "sv_service_restarts_total", "crash", ""),
+        Some(0.0)
+    );
+    let help = (text.lines())
+        .find(|l| l.starts_with("# HELP sv_service_restarts_total "))
+        .unwrap();
+    assert!(
+        help.contains("sv_service_exits_total{reason=\"unexpected\"}"),
+        "{help}"
+    );
+    assert!(help.contains("as sv status counts them"), "{help}");
+    let status = s.sv.sv(&["status", "--json"]);
+    assert!(status.ok().contains("\"restarts\":0"), "{}", status.ok());
+    s.sv.close();
+}
