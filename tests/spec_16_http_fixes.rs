@@ -202,3 +202,33 @@ fn restarts_total_says_a_crash_loop_counts_in_exits_total() {
     assert!(status.ok().contains("\"restarts\":0"), "{}", status.ok());
     s.sv.close();
 }
+
+#[test]
+fn a_fatal_program_keeps_healthz_503_until_removed_or_started() {
+    let prog = "[program:ok]\ncommand=sleep 600\nstartsecs=0\n\
+        [program:crash]\ncommand=/bin/sh -c 'exit 3'\nstartsecs=5\nstartretries=1\n";
+    let mut s = serve("", "", prog, &[]);
+    let host = format!("127.0.0.1:{}", s.port);
+    let healthz = || {
+        let mut t = s.tcp();
+        t.write_all(&request("GET", "/healthz", &host)).unwrap();
+        let (status, _, body) = read_answer(&mut t);
+        (status, String::from_utf8(body).unwrap())
+    };
+    s.sv.wait_state("crash", "FATAL", 20);
+    s.sv.wait_state("ok", "RUNNING", 20);
+    let (status, body) = healthz();
+    assert_eq!(status, 503);
+    assert!(body.starts_with("crash FATAL"), "{body}");
+    // `stop` has nothing to stop: the program still should run.
+    let stop = s.sv.sv(&["stop", "crash"]);
+    assert!(
+        stop.stdout.contains("not running") || stop.stderr.contains("not running"),
+        "{stop:?}"
+    );
+    assert_eq!(healthz().0, 503);
+    // As the README says: removing it (or starting it, fixed) clears it.
+    s.sv.sv(&["remove-service", "crash"]).ok();
+    assert_eq!(healthz(), (200, "ok\n".to_string()));
+    s.sv.close();
+}
