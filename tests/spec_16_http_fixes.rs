@@ -80,6 +80,7 @@ fn every_405_names_the_methods_allowed() {
         let (status, headers) = read_head(&mut t);
         assert_eq!(status, 405, "{method} {path}: {headers:?}");
         assert_eq!(header(&headers, "allow"), Some(allow), "{method} {path}");
+        assert_eq!(header(&headers, "connection"), Some("close"));
     }
     s.sv.close();
 }

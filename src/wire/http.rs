@@ -336,7 +336,7 @@ pub fn error(status: u16, why: &str) -> Vec<u8> {
 }
 
 /// A 405 with the `Allow` header RFC 9110 asks of it (`GET, HEAD` or
-/// `POST`); the request was read whole, so the connection may stay.
+/// `POST`).
 pub fn not_allowed(allow: &str, why: &str, close: bool) -> Vec<u8> {
     let body = format!("405 Method Not Allowed: {why}\n");
     let headers = [

@@ -364,13 +364,12 @@ impl Daemon {
     }
 }
 
-/// A 405 that names the methods `allow`ed; the connection stays as the
-/// request asked, since the request was read whole.
+/// A 405 that names the methods `allow`ed; the connection closes after
+/// it, as after every error answer (`HttpConn::send_error`).
 pub(super) fn refuse_method(c: &mut HttpConn, allow: &str, why: &str) {
-    let close = !c.keep_alive;
-    c.send(&wire_http::not_allowed(allow, why, close));
+    c.send(&wire_http::not_allowed(allow, why, true));
     c.phase = Phase::Reading;
-    c.closing |= close;
+    c.closing = true;
 }
 
 /// `HEAD /metrics`: the headers of a scrape, without Content-Length: its
