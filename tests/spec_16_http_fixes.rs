@@ -233,3 +233,23 @@ fn a_fatal_program_keeps_healthz_503_until_removed_or_started() {
     assert_eq!(healthz(), (200, "ok\n".to_string()));
     s.sv.close();
 }
+
+#[test]
+fn a_fatal_program_taken_out_of_the_config_clears_healthz_at_reload() {
+    let crash = "[program:crash]\ncommand=/bin/sh -c 'exit 3'\nstartsecs=5\nstartretries=1\n";
+    let mut s = serve("", "", crash, &[]);
+    let host = format!("127.0.0.1:{}", s.port);
+    let healthz = || {
+        let mut t = s.tcp();
+        t.write_all(&request("GET", "/healthz", &host)).unwrap();
+        read_answer(&mut t).0
+    };
+    s.sv.wait_state("crash", "FATAL", 20);
+    assert_eq!(healthz(), 503);
+    let path = s.sv.work.path().join("sv.conf");
+    let conf = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, conf.replace(crash, "")).unwrap();
+    s.sv.sv(&["reload"]).ok();
+    assert_eq!(healthz(), 200);
+    s.sv.close();
+}
