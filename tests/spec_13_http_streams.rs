@@ -18,7 +18,7 @@ fn logtail_streams_a_programs_new_output() {
     let s = serve("", "", prog, &[]);
     s.sv.wait_state("talk", "RUNNING", 10);
     let mut t = s.tcp();
-    t.write_all(b"GET /logtail/talk HTTP/1.1\r\nHost: x\r\n\r\n")
+    t.write_all(b"GET /logtail/talk HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .unwrap();
     // The head, then chunks that keep coming.
     let mut head = Vec::new();

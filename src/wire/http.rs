@@ -335,6 +335,36 @@ pub fn error(status: u16, why: &str) -> Vec<u8> {
     response(status, &extra, body.as_bytes(), true)
 }
 
+/// A 405 with the `Allow` header RFC 9110 asks of it (`GET, HEAD` or
+/// `POST`).
+pub fn not_allowed(allow: &str, why: &str, close: bool) -> Vec<u8> {
+    let body = format!("405 Method Not Allowed: {why}\n");
+    let headers = [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Allow", allow),
+    ];
+    response(405, &headers, body.as_bytes(), close)
+}
+
+/// Whether a `Host` header names the server itself rather than a name
+/// another site may point at it (DNS rebinding): an IP literal (a page
+/// loaded by address has that address as its origin), `localhost`, or
+/// the machine's own name `hostname`. The port is not compared: a
+/// browser sends the one it reached anyway.
+pub fn own_host(host: &str, hostname: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((ip, _)) => return ip.parse::<std::net::Ipv6Addr>().is_ok(),
+            None => return false,
+        },
+        None => host.split(':').next().unwrap_or(""),
+    };
+    let name = name.strip_suffix('.').unwrap_or(name);
+    name.parse::<std::net::Ipv4Addr>().is_ok()
+        || name.eq_ignore_ascii_case("localhost")
+        || (!hostname.is_empty() && name.eq_ignore_ascii_case(hostname))
+}
+
 /// `data` as one chunk of a chunked body (an empty `data` would end it, so
 /// it gives nothing).
 pub fn chunk(data: &[u8]) -> Vec<u8> {

@@ -215,7 +215,24 @@ impl Daemon {
         ));
         // Authorization was checked with the head (`next_request`).
         let path = req.path();
+        let head = req.method == "HEAD";
         let get = req.method == "GET";
+        // Without a password, a name another site points at this address
+        // (DNS rebinding) must not read the page, logs or metrics; the unix
+        // server is out of a browser's reach.
+        if let (Some(h), None, Stream::Tcp(_)) = (req.header("host"), &c.auth, &c.stream) {
+            if !wire_http::own_host(h, &super::page::host()) {
+                let msg = format!(
+                    "http: refused {}: Host {:?} is not this server's address \
+                     (set a username and password to serve other names)",
+                    c.peer,
+                    crate::core::control::clip(h, 100)
+                );
+                c.send_error(403, "this server answers to its address or localhost only");
+                self.sup.log.warn_limited("http host", &msg);
+                return;
+            }
+        }
         let foreign = match (req.header("origin"), c.local) {
             (Some(o), Some(local)) => !http::same_origin(o, local),
             _ => false,
@@ -232,18 +249,19 @@ impl Daemon {
                     self.http_reply(id, xml);
                 }
             }
-            "/RPC2" => c.send_error(405, "/RPC2 takes POST"),
+            "/RPC2" => refuse_method(c, "POST", "/RPC2 takes POST"),
             "/" => self.page(id, &req, false, now),
             "/status.json" => self.page(id, &req, true, now),
             "/action" => self.page_action(id, &req, foreign, now),
             p if p.starts_with("/logtail/") && get => self.logtail(id, &req),
             "/mainlogtail" if get => self.mainlogtail(id, &req),
             p if p.starts_with("/logtail/") || p == "/mainlogtail" => {
-                c.send_error(405, "the log streams take GET")
+                refuse_method(c, "GET", "the log streams take GET")
             }
             "/metrics" if get => self.metrics(id),
-            "/healthz" if get => self.healthz(id),
-            "/metrics" | "/healthz" => c.send_error(405, "it takes GET"),
+            "/metrics" if head => metrics_head(c),
+            "/healthz" if get || head => self.healthz(id, head),
+            "/metrics" | "/healthz" => refuse_method(c, "GET, HEAD", "it takes GET or HEAD"),
             _ => c.send_error(404, "nothing here; XML-RPC is at /RPC2"),
         }
     }
@@ -344,6 +362,30 @@ impl Daemon {
             pos,
         });
     }
+}
+
+/// A 405 that names the methods `allow`ed; the connection closes after
+/// it, as after every error answer (`HttpConn::send_error`).
+pub(super) fn refuse_method(c: &mut HttpConn, allow: &str, why: &str) {
+    c.send(&wire_http::not_allowed(allow, why, true));
+    c.phase = Phase::Reading;
+    c.closing = true;
+}
+
+/// `HEAD /metrics`: the headers of a scrape, without Content-Length: its
+/// body needs a scan of /proc over several passes, which a HEAD must not
+/// start (RFC 9110 §9.3.2 lets a HEAD answer leave the length out).
+fn metrics_head(c: &mut HttpConn) {
+    let close = !c.keep_alive;
+    let ctype = [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")];
+    let mut head = wire_http::head(200, &ctype);
+    if close {
+        head.extend_from_slice(b"Connection: close\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    c.send(&head);
+    c.phase = Phase::Reading;
+    c.closing |= close;
 }
 
 /// The last [`HEAD`] bytes of the file at `path` and its mtime; nothing

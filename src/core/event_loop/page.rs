@@ -67,7 +67,15 @@ fn health(s: &Service, state: &str, healthy: bool) -> &'static str {
 
 /// An answer with its own headers; the page is never cached or framed
 /// (a framed page could be clicked by another site).
-fn send(c: &mut HttpConn, status: u16, ctype: &str, location: Option<&str>, body: &[u8]) {
+/// `head`: a HEAD request, answered with the same head and no body.
+fn send(
+    c: &mut HttpConn,
+    status: u16,
+    ctype: &str,
+    location: Option<&str>,
+    body: &[u8],
+    head: bool,
+) {
     let mut headers = vec![
         ("Content-Type", ctype),
         ("Cache-Control", "no-store"),
@@ -85,7 +93,9 @@ fn send(c: &mut HttpConn, status: u16, ctype: &str, location: Option<&str>, body
         body.len(),
         close,
     ));
-    c.send(body);
+    if !head {
+        c.send(body);
+    }
     c.phase = Phase::Reading;
     if close {
         c.closing = true;
@@ -107,7 +117,8 @@ impl Daemon {
     /// `GET /` (the page, built in one pass) and `GET /status.json` (the
     /// services as `sv status --json` has them, with their health).
     pub(super) fn page(&mut self, id: ConnId, req: &Request, json: bool, now: Instant) {
-        let body = (req.method == "GET").then(|| {
+        let head = req.method == "HEAD";
+        let body = (req.method == "GET" || head).then(|| {
             let rows = self.page_rows(now);
             if json {
                 return render::json(&rows);
@@ -124,8 +135,12 @@ impl Daemon {
             "text/html; charset=utf-8"
         };
         match body {
-            Some(b) => send(c, 200, ctype, None, b.as_bytes()),
-            None => c.send_error(405, "the status page and /status.json take GET"),
+            Some(b) => send(c, 200, ctype, None, b.as_bytes(), head),
+            None => super::http::refuse_method(
+                c,
+                "GET, HEAD",
+                "the status page and /status.json take GET or HEAD",
+            ),
         }
     }
 
@@ -164,7 +179,8 @@ impl Daemon {
             return;
         };
         match resp {
-            Ok(()) => send(c, 303, "text/plain", Some("./"), b""),
+            Ok(()) => send(c, 303, "text/plain", Some("./"), b"", false),
+            Err((405, why)) => super::http::refuse_method(c, "POST", &why),
             Err((status, why)) => c.send_error(status, &why),
         }
     }
@@ -204,8 +220,9 @@ fn checked(req: &Request, foreign: bool) -> Result<(Action, render::Form), (u16,
     Ok((action, form))
 }
 
-/// The machine's name, for the title; empty when it cannot be read.
-fn host() -> String {
+/// The machine's name, for the title and the `Host` check; empty when it
+/// cannot be read.
+pub(super) fn host() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: gethostname writes at most buf.len() bytes into buf.
     if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {

@@ -156,7 +156,10 @@ pub fn render(rows: &[Row], d: &DaemonRow, units: proc::Units, out: &mut Vec<u8>
     each(
         out,
         "sv_service_restarts_total",
-        "Restarts after unexpected exits and by health checks, as sv status shows.",
+        "Automatic restarts of a process that had left STARTING (with sv's restart=N, \
+         every retry) and restarts by health checks, as sv status counts them; 0 again \
+         at a start command. A crash loop in STARTING/BACKOFF counts in \
+         sv_service_exits_total{reason=\"unexpected\"} instead.",
         "counter",
         &|r| Val::Int(r.restarts as u64),
     );

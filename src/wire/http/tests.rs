@@ -144,3 +144,41 @@ fn a_request_tells_its_length_once_its_head_is_there() {
     let bad = b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n";
     assert_eq!(request_len(bad), None);
 }
+
+#[test]
+fn only_addresses_localhost_and_the_hosts_name_are_its_own() {
+    for h in [
+        "127.0.0.1:9001",
+        "127.0.0.1",
+        "10.1.2.3:80",
+        "[::1]:9001",
+        "[::1]",
+        "localhost:9001",
+        "LocalHost",
+        "localhost.:9001",
+        "box:9001",
+        "BOX",
+    ] {
+        assert!(own_host(h, "box"), "{h}");
+    }
+    for h in [
+        "evil.example:9001",
+        "127.0.0.1.evil.example",
+        "localhost.evil.example",
+        "[::1",
+        "[evil]:9001",
+        "",
+        "box.example",
+    ] {
+        assert!(!own_host(h, "box"), "{h}");
+    }
+    assert!(!own_host("x", ""));
+}
+
+#[test]
+fn a_405_names_the_methods_allowed() {
+    let a = String::from_utf8(not_allowed("GET, HEAD", "it takes GET", true)).unwrap();
+    assert!(a.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{a}");
+    assert!(a.contains("\r\nAllow: GET, HEAD\r\n"), "{a}");
+    assert!(a.contains("Connection: close"), "{a}");
+}
