@@ -309,7 +309,11 @@ fn xml_rpc_start_runs_it_and_stop_has_nothing_to_stop() {
         r.contains("<boolean>1</boolean>") && !r.contains("<fault>"),
         "{r}"
     );
-    assert!(wait_until(10, || runs(&file) == 1));
+    // The run has written its line; wait for it to end too, so that the
+    // stop finds nothing running (the exit may come a moment after the
+    // write).
+    assert!(wait_until(10, || runs(&file) == 1
+        && served.sv.state("job").is_some_and(|(s, _)| s == "PENDING")));
     let r = call("stopProcess");
     assert!(r.contains("<fault>") && r.contains("NOT_RUNNING"), "{r}");
     let (st, d) = served.sv.state("job").unwrap();
