@@ -9,30 +9,10 @@
 //! at 1:00:00.
 mod common;
 mod crash_harness;
+use common::schedule::{next_in, runs};
 use common::*;
 use crash_harness::*;
-use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-fn runs(path: &Path) -> usize {
-    std::fs::read_to_string(path)
-        .map(|t| t.lines().count())
-        .unwrap_or(0)
-}
-
-/// Seconds in `next run in H:MM:SS`.
-fn next_in(detail: &str) -> Option<u64> {
-    let at = detail.find("next run in ")? + "next run in ".len();
-    let clock: String = detail[at..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
-    let parts: Vec<u64> = clock.split(':').filter_map(|p| p.parse().ok()).collect();
-    match parts[..] {
-        [h, m, s] => Some(h * 3600 + m * 60 + s),
-        _ => None,
-    }
-}
 
 /// The seconds to the next run of `name`, once at most `most` (waited for).
 #[track_caller]

@@ -6,34 +6,8 @@
 //! Every program appends a line to a file of the test's work dir, so the
 //! runs are counted there. Times are waited for with deadline loops.
 mod common;
+use common::schedule::{appender, next_in, runs};
 use common::*;
-use std::path::Path;
-
-/// Lines of a file (0 if it is not there yet).
-fn runs(path: &Path) -> usize {
-    std::fs::read_to_string(path)
-        .map(|t| t.lines().count())
-        .unwrap_or(0)
-}
-
-/// A program that appends a line to `file`, then runs `then`.
-fn appender(file: &Path, then: &str) -> String {
-    format!("/bin/sh -c \"echo run >> {}; {then}\"", file.display())
-}
-
-/// Seconds in `next run in H:MM:SS`, or None.
-fn next_in(detail: &str) -> Option<u64> {
-    let at = detail.find("next run in ")? + "next run in ".len();
-    let clock: String = detail[at..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
-    let parts: Vec<u64> = clock.split(':').filter_map(|p| p.parse().ok()).collect();
-    match parts[..] {
-        [h, m, s] => Some(h * 3600 + m * 60 + s),
-        _ => None,
-    }
-}
 
 /// `(at YYYY-MM-DD HH:MM)`, as the detail must end its first part.
 fn has_at(detail: &str) -> bool {

@@ -24,6 +24,7 @@ pub mod json;
 pub mod listeners;
 pub mod programs;
 pub mod python;
+pub mod schedule;
 pub mod services;
 pub mod tmpfs;
 

@@ -67,20 +67,9 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// Appends `n` in decimal, without a `format!`.
+/// Appends `n` in decimal, without a `format!` (the XML-RPC writer's).
 fn num(out: &mut String, n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(buf[i..].iter().map(|&b| b as char));
+    crate::wire::xmlrpc::write::int(out, i64::try_from(n).unwrap_or(i64::MAX));
 }
 
 /// Appends `s` %-escaped for a URL path segment (a name in `logtail/`).
