@@ -120,6 +120,14 @@ impl Shared {
     /// that waited long enough go out.
     pub fn due(&mut self, now: Instant) -> Vec<u64> {
         for (n, out) in (1..).zip(&mut self.outs) {
+            // An owner whose reader stalls is not read, so it cannot end
+            // its line: the others' wait starts again, as a quiet writer's.
+            let stalled = out.pending.len() >= HIGH;
+            if let Some((_, until)) = &mut out.owner {
+                if *until <= now && stalled {
+                    *until = now + OWN_MAX;
+                }
+            }
             if out.owner.is_some_and(|(_, until)| until <= now) {
                 out.expire(now);
                 out.write(n);
